@@ -1,0 +1,118 @@
+//! Routes with the Python registry's names and shapes, for scripts written against it.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use mcpgw_registry::ServerInput;
+use serde_json::{Value, json};
+
+use crate::body::{body_bytes, is_form, parse_form, parse_json};
+use crate::view::{server_json, tools_json};
+use crate::{ApiError, AppState, servers};
+
+/// Form fields the Python registry's `/register` accepted that mcpgw computes itself
+/// (`num_tools`) or does not track (`num_stars`, `is_python`); accepted and ignored so old
+/// scripts keep working.
+const IGNORED_FORM_FIELDS: &[&str] = &["num_tools", "num_stars", "is_python"];
+
+/// Builds registry input from the Python registry's form fields.
+pub fn input_from_form(fields: Vec<(String, String)>) -> Result<ServerInput, ApiError> {
+    let mut input = ServerInput::default();
+    for (name, value) in fields {
+        let slot = match name.as_str() {
+            "path" => &mut input.path,
+            "name" => &mut input.name,
+            "description" => &mut input.description,
+            "proxy_pass_url" | "url" => &mut input.url,
+            "transport" => &mut input.transport,
+            "command" => &mut input.command,
+            "license" => &mut input.license,
+            "version" => &mut input.version,
+            "tags" => {
+                input.tags = Some(mcpgw_registry::TagsInput::CommaSeparated(value));
+                continue;
+            }
+            "enabled" => {
+                input.enabled = Some(matches!(value.as_str(), "on" | "true" | "1"));
+                continue;
+            }
+            ignored if IGNORED_FORM_FIELDS.contains(&ignored) => continue,
+            unknown => return Err(ApiError::invalid_field(unknown, "unknown field")),
+        };
+        *slot = Some(value);
+    }
+    Ok(input)
+}
+
+/// `POST /register`: registration from the Python registry's form (JSON also accepted).
+pub async fn register(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    servers::register(state, headers, body).await
+}
+
+/// `GET /api/server_details/{path}`; `all` lists every server, as in the Python registry.
+pub async fn server_details(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if path.trim_matches('/') == "all" {
+        let servers = state.registry.list().await?;
+        let by_path: serde_json::Map<String, Value> = servers
+            .iter()
+            .map(|server| (server.path.clone(), server_json(server)))
+            .collect();
+        return Ok(Json(Value::Object(by_path)));
+    }
+    Ok(Json(server_json(&state.registry.get(&path).await?)))
+}
+
+/// `GET /api/tools/{path}`.
+pub async fn tools(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(tools_json(&state.registry.get(&path).await?)))
+}
+
+/// `POST /api/refresh/{path}`.
+pub async fn refresh(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(server_json(&state.registry.refresh(&path).await?)))
+}
+
+/// `POST /toggle/{path}`: the Python form sends `enabled=on` to enable and omits the
+/// field to disable; `{"enabled": bool}` JSON is accepted too.
+pub async fn toggle(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body_bytes(body)?;
+    let enabled = if is_form(&headers, &body) || body.trim_ascii().is_empty() {
+        parse_form(&body)?
+            .iter()
+            .any(|(name, value)| name == "enabled" && matches!(value.as_str(), "on" | "true" | "1"))
+    } else {
+        let value: Value = parse_json(&body)?;
+        value
+            .get("enabled")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| ApiError::invalid_field("enabled", "must be true or false"))?
+    };
+    let server = state.registry.set_enabled(&path, enabled).await?;
+    Ok(Json(json!({
+        "message": format!("{} {}", server.path, if enabled { "enabled" } else { "disabled" }),
+        "service_path": server.path,
+        "new_enabled_state": enabled,
+        "server": server_json(&server),
+    })))
+}

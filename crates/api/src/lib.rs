@@ -1,0 +1,76 @@
+//! The gateway's HTTP API: thin axum handlers over the domain services.
+//!
+//! Handlers parse and authenticate, call [`mcpgw_registry::RegistryService`], and render
+//! the result; every rule lives in the domain crates. Every error leaves as
+//! `{"error": {"code": "...", "message": "..."}}` with the status its kind implies
+//! ([`ApiError`]).
+//!
+//! Routes: `/health`; the registry REST API under `/api/servers`; and the routes scripts
+//! written for the Python registry already call (`/api/server_details/…`, `/api/tools/…`,
+//! `/api/refresh/…`, `/toggle/…`, `/register`).
+
+mod auth_layer;
+mod body;
+mod error;
+mod health;
+mod legacy;
+mod servers;
+mod view;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use mcpgw_auth::Authenticator;
+use mcpgw_registry::RegistryService;
+
+pub use error::ApiError;
+
+/// Largest request body the API accepts.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registry.
+    pub registry: RegistryService,
+    /// Request authentication.
+    pub auth: Arc<Authenticator>,
+    /// When the process started, for `/health`.
+    pub started: Instant,
+}
+
+/// Builds the router for all API routes.
+pub fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/api/servers", get(servers::list).post(servers::register))
+        .route(
+            "/api/servers/{path}",
+            get(servers::show)
+                .put(servers::update)
+                .patch(servers::update)
+                .delete(servers::remove),
+        )
+        .route("/api/servers/{path}/toggle", post(servers::toggle))
+        .route("/api/servers/{path}/tools", get(servers::tools))
+        .route("/api/servers/{path}/refresh", post(servers::refresh))
+        .route("/api/server_details/{*path}", get(legacy::server_details))
+        .route("/api/tools/{*path}", get(legacy::tools))
+        .route("/api/refresh/{*path}", post(legacy::refresh))
+        .route("/toggle/{*path}", post(legacy::toggle))
+        .route("/register", post(legacy::register))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth_layer::require_principal,
+        ));
+    Router::new()
+        .route("/health", get(health::health))
+        .merge(protected)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,0 +1,100 @@
+//! Ingress authentication: who is calling the gateway.
+//!
+//! [`Authenticator::authenticate`] turns request headers into a [`Principal`] or an
+//! [`AuthError`]. Today it knows one credential, the admin token created on first start
+//! ([`AdminToken`]); OIDC JWTs, the gateway's own tokens and sessions plug in here as more
+//! credential kinds, so handlers never change. No HTTP framework and no authorisation
+//! decisions live here: handlers ask for a principal, policy decides what it may do.
+
+mod admin_token;
+mod error;
+mod principal;
+
+pub use admin_token::{AdminToken, AdminTokenError, TokenSource};
+pub use error::AuthError;
+pub use principal::Principal;
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+/// Authenticates requests against the configured credentials.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    admin: AdminToken,
+}
+
+impl Authenticator {
+    /// An authenticator that accepts the admin token.
+    pub fn new(admin: AdminToken) -> Self {
+        Authenticator { admin }
+    }
+
+    /// Reads the bearer credential from `headers` and identifies its holder.
+    ///
+    /// `X-Authorization` (the Python gateway's header for the gateway's own token) wins
+    /// over `Authorization`, so that `Authorization` can carry an upstream's credential.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        let header = headers
+            .get("x-authorization")
+            .or_else(|| headers.get(AUTHORIZATION))
+            .ok_or(AuthError::MissingCredentials)?;
+        let token = bearer_token(header.as_bytes())?;
+        if self.admin.matches(token) {
+            return Ok(Principal::admin());
+        }
+        Err(AuthError::InvalidToken)
+    }
+}
+
+/// Extracts the token from `Bearer <token>` (scheme case-insensitive, as RFC 9110 says).
+fn bearer_token(value: &[u8]) -> Result<&str, AuthError> {
+    let text = std::str::from_utf8(value).map_err(|_| AuthError::MalformedHeader)?;
+    let (scheme, token) = text
+        .trim()
+        .split_once(' ')
+        .ok_or(AuthError::MalformedHeader)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::MalformedHeader);
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(AuthError::MalformedHeader);
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(name: &'static str, value: &str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(name, HeaderValue::from_str(value).unwrap());
+        map
+    }
+
+    #[test]
+    fn accepts_the_admin_token_only() {
+        let auth =
+            Authenticator::new(AdminToken::from_secret("s3cret-token-value".into()).unwrap());
+        let ok = auth.authenticate(&headers("authorization", "Bearer s3cret-token-value"));
+        assert_eq!(ok.unwrap(), Principal::admin());
+        let lower = auth.authenticate(&headers("authorization", "bearer s3cret-token-value"));
+        assert!(lower.is_ok());
+        let dual = auth.authenticate(&headers("x-authorization", "Bearer s3cret-token-value"));
+        assert!(dual.is_ok());
+        assert_eq!(
+            auth.authenticate(&headers("authorization", "Bearer wrong")),
+            Err(AuthError::InvalidToken)
+        );
+        assert_eq!(
+            auth.authenticate(&headers("authorization", "Basic abc")),
+            Err(AuthError::MalformedHeader)
+        );
+        assert_eq!(
+            auth.authenticate(&HeaderMap::new()),
+            Err(AuthError::MissingCredentials)
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! Upstream MCP clients: how mcpgw itself talks to a registered server.
+//!
+//! [`probe`] connects to a server in the newest era it supports, learns its identity and
+//! its full tool list, and disconnects. It is what health checks and tool refreshes use.
+//! The era is detected as the 2026-07-28 backward-compatibility rules describe: a modern
+//! `server/discover` first, then the `initialize` handshake, then (for HTTP) the legacy
+//! HTTP+SSE transport.
+
+mod error;
+mod handshake;
+mod http;
+mod legacy_sse;
+mod stdio;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use url::Url;
+
+pub use error::ProbeError;
+
+use crate::version::Era;
+
+/// Where and how a server is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Streamable HTTP (stateless 2026-07-28 or stateful 2025-xx; legacy SSE as fallback).
+    StreamableHttp {
+        /// The MCP endpoint URL.
+        url: Url,
+        /// Extra headers to send on every request.
+        headers: Vec<(String, String)>,
+    },
+    /// The deprecated HTTP+SSE transport: `url` is the SSE stream endpoint.
+    LegacySse {
+        /// The SSE endpoint URL.
+        url: Url,
+        /// Extra headers to send on every request.
+        headers: Vec<(String, String)>,
+    },
+    /// A local process speaking newline-delimited JSON-RPC on stdin/stdout.
+    Stdio {
+        /// Program to run.
+        command: String,
+        /// Its arguments.
+        args: Vec<String>,
+        /// Extra environment variables.
+        env: Vec<(String, String)>,
+    },
+}
+
+/// Settings for one probe.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Shared HTTP client (connection pool); see [`http_client`].
+    pub http: reqwest::Client,
+    /// Deadline for the whole probe, connection to last tool page.
+    pub timeout: Duration,
+    /// Name mcpgw announces as `clientInfo.name`.
+    pub client_name: String,
+    /// Version mcpgw announces as `clientInfo.version`.
+    pub client_version: String,
+}
+
+/// What a successful probe learned about a server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeReport {
+    /// The era the server was reached in.
+    pub era: Era,
+    /// The negotiated protocol version.
+    pub protocol_version: String,
+    /// The server's `serverInfo` (name, version, title …) if it sent one.
+    pub server_info: Option<Value>,
+    /// The server's `instructions`, if any.
+    pub instructions: Option<String>,
+    /// Every tool the server lists, as the server described it, in its order.
+    pub tools: Vec<Value>,
+}
+
+/// Builds the HTTP client used to reach upstream servers (rustls with the ring provider).
+pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, ProbeError> {
+    // Installing the process-wide provider is idempotent; a second call reports that one is
+    // already installed, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|error| ProbeError::Config(format!("cannot build HTTP client: {error}")))
+}
+
+/// Connects to `endpoint`, detects its era, lists its tools and disconnects, all within
+/// `options.timeout`.
+pub async fn probe(endpoint: &Endpoint, options: &ProbeOptions) -> Result<ProbeReport, ProbeError> {
+    let work = async {
+        match endpoint {
+            Endpoint::StreamableHttp { url, headers } => {
+                http::probe_streamable(url, headers, options).await
+            }
+            Endpoint::LegacySse { url, headers } => {
+                legacy_sse::probe_legacy(url, headers, options).await
+            }
+            Endpoint::Stdio { command, args, env } => {
+                stdio::probe_stdio(command, args, env, options).await
+            }
+        }
+    };
+    tokio::time::timeout(options.timeout, work)
+        .await
+        .map_err(|_| ProbeError::Timeout(options.timeout))?
+}

@@ -1,0 +1,207 @@
+//! Command-line interface definition.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// mcpgw: one governed front door for every MCP server.
+#[derive(Debug, Parser)]
+#[command(name = "mcpgw", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve(ServeArgs),
+    /// Manage registered servers on a running gateway.
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Run one of the built-in example MCP servers (used by --demo and tests).
+    #[command(hide = true)]
+    ExampleServer(ExampleServerArgs),
+}
+
+/// Flags of `mcpgw serve`; each overrides `MCPGW_*` and the config file.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML).
+    #[arg(long, env = "MCPGW_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7860].
+    #[arg(long, env = "MCPGW_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database, keys and caches [default: ./mcpgw-data].
+    #[arg(long, env = "MCPGW_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://FILE or postgres://USER:PASS@HOST/DB [default: sqlite in the data dir].
+    #[arg(long, env = "MCPGW_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Public base URL of the gateway, used in metadata and rewritten URLs.
+    #[arg(long, env = "MCPGW_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds between health-check rounds [default: 30].
+    #[arg(long, env = "MCPGW_HEALTH_INTERVAL")]
+    pub health_interval: Option<f64>,
+    /// Seconds one health check may take [default: 10].
+    #[arg(long, env = "MCPGW_HEALTH_TIMEOUT")]
+    pub health_timeout: Option<f64>,
+    /// Also start the example MCP servers and register them.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Connection to a running gateway, shared by the client subcommands.
+#[derive(Debug, Args, Clone)]
+pub struct Remote {
+    /// Gateway base URL.
+    #[arg(long, env = "MCPGW_URL", default_value = "http://127.0.0.1:7860")]
+    pub url: String,
+    /// Bearer token [default: the admin token file in the data dir].
+    #[arg(long, env = "MCPGW_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Data directory to read the admin token from.
+    #[arg(long, env = "MCPGW_DATA_DIR", default_value = "./mcpgw-data")]
+    pub data_dir: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mcpgw server …`
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Register a server.
+    Add {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// The server's fields.
+        #[command(flatten)]
+        fields: ServerFields,
+        /// Path (URL segment) of the new server.
+        path: String,
+        /// Arguments of a stdio command, after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// List servers.
+    List {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show one server with its tools.
+    Show {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
+    /// Change fields of a server (only those given).
+    Update {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// The fields to change.
+        #[command(flatten)]
+        fields: ServerFields,
+        /// Server path.
+        path: String,
+        /// New arguments of a stdio command, after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Enable a server.
+    Enable {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
+    /// Disable a server.
+    Disable {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
+    /// Check a server now and update its tools.
+    Refresh {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
+    /// Remove a server.
+    Remove {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
+}
+
+/// Fields of a server settable from the command line.
+#[derive(Debug, Args, Default)]
+pub struct ServerFields {
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// streamable-http, sse or stdio.
+    #[arg(long)]
+    pub transport: Option<String>,
+    /// Upstream URL (HTTP transports).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Program to run (stdio); its arguments follow `--`.
+    #[arg(long)]
+    pub command: Option<String>,
+    /// Environment variable for the command, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Header to add upstream, NAME=VALUE (repeatable).
+    #[arg(long = "header", value_name = "NAME=VALUE")]
+    pub headers: Vec<String>,
+    /// Tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Licence.
+    #[arg(long)]
+    pub license: Option<String>,
+    /// Version.
+    #[arg(long = "server-version")]
+    pub version: Option<String>,
+    /// Register disabled.
+    #[arg(long)]
+    pub disabled: bool,
+}
+
+/// `mcpgw example-server NAME [--stdio | --listen ADDR]`
+#[derive(Debug, Args)]
+pub struct ExampleServerArgs {
+    /// currenttime or toolbox.
+    pub name: String,
+    /// Serve on stdin/stdout.
+    #[arg(long, conflicts_with = "listen")]
+    pub stdio: bool,
+    /// Serve Streamable HTTP on this address.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Stateless HTTP mode (no sessions).
+    #[arg(long)]
+    pub stateless: bool,
+}

@@ -1,0 +1,128 @@
+//! Settings for `mcpgw serve`: defaults < `mcpgw.toml` < `MCPGW_*` environment < flags.
+//! (clap reads the environment and flags; this module adds the file and the defaults.)
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use mcpgw_registry::HealthCheckConfig;
+use serde::Deserialize;
+
+use crate::cli::ServeArgs;
+
+/// Default listen address.
+const DEFAULT_LISTEN: &str = "127.0.0.1:7860";
+/// Default data directory, relative to the working directory.
+const DEFAULT_DATA_DIR: &str = "./mcpgw-data";
+
+/// The `[health]` section of the config file.
+#[derive(Debug, Default, Deserialize)]
+struct HealthSection {
+    interval_secs: Option<f64>,
+    timeout_secs: Option<f64>,
+    concurrency: Option<usize>,
+    jitter: Option<f64>,
+}
+
+/// The config file as written.
+#[derive(Debug, Default, Deserialize)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    #[serde(default)]
+    health: HealthSection,
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Database URL.
+    pub database_url: String,
+    /// Public base URL, if configured.
+    pub public_url: Option<String>,
+    /// Health checker settings.
+    pub health: HealthCheckConfig,
+}
+
+/// Resolves settings from flags/environment (`args`) and the optional config file.
+pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
+    let file = match &args.config {
+        Some(path) => load_file(path)?,
+        None => FileConfig::default(),
+    };
+    let listen = match args.listen.or(file.listen) {
+        Some(listen) => listen,
+        None => DEFAULT_LISTEN.parse().context("default listen address")?,
+    };
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let database_url = args
+        .database_url
+        .clone()
+        .or(file.database_url)
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("mcpgw.db").display()));
+    let defaults = HealthCheckConfig::default();
+    let health = HealthCheckConfig {
+        interval: seconds(
+            "health interval",
+            args.health_interval.or(file.health.interval_secs),
+        )?
+        .unwrap_or(defaults.interval),
+        timeout: seconds(
+            "health timeout",
+            args.health_timeout.or(file.health.timeout_secs),
+        )?
+        .unwrap_or(defaults.timeout),
+        concurrency: file
+            .health
+            .concurrency
+            .unwrap_or(defaults.concurrency)
+            .max(1),
+        jitter: file
+            .health
+            .jitter
+            .unwrap_or(defaults.jitter)
+            .clamp(0.0, 1.0),
+    };
+    Ok(Settings {
+        listen,
+        data_dir,
+        database_url,
+        public_url: args.public_url.clone().or(file.public_url),
+        health,
+    })
+}
+
+fn seconds(what: &str, value: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    match value {
+        None => Ok(None),
+        Some(secs) if secs.is_finite() && secs > 0.0 && secs < 86_400.0 => {
+            Ok(Some(Duration::from_secs_f64(secs)))
+        }
+        Some(secs) => bail!("{what} must be between 0 and 86400 seconds, not {secs}"),
+    }
+}
+
+/// Reads the TOML file; unknown keys are reported (a typo must not silently do nothing)
+/// but do not stop the gateway, so a file written for a newer version still starts.
+fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let deserializer = toml::Deserializer::parse(&text)
+        .with_context(|| format!("invalid TOML in {}", path.display()))?;
+    let config = serde_ignored::deserialize(deserializer, |key| {
+        tracing::warn!(file = %path.display(), %key, "unknown configuration key ignored");
+    })
+    .with_context(|| format!("invalid configuration in {}", path.display()))?;
+    Ok(config)
+}

@@ -1,0 +1,83 @@
+//! The `mcpgw` binary: command-line parsing, logging, and dispatch to the subcommands.
+//! All behaviour lives in the library crates; this crate wires them together.
+
+mod cli;
+mod client;
+mod config;
+mod demo;
+mod serve;
+mod server_cmd;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command, ExampleServerArgs};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Server(command) => server_cmd::run(command).await,
+            Command::ExampleServer(args) => example_server(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs an example server in the foreground.
+async fn example_server(args: ExampleServerArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use mcpgw_example_servers::{ExampleServer, serve_http, serve_stdio};
+    use std::io::Write;
+
+    let server = ExampleServer::from_name(&args.name).with_context(|| {
+        format!(
+            "unknown example server '{}': use currenttime or toolbox",
+            args.name
+        )
+    })?;
+    if args.stdio {
+        return Ok(serve_stdio(server).await?);
+    }
+    let address = args.listen.context("give --stdio or --listen ADDRESS")?;
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    println!("listening on http://{}/mcp", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        token.cancel();
+    });
+    Ok(serve_http(server, listener, !args.stateless, shutdown).await?)
+}

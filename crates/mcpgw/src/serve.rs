@@ -1,0 +1,117 @@
+//! `mcpgw serve`: wires storage, registry, health checks and the HTTP API, and shuts them
+//! down in order.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mcpgw_api::AppState;
+use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
+use mcpgw_registry::{HealthChecker, Prober, RegistryService};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServeArgs;
+use crate::{config, demo};
+
+/// How long open connections get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the gateway until SIGINT or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let settings = config::resolve(&args)?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+
+    let (admin, source) =
+        AdminToken::load_or_create(&settings.data_dir, std::env::var("MCPGW_ADMIN_TOKEN").ok())?;
+    if let TokenSource::CreatedFile(path) = &source {
+        eprintln!(
+            "mcpgw: created the admin token in {} (mode 0600). Send it as \
+             'Authorization: Bearer <token>'; the mcpgw CLI reads it from there.",
+            path.display()
+        );
+    }
+
+    let store = mcpgw_store::connect(&settings.database_url).await?;
+    let prober = Prober::new(settings.health.timeout)?;
+    let registry = RegistryService::new(Arc::new(store.clone()), prober);
+    let shutdown = CancellationToken::new();
+
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+
+    if args.demo {
+        demo::start(&registry, shutdown.clone()).await?;
+    }
+    let checker = HealthChecker::spawn(registry.clone(), settings.health.clone(), shutdown.clone());
+
+    let app = mcpgw_api::router(AppState {
+        registry,
+        auth: Arc::new(Authenticator::new(admin)),
+        started,
+    });
+    tracing::info!(
+        %address,
+        database = store.backend().name(),
+        data_dir = %settings.data_dir.display(),
+        public_url = settings.public_url.as_deref().unwrap_or("(not set)"),
+        "mcpgw started"
+    );
+    // Scripts and tests read this line to learn the port when listening on :0.
+    println!("mcpgw listening on http://{address}");
+    std::io::stdout().flush()?;
+
+    let server = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await
+        }
+    });
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(joined) => joined.context("HTTP server task failed")??,
+        Err(_) => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+    }
+    let _ = checker.await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops the gateway");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,125 @@
+//! Human-readable output of servers for the CLI.
+
+use serde_json::Value;
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// `healthy`, `unhealthy: <reason>`, `auth-required`, `unknown`.
+fn health_line(server: &Value) -> String {
+    let status = text(&server["health"]["status"]);
+    match server["health"]["reason"].as_str() {
+        Some(reason) if status == "unhealthy" => format!("unhealthy: {reason}"),
+        _ => status,
+    }
+}
+
+fn target(server: &Value) -> String {
+    if let Some(url) = server["url"].as_str() {
+        return url.to_owned();
+    }
+    let mut parts = vec![text(&server["command"])];
+    if let Some(args) = server["args"].as_array() {
+        parts.extend(args.iter().map(text));
+    }
+    parts.join(" ")
+}
+
+/// Prints servers as an aligned table.
+pub fn print_server_table(servers: &[Value]) {
+    if servers.is_empty() {
+        println!("no servers registered (add one with `mcpgw server add`)");
+        return;
+    }
+    let header = ["PATH", "TRANSPORT", "ENABLED", "TOOLS", "HEALTH", "TARGET"].map(str::to_owned);
+    let rows: Vec<[String; 6]> = servers
+        .iter()
+        .map(|server| {
+            [
+                text(&server["path"]),
+                text(&server["transport"]),
+                if server["enabled"].as_bool() == Some(true) {
+                    "yes"
+                } else {
+                    "no"
+                }
+                .to_owned(),
+                text(&server["num_tools"]),
+                health_line(server),
+                target(server),
+            ]
+        })
+        .collect();
+    let mut widths = header.clone().map(|cell| cell.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
+    }
+}
+
+/// Prints one server as `key: value` lines followed by its tools.
+pub fn print_server_details(server: &Value) {
+    let health = &server["health"];
+    let mut health_text = health_line(server);
+    if let (Some(era), Some(version)) =
+        (health["era"].as_str(), health["protocol_version"].as_str())
+    {
+        health_text.push_str(&format!(" ({era}, {version})"));
+    }
+    if let Some(checked) = health["last_checked"].as_str() {
+        health_text.push_str(&format!(", checked {checked}"));
+    }
+    let tags: Vec<String> = server["tags"]
+        .as_array()
+        .map(|tags| tags.iter().map(text).collect())
+        .unwrap_or_default();
+    let lines = [
+        ("path", text(&server["path"])),
+        ("name", text(&server["name"])),
+        ("description", text(&server["description"])),
+        ("transport", text(&server["transport"])),
+        ("target", target(server)),
+        (
+            "enabled",
+            if server["enabled"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
+        ),
+        ("health", health_text),
+        ("tags", tags.join(", ")),
+        ("license", text(&server["license"])),
+        ("version", text(&server["version"])),
+    ];
+    for (key, value) in lines {
+        if !value.is_empty() {
+            println!("{:<12} {value}", format!("{key}:"));
+        }
+    }
+    let tools = server["tools"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    println!("tools ({}):", tools.len());
+    for tool in tools {
+        let description = text(&tool["description"]);
+        let first_line = description.lines().next().unwrap_or_default();
+        println!("  {:<32} {first_line}", text(&tool["name"]));
+    }
+}

@@ -1,0 +1,266 @@
+//! Test harness: the real `mcpgw` binary on 127.0.0.1:0 with a temporary data directory,
+//! driven over HTTP and through its CLI.
+#![allow(dead_code)]
+
+pub mod faults;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The admin token tests use (set through `MCPGW_ADMIN_TOKEN`).
+pub const TOKEN: &str = "test-admin-token-0123456789";
+/// How long the gateway may take to start (first start migrates the database).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Path of the binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_mcpgw")
+}
+
+/// A running gateway process; killed when dropped.
+pub struct Gateway {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    http: reqwest::Client,
+}
+
+/// How to start a gateway.
+pub struct Launch {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Extra arguments after `serve`.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// Set `MCPGW_ADMIN_TOKEN` to [`TOKEN`].
+    pub admin_token_env: bool,
+}
+
+impl Launch {
+    /// Defaults: the given data dir, token from the environment, fast health checks.
+    pub fn new(data_dir: &Path) -> Self {
+        Launch {
+            data_dir: data_dir.to_owned(),
+            args: vec![
+                "--health-interval".into(),
+                "1".into(),
+                "--health-timeout".into(),
+                "3".into(),
+            ],
+            env: Vec::new(),
+            admin_token_env: true,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|arg| arg.to_string()));
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Starts the gateway and waits for its listening line.
+    pub async fn start(self) -> Gateway {
+        let (gateway, _) = self.start_capturing().await;
+        gateway
+    }
+
+    /// Starts the gateway; also returns what it printed on stderr so far (the log file).
+    pub async fn start_capturing(self) -> (Gateway, PathBuf) {
+        std::fs::create_dir_all(&self.data_dir).unwrap();
+        let log = self
+            .data_dir
+            .with_extension(format!("stderr.{}", rand_suffix()));
+        let stderr = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(&self.args)
+            .env_remove("MCPGW_ADMIN_TOKEN")
+            .env_remove("MCPGW_DATABASE_URL")
+            .env_remove("MCPGW_CONFIG")
+            .env("MCPGW_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .kill_on_drop(true);
+        if self.admin_token_env {
+            command.env("MCPGW_ADMIN_TOKEN", TOKEN);
+        }
+        let mut child = command.spawn().expect("start mcpgw");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(START_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("mcpgw listening on ") {
+                    return Some(url.to_owned());
+                }
+            }
+            None
+        })
+        .await
+        .expect("mcpgw did not start in time");
+        let Some(url) = url else {
+            panic!(
+                "mcpgw exited before listening: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        (
+            Gateway {
+                child,
+                url,
+                data_dir: self.data_dir,
+                http: client(),
+            },
+            log,
+        )
+    }
+}
+
+/// An HTTP client for tests (with the TLS provider the workspace's reqwest needs).
+pub fn client() -> reqwest::Client {
+    mcpgw_mcp::client::http_client(Duration::from_secs(10)).unwrap()
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// A response: status and JSON body (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Gateway {
+    /// Sends a request with the admin token.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        reply(request.send().await.unwrap()).await
+    }
+
+    /// Sends a raw request: the caller sets headers and body.
+    pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+    }
+
+    /// Polls a server until `done` holds for it, or panics after `timeout`.
+    pub async fn wait_for_server(
+        &self,
+        path: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let reply = self.api("GET", &format!("/api/servers/{path}"), None).await;
+            if reply.status == 200 && done(&reply.body) {
+                return reply.body;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("server {path} never reached the expected state; last: {reply:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs the CLI against this gateway; returns (exit success, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let output = Command::new(binary())
+            .args(args)
+            .env("MCPGW_URL", &self.url)
+            .env("MCPGW_TOKEN", TOKEN)
+            .output()
+            .await
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("gateway still running")
+    }
+
+    /// Sends `signal` (e.g. `TERM`, `KILL`) and waits for the exit status.
+    pub async fn signal_and_wait(mut self, signal: &str) -> std::process::ExitStatus {
+        let pid = self.pid().to_string();
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("gateway did not exit")
+            .unwrap()
+    }
+}
+
+/// Reads a response into a [`Reply`].
+pub async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// Asserts the uniform error shape and returns its code.
+pub fn error_code(reply: &Reply) -> String {
+    let code = reply.body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error body: {reply:?}"));
+    assert!(
+        reply.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{reply:?}"
+    );
+    code.to_owned()
+}
+
+/// A registration body for an HTTP server.
+pub fn http_server(path: &str, url: &str) -> Value {
+    serde_json::json!({ "path": path, "name": path, "description": "test server", "url": url })
+}

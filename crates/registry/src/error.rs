@@ -1,0 +1,82 @@
+//! Errors of the registry and of its storage, each with the kind that decides its status.
+
+/// Broad class of an error, so that transports (HTTP, CLI) map it without string matching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The caller sent a value that breaks a rule; fixing the input fixes it.
+    Invalid,
+    /// The named server does not exist.
+    NotFound,
+    /// The request collides with existing state (duplicate path).
+    Conflict,
+    /// The backing store is unreachable or failing; retrying later may help.
+    Unavailable,
+    /// A bug or corrupted data on our side.
+    Internal,
+}
+
+/// Everything that can go wrong in a registry operation.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// A field of the input is invalid; `field` names it for the caller.
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        /// The offending field, as named in the API.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No server has this path.
+    #[error("server '{0}' not found")]
+    NotFound(String),
+    /// A server with this path already exists.
+    #[error("a server with path '{0}' already exists")]
+    Conflict(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RegistryError {
+    /// Shorthand for an [`RegistryError::Invalid`] error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        RegistryError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RegistryError::Invalid { .. } => ErrorKind::Invalid,
+            RegistryError::NotFound(_) => ErrorKind::NotFound,
+            RegistryError::Conflict(_) => ErrorKind::Conflict,
+            RegistryError::Store(error) => error.kind(),
+        }
+    }
+}
+
+/// Failures of a [`crate::Store`] implementation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or refused the operation (disk full, connection lost …).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A row could not be decoded into the domain model.
+    #[error("corrupt data in database: {0}")]
+    Corrupt(String),
+    /// The schema migration failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Unavailable(_) => ErrorKind::Unavailable,
+            StoreError::Corrupt(_) | StoreError::Migration(_) => ErrorKind::Internal,
+        }
+    }
+}

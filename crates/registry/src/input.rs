@@ -1,0 +1,187 @@
+//! What a caller sends to register or update a server, before validation.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::error::RegistryError;
+use crate::model::{Health, Server, Transport};
+use crate::validation;
+
+/// Tags as a JSON array or as the comma-separated string of the Python registry's form.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TagsInput {
+    /// `["a", "b"]`
+    List(Vec<String>),
+    /// `"a, b"`
+    CommaSeparated(String),
+}
+
+impl TagsInput {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            TagsInput::List(tags) => tags,
+            TagsInput::CommaSeparated(text) => text.split(',').map(str::to_owned).collect(),
+        }
+    }
+}
+
+/// The fields of a server a caller may set. Every field is optional so the same type
+/// serves registration (where `path` is required) and partial updates (absent = keep).
+/// Unknown fields are rejected, so a typo never silently does nothing.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerInput {
+    /// URL segment; a leading or trailing `/` is ignored (`/weather` = `weather`).
+    pub path: Option<String>,
+    /// Display name; defaults to the path.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// `streamable-http` (default for URLs), `sse` or `stdio` (default with a command).
+    pub transport: Option<String>,
+    /// Upstream URL; `proxy_pass_url` is the Python registry's name for it.
+    #[serde(alias = "proxy_pass_url")]
+    pub url: Option<String>,
+    /// Program for stdio servers.
+    pub command: Option<String>,
+    /// Its arguments.
+    pub args: Option<Vec<String>>,
+    /// Its environment.
+    pub env: Option<BTreeMap<String, String>>,
+    /// Headers to add upstream.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Labels.
+    pub tags: Option<TagsInput>,
+    /// Licence.
+    pub license: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+    /// Whether it is routed and checked (default true).
+    pub enabled: Option<bool>,
+}
+
+impl ServerInput {
+    /// Builds a new, validated server from a registration.
+    pub fn into_new_server(self, now: DateTime<Utc>) -> Result<Server, RegistryError> {
+        let Some(path) = self.path.clone() else {
+            return Err(RegistryError::invalid("path", "is required"));
+        };
+        let path = validation::normalize_path(&path);
+        let transport = match &self.transport {
+            Some(_) => None,
+            None if self.command.is_some() => Some(Transport::Stdio),
+            None => Some(Transport::StreamableHttp),
+        };
+        let blank = Server {
+            name: path.clone(),
+            path,
+            description: String::new(),
+            transport: transport.unwrap_or(Transport::StreamableHttp),
+            url: None,
+            command: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            tags: Vec::new(),
+            license: None,
+            version: None,
+            enabled: true,
+            created_at: now,
+            updated_at: now,
+            health: Health::unknown(),
+            server_info: None,
+            tools: Vec::new(),
+            tools_updated_at: None,
+        };
+        self.apply_to(&blank, now)
+    }
+
+    /// Applies an update to an existing server and validates the result. The path cannot
+    /// change; changing the transport drops the fields of the old one.
+    pub fn apply_to(self, existing: &Server, now: DateTime<Utc>) -> Result<Server, RegistryError> {
+        if let Some(path) = &self.path
+            && validation::normalize_path(path) != existing.path
+        {
+            return Err(RegistryError::invalid(
+                "path",
+                "cannot be changed; remove and register again",
+            ));
+        }
+        let mut server = existing.clone();
+        if let Some(transport) = &self.transport {
+            let parsed = Transport::parse(transport).ok_or_else(|| {
+                RegistryError::invalid(
+                    "transport",
+                    format!("must be streamable-http, sse or stdio, not '{transport}'"),
+                )
+            })?;
+            if parsed.is_http() != server.transport.is_http() {
+                server.url = None;
+                server.command = None;
+                server.args.clear();
+                server.env.clear();
+            }
+            server.transport = parsed;
+        }
+        set(&mut server.name, self.name);
+        set(&mut server.description, self.description);
+        set_some(&mut server.url, self.url);
+        set_some(&mut server.command, self.command);
+        set(&mut server.args, self.args);
+        if let Some(env) = self.env {
+            server.env = keep_redacted("env", env, &existing.env)?;
+        }
+        if let Some(headers) = self.headers {
+            server.headers = keep_redacted("headers", headers, &existing.headers)?;
+        }
+        set(&mut server.tags, self.tags.map(TagsInput::into_vec));
+        set_some(&mut server.license, self.license);
+        set_some(&mut server.version, self.version);
+        set(&mut server.enabled, self.enabled);
+        server.updated_at = now;
+        validation::validate(&mut server)?;
+        Ok(server)
+    }
+}
+
+/// Placeholder shown instead of header and environment values, which often hold secrets.
+/// Sending it back in an update keeps the stored value, so a read-modify-write round trip
+/// of an API response never overwrites a secret with the placeholder.
+pub const REDACTED: &str = "<redacted>";
+
+fn keep_redacted(
+    field: &str,
+    incoming: BTreeMap<String, String>,
+    stored: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, RegistryError> {
+    incoming
+        .into_iter()
+        .map(|(key, value)| {
+            if value != REDACTED {
+                return Ok((key, value));
+            }
+            match stored.get(&key) {
+                Some(original) => Ok((key, original.clone())),
+                None => Err(RegistryError::invalid(
+                    field,
+                    format!("'{key}' has the placeholder {REDACTED} but no stored value"),
+                )),
+            }
+        })
+        .collect()
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+fn set_some<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}

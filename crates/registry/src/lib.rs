@@ -1,0 +1,27 @@
+//! The registry domain: which MCP servers exist, how to reach them, their tools and health.
+//!
+//! [`RegistryService`] is the one entry point for every change (register, update, toggle,
+//! refresh, remove); it validates input ([`ServerInput`]), persists through the [`Store`]
+//! trait, and learns tools and health by probing servers with the `mcpgw-mcp` clients
+//! ([`HealthChecker`] runs that in the background).
+//!
+//! This crate knows nothing of HTTP routing or SQL: handlers live in `mcpgw-api`, storage
+//! implementations in `mcpgw-store`.
+
+mod error;
+mod health;
+mod input;
+mod model;
+mod probe;
+mod service;
+mod store;
+mod validation;
+
+pub use error::{ErrorKind, RegistryError, StoreError};
+pub use health::{HealthCheckConfig, HealthChecker};
+pub use input::{REDACTED, ServerInput, TagsInput};
+pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport};
+pub use probe::Prober;
+pub use service::RegistryService;
+pub use store::Store;
+pub use validation::RESERVED_PATHS;

@@ -1,0 +1,140 @@
+//! Turns a registered server into an MCP endpoint, probes it, and reads the verdict.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use mcpgw_mcp::client::{Endpoint, ProbeOptions, ProbeReport, http_client};
+use mcpgw_mcp::{ProbeError, probe};
+use serde_json::Value;
+
+use crate::model::{Health, HealthState, Server, Tool, Transport};
+
+/// What one check of a server found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOutcome {
+    /// The verdict to store.
+    pub health: Health,
+    /// `serverInfo`, when the check succeeded.
+    pub server_info: Option<Value>,
+    /// The tool list, when the check succeeded.
+    pub tools: Option<Vec<Tool>>,
+}
+
+/// Checks servers by speaking MCP to them. Cheap to clone (shares one HTTP pool).
+#[derive(Debug, Clone)]
+pub struct Prober {
+    options: ProbeOptions,
+}
+
+impl Prober {
+    /// A prober whose checks each finish within `timeout`.
+    pub fn new(timeout: Duration) -> Result<Self, ProbeError> {
+        Ok(Prober {
+            options: ProbeOptions {
+                http: http_client(timeout)?,
+                timeout,
+                client_name: "mcpgw".to_owned(),
+                client_version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+        })
+    }
+
+    /// Probes `server` once and interprets the result. Never fails: a failure is a verdict.
+    pub async fn check(&self, server: &Server) -> CheckOutcome {
+        let result = match endpoint_of(server) {
+            Ok(endpoint) => probe(&endpoint, &self.options).await,
+            Err(error) => Err(error),
+        };
+        let now = Some(Utc::now());
+        match result {
+            Ok(report) => healthy_outcome(report, now),
+            Err(error) => CheckOutcome {
+                health: Health {
+                    status: if error.is_auth_required() {
+                        HealthState::AuthRequired
+                    } else {
+                        HealthState::Unhealthy
+                    },
+                    reason: Some(error.to_string()),
+                    last_checked: now,
+                    era: None,
+                    protocol_version: None,
+                },
+                server_info: None,
+                tools: None,
+            },
+        }
+    }
+}
+
+fn healthy_outcome(report: ProbeReport, now: Option<chrono::DateTime<Utc>>) -> CheckOutcome {
+    CheckOutcome {
+        health: Health {
+            status: HealthState::Healthy,
+            reason: None,
+            last_checked: now,
+            era: Some(report.era.as_str().to_owned()),
+            protocol_version: Some(report.protocol_version),
+        },
+        server_info: report.server_info,
+        tools: Some(report.tools.into_iter().map(tool_from_wire).collect()),
+    }
+}
+
+/// Reads a tool leniently: a server with one odd optional field still gets its tools
+/// listed, with what could be understood.
+fn tool_from_wire(value: Value) -> Tool {
+    serde_json::from_value::<Tool>(value.clone()).unwrap_or_else(|_| Tool {
+        name: value
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        title: None,
+        description: value
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        input_schema: value.get("inputSchema").cloned().unwrap_or(Value::Null),
+        output_schema: None,
+        annotations: None,
+    })
+}
+
+/// The MCP endpoint of a registered server.
+pub fn endpoint_of(server: &Server) -> Result<Endpoint, ProbeError> {
+    let headers: Vec<(String, String)> = server
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let url = || -> Result<url::Url, ProbeError> {
+        let raw = server
+            .url
+            .as_deref()
+            .ok_or_else(|| ProbeError::Config("no url".into()))?;
+        url::Url::parse(raw).map_err(|error| ProbeError::Config(format!("bad url: {error}")))
+    };
+    Ok(match server.transport {
+        Transport::StreamableHttp => Endpoint::StreamableHttp {
+            url: url()?,
+            headers,
+        },
+        Transport::Sse => Endpoint::LegacySse {
+            url: url()?,
+            headers,
+        },
+        Transport::Stdio => Endpoint::Stdio {
+            command: server
+                .command
+                .clone()
+                .ok_or_else(|| ProbeError::Config("no command".into()))?,
+            args: server.args.clone(),
+            env: server
+                .env
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        },
+    })
+}

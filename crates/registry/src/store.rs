@@ -1,0 +1,47 @@
+//! The persistence contract the registry needs; implemented by `mcpgw-store`.
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
+use crate::model::{Health, Server, Tool};
+
+/// Durable storage of servers. Implementations must make each call atomic and durable
+/// before returning `Ok`: an acknowledged write survives a crash.
+///
+/// Definition writes ([`Store::insert_server`], [`Store::update_definition`]) and check
+/// results ([`Store::record_check`]) touch disjoint columns, so a health check finishing
+/// during an edit cannot undo the edit.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for `/health` and logs.
+    fn kind(&self) -> &'static str;
+
+    /// Inserts a new server; returns `false` (and changes nothing) if the path exists.
+    async fn insert_server(&self, server: &Server) -> Result<bool, StoreError>;
+
+    /// Replaces a server's definition (everything the caller may set, plus `updated_at`);
+    /// returns `false` if there is no such server.
+    async fn update_definition(&self, server: &Server) -> Result<bool, StoreError>;
+
+    /// Stores the outcome of a check; `tools` replaces the tool list when `Some`.
+    /// Returns `false` if the server no longer exists.
+    async fn record_check(
+        &self,
+        path: &str,
+        health: &Health,
+        server_info: Option<&serde_json::Value>,
+        tools: Option<&[Tool]>,
+    ) -> Result<bool, StoreError>;
+
+    /// One server by path.
+    async fn get_server(&self, path: &str) -> Result<Option<Server>, StoreError>;
+
+    /// Every server, ordered by path.
+    async fn list_servers(&self) -> Result<Vec<Server>, StoreError>;
+
+    /// Deletes a server; returns `false` if there was none.
+    async fn delete_server(&self, path: &str) -> Result<bool, StoreError>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,14 @@
+//! Storage for the registry: one [`SqlStore`] implementing `mcpgw_registry::Store` on
+//! SQLite (the embedded default) and PostgreSQL (for several replicas).
+//!
+//! Both databases are reached through sqlx's `Any` driver with portable SQL and one set of
+//! versioned migrations (`migrations/`), so the two backends cannot drift apart; the few
+//! backend differences (SQLite's WAL and busy timeout) are set when connecting.
+//! This crate holds no domain rules: validation belongs to `mcpgw-registry`.
+
+mod connect;
+mod rows;
+mod sql_store;
+
+pub use connect::{Backend, connect};
+pub use sql_store::SqlStore;

@@ -1,0 +1,92 @@
+//! Mapping between `servers` rows and the domain [`Server`].
+
+use chrono::{DateTime, TimeZone, Utc};
+use mcpgw_registry::{Health, HealthState, Server, StoreError, Transport};
+use serde::de::DeserializeOwned;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// The columns of a [`Server`] row, as a literal so queries stay `&'static str` (sqlx
+/// refuses SQL built at run time, a guard against injection).
+macro_rules! server_columns {
+    () => {
+        "path, name, description, transport, url, command, args_json, env_json, headers_json, \
+         tags_json, license, version, enabled, created_at, updated_at, health_status, \
+         health_reason, health_checked_at, protocol_era, protocol_version, server_info_json, \
+         tools_json, tools_updated_at"
+    };
+}
+pub(crate) use server_columns;
+
+/// Milliseconds since the Unix epoch.
+pub fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn time(ms: i64, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms} is not a time")))
+}
+
+/// Serialises a value for a JSON text column.
+pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
+}
+
+fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(column)
+        .map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
+}
+
+/// Decodes one `servers` row selected with `server_columns!()`.
+pub fn server_from_row(row: &AnyRow) -> Result<Server, StoreError> {
+    let transport: String = get(row, "transport")?;
+    let health_status: String = get(row, "health_status")?;
+    let server_info: Option<String> = get(row, "server_info_json")?;
+    let checked_at: Option<i64> = get(row, "health_checked_at")?;
+    let tools_updated_at: Option<i64> = get(row, "tools_updated_at")?;
+    Ok(Server {
+        path: get(row, "path")?,
+        name: get(row, "name")?,
+        description: get(row, "description")?,
+        transport: Transport::parse(&transport)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown transport '{transport}'")))?,
+        url: get(row, "url")?,
+        command: get(row, "command")?,
+        args: from_json(&get::<String>(row, "args_json")?, "args_json")?,
+        env: from_json(&get::<String>(row, "env_json")?, "env_json")?,
+        headers: from_json(&get::<String>(row, "headers_json")?, "headers_json")?,
+        tags: from_json(&get::<String>(row, "tags_json")?, "tags_json")?,
+        license: get(row, "license")?,
+        version: get(row, "version")?,
+        enabled: get::<i64>(row, "enabled")? != 0,
+        created_at: time(get(row, "created_at")?, "created_at")?,
+        updated_at: time(get(row, "updated_at")?, "updated_at")?,
+        health: Health {
+            status: HealthState::parse(&health_status).ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown health status '{health_status}'"))
+            })?,
+            reason: get(row, "health_reason")?,
+            last_checked: checked_at
+                .map(|ms| time(ms, "health_checked_at"))
+                .transpose()?,
+            era: get(row, "protocol_era")?,
+            protocol_version: get(row, "protocol_version")?,
+        },
+        server_info: server_info
+            .map(|text| from_json(&text, "server_info_json"))
+            .transpose()?,
+        tools: from_json(&get::<String>(row, "tools_json")?, "tools_json")?,
+        tools_updated_at: tools_updated_at
+            .map(|ms| time(ms, "tools_updated_at"))
+            .transpose()?,
+    })
+}

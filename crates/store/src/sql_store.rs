@@ -1,0 +1,177 @@
+//! [`SqlStore`]: the registry's `Store` on SQLite or PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use mcpgw_registry::{Health, Server, Store, StoreError, Tool};
+use sqlx::AnyPool;
+
+use crate::connect::Backend;
+use crate::rows::{json_text, millis, server_columns, server_from_row};
+
+/// A registry store on a pooled SQL connection.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    pub(crate) fn new(pool: AnyPool, backend: Backend) -> Self {
+        SqlStore { pool, backend }
+    }
+
+    /// Which database this store uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every pooled connection (at shutdown), waiting for queries in flight.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn unavailable(error: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn kind(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    async fn insert_server(&self, server: &Server) -> Result<bool, StoreError> {
+        const SQL: &str = concat!(
+            "INSERT INTO servers (",
+            server_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22, $23) ON CONFLICT (path) DO NOTHING"
+        );
+        let result = sqlx::query(SQL)
+            .bind(&server.path)
+            .bind(&server.name)
+            .bind(&server.description)
+            .bind(server.transport.as_str())
+            .bind(&server.url)
+            .bind(&server.command)
+            .bind(json_text(&server.args)?)
+            .bind(json_text(&server.env)?)
+            .bind(json_text(&server.headers)?)
+            .bind(json_text(&server.tags)?)
+            .bind(&server.license)
+            .bind(&server.version)
+            .bind(i64::from(server.enabled))
+            .bind(millis(server.created_at))
+            .bind(millis(server.updated_at))
+            .bind(server.health.status.as_str())
+            .bind(&server.health.reason)
+            .bind(server.health.last_checked.map(millis))
+            .bind(&server.health.era)
+            .bind(&server.health.protocol_version)
+            .bind(server.server_info.as_ref().map(json_text).transpose()?)
+            .bind(json_text(&server.tools)?)
+            .bind(server.tools_updated_at.map(millis))
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn update_definition(&self, server: &Server) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE servers SET name = $1, description = $2, transport = $3, url = $4, \
+             command = $5, args_json = $6, env_json = $7, headers_json = $8, tags_json = $9, \
+             license = $10, version = $11, enabled = $12, updated_at = $13 WHERE path = $14",
+        )
+        .bind(&server.name)
+        .bind(&server.description)
+        .bind(server.transport.as_str())
+        .bind(&server.url)
+        .bind(&server.command)
+        .bind(json_text(&server.args)?)
+        .bind(json_text(&server.env)?)
+        .bind(json_text(&server.headers)?)
+        .bind(json_text(&server.tags)?)
+        .bind(&server.license)
+        .bind(&server.version)
+        .bind(i64::from(server.enabled))
+        .bind(millis(server.updated_at))
+        .bind(&server.path)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn record_check(
+        &self,
+        path: &str,
+        health: &Health,
+        server_info: Option<&serde_json::Value>,
+        tools: Option<&[Tool]>,
+    ) -> Result<bool, StoreError> {
+        let tools_json = tools.map(json_text).transpose()?;
+        let tools_changed_at = tools.map(|_| millis(Utc::now()));
+        let result = sqlx::query(
+            "UPDATE servers SET health_status = $1, health_reason = $2, health_checked_at = $3, \
+             protocol_era = $4, protocol_version = $5, \
+             server_info_json = COALESCE($6, server_info_json), \
+             tools_json = COALESCE($7, tools_json), \
+             tools_updated_at = COALESCE($8, tools_updated_at) WHERE path = $9",
+        )
+        .bind(health.status.as_str())
+        .bind(&health.reason)
+        .bind(health.last_checked.map(millis))
+        .bind(&health.era)
+        .bind(&health.protocol_version)
+        .bind(server_info.map(json_text).transpose()?)
+        .bind(tools_json)
+        .bind(tools_changed_at)
+        .bind(path)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn get_server(&self, path: &str) -> Result<Option<Server>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            server_columns!(),
+            " FROM servers WHERE path = $1"
+        );
+        let row = sqlx::query(SQL)
+            .bind(path)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(server_from_row).transpose()
+    }
+
+    async fn list_servers(&self) -> Result<Vec<Server>, StoreError> {
+        const SQL: &str = concat!("SELECT ", server_columns!(), " FROM servers ORDER BY path");
+        let rows = sqlx::query(SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(server_from_row).collect()
+    }
+
+    async fn delete_server(&self, path: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM servers WHERE path = $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
