@@ -21,7 +21,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage registered servers on a running gateway.
     #[command(subcommand)]
-    Server(ServerCommand),
+    Server(Box<ServerCommand>),
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),

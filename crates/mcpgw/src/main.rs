@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
-            Command::Server(command) => server_cmd::run(command).await,
+            Command::Server(command) => server_cmd::run(*command).await,
             Command::ExampleServer(args) => example_server(args).await,
         }
     });

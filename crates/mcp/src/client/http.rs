@@ -190,7 +190,8 @@ async fn read_sse_response(
         let events = decoder
             .feed(&chunk)
             .map_err(|error| ProbeError::Protocol(error.to_string()))?;
-        for event in events.into_iter().filter(|event| event.kind() == "message") {
+        // Events without data (stream priming, keep-alives) carry no message.
+        for event in events.into_iter().filter(is_message) {
             let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
                 return Err(ProbeError::Protocol("invalid JSON in SSE event".into()));
             };
@@ -202,6 +203,11 @@ async fn read_sse_response(
     Err(ProbeError::Protocol(format!(
         "SSE stream ended before the response to request {id}"
     )))
+}
+
+/// True for an SSE event that carries a JSON-RPC message.
+pub(crate) fn is_message(event: &crate::sse::SseEvent) -> bool {
+    event.kind() == "message" && !event.data.trim().is_empty()
 }
 
 /// Probes a Streamable HTTP endpoint: stateless discovery, then `initialize`, then the

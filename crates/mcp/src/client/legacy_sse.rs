@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use super::handshake::{self, RpcChannel};
-use super::http::{header_map, status_error};
+use super::http::{header_map, is_message, status_error};
 use super::{ProbeError, ProbeOptions, ProbeReport};
 use crate::jsonrpc::{self, RpcError};
 use crate::sse::SseDecoder;
@@ -93,7 +93,7 @@ impl<'a> LegacyChannel<'a> {
         let reader = tokio::spawn(async move {
             let forward =
                 |event: crate::sse::SseEvent| {
-                    if event.kind() != "message" {
+                    if !is_message(&event) {
                         return None;
                     }
                     Some(serde_json::from_str::<Value>(&event.data).map_err(|_| {

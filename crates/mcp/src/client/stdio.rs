@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
 
 use super::handshake::{self, Discovery, RpcChannel};
 use super::{ProbeError, ProbeOptions, ProbeReport};
@@ -28,6 +29,7 @@ struct StdioChannel {
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     stderr_tail: Arc<Mutex<String>>,
+    stderr_reader: JoinHandle<()>,
     next_id: u64,
 }
 
@@ -49,7 +51,7 @@ impl StdioChannel {
         };
         let stderr_tail = Arc::new(Mutex::new(String::new()));
         let tail = Arc::clone(&stderr_tail);
-        tokio::spawn(async move {
+        let stderr_reader = tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Ok(mut tail) = tail.lock() {
@@ -70,6 +72,7 @@ impl StdioChannel {
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
             stderr_tail,
+            stderr_reader,
             next_id: 1,
         })
     }
@@ -93,6 +96,9 @@ impl StdioChannel {
             Ok(Ok(status)) => status.to_string(),
             _ => "closed its output".to_owned(),
         };
+        // Let the reader drain what the process wrote before it died: that last line is
+        // usually the explanation.
+        let _ = tokio::time::timeout(EXIT_GRACE, &mut self.stderr_reader).await;
         let stderr = self
             .stderr_tail
             .lock()

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod upstreams;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -49,13 +50,12 @@ impl Launch {
     pub fn new(data_dir: &Path) -> Self {
         Launch {
             data_dir: data_dir.to_owned(),
-            args: vec![
-                "--health-interval".into(),
-                "1".into(),
-                "--health-timeout".into(),
-                "3".into(),
+            args: Vec::new(),
+            // Fast checks by default, through the environment so a test's flags win.
+            env: vec![
+                ("MCPGW_HEALTH_INTERVAL".into(), "1".into()),
+                ("MCPGW_HEALTH_TIMEOUT".into(), "3".into()),
             ],
-            env: Vec::new(),
             admin_token_env: true,
         }
     }

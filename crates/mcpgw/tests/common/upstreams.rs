@@ -1,0 +1,108 @@
+//! Real MCP servers for tests: the project's example servers as separate processes, and
+//! the official `@modelcontextprotocol/server-everything` from npm (installed by
+//! `scripts/test`), kept on loopback by a preload.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A server process that is killed when dropped.
+pub struct Upstream {
+    _child: Child,
+    /// Its MCP endpoint (`/mcp`, or `/sse` for legacy servers).
+    pub url: String,
+}
+
+/// Starts `mcpgw example-server NAME --listen 127.0.0.1:0`.
+pub async fn example(name: &str, stateless: bool) -> Upstream {
+    let mut command = Command::new(super::binary());
+    command.args(["example-server", name, "--listen", "127.0.0.1:0"]);
+    if stateless {
+        command.arg("--stateless");
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("example server did not start")
+        .unwrap()
+        .expect("example server exited");
+    let url = line
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    Upstream { _child: child, url }
+}
+
+/// Path of server-everything's entry point, if the test script installed it. Under CI
+/// its absence is an error, so end-to-end tests cannot be skipped silently there.
+pub fn everything_entry() -> Option<String> {
+    match std::env::var("MCPGW_TEST_EVERYTHING") {
+        Ok(path) if std::path::Path::new(&path).is_file() => Some(path),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "MCPGW_TEST_EVERYTHING must point at server-everything in CI"
+            );
+            eprintln!(
+                "MCPGW_TEST_EVERYTHING not set: skipping server-everything tests (run scripts/test)"
+            );
+            None
+        }
+    }
+}
+
+/// The preload that forces node servers onto 127.0.0.1.
+pub fn loopback_preload() -> String {
+    std::env::var("MCPGW_TEST_LOOPBACK_PRELOAD").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/loopback-only.cjs"
+        )
+        .to_owned()
+    })
+}
+
+/// Starts server-everything in `mode` (`streamableHttp` or `sse`) on a free loopback port.
+pub async fn everything(entry: &str, mode: &str) -> Upstream {
+    let port = free_port().await;
+    let child = Command::new("node")
+        .args(["-r", &loopback_preload(), entry, mode])
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node must be installed");
+    let path = if mode == "sse" { "sse" } else { "mcp" };
+    wait_for_port(port).await;
+    Upstream {
+        _child: child,
+        url: format!("http://127.0.0.1:{port}/{path}"),
+    }
+}
+
+async fn free_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn wait_for_port(port: u16) {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server on port {port} did not start");
+}

@@ -1,0 +1,265 @@
+//! The `Store` contract, run against a real SQLite file and a real PostgreSQL server.
+//!
+//! PostgreSQL comes from `MCPGW_TEST_POSTGRES_URL` (the test script starts one on
+//! loopback); each test gets a fresh database. Without the variable the PostgreSQL half is
+//! skipped locally, and fails under CI so it can never be skipped silently there.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use mcpgw_registry::{Health, HealthState, Server, Store, Tool, Transport};
+use mcpgw_store::{SqlStore, connect};
+use serde_json::json;
+use sqlx::Connection;
+
+fn sample(path: &str) -> Server {
+    let at = Utc.timestamp_millis_opt(1_764_000_000_123).unwrap();
+    Server {
+        path: path.to_owned(),
+        name: format!("{path} name"),
+        description: "a server ✓ with unicode".to_owned(),
+        transport: Transport::StreamableHttp,
+        url: Some(format!("http://127.0.0.1:9/{path}/mcp")),
+        command: None,
+        args: vec![],
+        env: BTreeMap::new(),
+        headers: BTreeMap::from([("X-Api-Key".to_owned(), "k".to_owned())]),
+        tags: vec!["a".into(), "b".into()],
+        license: Some("MIT".into()),
+        version: Some("1.0.0".into()),
+        enabled: true,
+        created_at: at,
+        updated_at: at,
+        health: Health::unknown(),
+        server_info: None,
+        tools: vec![],
+        tools_updated_at: None,
+    }
+}
+
+fn tool(name: &str) -> Tool {
+    Tool {
+        name: name.to_owned(),
+        title: Some(format!("{name} title")),
+        description: Some("does things".into()),
+        input_schema: json!({"type": "object", "properties": {"x": {"type": "string"}}}),
+        output_schema: Some(json!({"type": "object"})),
+        annotations: Some(json!({"readOnlyHint": true})),
+    }
+}
+
+fn healthy() -> Health {
+    Health {
+        status: HealthState::Healthy,
+        reason: None,
+        last_checked: Some(Utc.timestamp_millis_opt(1_764_000_100_000).unwrap()),
+        era: Some("stateful".into()),
+        protocol_version: Some("2025-11-25".into()),
+    }
+}
+
+async fn round_trip(store: SqlStore) {
+    let mut server = sample("alpha");
+    server.transport = Transport::Stdio;
+    server.url = None;
+    server.command = Some("npx".into());
+    server.args = vec!["-y".into(), "pkg with space".into()];
+    server.env = BTreeMap::from([("TOKEN".into(), "s".into())]);
+    assert!(store.insert_server(&server).await.unwrap());
+    assert_eq!(
+        store.get_server("alpha").await.unwrap(),
+        Some(server.clone())
+    );
+    assert_eq!(store.get_server("missing").await.unwrap(), None);
+    assert!(store.insert_server(&sample("beta")).await.unwrap());
+    let paths: Vec<String> = store
+        .list_servers()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.path)
+        .collect();
+    assert_eq!(paths, ["alpha", "beta"]);
+}
+
+async fn duplicate_insert_changes_nothing(store: SqlStore) {
+    let original = sample("dup");
+    assert!(store.insert_server(&original).await.unwrap());
+    let mut other = sample("dup");
+    other.name = "intruder".into();
+    assert!(!store.insert_server(&other).await.unwrap());
+    assert_eq!(store.get_server("dup").await.unwrap(), Some(original));
+}
+
+async fn definition_and_check_columns_are_independent(store: SqlStore) {
+    let server = sample("svc");
+    store.insert_server(&server).await.unwrap();
+    let info = json!({"name": "svc", "version": "2"});
+    let tools = vec![tool("one"), tool("two")];
+    assert!(
+        store
+            .record_check("svc", &healthy(), Some(&info), Some(&tools))
+            .await
+            .unwrap()
+    );
+
+    let mut edited = server.clone();
+    edited.description = "edited".into();
+    edited.enabled = false;
+    edited.updated_at = Utc.timestamp_millis_opt(1_764_000_200_000).unwrap();
+    assert!(store.update_definition(&edited).await.unwrap());
+    let stored = store.get_server("svc").await.unwrap().unwrap();
+    assert_eq!(stored.description, "edited");
+    assert!(!stored.enabled);
+    assert_eq!(stored.health, healthy(), "an edit keeps the last check");
+    assert_eq!(stored.tools, tools);
+    assert_eq!(stored.server_info, Some(info.clone()));
+    assert!(stored.tools_updated_at.is_some());
+
+    let failed = Health {
+        status: HealthState::Unhealthy,
+        reason: Some("connection refused".into()),
+        last_checked: Some(Utc::now()),
+        era: None,
+        protocol_version: None,
+    };
+    assert!(
+        store
+            .record_check("svc", &failed, None, None)
+            .await
+            .unwrap()
+    );
+    let stored = store.get_server("svc").await.unwrap().unwrap();
+    assert_eq!(stored.health.status, HealthState::Unhealthy);
+    assert_eq!(stored.health.reason.as_deref(), Some("connection refused"));
+    assert_eq!(
+        stored.tools, tools,
+        "a failed check keeps the last known tools"
+    );
+    assert_eq!(stored.server_info, Some(info));
+    assert_eq!(stored.description, "edited", "a check keeps the edit");
+
+    assert!(!store.update_definition(&sample("ghost")).await.unwrap());
+    assert!(
+        !store
+            .record_check("ghost", &failed, None, None)
+            .await
+            .unwrap()
+    );
+}
+
+async fn delete_removes_only_that_server(store: SqlStore) {
+    store.insert_server(&sample("a")).await.unwrap();
+    store.insert_server(&sample("b")).await.unwrap();
+    assert!(store.delete_server("a").await.unwrap());
+    assert!(!store.delete_server("a").await.unwrap());
+    assert_eq!(store.list_servers().await.unwrap().len(), 1);
+    store.ping().await.unwrap();
+}
+
+async fn concurrent_writes_all_land(store: SqlStore) {
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert_server(&sample(&format!("s{i:02}"))).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap());
+    }
+    assert_eq!(store.list_servers().await.unwrap().len(), 40);
+}
+
+async fn sqlite() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("nested/mcpgw.db").display());
+    (dir, url)
+}
+
+/// A fresh PostgreSQL database for one test, or `None` when no server is configured.
+async fn postgres() -> Option<String> {
+    let Ok(admin_url) = std::env::var("MCPGW_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MCPGW_TEST_POSTGRES_URL must be set in CI"
+        );
+        eprintln!("MCPGW_TEST_POSTGRES_URL not set: skipping the PostgreSQL half");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("mcpgw_test_{}", rand_id());
+    let mut admin = sqlx::AnyConnection::connect(&admin_url)
+        .await
+        .expect("connect to test PostgreSQL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    Some(url.to_string())
+}
+
+fn rand_id() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{nanos:x}_{}", std::process::id())
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (_dir, url) = super::sqlite().await;
+                    super::$name(super::connect(&url).await.unwrap()).await;
+                }
+            )*
+
+            #[tokio::test]
+            async fn migrations_are_idempotent_and_data_persists() {
+                let (_dir, url) = super::sqlite().await;
+                super::reopen(&url).await;
+            }
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(url) = super::postgres().await else { return };
+                    super::$name(super::connect(&url).await.unwrap()).await;
+                }
+            )*
+
+            #[tokio::test]
+            async fn migrations_are_idempotent_and_data_persists() {
+                let Some(url) = super::postgres().await else { return };
+                super::reopen(&url).await;
+            }
+        }
+    };
+}
+
+async fn reopen(url: &str) {
+    let first = connect(url).await.unwrap();
+    first.insert_server(&sample("kept")).await.unwrap();
+    first.close().await;
+    let second = connect(url).await.unwrap();
+    assert_eq!(
+        second.get_server("kept").await.unwrap(),
+        Some(sample("kept"))
+    );
+}
+
+on_both_backends!(
+    round_trip,
+    duplicate_insert_changes_nothing,
+    definition_and_check_columns_are_independent,
+    delete_removes_only_that_server,
+    concurrent_writes_all_land,
+);
