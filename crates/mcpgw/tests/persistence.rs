@@ -13,13 +13,35 @@ use serde_json::json;
 async fn survives_restart(launch: impl Fn() -> Launch, database: &str) {
     let url = common::faults::down_url().await;
     let gw = launch().start().await;
-    assert_eq!(gw.api("GET", "/health", None).await.body["database"], database);
+    assert_eq!(
+        gw.api("GET", "/health", None).await.body["database"],
+        database
+    );
     for path in ["one", "two", "three"] {
-        assert_eq!(gw.api("POST", "/api/servers", Some(http_server(path, &url))).await.status, 201);
+        assert_eq!(
+            gw.api("POST", "/api/servers", Some(http_server(path, &url)))
+                .await
+                .status,
+            201
+        );
     }
-    gw.api("POST", "/api/servers/two/toggle", Some(json!({"enabled": false}))).await;
-    gw.api("PATCH", "/api/servers/three", Some(json!({"description": "edited", "tags": ["t"]}))).await;
-    let checked = gw.wait_for_server("one", Duration::from_secs(30), |s| s["health"]["status"] == "unhealthy").await;
+    gw.api(
+        "POST",
+        "/api/servers/two/toggle",
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    gw.api(
+        "PATCH",
+        "/api/servers/three",
+        Some(json!({"description": "edited", "tags": ["t"]})),
+    )
+    .await;
+    let checked = gw
+        .wait_for_server("one", Duration::from_secs(30), |s| {
+            s["health"]["status"] == "unhealthy"
+        })
+        .await;
     let before = gw.api("GET", "/api/servers", None).await.body;
     let status = gw.signal_and_wait("TERM").await;
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
@@ -30,14 +52,22 @@ async fn survives_restart(launch: impl Fn() -> Launch, database: &str) {
     assert_eq!(after["count"], 3);
     let one = gw.api("GET", "/api/servers/one", None).await.body;
     assert_eq!(one["health"]["reason"], checked["health"]["reason"]);
-    for (old, new) in before["servers"].as_array().unwrap().iter().zip(after["servers"].as_array().unwrap()) {
+    for (old, new) in before["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(after["servers"].as_array().unwrap())
+    {
         assert_eq!(old["path"], new["path"]);
         assert_eq!(old["enabled"], new["enabled"]);
         assert_eq!(old["description"], new["description"]);
         assert_eq!(old["tags"], new["tags"]);
         assert_eq!(old["created_at"], new["created_at"]);
     }
-    assert_eq!(gw.api("GET", "/api/servers/two", None).await.body["enabled"], false);
+    assert_eq!(
+        gw.api("GET", "/api/servers/two", None).await.body["enabled"],
+        false
+    );
 }
 
 #[tokio::test]
@@ -49,10 +79,16 @@ async fn sqlite_data_survives_restart() {
 
 #[tokio::test]
 async fn postgres_data_survives_restart() {
-    let Some(database_url) = fresh_postgres_database().await else { return };
+    let Some(database_url) = fresh_postgres_database().await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    survives_restart(|| Launch::new(&data).args(&["--database-url", &database_url]), "postgres").await;
+    survives_restart(
+        || Launch::new(&data).args(&["--database-url", &database_url]),
+        "postgres",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -60,12 +96,20 @@ async fn kill_9_during_registrations_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let url = common::faults::down_url().await;
-    let gw = Launch::new(&data).env("MCPGW_HEALTH_INTERVAL", "3600").start().await;
+    let gw = Launch::new(&data)
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .start()
+        .await;
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let client = common::client();
     let writers: Vec<_> = (0..4)
         .map(|writer| {
-            let (client, base, url, acknowledged) = (client.clone(), gw.url.clone(), url.clone(), acknowledged.clone());
+            let (client, base, url, acknowledged) = (
+                client.clone(),
+                gw.url.clone(),
+                url.clone(),
+                acknowledged.clone(),
+            );
             tokio::spawn(async move {
                 for i in 0..10_000 {
                     let path = format!("w{writer}-{i}");
@@ -76,7 +120,9 @@ async fn kill_9_during_registrations_loses_nothing_acknowledged() {
                         .send()
                         .await;
                     match sent {
-                        Ok(response) if response.status() == 201 => acknowledged.lock().unwrap().push(path),
+                        Ok(response) if response.status() == 201 => {
+                            acknowledged.lock().unwrap().push(path)
+                        }
                         Ok(response) => panic!("unexpected status {}", response.status()),
                         Err(_) => return, // the gateway is gone
                     }
@@ -95,7 +141,10 @@ async fn kill_9_during_registrations_loses_nothing_acknowledged() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
 
-    let gw = Launch::new(&data).env("MCPGW_HEALTH_INTERVAL", "3600").start().await;
+    let gw = Launch::new(&data)
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .start()
+        .await;
     let listed = gw.api("GET", "/api/servers", None).await.body;
     let stored: std::collections::HashSet<String> = listed["servers"]
         .as_array()
@@ -103,8 +152,15 @@ async fn kill_9_during_registrations_loses_nothing_acknowledged() {
         .iter()
         .map(|server| server["path"].as_str().unwrap().to_owned())
         .collect();
-    let lost: Vec<&String> = acknowledged.iter().filter(|path| !stored.contains(*path)).collect();
-    assert!(lost.is_empty(), "{} acknowledged registrations lost: {lost:?}", lost.len());
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|path| !stored.contains(*path))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged registrations lost: {lost:?}",
+        lost.len()
+    );
     // At most the requests in flight at the kill (one per writer) may exist unacknowledged.
     assert!(stored.len() <= acknowledged.len() + 4);
 }
@@ -112,13 +168,21 @@ async fn kill_9_during_registrations_loses_nothing_acknowledged() {
 /// A fresh database on the test PostgreSQL server, or `None` outside the test script.
 async fn fresh_postgres_database() -> Option<String> {
     let Ok(admin) = std::env::var("MCPGW_TEST_POSTGRES_URL") else {
-        assert!(std::env::var_os("CI").is_none(), "MCPGW_TEST_POSTGRES_URL must be set in CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MCPGW_TEST_POSTGRES_URL must be set in CI"
+        );
         eprintln!("MCPGW_TEST_POSTGRES_URL not set: skipping (run scripts/test)");
         return None;
     };
     let name = format!("mcpgw_it_{}_{}", std::process::id(), rand_suffix());
     let status = tokio::process::Command::new("psql")
-        .args([admin.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .args([
+            admin.as_str(),
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
         .status()
         .await
         .expect("psql is installed with PostgreSQL");
@@ -129,5 +193,8 @@ async fn fresh_postgres_database() -> Option<String> {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }

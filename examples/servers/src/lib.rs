@@ -19,8 +19,8 @@
 //! (`server/discover` plus per-request `_meta`), which `rmcp` always serves without
 //! sessions.
 //!
-//! The `mcpgw-example-server` binary wraps the same functions for use as a standalone
-//! process: `mcpgw-example-server <currenttime|toolbox> [--stdio | --listen ADDR] [--stateless]`.
+//! As standalone processes they run through the gateway binary:
+//! `mcpgw example-server <currenttime|toolbox> [--stdio | --listen ADDR] [--stateless]`.
 
 #![warn(missing_docs)]
 
