@@ -164,9 +164,9 @@ pub struct ServerFields {
     /// streamable-http, sse or stdio.
     #[arg(long)]
     pub transport: Option<String>,
-    /// Upstream URL (HTTP transports).
-    #[arg(long)]
-    pub url: Option<String>,
+    /// The server's own URL (HTTP transports); `--url` is the gateway's.
+    #[arg(long, visible_alias = "proxy-pass-url", value_name = "URL")]
+    pub upstream: Option<String>,
     /// Program to run (stdio); its arguments follow `--`.
     #[arg(long)]
     pub command: Option<String>,
@@ -204,4 +204,14 @@ pub struct ExampleServerArgs {
     /// Stateless HTTP mode (no sessions).
     #[arg(long)]
     pub stateless: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new(default_level)),
         )

@@ -136,7 +136,7 @@ fn fields_json(fields: ServerFields, args: Vec<String>) -> anyhow::Result<Map<St
     put("name", fields.name);
     put("description", fields.description);
     put("transport", fields.transport);
-    put("url", fields.url);
+    put("url", fields.upstream);
     put("command", fields.command);
     put("license", fields.license);
     put("version", fields.version);
