@@ -118,11 +118,33 @@ fn seconds(what: &str, value: Option<f64>) -> anyhow::Result<Option<Duration>> {
 fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let deserializer = toml::Deserializer::parse(&text)
-        .with_context(|| format!("invalid TOML in {}", path.display()))?;
-    let config = serde_ignored::deserialize(deserializer, |key| {
+    let located = |error: toml::de::Error| {
+        let position = error
+            .span()
+            .map(|span| line_and_column(&text, span.start))
+            .map(|(line, column)| format!(":{line}:{column}"))
+            .unwrap_or_default();
+        anyhow::anyhow!(
+            "invalid configuration in {}{position}: {}",
+            path.display(),
+            error.message().trim()
+        )
+    };
+    let deserializer = toml::Deserializer::parse(&text).map_err(located)?;
+    serde_ignored::deserialize(deserializer, |key| {
         tracing::warn!(file = %path.display(), %key, "unknown configuration key ignored");
     })
-    .with_context(|| format!("invalid configuration in {}", path.display()))?;
-    Ok(config)
+    .map_err(located)
+}
+
+/// 1-based line and column of a byte offset, for error messages.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |rest| rest.chars().count())
+        + 1;
+    (line, column)
 }

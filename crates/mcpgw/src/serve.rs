@@ -66,6 +66,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         public_url = settings.public_url.as_deref().unwrap_or("(not set)"),
         "mcpgw started"
     );
+    let signals = ShutdownSignals::install()?;
     // Scripts and tests read this line to learn the port when listening on :0.
     println!("mcpgw listening on http://{address}");
     std::io::stdout().flush()?;
@@ -78,7 +79,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .await
         }
     });
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("shutting down");
     shutdown.cancel();
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
@@ -91,27 +92,37 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM handlers, installed before the gateway announces itself so a
+/// supervisor that signals right after the listening line still gets a graceful stop.
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops the gateway");
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
+
+    /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
