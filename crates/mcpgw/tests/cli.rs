@@ -7,7 +7,6 @@ use std::path::Path;
 
 use common::{Gateway, Launch};
 use serde_json::{Value, json};
-use tokio::process::Command;
 
 /// The flag for a server's own URL (`--url` is the gateway's).
 const UPSTREAM: &str = "--upstream";
@@ -23,21 +22,7 @@ async fn gateway() -> (tempfile::TempDir, Gateway) {
 
 /// Runs the CLI in `cwd` with no `MCPGW_*` variables except those in `env`.
 async fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(common::binary())
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("MCPGW_URL")
-        .env_remove("MCPGW_TOKEN")
-        .env_remove("MCPGW_DATA_DIR")
-        .envs(env.iter().copied())
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::run_cli(Some(cwd), args, env).await
 }
 
 /// Asserts success and returns stdout.

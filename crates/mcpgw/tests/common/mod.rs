@@ -199,18 +199,12 @@ impl Gateway {
 
     /// Runs the CLI against this gateway; returns (exit success, stdout, stderr).
     pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
-        let output = Command::new(binary())
-            .args(args)
-            .env("MCPGW_URL", &self.url)
-            .env("MCPGW_TOKEN", TOKEN)
-            .output()
-            .await
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
+        run_cli(
+            None,
+            args,
+            &[("MCPGW_URL", &self.url), ("MCPGW_TOKEN", TOKEN)],
         )
+        .await
     }
 
     /// The process id (for signals).
@@ -231,6 +225,33 @@ impl Gateway {
             .expect("gateway did not exit")
             .unwrap()
     }
+}
+
+/// Runs the CLI with none of the caller's `MCPGW_*` client settings, only `env`, in
+/// `cwd` if given; returns (exit success, stdout, stderr).
+pub async fn run_cli(
+    cwd: Option<&Path>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let mut command = Command::new(binary());
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let output = command
+        .args(args)
+        .env_remove("MCPGW_URL")
+        .env_remove("MCPGW_TOKEN")
+        .env_remove("MCPGW_DATA_DIR")
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Reads a response into a [`Reply`].
