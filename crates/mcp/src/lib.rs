@@ -9,6 +9,7 @@
 //! it is a protocol library, usable on its own.
 
 pub mod client;
+pub mod inspect;
 pub mod jsonrpc;
 pub mod sse;
 pub mod version;

@@ -1,0 +1,135 @@
+use super::*;
+
+fn error_code(body: &str) -> i64 {
+    inspect(body.as_bytes()).expect_err(body).code()
+}
+
+#[test]
+fn reads_method_id_target_and_version_without_copying() {
+    let body = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_time","arguments":{"big":[1,2,3]},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+    let inspected = inspect(body).unwrap();
+    let [message] = inspected.messages.as_slice() else {
+        panic!()
+    };
+    assert_eq!(message.kind, Kind::Request);
+    assert_eq!(message.id.unwrap().get(), "7");
+    assert_eq!(message.method.as_deref(), Some("tools/call"));
+    assert!(matches!(message.target, Some(Cow::Borrowed("get_time"))));
+    assert_eq!(message.protocol_version.as_deref(), Some("2026-07-28"));
+    assert!(message.params.unwrap().get().contains("\"big\""));
+    assert_eq!(inspected.single_id().unwrap().get(), "7");
+}
+
+#[test]
+fn batches_notifications_and_responses() {
+    let body = br#"[{"jsonrpc":"2.0","method":"notifications/initialized"},
+                    {"jsonrpc":"2.0","id":"a","result":{}},
+                    {"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///x"}}]"#;
+    let inspected = inspect(body).unwrap();
+    assert!(inspected.batch);
+    let kinds: Vec<Kind> = inspected.messages.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, [Kind::Notification, Kind::Response, Kind::Request]);
+    assert_eq!(inspected.messages[2].target.as_deref(), Some("file:///x"));
+    assert!(inspected.has_requests());
+    assert!(inspected.single_id().is_none());
+}
+
+#[test]
+fn escaped_names_are_decoded() {
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a\"b\u00e9"}}"#;
+    let inspected = inspect(body).unwrap();
+    assert_eq!(inspected.messages[0].target.as_deref(), Some("a\"bé"));
+}
+
+#[test]
+fn rejects_what_must_not_be_forwarded() {
+    assert_eq!(error_code("{not json"), PARSE_ERROR);
+    assert_eq!(error_code(""), PARSE_ERROR);
+    assert_eq!(error_code("[]"), INVALID_REQUEST);
+    assert_eq!(error_code("42"), INVALID_REQUEST);
+    assert_eq!(error_code("[1]"), INVALID_REQUEST);
+    assert_eq!(error_code(r#"{"id":1,"method":"x"}"#), INVALID_REQUEST);
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#),
+        INVALID_REQUEST
+    );
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":null,"method":"x"}"#),
+        INVALID_REQUEST
+    );
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":{},"method":"x"}"#),
+        INVALID_REQUEST
+    );
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":1,"method":5}"#),
+        INVALID_REQUEST
+    );
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#),
+        INVALID_REQUEST
+    );
+    assert_eq!(error_code(r#"{"jsonrpc":"2.0","id":1}"#), INVALID_REQUEST);
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":1,"result":{},"error":{}}"#),
+        INVALID_REQUEST
+    );
+    assert_eq!(error_code(r#"{"jsonrpc":"2.0"}"#), INVALID_REQUEST);
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#),
+        INVALID_PARAMS
+    );
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":3}}"#),
+        INVALID_PARAMS
+    );
+    assert_eq!(
+        error_code(r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"name":"x"}}"#),
+        INVALID_PARAMS
+    );
+    // The classic bypass: two names, one seen by the gateway, the other by the server.
+    let duplicate =
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"safe","name":"rm_rf"}}"#;
+    assert_eq!(error_code(duplicate), INVALID_REQUEST);
+    let duplicate_method =
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call"}"#;
+    assert_eq!(error_code(duplicate_method), INVALID_REQUEST);
+}
+
+#[test]
+fn other_methods_may_use_name_and_uri_freely() {
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"custom/thing","params":{"name":5,"uri":[],"_meta":"x"}}"#;
+    let inspected = inspect(body).unwrap();
+    assert_eq!(inspected.messages[0].target, None);
+    assert_eq!(inspected.messages[0].protocol_version, None);
+}
+
+#[test]
+fn headers_must_agree_with_the_body() {
+    let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_weather"}}"#;
+    let inspected = inspect(call).unwrap();
+    assert!(check_headers(&inspected, None, None).is_ok());
+    assert!(check_headers(&inspected, Some(b"tools/call"), Some(b"get_weather")).is_ok());
+    let encoded = b"=?base64?Z2V0X3dlYXRoZXI=?=";
+    assert!(check_headers(&inspected, Some(b"tools/call"), Some(encoded)).is_ok());
+    for (method, name) in [
+        (Some(&b"tools/list"[..]), Some(&b"get_weather"[..])),
+        (Some(b"tools/call"), Some(b"delete_all")),
+        (Some(b"tools/call"), None),
+        (None, Some(b"get_weather")),
+        (Some(b"tools/call"), Some(b"=?base64?!!!?=")),
+        (Some(b"tools/call\x01"), Some(b"get_weather")),
+    ] {
+        let error = check_headers(&inspected, method, name).unwrap_err();
+        assert_eq!(
+            error.code(),
+            crate::version::HEADER_MISMATCH,
+            "{method:?} {name:?}"
+        );
+    }
+    let list = inspect(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#).unwrap();
+    assert!(check_headers(&list, Some(b"tools/list"), None).is_ok());
+    assert!(check_headers(&list, Some(b"tools/list"), Some(b"x")).is_err());
+    let batch = inspect(br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#).unwrap();
+    assert!(check_headers(&batch, Some(b"tools/list"), None).is_err());
+}
