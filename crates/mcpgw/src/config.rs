@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use mcpgw_gateway::GatewayConfig;
 use mcpgw_registry::HealthCheckConfig;
 use serde::Deserialize;
 
@@ -25,6 +26,15 @@ struct HealthSection {
     jitter: Option<f64>,
 }
 
+/// The `[gateway]` section: data-plane limits and timeouts.
+#[derive(Debug, Default, Deserialize)]
+struct GatewaySection {
+    max_body_bytes: Option<usize>,
+    connect_timeout_secs: Option<f64>,
+    first_byte_timeout_secs: Option<f64>,
+    idle_timeout_secs: Option<f64>,
+}
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 struct FileConfig {
@@ -34,6 +44,8 @@ struct FileConfig {
     public_url: Option<String>,
     #[serde(default)]
     health: HealthSection,
+    #[serde(default)]
+    gateway: GatewaySection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -49,6 +61,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Health checker settings.
     pub health: HealthCheckConfig,
+    /// Data-plane settings.
+    pub gateway: GatewayConfig,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -94,7 +108,24 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             .unwrap_or(defaults.jitter)
             .clamp(0.0, 1.0),
     };
+    let data_plane = GatewayConfig::default();
+    let gateway = GatewayConfig {
+        max_body_bytes: file
+            .gateway
+            .max_body_bytes
+            .unwrap_or(data_plane.max_body_bytes),
+        connect_timeout: seconds("gateway connect timeout", file.gateway.connect_timeout_secs)?
+            .unwrap_or(data_plane.connect_timeout),
+        first_byte_timeout: seconds(
+            "gateway first-byte timeout",
+            file.gateway.first_byte_timeout_secs,
+        )?
+        .unwrap_or(data_plane.first_byte_timeout),
+        idle_timeout: seconds("gateway idle timeout", file.gateway.idle_timeout_secs)?
+            .unwrap_or(data_plane.idle_timeout),
+    };
     Ok(Settings {
+        gateway,
         listen,
         data_dir,
         database_url,

@@ -1,6 +1,7 @@
 //! The `mcpgw` binary: command-line parsing, logging, and dispatch to the subcommands.
 //! All behaviour lives in the library crates; this crate wires them together.
 
+mod app;
 mod cli;
 mod client;
 mod config;

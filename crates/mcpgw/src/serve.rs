@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mcpgw_api::AppState;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
+use mcpgw_gateway::{Gateway, RoutingTable};
 use mcpgw_registry::{HealthChecker, Prober, RegistryService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
-use crate::{config, demo};
+use crate::{app, config, demo};
 
 /// How long open connections get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -54,11 +55,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let checker = HealthChecker::spawn(registry.clone(), settings.health.clone(), shutdown.clone());
 
-    let app = mcpgw_api::router(AppState {
+    let table = RoutingTable::default();
+    table.sync_with(registry.clone()).await?;
+    let auth = Arc::new(Authenticator::new(admin));
+    let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
+        .context("cannot set up the upstream HTTP client")?;
+    let api = mcpgw_api::router(AppState {
         registry,
-        auth: Arc::new(Authenticator::new(admin)),
+        auth,
         started,
     });
+    let app = app::service(Arc::new(gateway), api);
     tracing::info!(
         %address,
         database = store.backend().name(),
@@ -74,7 +81,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
-            axum::serve(listener, app)
+            axum::serve(listener, tower::make::Shared::new(app))
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await
         }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use tokio::sync::watch;
 
 use crate::error::RegistryError;
 use crate::input::ServerInput;
@@ -16,12 +17,29 @@ use crate::validation;
 pub struct RegistryService {
     store: Arc<dyn Store>,
     prober: Prober,
+    /// Bumped after every change to a server's definition, so that in-memory views
+    /// (the gateway's routing table) know when to reload.
+    changes: Arc<watch::Sender<u64>>,
 }
 
 impl RegistryService {
     /// A service over `store` that checks servers with `prober`.
     pub fn new(store: Arc<dyn Store>, prober: Prober) -> Self {
-        RegistryService { store, prober }
+        RegistryService {
+            store,
+            prober,
+            changes: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// A receiver that sees a new value after every definition change (register, update,
+    /// enable/disable, remove).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|generation| *generation += 1);
     }
 
     /// `sqlite` or `postgres`.
@@ -60,6 +78,7 @@ impl RegistryService {
             return Err(RegistryError::Conflict(server.path));
         }
         tracing::info!(path = %server.path, transport = server.transport.as_str(), "server registered");
+        self.changed();
         self.check_in_background(&server);
         Ok(server)
     }
@@ -72,6 +91,7 @@ impl RegistryService {
             return Err(RegistryError::NotFound(existing.path));
         }
         tracing::info!(path = %updated.path, "server updated");
+        self.changed();
         let endpoint_changed = updated.transport != existing.transport
             || updated.url != existing.url
             || updated.command != existing.command
@@ -100,6 +120,7 @@ impl RegistryService {
             return Err(RegistryError::NotFound(path));
         }
         tracing::info!(%path, "server removed");
+        self.changed();
         Ok(())
     }
 

@@ -163,7 +163,7 @@ impl<'a> LegacyChannel<'a> {
 
 /// Resolves the `endpoint` event's URI against the stream URL; it must stay on the same
 /// origin, or a hostile server could make the gateway POST anywhere.
-fn resolve_endpoint(stream_url: &Url, endpoint: &str) -> Result<Url, ProbeError> {
+pub fn resolve_endpoint(stream_url: &Url, endpoint: &str) -> Result<Url, ProbeError> {
     let resolved = stream_url
         .join(endpoint)
         .map_err(|_| ProbeError::Protocol(format!("invalid endpoint event URI {endpoint:?}")))?;

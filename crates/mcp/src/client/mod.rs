@@ -18,6 +18,7 @@ use serde_json::Value;
 use url::Url;
 
 pub use error::ProbeError;
+pub use legacy_sse::resolve_endpoint;
 
 use crate::version::Era;
 

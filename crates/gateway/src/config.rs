@@ -1,0 +1,27 @@
+//! Limits and timeouts of the data plane.
+
+use std::time::Duration;
+
+/// Data-plane settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayConfig {
+    /// Largest request body accepted on an MCP route (413 above).
+    pub max_body_bytes: usize,
+    /// Time to establish a connection to an upstream.
+    pub connect_timeout: Duration,
+    /// Time from sending a request upstream to receiving its response headers.
+    pub first_byte_timeout: Duration,
+    /// Longest silence allowed inside a streamed response body.
+    pub idle_timeout: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            max_body_bytes: 4 * 1024 * 1024,
+            connect_timeout: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! [`GatewayError`]: every data-plane failure as an HTTP status plus a JSON-RPC error.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, Response, StatusCode, header};
+use mcpgw_mcp::inspect::InspectError;
+use serde_json::{Value, json};
+
+/// JSON-RPC code for errors raised by the gateway itself (not by the upstream).
+const GATEWAY_ERROR: i64 = -32000;
+
+/// What went wrong on an MCP route.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The path has dot segments, empty segments or encoded separators.
+    #[error("path is not normalised: {0}")]
+    BadPath(String),
+    /// No enabled server has this path.
+    #[error("no server '{0}' is registered")]
+    UnknownServer(String),
+    /// The server exists but is disabled.
+    #[error("server '{0}' is disabled")]
+    DisabledServer(String),
+    /// The route does not exist for this server's transport or method.
+    #[error("{0}")]
+    NotHere(String),
+    /// Missing or invalid credentials.
+    #[error("{0}")]
+    Unauthenticated(#[from] mcpgw_auth::AuthError),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body is not acceptable JSON-RPC.
+    #[error(transparent)]
+    Inspect(#[from] InspectError),
+    /// The body is larger than the configured limit.
+    #[error("request body exceeds {0} bytes")]
+    TooLarge(usize),
+    /// The client's body could not be read.
+    #[error("cannot read request body: {0}")]
+    ClientBody(String),
+    /// The upstream could not be reached or failed before answering.
+    #[error("server '{server}' is unreachable: {reason}")]
+    Upstream {
+        /// The server's path.
+        server: String,
+        /// Why.
+        reason: String,
+    },
+    /// The upstream did not answer in time.
+    #[error("server '{server}' did not answer within {seconds}s")]
+    UpstreamTimeout {
+        /// The server's path.
+        server: String,
+        /// The timeout.
+        seconds: u64,
+    },
+    /// A legacy SSE message was posted for a session the gateway does not know.
+    #[error("unknown or expired SSE session")]
+    UnknownSession,
+}
+
+impl GatewayError {
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::BadPath(_) | GatewayError::Inspect(_) | GatewayError::ClientBody(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            GatewayError::UnknownServer(_)
+            | GatewayError::DisabledServer(_)
+            | GatewayError::UnknownSession => StatusCode::NOT_FOUND,
+            GatewayError::NotHere(_) => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
+            GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The JSON-RPC error code for this error.
+    pub fn rpc_code(&self) -> i64 {
+        match self {
+            GatewayError::Inspect(error) => error.code(),
+            GatewayError::BadPath(_) | GatewayError::ClientBody(_) => {
+                mcpgw_mcp::inspect::INVALID_REQUEST
+            }
+            _ => GATEWAY_ERROR,
+        }
+    }
+
+    /// The response: a JSON-RPC error object with `id` (or null).
+    pub fn into_response_with_id(self, id: Option<&str>) -> Response<Body> {
+        let id: Value = id
+            .and_then(|raw| serde_json::from_str(raw).ok())
+            .unwrap_or(Value::Null);
+        let body = json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": { "code": self.rpc_code(), "message": self.to_string() },
+        });
+        let mut response = Response::new(Body::from(body.to_string()));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.status() == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl axum::response::IntoResponse for GatewayError {
+    fn into_response(self) -> axum::response::Response {
+        self.into_response_with_id(None)
+    }
+}

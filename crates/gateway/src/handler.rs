@@ -1,0 +1,216 @@
+//! [`Gateway`]: the request path of an MCP route, one step per function.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response, header::CONTENT_LENGTH};
+use http_body_util::{BodyExt, Limited};
+use mcpgw_auth::{Authenticator, Principal};
+use mcpgw_mcp::inspect::{self, Inspected};
+use mcpgw_registry::Transport;
+
+use crate::config::GatewayConfig;
+use crate::error::GatewayError;
+use crate::forward::client_head;
+use crate::idle::IdleBody;
+use crate::legacy::{self, Sessions};
+use crate::route::{Endpoint, Route};
+use crate::streamable;
+use crate::table::{RoutingTable, Target};
+use crate::upstream::{self, UpstreamClient};
+
+/// The data plane. One per process, shared by all connections.
+pub struct Gateway {
+    table: RoutingTable,
+    client: UpstreamClient,
+    auth: Arc<Authenticator>,
+    config: GatewayConfig,
+    sessions: Sessions,
+}
+
+impl Gateway {
+    /// A gateway routing by `table`, authenticating with `auth`.
+    pub fn new(
+        table: RoutingTable,
+        auth: Arc<Authenticator>,
+        config: GatewayConfig,
+    ) -> std::io::Result<Self> {
+        Ok(Gateway {
+            client: upstream::build(config.connect_timeout)?,
+            table,
+            auth,
+            config,
+            sessions: Sessions::default(),
+        })
+    }
+
+    /// Open legacy SSE sessions.
+    pub fn legacy_sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Serves one request on an MCP route; every failure becomes a JSON-RPC error.
+    pub async fn handle(&self, route: Route, request: Request<Body>) -> Response<Body> {
+        let (parts, body) = request.into_parts();
+        match self.serve(route, parts, body).await {
+            Ok(response) => response,
+            Err((error, id)) => error.into_response_with_id(id.as_deref()),
+        }
+    }
+
+    async fn serve(
+        &self,
+        route: Route,
+        parts: http::request::Parts,
+        body: Body,
+    ) -> Result<Response<Body>, (GatewayError, Option<String>)> {
+        let fail = |error: GatewayError| (error, None);
+        let target = self.target(&route.server).map_err(fail)?;
+        let principal = self
+            .auth
+            .authenticate(&parts.headers)
+            .map_err(|e| fail(e.into()))?;
+        let keep_authorization = parts.headers.contains_key("x-authorization");
+
+        let body = if parts.method == Method::POST {
+            Some(self.read_body(&parts.headers, body).await.map_err(fail)?)
+        } else {
+            None
+        };
+        if let Some(bytes) = &body {
+            let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
+            let id = inspected.single_id().map(|id| id.get().to_owned());
+            let headers = &parts.headers;
+            inspect::check_headers(
+                &inspected,
+                headers.get("mcp-method").map(|value| value.as_bytes()),
+                headers.get("mcp-name").map(|value| value.as_bytes()),
+            )
+            .map_err(|e| (e.into(), id.clone()))?;
+            authorize(&principal, &target, &inspected).map_err(|e| (e, id))?;
+        }
+
+        let result = match (route.endpoint, target.transport) {
+            (Endpoint::Mcp, Transport::StreamableHttp) => {
+                streamable::forward(self, &target, parts, body, keep_authorization).await
+            }
+            (Endpoint::Sse, Transport::Sse) => {
+                legacy::open_stream(self, &target, parts, keep_authorization).await
+            }
+            (Endpoint::Messages, Transport::Sse) => {
+                let body = body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
+                match body {
+                    Ok(body) => {
+                        legacy::post_message(self, &target, parts, body, keep_authorization).await
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            (_, transport) => Err(GatewayError::NotHere(unsupported(
+                &target.path,
+                route.endpoint,
+                transport,
+            ))),
+        };
+        result.map_err(fail)
+    }
+
+    fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {
+        let target = self
+            .table
+            .get(server)
+            .ok_or_else(|| GatewayError::UnknownServer(server.to_owned()))?;
+        if !target.enabled {
+            return Err(GatewayError::DisabledServer(server.to_owned()));
+        }
+        Ok(target)
+    }
+
+    /// Reads the whole request body, refusing more than the configured limit.
+    async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, GatewayError> {
+        let limit = self.config.max_body_bytes;
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(GatewayError::TooLarge(limit));
+        }
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                Err(GatewayError::TooLarge(limit))
+            }
+            Err(error) => Err(GatewayError::ClientBody(error.to_string())),
+        }
+    }
+
+    /// Sends a prepared request upstream and streams the response back, within the
+    /// first-byte timeout and with the idle timeout on the body.
+    pub(crate) async fn send(
+        &self,
+        target: &Target,
+        request: Request<Body>,
+    ) -> Result<Response<Body>, GatewayError> {
+        let timeout = self.config.first_byte_timeout;
+        let response = tokio::time::timeout(timeout, self.client.request(request))
+            .await
+            .map_err(|_| GatewayError::UpstreamTimeout {
+                server: target.path.clone(),
+                seconds: timeout.as_secs(),
+            })?
+            .map_err(|error| GatewayError::Upstream {
+                server: target.path.clone(),
+                reason: describe(&error),
+            })?;
+        let (mut parts, body) = response.into_parts();
+        client_head(&mut parts);
+        let body = IdleBody::new(body, self.config.idle_timeout);
+        Ok(Response::from_parts(parts, Body::new(body)))
+    }
+}
+
+/// The authorisation step. Until the access-control layer lands, only admins are
+/// authenticated at all, and admins may do everything.
+fn authorize(
+    principal: &Principal,
+    target: &Target,
+    _inspected: &Inspected<'_>,
+) -> Result<(), GatewayError> {
+    if principal.is_admin {
+        return Ok(());
+    }
+    Err(GatewayError::Forbidden(format!(
+        "{} may not use server '{}'",
+        principal.subject, target.path
+    )))
+}
+
+fn unsupported(server: &str, endpoint: Endpoint, transport: Transport) -> String {
+    match (endpoint, transport) {
+        (Endpoint::Sse | Endpoint::Messages, Transport::StreamableHttp) => {
+            format!("server '{server}' speaks Streamable HTTP: use /{server}/mcp")
+        }
+        (Endpoint::Mcp, Transport::Sse) => {
+            format!("server '{server}' speaks the legacy SSE transport: use /{server}/sse")
+        }
+        _ => format!(
+            "server '{server}' is a stdio server; the gateway does not run stdio servers yet"
+        ),
+    }
+}
+
+/// A readable reason for an upstream failure: the innermost cause.
+fn describe(error: &hyper_util::client::legacy::Error) -> String {
+    let mut current: &dyn std::error::Error = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    let text = current.to_string();
+    if text.contains("Connection refused") {
+        "connection refused".to_owned()
+    } else {
+        text
+    }
+}

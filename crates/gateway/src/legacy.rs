@@ -1,0 +1,204 @@
+//! The legacy 2024-11-05 HTTP+SSE transport through the gateway: `/{server}/sse` opens
+//! the upstream stream with its `endpoint` event rewritten to `/{server}/messages?session=…`,
+//! and posts there are forwarded to the upstream's own message endpoint.
+//!
+//! The upstream endpoint never reaches the client: the gateway keeps it in a session
+//! table under a random id for as long as the stream is open, so a client cannot make
+//! the gateway post anywhere else.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderValue, Method, Request, Response, Uri};
+use rand::RngCore;
+
+use crate::error::GatewayError;
+use crate::forward::upstream_head;
+use crate::handler::Gateway;
+use crate::sse_rewrite::EndpointRewriter;
+use crate::table::Target;
+
+/// One open legacy stream's upstream message endpoint.
+#[derive(Debug, Clone)]
+struct Session {
+    server: String,
+    upstream: Uri,
+}
+
+/// Open legacy SSE sessions by their gateway-side id.
+#[derive(Debug, Clone, Default)]
+pub struct Sessions {
+    open: Arc<Mutex<HashMap<String, Session>>>,
+}
+
+impl Sessions {
+    fn insert(&self, session: Session) -> String {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id.clone(), session);
+        }
+        id
+    }
+
+    fn get(&self, id: &str) -> Option<Session> {
+        self.open.lock().ok()?.get(id).cloned()
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(id);
+        }
+    }
+
+    /// Number of open legacy streams.
+    pub fn len(&self) -> usize {
+        self.open.lock().map(|open| open.len()).unwrap_or(0)
+    }
+
+    /// True when no legacy stream is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Removes a session when the client's stream ends, however it ends.
+struct SessionGuard {
+    sessions: Sessions,
+    id: Arc<Mutex<Option<String>>>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.lock().ok().and_then(|mut id| id.take()) {
+            self.sessions.remove(&id);
+        }
+    }
+}
+
+/// `GET /{server}/sse`: opens the upstream stream and rewrites its endpoint event.
+pub async fn open_stream(
+    gateway: &Gateway,
+    target: &Target,
+    mut parts: http::request::Parts,
+    keep_authorization: bool,
+) -> Result<Response<Body>, GatewayError> {
+    if parts.method != Method::GET {
+        return Err(GatewayError::NotHere(format!(
+            "use GET on /{}/sse",
+            target.path
+        )));
+    }
+    let Some(base) = target.uri.clone() else {
+        return Err(GatewayError::Upstream {
+            server: target.path.clone(),
+            reason: "no upstream URL".into(),
+        });
+    };
+    upstream_head(
+        &mut parts,
+        base.clone(),
+        &target.headers,
+        keep_authorization,
+    );
+    parts
+        .headers
+        .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    let response = gateway
+        .send(target, Request::from_parts(parts, Body::empty()))
+        .await?;
+    let is_stream = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/event-stream"));
+    if !response.status().is_success() || !is_stream {
+        return Ok(response);
+    }
+
+    let sessions = gateway.legacy_sessions().clone();
+    let server = target.path.clone();
+    let session_id = Arc::new(Mutex::new(None));
+    let guard = SessionGuard {
+        sessions: sessions.clone(),
+        id: Arc::clone(&session_id),
+    };
+    let rewrite = Box::new(move |endpoint: &str| {
+        let upstream =
+            mcpgw_mcp::client::resolve_endpoint(&base.to_string().parse().ok()?, endpoint).ok()?;
+        let upstream: Uri = upstream.as_str().parse().ok()?;
+        let id = sessions.insert(Session {
+            server: server.clone(),
+            upstream,
+        });
+        if let Ok(mut slot) = session_id.lock() {
+            *slot = Some(id.clone());
+        }
+        Some(format!("/{server}/messages?session={id}"))
+    });
+    let (parts, body) = response.into_parts();
+    let body = EndpointRewriter::new(body, rewrite);
+    let body = GuardedBody {
+        inner: body,
+        _guard: guard,
+    };
+    Ok(Response::from_parts(parts, Body::new(body)))
+}
+
+/// `POST /{server}/messages?session=…`: forwards a client message to the upstream's
+/// message endpoint of that session.
+pub async fn post_message(
+    gateway: &Gateway,
+    target: &Target,
+    mut parts: http::request::Parts,
+    body: Bytes,
+    keep_authorization: bool,
+) -> Result<Response<Body>, GatewayError> {
+    let id = parts
+        .uri
+        .query()
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .find_map(|pair| pair.strip_prefix("session="))
+        .ok_or(GatewayError::UnknownSession)?;
+    let session = gateway
+        .legacy_sessions()
+        .get(id)
+        .filter(|session| session.server == target.path)
+        .ok_or(GatewayError::UnknownSession)?;
+    upstream_head(
+        &mut parts,
+        session.upstream,
+        &target.headers,
+        keep_authorization,
+    );
+    gateway
+        .send(target, Request::from_parts(parts, Body::from(body)))
+        .await
+}
+
+/// A body that holds a value (the session guard) until the body is dropped.
+struct GuardedBody<B> {
+    inner: B,
+    _guard: SessionGuard,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for GuardedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+}

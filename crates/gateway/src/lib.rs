@@ -1,0 +1,28 @@
+//! The data plane: per-server MCP routes that authenticate, inspect and forward every
+//! message to the registered upstream, streaming responses through as they arrive.
+//!
+//! A request takes one path, in this order, each step one function:
+//! [`route::parse`] (normalised path → server and endpoint) → `authenticate` (who) →
+//! [`mcpgw_mcp::inspect`] (what, read once) → `authorize` (may they) → forward
+//! ([`streamable`] for Streamable HTTP, [`legacy`] for the 2024-11-05 HTTP+SSE transport).
+//! Routing data comes from an in-memory [`RoutingTable`] kept in sync with the registry,
+//! so the hot path never touches the database.
+//!
+//! This crate owns no registry rules and no HTTP API; it must not buffer response bodies.
+
+mod config;
+mod error;
+mod forward;
+mod handler;
+mod idle;
+pub mod legacy;
+pub mod route;
+mod sse_rewrite;
+pub mod streamable;
+mod table;
+mod upstream;
+
+pub use config::GatewayConfig;
+pub use error::GatewayError;
+pub use handler::Gateway;
+pub use table::RoutingTable;

@@ -1,0 +1,38 @@
+//! Forwarding Streamable HTTP (`/{server}/mcp`) to an upstream Streamable HTTP server.
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Method, Request, Response};
+
+use crate::error::GatewayError;
+use crate::forward::upstream_uri;
+use crate::handler::Gateway;
+use crate::table::Target;
+
+/// Forwards one request (POST with its already inspected body, GET for the server's
+/// stream, DELETE to end a session) and streams the answer back.
+pub async fn forward(
+    gateway: &Gateway,
+    target: &Target,
+    parts: http::request::Parts,
+    body: Option<Bytes>,
+    keep_authorization: bool,
+) -> Result<Response<Body>, GatewayError> {
+    if ![Method::POST, Method::GET, Method::DELETE].contains(&parts.method) {
+        return Err(GatewayError::NotHere(format!(
+            "{} is not an MCP method on /{}/mcp (use POST, GET or DELETE)",
+            parts.method, target.path
+        )));
+    }
+    let Some(base) = &target.uri else {
+        return Err(GatewayError::Upstream {
+            server: target.path.clone(),
+            reason: "no upstream URL".into(),
+        });
+    };
+    let uri = upstream_uri(base, parts.uri.query());
+    let mut parts = parts;
+    crate::forward::upstream_head(&mut parts, uri, &target.headers, keep_authorization);
+    let request = Request::from_parts(parts, body.map(Body::from).unwrap_or_else(Body::empty));
+    gateway.send(target, request).await
+}
