@@ -7,7 +7,8 @@ use mcpgw_registry::{ErrorKind, RegistryError};
 use serde_json::json;
 
 /// An error on its way to the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
@@ -83,6 +84,24 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+/// A server path taken from the URL; a path that cannot be decoded is a JSON 400 like
+/// every other API error, not axum's plain-text rejection.
+pub struct ServerPath(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ServerPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(path)) => Ok(ServerPath(path)),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
+        }
     }
 }
 

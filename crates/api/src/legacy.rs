@@ -2,21 +2,27 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use mcpgw_registry::ServerInput;
 use serde_json::{Value, json};
 
 use crate::body::{body_bytes, is_form, parse_form, parse_json};
-use crate::view::{server_json, tools_json};
+use crate::error::ServerPath;
+use crate::view::{python_server_json, server_json, tools_json};
 use crate::{ApiError, AppState, servers};
 
 /// Form fields the Python registry's `/register` accepted that mcpgw computes itself
 /// (`num_tools`) or does not track (`num_stars`, `is_python`); accepted and ignored so old
 /// scripts keep working.
 const IGNORED_FORM_FIELDS: &[&str] = &["num_tools", "num_stars", "is_python"];
+
+/// A checkbox-style form value: `on` (what browsers send), `true` or `1`.
+fn form_flag(value: &str) -> bool {
+    matches!(value, "on" | "true" | "1")
+}
 
 /// Builds registry input from the Python registry's form fields.
 pub fn input_from_form(fields: Vec<(String, String)>) -> Result<ServerInput, ApiError> {
@@ -36,7 +42,7 @@ pub fn input_from_form(fields: Vec<(String, String)>) -> Result<ServerInput, Api
                 continue;
             }
             "enabled" => {
-                input.enabled = Some(matches!(value.as_str(), "on" | "true" | "1"));
+                input.enabled = Some(form_flag(&value));
                 continue;
             }
             ignored if IGNORED_FORM_FIELDS.contains(&ignored) => continue,
@@ -59,23 +65,23 @@ pub async fn register(
 /// `GET /api/server_details/{path}`; `all` lists every server, as in the Python registry.
 pub async fn server_details(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     if path.trim_matches('/') == "all" {
         let servers = state.registry.list().await?;
         let by_path: serde_json::Map<String, Value> = servers
             .iter()
-            .map(|server| (server.path.clone(), server_json(server)))
+            .map(|server| (server.path.clone(), python_server_json(server)))
             .collect();
         return Ok(Json(Value::Object(by_path)));
     }
-    Ok(Json(server_json(&state.registry.get(&path).await?)))
+    Ok(Json(python_server_json(&state.registry.get(&path).await?)))
 }
 
 /// `GET /api/tools/{path}`.
 pub async fn tools(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(tools_json(&state.registry.get(&path).await?)))
 }
@@ -83,7 +89,7 @@ pub async fn tools(
 /// `POST /api/refresh/{path}`.
 pub async fn refresh(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(server_json(&state.registry.refresh(&path).await?)))
 }
@@ -92,7 +98,7 @@ pub async fn refresh(
 /// field to disable; `{"enabled": bool}` JSON is accepted too.
 pub async fn toggle(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -100,7 +106,7 @@ pub async fn toggle(
     let enabled = if is_form(&headers, &body) || body.trim_ascii().is_empty() {
         parse_form(&body)?
             .iter()
-            .any(|(name, value)| name == "enabled" && matches!(value.as_str(), "on" | "true" | "1"))
+            .any(|(name, value)| name == "enabled" && form_flag(value))
     } else {
         let value: Value = parse_json(&body)?;
         value

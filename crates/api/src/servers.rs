@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header::LOCATION};
 use axum::response::IntoResponse;
 use mcpgw_registry::ServerInput;
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::body::{body_bytes, is_form, parse_form, parse_json};
+use crate::error::ServerPath;
 use crate::legacy::input_from_form;
 use crate::view::{server_json, tools_json};
 use crate::{ApiError, AppState};
@@ -50,7 +51,7 @@ pub async fn register(
 /// `GET /api/servers/{path}`.
 pub async fn show(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(server_json(&state.registry.get(&path).await?)))
 }
@@ -58,7 +59,7 @@ pub async fn show(
 /// `PUT|PATCH /api/servers/{path}`: changes the fields present in the body.
 pub async fn update(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -71,7 +72,7 @@ pub async fn update(
 /// `DELETE /api/servers/{path}` (204).
 pub async fn remove(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
 ) -> Result<StatusCode, ApiError> {
     state.registry.remove(&path).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -87,7 +88,7 @@ struct ToggleInput {
 /// `POST /api/servers/{path}/toggle` with `{"enabled": bool}`.
 pub async fn toggle(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let ToggleInput { enabled } = parse_json(&body_bytes(body)?)?;
@@ -99,7 +100,7 @@ pub async fn toggle(
 /// `GET /api/servers/{path}/tools`.
 pub async fn tools(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(tools_json(&state.registry.get(&path).await?)))
 }
@@ -107,7 +108,7 @@ pub async fn tools(
 /// `POST /api/servers/{path}/refresh`: checks the server now and returns it.
 pub async fn refresh(
     State(state): State<AppState>,
-    Path(path): Path<String>,
+    ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(server_json(&state.registry.refresh(&path).await?)))
 }

@@ -136,8 +136,13 @@ impl AdminToken {
 /// rename, so a crash never leaves a half-written token.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     let temporary = path.with_extension("tmp");
+    // A leftover from a crash may have other permissions: never reuse it.
+    match std::fs::remove_file(&temporary) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -148,7 +153,12 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(b"\n")?;
     file.sync_all()?;
     drop(file);
-    std::fs::rename(&temporary, path)
+    std::fs::rename(&temporary, path)?;
+    // The rename itself is durable only once the directory is synced.
+    if let Some(directory) = path.parent() {
+        std::fs::File::open(directory)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -66,12 +66,16 @@ impl Gateway {
         body: Body,
     ) -> Result<Response<Body>, (GatewayError, Option<String>)> {
         let fail = |error: GatewayError| (error, None);
-        let target = self.target(&route.server).map_err(fail)?;
+        let target = self.target(&route.server).await.map_err(fail)?;
         let principal = self
             .auth
             .authenticate(&parts.headers)
             .map_err(|e| fail(e.into()))?;
         let keep_authorization = parts.headers.contains_key("x-authorization");
+        if !serves(route.endpoint, target.transport) {
+            let message = unsupported(&target.path, route.endpoint, target.transport);
+            return Err(fail(GatewayError::NotHere(message)));
+        }
 
         let body = if parts.method == Method::POST {
             Some(self.read_body(&parts.headers, body).await.map_err(fail)?)
@@ -116,10 +120,12 @@ impl Gateway {
         result.map_err(fail)
     }
 
-    fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {
+    async fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {
         let target = self
             .table
             .get(server)
+            .await
+            .map_err(|error| GatewayError::Registry(error.to_string()))?
             .ok_or_else(|| GatewayError::UnknownServer(server.to_owned()))?;
         if !target.enabled {
             return Err(GatewayError::DisabledServer(server.to_owned()));
@@ -199,6 +205,15 @@ fn unsupported(server: &str, endpoint: Endpoint, transport: Transport) -> String
             "server '{server}' is a stdio server; the gateway does not run stdio servers yet"
         ),
     }
+}
+
+/// Whether this endpoint exists for a server of this transport.
+fn serves(endpoint: Endpoint, transport: Transport) -> bool {
+    matches!(
+        (endpoint, transport),
+        (Endpoint::Mcp, Transport::StreamableHttp)
+            | (Endpoint::Sse | Endpoint::Messages, Transport::Sse)
+    )
 }
 
 /// A readable reason for an upstream failure: the innermost cause.

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
-use mcpgw_registry::{RegistryService, Server, Transport};
+use mcpgw_registry::{RegistryError, RegistryService, Server, Transport};
+use tokio::sync::watch;
 
 /// How to reach one server, prepared once per registry change.
 #[derive(Debug, Clone)]
@@ -46,48 +47,68 @@ impl Target {
 /// One immutable generation of the table.
 type Snapshot = Arc<HashMap<String, Arc<Target>>>;
 
-/// Servers by path, swapped as a whole when the registry changes; reads take a read lock
-/// just long enough to clone one `Arc`.
-#[derive(Clone, Default)]
+/// Servers by path, in memory, reloaded from the registry whenever its change counter
+/// moved. The check is made on every lookup, so a request that follows a registration,
+/// an edit or a toggle on this replica always sees it (read-your-writes), and the hot
+/// path costs one atomic comparison when nothing changed.
+#[derive(Clone)]
 pub struct RoutingTable {
-    current: Arc<RwLock<Snapshot>>,
+    registry: RegistryService,
+    changes: watch::Receiver<u64>,
+    current: Arc<RwLock<(u64, Snapshot)>>,
+    reload: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RoutingTable {
-    /// The target for a server path, if registered.
-    pub fn get(&self, path: &str) -> Option<Arc<Target>> {
-        let table = self.current.read().map(|table| Arc::clone(&table)).ok()?;
-        table.get(path).cloned()
+    /// A table over `registry`, loaded now.
+    pub async fn load(registry: RegistryService) -> Result<Self, RegistryError> {
+        let changes = registry.subscribe();
+        let generation = *changes.borrow();
+        let snapshot = snapshot_of(&registry.list().await?);
+        Ok(RoutingTable {
+            registry,
+            changes,
+            current: Arc::new(RwLock::new((generation, snapshot))),
+            reload: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
-    /// Replaces the table with these servers.
-    pub fn load(&self, servers: &[Server]) {
-        let table: HashMap<String, Arc<Target>> = servers
-            .iter()
-            .map(|server| (server.path.clone(), Arc::new(Target::from_server(server))))
-            .collect();
+    /// The target for a server path, if registered, as of the latest registry change.
+    pub async fn get(&self, path: &str) -> Result<Option<Arc<Target>>, RegistryError> {
+        let latest = *self.changes.borrow();
+        let (loaded, snapshot) = self.read();
+        if loaded == latest {
+            return Ok(snapshot.get(path).cloned());
+        }
+        let _reloading = self.reload.lock().await;
+        let (loaded, snapshot) = self.read();
+        if loaded == *self.changes.borrow() {
+            return Ok(snapshot.get(path).cloned());
+        }
+        // Read the counter before the list: a change made during the list is seen by
+        // the next lookup instead of being lost.
+        let generation = *self.changes.borrow();
+        let snapshot = snapshot_of(&self.registry.list().await?);
+        let found = snapshot.get(path).cloned();
         if let Ok(mut current) = self.current.write() {
-            *current = Arc::new(table);
+            *current = (generation, snapshot);
+        }
+        Ok(found)
+    }
+
+    fn read(&self) -> (u64, Snapshot) {
+        match self.current.read() {
+            Ok(current) => (current.0, Arc::clone(&current.1)),
+            Err(_) => (u64::MAX, Snapshot::default()),
         }
     }
+}
 
-    /// Loads the table now and keeps it in sync with `registry` until the registry is
-    /// dropped. A failed reload keeps the previous table and is retried on the next change.
-    pub async fn sync_with(
-        &self,
-        registry: RegistryService,
-    ) -> Result<(), mcpgw_registry::RegistryError> {
-        let mut changes = registry.subscribe();
-        self.load(&registry.list().await?);
-        let table = self.clone();
-        tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                match registry.list().await {
-                    Ok(servers) => table.load(&servers),
-                    Err(error) => tracing::warn!(%error, "routing table not refreshed"),
-                }
-            }
-        });
-        Ok(())
-    }
+fn snapshot_of(servers: &[Server]) -> Snapshot {
+    Arc::new(
+        servers
+            .iter()
+            .map(|server| (server.path.clone(), Arc::new(Target::from_server(server))))
+            .collect(),
+    )
 }

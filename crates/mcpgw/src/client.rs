@@ -9,6 +9,8 @@ use crate::cli::Remote;
 
 /// How long to wait for the gateway to accept a connection.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long one call may take; a refresh waits for a health check, so this is generous.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Talks to one running gateway.
 pub struct ApiClient {
@@ -29,7 +31,12 @@ impl ApiClient {
                 .secret()
                 .to_owned(),
         };
-        let http = mcpgw_mcp::client::http_client(CONNECT_TIMEOUT)?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .context("cannot build the HTTP client")?;
         Ok(ApiClient {
             http,
             base: remote.url.trim_end_matches('/').to_owned(),

@@ -102,11 +102,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             .concurrency
             .unwrap_or(defaults.concurrency)
             .max(1),
-        jitter: file
-            .health
-            .jitter
-            .unwrap_or(defaults.jitter)
-            .clamp(0.0, 1.0),
+        jitter: fraction("health jitter", file.health.jitter)?.unwrap_or(defaults.jitter),
     };
     let data_plane = GatewayConfig::default();
     let gateway = GatewayConfig {
@@ -141,6 +137,16 @@ fn seconds(what: &str, value: Option<f64>) -> anyhow::Result<Option<Duration>> {
             Ok(Some(Duration::from_secs_f64(secs)))
         }
         Some(secs) => bail!("{what} must be between 0 and 86400 seconds, not {secs}"),
+    }
+}
+
+fn fraction(what: &str, value: Option<f64>) -> anyhow::Result<Option<f64>> {
+    match value {
+        // `contains` is false for NaN too.
+        Some(value) if !(0.0..=1.0).contains(&value) => {
+            bail!("{what} must be between 0 and 1, not {value}")
+        }
+        other => Ok(other),
     }
 }
 

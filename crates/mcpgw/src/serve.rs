@@ -22,6 +22,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Runs the gateway until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    let signals = ShutdownSignals::install()?;
     let settings = config::resolve(&args)?;
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
@@ -42,7 +43,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let store = mcpgw_store::connect(&settings.database_url).await?;
     let prober = Prober::new(settings.health.timeout)?;
-    let registry = RegistryService::new(Arc::new(store.clone()), prober);
+    let registry =
+        RegistryService::new(Arc::new(store.clone()), prober, settings.health.concurrency);
     let shutdown = CancellationToken::new();
 
     let listener = TcpListener::bind(settings.listen)
@@ -55,13 +57,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let checker = HealthChecker::spawn(registry.clone(), settings.health.clone(), shutdown.clone());
 
-    let table = RoutingTable::default();
-    table.sync_with(registry.clone()).await?;
+    let table = RoutingTable::load(registry.clone()).await?;
     let auth = Arc::new(Authenticator::new(admin));
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?;
     let api = mcpgw_api::router(AppState {
-        registry,
+        registry: registry.clone(),
         auth,
         started,
     });
@@ -73,7 +74,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         public_url = settings.public_url.as_deref().unwrap_or("(not set)"),
         "mcpgw started"
     );
-    let signals = ShutdownSignals::install()?;
     // Scripts and tests read this line to learn the port when listening on :0.
     println!("mcpgw listening on http://{address}");
     std::io::stdout().flush()?;
@@ -89,11 +89,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     signals.wait().await;
     tracing::info!("shutting down");
     shutdown.cancel();
+    let abort = server.abort_handle();
     match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
         Ok(joined) => joined.context("HTTP server task failed")??,
-        Err(_) => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+        Err(_) => {
+            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+            abort.abort();
+        }
     }
-    let _ = checker.await;
+    if let Err(error) = checker.await {
+        tracing::error!(%error, "the health checker had failed");
+    }
+    registry.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -104,8 +104,12 @@ async fn toggle(remote: &Remote, path: &str, enabled: bool) -> anyhow::Result<()
     )
 }
 
+/// The API path of a server, its name percent-encoded so that `../health` or `a/b` stay
+/// one segment and name no other route.
 fn server_url(path: &str) -> String {
-    format!("/api/servers/{}", path.trim_matches('/'))
+    let segment: String =
+        url::form_urlencoded::byte_serialize(path.trim_matches('/').as_bytes()).collect();
+    format!("/api/servers/{}", segment.replace('+', "%20"))
 }
 
 fn show_one(remote: &Remote, server: &Value, verb: &str) -> anyhow::Result<()> {

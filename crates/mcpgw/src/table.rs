@@ -10,13 +10,9 @@ fn text(value: &Value) -> String {
     }
 }
 
-/// `healthy`, `unhealthy: <reason>`, `auth-required`, `unknown`.
+/// `healthy`, `unhealthy: <reason>`, `auth-required`, `unknown`, as the gateway words it.
 fn health_line(server: &Value) -> String {
-    let status = text(&server["health"]["status"]);
-    match server["health"]["reason"].as_str() {
-        Some(reason) if status == "unhealthy" => format!("unhealthy: {reason}"),
-        _ => status,
-    }
+    text(&server["health"]["summary"])
 }
 
 fn target(server: &Value) -> String {

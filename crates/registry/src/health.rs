@@ -12,11 +12,11 @@ use crate::service::RegistryService;
 /// How often and how hard the checker works.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthCheckConfig {
-    /// Time between the starts of two rounds, before jitter.
+    /// Pause between the end of one round and the start of the next, before jitter.
     pub interval: Duration,
-    /// Deadline for one server's check (applied by the prober).
+    /// Deadline for one server's check (the [`crate::Prober`] is built with it).
     pub timeout: Duration,
-    /// Most checks in flight at once.
+    /// Most checks in flight at once (the [`crate::RegistryService`] is built with it).
     pub concurrency: usize,
     /// Fraction of `interval` by which each pause varies (0.1 = ±10 %), so that replicas
     /// and restarts do not synchronise their checks.

@@ -95,6 +95,7 @@ impl ServerInput {
             server_info: None,
             tools: Vec::new(),
             tools_updated_at: None,
+            revision: 0,
         };
         self.apply_to(&blank, now)
     }
@@ -126,9 +127,18 @@ impl ServerInput {
             }
             server.transport = parsed;
         }
+        let secrets_resent = |values: &Option<BTreeMap<String, String>>| {
+            values
+                .as_ref()
+                .is_some_and(|values| values.values().all(|value| value != REDACTED))
+        };
+        let headers_resent = secrets_resent(&self.headers);
+        let env_resent = secrets_resent(&self.env);
         set(&mut server.name, self.name);
         set(&mut server.description, self.description);
-        set_some(&mut server.url, self.url);
+        if let Some(url) = self.url {
+            server.url = Some(keep_redacted_password(url, existing.url.as_deref()));
+        }
         set_some(&mut server.command, self.command);
         set(&mut server.args, self.args);
         if let Some(env) = self.env {
@@ -143,6 +153,23 @@ impl ServerInput {
         set(&mut server.enabled, self.enabled);
         server.updated_at = now;
         validation::validate(&mut server)?;
+        // Header and environment values are often credentials meant for one destination:
+        // they do not silently follow the server to another host or program.
+        if !existing.headers.is_empty()
+            && !headers_resent
+            && origin_of(server.url.as_deref()) != origin_of(existing.url.as_deref())
+        {
+            return Err(RegistryError::invalid(
+                "headers",
+                "re-enter the header values when moving the server to another host (they may be secrets)",
+            ));
+        }
+        if !existing.env.is_empty() && !env_resent && server.command != existing.command {
+            return Err(RegistryError::invalid(
+                "env",
+                "re-enter the environment values when changing the command (they may be secrets)",
+            ));
+        }
         Ok(server)
     }
 }
@@ -172,6 +199,41 @@ fn keep_redacted(
             }
         })
         .collect()
+}
+
+/// `scheme://host:port` of a URL, to tell whether a server moved to another host.
+fn origin_of(url: Option<&str>) -> Option<String> {
+    let url = url::Url::parse(url?).ok()?;
+    Some(url.origin().ascii_serialization())
+}
+
+/// The API shows a URL's password as [`REDACTED`]; a URL sent back with that placeholder
+/// keeps the stored password (only if it still points to the same place).
+fn keep_redacted_password(url: String, stored: Option<&str>) -> String {
+    let (Ok(mut incoming), Some(Ok(stored))) = (url::Url::parse(&url), stored.map(url::Url::parse))
+    else {
+        return url;
+    };
+    let placeholder = incoming
+        .password()
+        .is_some_and(|password| percent_decode(password) == REDACTED);
+    if !placeholder
+        || incoming.origin() != stored.origin()
+        || incoming.username() != stored.username()
+    {
+        return url;
+    }
+    if incoming.set_password(stored.password()).is_err() {
+        return url;
+    }
+    incoming.to_string()
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {

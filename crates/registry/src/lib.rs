@@ -20,7 +20,7 @@ mod validation;
 pub use error::{ErrorKind, RegistryError, StoreError};
 pub use health::{HealthCheckConfig, HealthChecker};
 pub use input::{REDACTED, ServerInput, TagsInput};
-pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport};
+pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport, now};
 pub use probe::Prober;
 pub use service::RegistryService;
 pub use store::Store;

@@ -186,6 +186,9 @@ pub struct Server {
     pub tools: Vec<Tool>,
     /// When the tool list last changed.
     pub tools_updated_at: Option<DateTime<Utc>>,
+    /// Bumped by every definition change; updates and check results are applied only to
+    /// the revision they were computed from.
+    pub revision: i64,
 }
 
 /// Number of servers in each health state, for `/health`.
@@ -206,24 +209,25 @@ pub struct HealthSummary {
 }
 
 impl HealthSummary {
-    /// Counts servers by state.
-    pub fn of(servers: &[Server]) -> Self {
-        let mut summary = HealthSummary {
-            total: servers.len(),
-            ..HealthSummary::default()
-        };
-        for server in servers {
-            if !server.enabled {
-                summary.disabled += 1;
-                continue;
-            }
-            match server.health.status {
-                HealthState::Healthy => summary.healthy += 1,
-                HealthState::Unhealthy => summary.unhealthy += 1,
-                HealthState::AuthRequired => summary.auth_required += 1,
-                HealthState::Unknown => summary.unknown += 1,
-            }
+    /// Adds `count` servers that are `enabled` (or not) and in `state`.
+    pub fn add(&mut self, enabled: bool, state: HealthState, count: usize) {
+        self.total += count;
+        if !enabled {
+            self.disabled += count;
+            return;
         }
-        summary
+        match state {
+            HealthState::Healthy => self.healthy += count,
+            HealthState::Unhealthy => self.unhealthy += count,
+            HealthState::AuthRequired => self.auth_required += count,
+            HealthState::Unknown => self.unknown += count,
+        }
     }
+}
+
+/// The current time at the precision the store keeps (milliseconds), so that what an
+/// API call returns equals what a later read returns.
+pub fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(3)
 }

@@ -2,12 +2,22 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use mcpgw_mcp::client::{Endpoint, ProbeOptions, ProbeReport, http_client};
 use mcpgw_mcp::{ProbeError, probe};
 use serde_json::Value;
 
 use crate::model::{Health, HealthState, Server, Tool, Transport};
+
+/// Longest health reason stored: it is upstream-controlled text, kept in the database and
+/// returned in every listing.
+const MAX_REASON_CHARS: usize = 300;
+
+fn truncate(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
 
 /// What one check of a server found.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +55,7 @@ impl Prober {
             Ok(endpoint) => probe(&endpoint, &self.options).await,
             Err(error) => Err(error),
         };
-        let now = Some(Utc::now());
+        let now = Some(crate::model::now());
         match result {
             Ok(report) => healthy_outcome(report, now),
             Err(error) => CheckOutcome {
@@ -55,7 +65,7 @@ impl Prober {
                     } else {
                         HealthState::Unhealthy
                     },
-                    reason: Some(error.to_string()),
+                    reason: Some(truncate(error.to_string(), MAX_REASON_CHARS)),
                     last_checked: now,
                     era: None,
                     protocol_version: None,
@@ -67,7 +77,10 @@ impl Prober {
     }
 }
 
-fn healthy_outcome(report: ProbeReport, now: Option<chrono::DateTime<Utc>>) -> CheckOutcome {
+fn healthy_outcome(
+    report: ProbeReport,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> CheckOutcome {
     CheckOutcome {
         health: Health {
             status: HealthState::Healthy,

@@ -2,17 +2,21 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio_util::task::TaskTracker;
 
 use crate::error::RegistryError;
 use crate::input::ServerInput;
-use crate::model::{HealthSummary, Server, Tool};
+use crate::model::{HealthSummary, Server, Tool, now};
 use crate::probe::Prober;
 use crate::store::Store;
 use crate::validation;
 
-/// The registry's operations. Cheap to clone; clones share the store and prober.
+/// How often an update is re-applied when another writer changed the server meanwhile.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// The registry's operations. Cheap to clone; clones share the store, the prober, the
+/// limit on concurrent checks and the background tasks.
 #[derive(Clone)]
 pub struct RegistryService {
     store: Arc<dyn Store>,
@@ -20,15 +24,22 @@ pub struct RegistryService {
     /// Bumped after every change to a server's definition, so that in-memory views
     /// (the gateway's routing table) know when to reload.
     changes: Arc<watch::Sender<u64>>,
+    /// Bounds probes in flight, from rounds, refreshes and registrations together.
+    checks: Arc<Semaphore>,
+    /// Checks started in the background, awaited at shutdown.
+    tasks: TaskTracker,
 }
 
 impl RegistryService {
-    /// A service over `store` that checks servers with `prober`.
-    pub fn new(store: Arc<dyn Store>, prober: Prober) -> Self {
+    /// A service over `store` that checks servers with `prober`, at most
+    /// `max_concurrent_checks` at a time.
+    pub fn new(store: Arc<dyn Store>, prober: Prober, max_concurrent_checks: usize) -> Self {
         RegistryService {
             store,
             prober,
             changes: Arc::new(watch::channel(0).0),
+            checks: Arc::new(Semaphore::new(max_concurrent_checks.max(1))),
+            tasks: TaskTracker::new(),
         }
     }
 
@@ -42,14 +53,15 @@ impl RegistryService {
         self.changes.send_modify(|generation| *generation += 1);
     }
 
+    /// Stops accepting background checks and waits for those in flight.
+    pub async fn shutdown(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
     /// `sqlite` or `postgres`.
     pub fn store_kind(&self) -> &'static str {
         self.store.kind()
-    }
-
-    /// Checks that the database answers.
-    pub async fn ping(&self) -> Result<(), RegistryError> {
-        Ok(self.store.ping().await?)
     }
 
     /// Every server, ordered by path.
@@ -57,9 +69,13 @@ impl RegistryService {
         Ok(self.store.list_servers().await?)
     }
 
-    /// Counts of servers by health state.
+    /// Counts of servers by health state (one aggregate query, no server rows).
     pub async fn health_summary(&self) -> Result<HealthSummary, RegistryError> {
-        Ok(HealthSummary::of(&self.list().await?))
+        let mut summary = HealthSummary::default();
+        for (enabled, state, count) in self.store.count_by_health().await? {
+            summary.add(enabled, state, count);
+        }
+        Ok(summary)
     }
 
     /// One server; `path` may carry the Python registry's slashes (`/weather`).
@@ -71,37 +87,41 @@ impl RegistryService {
             .ok_or(RegistryError::NotFound(path))
     }
 
-    /// Registers a new server and starts its first health check in the background.
+    /// Registers a new server and, if enabled, starts its first check in the background.
     pub async fn register(&self, input: ServerInput) -> Result<Server, RegistryError> {
-        let server = input.into_new_server(Utc::now())?;
+        let server = input.into_new_server(now())?;
         if !self.store.insert_server(&server).await? {
             return Err(RegistryError::Conflict(server.path));
         }
         tracing::info!(path = %server.path, transport = server.transport.as_str(), "server registered");
         self.changed();
-        self.check_in_background(&server);
+        if server.enabled {
+            self.check_in_background(&server);
+        }
         Ok(server)
     }
 
-    /// Applies a partial update; a changed endpoint is re-checked in the background.
+    /// Applies a partial update. Concurrent updates never overwrite each other: each is
+    /// applied to the revision it read, and re-applied on a newer one if needed. A changed
+    /// endpoint (or a server just enabled) is re-checked in the background.
     pub async fn update(&self, path: &str, input: ServerInput) -> Result<Server, RegistryError> {
-        let existing = self.get(path).await?;
-        let updated = input.apply_to(&existing, Utc::now())?;
-        if !self.store.update_definition(&updated).await? {
-            return Err(RegistryError::NotFound(existing.path));
+        for _ in 0..UPDATE_ATTEMPTS {
+            let existing = self.get(path).await?;
+            let updated = input.clone().apply_to(&existing, now())?;
+            if !self.store.update_definition(&updated).await? {
+                continue;
+            }
+            tracing::info!(path = %updated.path, "server updated");
+            self.changed();
+            let stored = self.get(&updated.path).await?;
+            if stored.enabled && (endpoint_changed(&existing, &stored) || !existing.enabled) {
+                self.check_in_background(&stored);
+            }
+            return Ok(stored);
         }
-        tracing::info!(path = %updated.path, "server updated");
-        self.changed();
-        let endpoint_changed = updated.transport != existing.transport
-            || updated.url != existing.url
-            || updated.command != existing.command
-            || updated.args != existing.args
-            || updated.env != existing.env
-            || updated.headers != existing.headers;
-        if updated.enabled && (endpoint_changed || !existing.enabled) {
-            self.check_in_background(&updated);
-        }
-        self.get(&updated.path).await
+        Err(RegistryError::Conflict(format!(
+            "{path} (changed by others {UPDATE_ATTEMPTS} times while updating; try again)"
+        )))
     }
 
     /// Enables or disables a server.
@@ -131,37 +151,57 @@ impl RegistryService {
         self.get(&server.path).await
     }
 
-    /// Probes one server and records the outcome. Used by refresh and the health checker.
+    /// Probes one server and records the outcome, unless its definition changed while
+    /// the probe ran. Used by refresh, registration and the health checker.
     pub async fn check(&self, server: &Server) -> Result<(), RegistryError> {
+        let Ok(_permit) = self.checks.acquire().await else {
+            return Ok(());
+        };
         let outcome = self.prober.check(server).await;
         let changed_tools: Option<&[Tool]> = match &outcome.tools {
             Some(tools) if *tools != server.tools => Some(tools),
             _ => None,
         };
+        let recorded = self
+            .store
+            .record_check(
+                &server.path,
+                server.revision,
+                &outcome.health,
+                outcome.server_info.as_ref(),
+                changed_tools,
+            )
+            .await?;
+        if !recorded {
+            tracing::debug!(path = %server.path, "check result dropped: the server changed meanwhile");
+            return Ok(());
+        }
         if changed_tools.is_some() {
             tracing::info!(path = %server.path, tools = outcome.tools.as_ref().map_or(0, Vec::len), "tool list changed");
         }
         if outcome.health.status != server.health.status {
             tracing::info!(path = %server.path, health = %outcome.health.summary(), "health changed");
         }
-        self.store
-            .record_check(
-                &server.path,
-                &outcome.health,
-                outcome.server_info.as_ref(),
-                changed_tools,
-            )
-            .await?;
         Ok(())
     }
 
     fn check_in_background(&self, server: &Server) {
         let service = self.clone();
         let server = server.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             if let Err(error) = service.check(&server).await {
                 tracing::warn!(path = %server.path, %error, "could not record health check");
             }
         });
     }
+}
+
+/// True when the way the server is reached changed.
+fn endpoint_changed(before: &Server, after: &Server) -> bool {
+    before.transport != after.transport
+        || before.url != after.url
+        || before.command != after.command
+        || before.args != after.args
+        || before.env != after.env
+        || before.headers != after.headers
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::error::StoreError;
-use crate::model::{Health, Server, Tool};
+use crate::model::{Health, HealthState, Server, Tool};
 
 /// Durable storage of servers. Implementations must make each call atomic and durable
 /// before returning `Ok`: an acknowledged write survives a crash.
@@ -19,15 +19,18 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a new server; returns `false` (and changes nothing) if the path exists.
     async fn insert_server(&self, server: &Server) -> Result<bool, StoreError>;
 
-    /// Replaces a server's definition (everything the caller may set, plus `updated_at`);
-    /// returns `false` if there is no such server.
+    /// Replaces a server's definition (everything the caller may set, plus `updated_at`)
+    /// if its stored revision is still `server.revision`, and bumps the revision. Returns
+    /// `false` if there is no such server or it changed meanwhile.
     async fn update_definition(&self, server: &Server) -> Result<bool, StoreError>;
 
-    /// Stores the outcome of a check; `tools` replaces the tool list when `Some`.
-    /// Returns `false` if the server no longer exists.
+    /// Stores the outcome of a check of the definition at `revision`; `tools` replaces the
+    /// tool list when `Some`. Returns `false` (and stores nothing) if the server no longer
+    /// exists or its definition changed since: that check probed a stale endpoint.
     async fn record_check(
         &self,
         path: &str,
+        revision: i64,
         health: &Health,
         server_info: Option<&serde_json::Value>,
         tools: Option<&[Tool]>,
@@ -41,6 +44,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes a server; returns `false` if there was none.
     async fn delete_server(&self, path: &str) -> Result<bool, StoreError>;
+
+    /// Number of servers per (enabled, health state), for `/health`.
+    async fn count_by_health(&self) -> Result<Vec<(bool, HealthState, usize)>, StoreError>;
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;

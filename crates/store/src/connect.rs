@@ -68,11 +68,12 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    // WAL lets readers run during a write; NORMAL sync is durable against
-                    // process crashes (kill -9) in WAL mode; the busy timeout turns lock
+                    // WAL lets readers run during a write; FULL sync makes every commit
+                    // durable against power loss too (registry writes are rare, so the
+                    // fsync costs nothing that matters); the busy timeout turns lock
                     // contention between pooled connections into waiting, not errors.
                     connection.execute("PRAGMA journal_mode = WAL").await?;
-                    connection.execute("PRAGMA synchronous = NORMAL").await?;
+                    connection.execute("PRAGMA synchronous = FULL").await?;
                     connection.execute(SQLITE_BUSY_TIMEOUT).await?;
                 }
                 Ok(())

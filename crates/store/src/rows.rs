@@ -13,7 +13,7 @@ macro_rules! server_columns {
         "path, name, description, transport, url, command, args_json, env_json, headers_json, \
          tags_json, license, version, enabled, created_at, updated_at, health_status, \
          health_reason, health_checked_at, protocol_era, protocol_version, server_info_json, \
-         tools_json, tools_updated_at"
+         tools_json, tools_updated_at, revision"
     };
 }
 pub(crate) use server_columns;
@@ -88,5 +88,6 @@ pub fn server_from_row(row: &AnyRow) -> Result<Server, StoreError> {
         tools_updated_at: tools_updated_at
             .map(|ms| time(ms, "tools_updated_at"))
             .transpose()?,
+        revision: get(row, "revision")?,
     })
 }

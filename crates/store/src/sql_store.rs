@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use mcpgw_registry::{Health, Server, Store, StoreError, Tool};
+use mcpgw_registry::{Health, HealthState, Server, Store, StoreError, Tool};
 use sqlx::AnyPool;
+use sqlx::Row;
 
 use crate::connect::Backend;
 use crate::rows::{json_text, millis, server_columns, server_from_row};
@@ -35,6 +36,10 @@ fn unavailable(error: sqlx::Error) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
+fn corrupt(error: sqlx::Error) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
 #[async_trait]
 impl Store for SqlStore {
     fn kind(&self) -> &'static str {
@@ -46,7 +51,7 @@ impl Store for SqlStore {
             "INSERT INTO servers (",
             server_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23) ON CONFLICT (path) DO NOTHING"
+             $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (path) DO NOTHING"
         );
         let result = sqlx::query(SQL)
             .bind(&server.path)
@@ -72,6 +77,7 @@ impl Store for SqlStore {
             .bind(server.server_info.as_ref().map(json_text).transpose()?)
             .bind(json_text(&server.tools)?)
             .bind(server.tools_updated_at.map(millis))
+            .bind(server.revision)
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -82,7 +88,8 @@ impl Store for SqlStore {
         let result = sqlx::query(
             "UPDATE servers SET name = $1, description = $2, transport = $3, url = $4, \
              command = $5, args_json = $6, env_json = $7, headers_json = $8, tags_json = $9, \
-             license = $10, version = $11, enabled = $12, updated_at = $13 WHERE path = $14",
+             license = $10, version = $11, enabled = $12, updated_at = $13, \
+             revision = revision + 1 WHERE path = $14 AND revision = $15",
         )
         .bind(&server.name)
         .bind(&server.description)
@@ -98,6 +105,7 @@ impl Store for SqlStore {
         .bind(i64::from(server.enabled))
         .bind(millis(server.updated_at))
         .bind(&server.path)
+        .bind(server.revision)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
@@ -107,6 +115,7 @@ impl Store for SqlStore {
     async fn record_check(
         &self,
         path: &str,
+        revision: i64,
         health: &Health,
         server_info: Option<&serde_json::Value>,
         tools: Option<&[Tool]>,
@@ -118,7 +127,8 @@ impl Store for SqlStore {
              protocol_era = $4, protocol_version = $5, \
              server_info_json = COALESCE($6, server_info_json), \
              tools_json = COALESCE($7, tools_json), \
-             tools_updated_at = COALESCE($8, tools_updated_at) WHERE path = $9",
+             tools_updated_at = COALESCE($8, tools_updated_at) \
+             WHERE path = $9 AND revision = $10",
         )
         .bind(health.status.as_str())
         .bind(&health.reason)
@@ -129,6 +139,7 @@ impl Store for SqlStore {
         .bind(tools_json)
         .bind(tools_changed_at)
         .bind(path)
+        .bind(revision)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
@@ -165,6 +176,27 @@ impl Store for SqlStore {
             .await
             .map_err(unavailable)?;
         Ok(result.rows_affected() == 1)
+    }
+
+    async fn count_by_health(&self) -> Result<Vec<(bool, HealthState, usize)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT enabled, health_status, COUNT(*) AS servers FROM servers \
+             GROUP BY enabled, health_status",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| {
+                let enabled: i64 = row.try_get("enabled").map_err(corrupt)?;
+                let status: String = row.try_get("health_status").map_err(corrupt)?;
+                let count: i64 = row.try_get("servers").map_err(corrupt)?;
+                let state = HealthState::parse(&status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("unknown health status '{status}'"))
+                })?;
+                Ok((enabled != 0, state, usize::try_from(count).unwrap_or(0)))
+            })
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -34,6 +34,7 @@ fn sample(path: &str) -> Server {
         server_info: None,
         tools: vec![],
         tools_updated_at: None,
+        revision: 0,
     }
 }
 
@@ -98,7 +99,7 @@ async fn definition_and_check_columns_are_independent(store: SqlStore) {
     let tools = vec![tool("one"), tool("two")];
     assert!(
         store
-            .record_check("svc", &healthy(), Some(&info), Some(&tools))
+            .record_check("svc", 0, &healthy(), Some(&info), Some(&tools))
             .await
             .unwrap()
     );
@@ -109,6 +110,11 @@ async fn definition_and_check_columns_are_independent(store: SqlStore) {
     edited.updated_at = Utc.timestamp_millis_opt(1_764_000_200_000).unwrap();
     assert!(store.update_definition(&edited).await.unwrap());
     let stored = store.get_server("svc").await.unwrap().unwrap();
+    assert_eq!(stored.revision, 1, "a definition change bumps the revision");
+    // A second writer that read revision 0 loses: its change would overwrite the first.
+    let mut stale = server.clone();
+    stale.description = "stale writer".into();
+    assert!(!store.update_definition(&stale).await.unwrap());
     assert_eq!(stored.description, "edited");
     assert!(!stored.enabled);
     assert_eq!(stored.health, healthy(), "an edit keeps the last check");
@@ -125,7 +131,7 @@ async fn definition_and_check_columns_are_independent(store: SqlStore) {
     };
     assert!(
         store
-            .record_check("svc", &failed, None, None)
+            .record_check("svc", 1, &failed, None, None)
             .await
             .unwrap()
     );
@@ -142,9 +148,40 @@ async fn definition_and_check_columns_are_independent(store: SqlStore) {
     assert!(!store.update_definition(&sample("ghost")).await.unwrap());
     assert!(
         !store
-            .record_check("ghost", &failed, None, None)
+            .record_check("ghost", 0, &failed, None, None)
             .await
             .unwrap()
+    );
+    // A check of an older definition (revision 0) is not recorded over the current one.
+    assert!(
+        !store
+            .record_check("svc", 0, &healthy(), None, None)
+            .await
+            .unwrap()
+    );
+    let current = store.get_server("svc").await.unwrap().unwrap();
+    assert_eq!(current.health.status, HealthState::Unhealthy);
+}
+
+async fn health_counts_are_grouped(store: SqlStore) {
+    store.insert_server(&sample("a")).await.unwrap();
+    store.insert_server(&sample("b")).await.unwrap();
+    let mut off = sample("c");
+    off.enabled = false;
+    store.insert_server(&off).await.unwrap();
+    store
+        .record_check("a", 0, &healthy(), None, None)
+        .await
+        .unwrap();
+    let mut counts = store.count_by_health().await.unwrap();
+    counts.sort_by_key(|(enabled, state, _)| (*enabled, state.as_str()));
+    assert_eq!(
+        counts,
+        vec![
+            (false, HealthState::Unknown, 1),
+            (true, HealthState::Healthy, 1),
+            (true, HealthState::Unknown, 1)
+        ]
     );
 }
 
@@ -261,5 +298,6 @@ on_both_backends!(
     duplicate_insert_changes_nothing,
     definition_and_check_columns_are_independent,
     delete_removes_only_that_server,
+    health_counts_are_grouped,
     concurrent_writes_all_land,
 );

@@ -81,9 +81,11 @@ impl Launch {
     /// Starts the gateway; also returns what it printed on stderr so far (the log file).
     pub async fn start_capturing(self) -> (Gateway, PathBuf) {
         std::fs::create_dir_all(&self.data_dir).unwrap();
+        // Inside the data dir, which tests own (a temporary directory): nothing is left
+        // behind in /tmp.
         let log = self
             .data_dir
-            .with_extension(format!("stderr.{}", rand_suffix()));
+            .join(format!("gateway-{}.stderr", rand_suffix()));
         let stderr = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(binary());
         command
