@@ -24,12 +24,21 @@ impl SseEvent {
 }
 
 /// Upper bound on a single buffered line, so a peer cannot make us buffer without end.
-const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// Upper bound on the joined `data` of one event: bounding lines alone is not enough, as a
+/// peer could send endless short `data:` lines that all join into one pending event.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
-/// Error returned when a peer sends a line longer than [`MAX_LINE_BYTES`].
+/// Why a peer's event stream was refused: it tried to make us buffer without end.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("server-sent event line longer than {MAX_LINE_BYTES} bytes")]
-pub struct LineTooLong;
+pub enum SseError {
+    /// A line longer than [`MAX_LINE_BYTES`].
+    #[error("server-sent event line longer than {MAX_LINE_BYTES} bytes")]
+    LineTooLong,
+    /// An event whose data is larger than [`MAX_EVENT_BYTES`].
+    #[error("server-sent event larger than {MAX_EVENT_BYTES} bytes")]
+    EventTooLarge,
+}
 
 /// Stateful decoder: feed it chunks, collect events.
 #[derive(Debug, Default)]
@@ -47,7 +56,7 @@ impl SseDecoder {
     }
 
     /// Feeds a chunk and returns every event completed by it.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, LineTooLong> {
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, SseError> {
         let mut events = Vec::new();
         for &byte in chunk {
             if self.skip_leading_lf {
@@ -60,13 +69,13 @@ impl SseDecoder {
                 b'\n' | b'\r' => {
                     self.skip_leading_lf = byte == b'\r';
                     let line = std::mem::take(&mut self.buffer);
-                    if let Some(event) = self.process_line(&line) {
+                    if let Some(event) = self.process_line(&line)? {
                         events.push(event);
                     }
                 }
                 other => {
                     if self.buffer.len() >= MAX_LINE_BYTES {
-                        return Err(LineTooLong);
+                        return Err(SseError::LineTooLong);
                     }
                     self.buffer.push(other);
                 }
@@ -75,14 +84,14 @@ impl SseDecoder {
         Ok(events)
     }
 
-    fn process_line(&mut self, line: &[u8]) -> Option<SseEvent> {
+    fn process_line(&mut self, line: &[u8]) -> Result<Option<SseEvent>, SseError> {
         if line.is_empty() {
             let event = std::mem::take(&mut self.pending);
             let dispatch = std::mem::take(&mut self.has_data);
-            return dispatch.then_some(event);
+            return Ok(dispatch.then_some(event));
         }
         if line[0] == b':' {
-            return None;
+            return Ok(None);
         }
         let text = String::from_utf8_lossy(line);
         let (field, value) = match text.split_once(':') {
@@ -92,6 +101,10 @@ impl SseDecoder {
         match field {
             "event" => self.pending.event = Some(value.to_owned()),
             "data" => {
+                let separator = usize::from(self.has_data);
+                if self.pending.data.len() + separator + value.len() > MAX_EVENT_BYTES {
+                    return Err(SseError::EventTooLarge);
+                }
                 if self.has_data {
                     self.pending.data.push('\n');
                 }
@@ -101,7 +114,7 @@ impl SseDecoder {
             "id" if !value.contains('\0') => self.pending.id = Some(value.to_owned()),
             _ => {}
         }
-        None
+        Ok(None)
     }
 }
 
@@ -134,6 +147,33 @@ mod tests {
         assert_eq!(events[0].data, "{\"a\":\n1}");
         assert_eq!(events[0].id.as_deref(), Some("7"));
         assert_eq!(events[0].kind(), "message");
+    }
+
+    #[test]
+    fn endless_short_data_lines_are_refused_once_the_event_is_too_large() {
+        let mut decoder = SseDecoder::new();
+        let line = format!("data: {}\n", "x".repeat(1023));
+        let chunk = line.repeat(1024);
+        let mut fed = 0;
+        let error = loop {
+            match decoder.feed(chunk.as_bytes()) {
+                Ok(events) => assert!(events.is_empty()),
+                Err(error) => break error,
+            }
+            fed += chunk.len();
+            assert!(fed <= 2 * MAX_EVENT_BYTES, "decoder kept buffering");
+        };
+        assert_eq!(error, SseError::EventTooLarge);
+    }
+
+    #[test]
+    fn an_event_just_under_the_limit_is_dispatched() {
+        let mut decoder = SseDecoder::new();
+        let half = "y".repeat(MAX_EVENT_BYTES / 2 - 1);
+        let stream = format!("data: {half}\ndata: {half}\n\n");
+        let events = decoder.feed(stream.as_bytes()).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].data.len(), MAX_EVENT_BYTES - 1);
     }
 
     #[test]

@@ -7,13 +7,38 @@ mod common;
 use std::time::Duration;
 
 use common::faults::{self, Fault};
-use common::{Launch, upstreams};
+use common::hostile::{self, Reply};
+use common::{Gateway, Launch, upstreams};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 fn checked(server: &Value) -> bool {
     server["health"]["status"] != "unknown"
+}
+
+fn reason(server: &Value) -> String {
+    server["health"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A gateway that checks each server once, when it is registered, within `timeout` seconds.
+async fn checking_once(dir: &std::path::Path, timeout: &str) -> Gateway {
+    Launch::new(dir)
+        .args(&["--health-interval", "3600", "--health-timeout", timeout])
+        .start()
+        .await
+}
+
+/// Registers `fields` as server `path` and waits for its first check.
+async fn register_and_check(gw: &Gateway, path: &str, fields: Value) -> Value {
+    let mut body = fields;
+    body["path"] = json!(path);
+    let reply = gw.api("POST", "/api/servers", Some(body)).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    gw.wait_for_server(path, WAIT, checked).await
 }
 
 fn tool_names(server: &Value) -> Vec<String> {
@@ -265,4 +290,208 @@ async fn refresh_updates_the_tool_list_only_when_it_changed() {
     let failed = gw.api("POST", "/api/servers/svc/refresh", None).await.body;
     assert_eq!(failed["health"]["status"], "unhealthy");
     assert_eq!(failed["num_tools"], refreshed["num_tools"]);
+}
+
+#[tokio::test]
+async fn stdio_servers_do_not_inherit_the_gateways_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = checking_once(dir.path(), "10").await;
+    let server = register_and_check(
+        &gw,
+        "leaky",
+        json!({"command": "sh", "args": ["-c", "echo token=$MCPGW_ADMIN_TOKEN >&2; exit 1"]}),
+    )
+    .await;
+    let reason = reason(&server);
+    assert!(reason.contains("process exited"), "{reason}");
+    assert!(reason.contains("token="), "{reason}");
+    assert!(
+        !reason.contains(common::TOKEN),
+        "the admin token leaked: {reason}"
+    );
+}
+
+#[tokio::test]
+async fn endless_upstream_bodies_are_refused_not_buffered() {
+    let dir = tempfile::tempdir().unwrap();
+    // A generous deadline: the verdict must come from the size limits, not the clock.
+    let gw = checking_once(dir.path(), "30").await;
+    let json_body = hostile::start(|_| Reply::endless_json()).await;
+    let event = hostile::start(|_| Reply::endless_event()).await;
+    let error = hostile::start(|_| Reply::endless_error(500)).await;
+
+    let server = register_and_check(&gw, "endless-json", json!({"url": json_body.url})).await;
+    assert_eq!(reason(&server), "protocol error: response body too large");
+
+    // Only the start of an error body is read, and it still makes the detail.
+    let server = register_and_check(&gw, "endless-error", json!({"url": error.url})).await;
+    assert_eq!(reason(&server), format!("HTTP 500: {}", "x".repeat(200)));
+
+    let too_large = "protocol error: server-sent event larger than 16777216 bytes";
+    let server = register_and_check(&gw, "endless-event", json!({"url": event.url})).await;
+    assert_eq!(reason(&server), too_large);
+    let server = register_and_check(
+        &gw,
+        "endless-legacy",
+        json!({"url": event.url, "transport": "sse"}),
+    )
+    .await;
+    assert_eq!(reason(&server), too_large);
+}
+
+#[tokio::test]
+async fn redirects_are_reported_and_never_followed_with_the_secret_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = checking_once(dir.path(), "10").await;
+    let elsewhere = hostile::start(|_| Reply::json(200, &json!({}))).await;
+    let target = elsewhere.url.clone();
+    let moved = hostile::start(move |_| Reply::empty(307).with_header("location", &target)).await;
+    let server = register_and_check(
+        &gw,
+        "moved",
+        json!({"url": moved.url, "headers": {"X-Api-Key": "secret-key-123"}}),
+    )
+    .await;
+    assert_eq!(
+        reason(&server),
+        format!(
+            "HTTP 307: redirected to {}; register that URL",
+            elsewhere.url
+        )
+    );
+    assert!(!moved.requests().is_empty());
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the redirect was followed: {:?}",
+        elsewhere.requests()
+    );
+}
+
+#[tokio::test]
+async fn a_modern_server_refusing_our_version_over_http_is_not_probed_as_legacy() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = checking_once(dir.path(), "10").await;
+    let unsupported = json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "error": {
+            "code": -32022,
+            "message": "Unsupported protocol version",
+            "data": {"supported": ["2099-01-01"], "requested": "2026-07-28"}
+        }
+    });
+    let modern = hostile::start(move |_| Reply::json(400, &unsupported)).await;
+    let server = register_and_check(&gw, "future", json!({"url": modern.url})).await;
+    assert_eq!(
+        reason(&server),
+        r#"protocol error: server speaks only protocol versions ["2099-01-01"]"#
+    );
+    for request in modern.requests() {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.rpc_method().as_deref(), Some("server/discover"));
+    }
+}
+
+#[tokio::test]
+async fn a_stateful_session_carries_its_version_and_is_closed_when_the_handshake_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = checking_once(dir.path(), "10").await;
+    let stateful = hostile::start(|request| {
+        let id = request.json()["id"].clone();
+        match (request.method.as_str(), request.rpc_method().as_deref()) {
+            ("POST", Some("server/discover")) => Reply::json(
+                400,
+                &json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": "No valid session ID"}}),
+            ),
+            ("POST", Some("initialize")) => Reply::json(
+                200,
+                &json!({"jsonrpc": "2.0", "id": id, "result": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "flaky", "version": "1"}
+                }}),
+            )
+            .with_header("mcp-session-id", "session-1"),
+            ("POST", Some("notifications/initialized")) => Reply::empty(500),
+            ("DELETE", _) => Reply::empty(200),
+            _ => Reply::empty(404),
+        }
+    })
+    .await;
+    let server = register_and_check(&gw, "flaky", json!({"url": stateful.url})).await;
+    assert!(reason(&server).starts_with("HTTP 500"), "{server}");
+
+    let requests = stateful.requests();
+    let initialized = requests
+        .iter()
+        .find(|r| r.rpc_method().as_deref() == Some("notifications/initialized"))
+        .expect("notifications/initialized was sent");
+    assert_eq!(initialized.header("mcp-session-id"), Some("session-1"));
+    assert_eq!(
+        initialized.header("mcp-protocol-version"),
+        Some("2025-06-18")
+    );
+    // The session is ended in the background, after the verdict.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deleted = loop {
+        let deletes: Vec<_> = stateful
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "DELETE")
+            .collect();
+        if !deletes.is_empty() || tokio::time::Instant::now() > deadline {
+            break deletes;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(deleted.len(), 1, "the session was not closed");
+    assert_eq!(deleted[0].header("mcp-session-id"), Some("session-1"));
+}
+
+#[tokio::test]
+async fn a_stdio_server_keeps_running_when_its_stderr_is_not_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = checking_once(dir.path(), "20").await;
+    // Invalid UTF-8, then far more than a pipe holds, then the real server.
+    let script = r#"printf '\377\376 not text\n' >&2
+i=0
+while [ $i -lt 2000 ]; do
+  echo "................................................................................................" >&2
+  i=$((i+1))
+done
+exec "$0" example-server toolbox --stdio"#;
+    let server = register_and_check(
+        &gw,
+        "noisy",
+        json!({"command": "sh", "args": ["-c", script, common::binary()]}),
+    )
+    .await;
+    assert_eq!(server["health"]["status"], "healthy", "{server}");
+    assert!(tool_names(&server).contains(&"countdown".to_owned()));
+}
+
+#[tokio::test]
+async fn a_stdio_server_that_times_out_leaves_no_process_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = checking_once(dir.path(), "1").await;
+    // The shell assembles the marker, so only the two `sleep` processes carry it.
+    let suffix = format!("{}77", std::process::id());
+    let marker = format!("600.{suffix}");
+    let server = register_and_check(
+        &gw,
+        "hangs",
+        json!({
+            "command": "sh",
+            "args": ["-c", "sleep 600.$0 & echo started >&2; sleep 600.$0", suffix],
+        }),
+    )
+    .await;
+    assert_eq!(reason(&server), "timeout after 1s");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !hostile::processes_with(&marker).is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let survivors = hostile::processes_with(&marker);
+    hostile::kill_all(&survivors);
+    assert!(survivors.is_empty(), "orphaned processes: {survivors:?}");
 }

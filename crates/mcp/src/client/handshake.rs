@@ -24,6 +24,10 @@ pub(crate) trait RpcChannel {
     ) -> Result<Result<Value, RpcError>, ProbeError>;
     /// Sends a notification.
     async fn notify(&mut self, method: &str, params: Value) -> Result<(), ProbeError>;
+    /// Learns the protocol version `initialize` settled on, before anything else is sent:
+    /// Streamable HTTP must carry it on every later request, `notifications/initialized`
+    /// included. Transports that do not need it ignore it.
+    fn negotiated(&mut self, _protocol_version: &str) {}
 }
 
 /// The `clientInfo` object mcpgw announces.
@@ -89,18 +93,62 @@ pub(crate) fn read_discovery(reply: Result<Value, RpcError>) -> Result<Discovery
     }
 }
 
-/// Runs `server/discover` on a channel (stdio) and interprets the reply.
-pub(crate) async fn discover<C: RpcChannel>(
-    channel: &mut C,
-    options: &ProbeOptions,
+/// Interprets how a `server/discover` request over HTTP ended, transport failures included.
+///
+/// Over HTTP a modern server that does not speak our version answers `400` with the
+/// JSON-RPC error in the body; that error means "modern, but not this version" exactly as
+/// it does on stdio, so it goes through [`read_discovery`] too instead of counting as a
+/// legacy server's refusal.
+pub(crate) fn discovery_outcome(
+    outcome: Result<Result<Value, RpcError>, ProbeError>,
 ) -> Result<Discovery, ProbeError> {
-    let reply = channel
-        .call(
-            "server/discover",
-            json!({ "_meta": stateless_meta(options) }),
-        )
-        .await?;
-    read_discovery(reply)
+    match outcome {
+        Ok(reply) => read_discovery(reply),
+        Err(ProbeError::HttpStatus {
+            rpc: Some(error), ..
+        }) if error.code == version::UNSUPPORTED_PROTOCOL_VERSION => read_discovery(Err(error)),
+        Err(error) if error.is_final() => Err(error),
+        Err(error) => Ok(Discovery::Legacy(error)),
+    }
+}
+
+/// The `initialize` request's params.
+pub(crate) fn initialize_params(options: &ProbeOptions, requested_version: &str) -> Value {
+    json!({
+        "protocolVersion": requested_version,
+        "capabilities": {},
+        "clientInfo": client_info(options),
+    })
+}
+
+/// Interprets the reply to `initialize`; returns the report without tools.
+pub(crate) fn read_initialize(
+    reply: Result<Value, RpcError>,
+    era: Era,
+) -> Result<ProbeReport, ProbeError> {
+    let result = reply.map_err(ProbeError::Rpc)?;
+    let protocol_version = result
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProbeError::Protocol("initialize result has no protocolVersion".into()))?
+        .to_owned();
+    Ok(ProbeReport {
+        era,
+        protocol_version,
+        server_info: result.get("serverInfo").cloned(),
+        instructions: instructions_of(&result),
+        tools: Vec::new(),
+    })
+}
+
+/// Ends the handshake once `initialize` was answered: the channel learns the version,
+/// then the server hears `notifications/initialized`.
+pub(crate) async fn confirm_initialized<C: RpcChannel>(
+    channel: &mut C,
+    report: &ProbeReport,
+) -> Result<(), ProbeError> {
+    channel.negotiated(&report.protocol_version);
+    channel.notify("notifications/initialized", json!({})).await
 }
 
 /// Runs the stateful `initialize` handshake; returns the report without tools.
@@ -110,30 +158,12 @@ pub(crate) async fn initialize<C: RpcChannel>(
     era: Era,
     requested_version: &str,
 ) -> Result<ProbeReport, ProbeError> {
-    let params = json!({
-        "protocolVersion": requested_version,
-        "capabilities": {},
-        "clientInfo": client_info(options),
-    });
-    let result = channel
-        .call("initialize", params)
-        .await?
-        .map_err(ProbeError::Rpc)?;
-    let protocol_version = result
-        .get("protocolVersion")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ProbeError::Protocol("initialize result has no protocolVersion".into()))?
-        .to_owned();
-    channel
-        .notify("notifications/initialized", json!({}))
+    let reply = channel
+        .call("initialize", initialize_params(options, requested_version))
         .await?;
-    Ok(ProbeReport {
-        era,
-        protocol_version,
-        server_info: result.get("serverInfo").cloned(),
-        instructions: instructions_of(&result),
-        tools: Vec::new(),
-    })
+    let report = read_initialize(reply, era)?;
+    confirm_initialized(channel, &report).await?;
+    Ok(report)
 }
 
 /// Fetches every page of `tools/list`. `meta` is added to each request (stateless era).
@@ -182,4 +212,52 @@ fn instructions_of(result: &Value) -> Option<String> {
         .get("instructions")
         .and_then(Value::as_str)
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http_error(status: u16, code: Option<i64>) -> ProbeError {
+        ProbeError::HttpStatus {
+            status,
+            detail: String::new(),
+            rpc: code.map(|code| RpcError {
+                code,
+                message: "no".into(),
+                data: Some(json!({"supported": ["2099-01-01"]})),
+            }),
+        }
+    }
+
+    #[test]
+    fn an_http_unsupported_version_error_is_modern_not_legacy() {
+        let outcome = discovery_outcome(Err(http_error(
+            400,
+            Some(version::UNSUPPORTED_PROTOCOL_VERSION),
+        )));
+        assert!(
+            matches!(&outcome, Err(ProbeError::Protocol(message)) if message.contains("2099-01-01")),
+            "{:?}",
+            outcome.err()
+        );
+    }
+
+    #[test]
+    fn other_refusals_fall_back_and_transport_failures_end_the_probe() {
+        for refusal in [
+            http_error(400, Some(-32000)),
+            http_error(404, None),
+            ProbeError::Protocol("bad".into()),
+        ] {
+            assert!(matches!(
+                discovery_outcome(Err(refusal)),
+                Ok(Discovery::Legacy(_))
+            ));
+        }
+        assert!(matches!(
+            discovery_outcome(Err(ProbeError::ConnectionRefused)),
+            Err(ProbeError::ConnectionRefused)
+        ));
+    }
 }

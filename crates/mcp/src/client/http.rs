@@ -1,10 +1,13 @@
 //! Streamable HTTP client channel and the HTTP probe sequence.
 
+use std::time::Duration;
+
 use futures::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use serde_json::Value;
 use url::Url;
 
+use super::body::{read_limited, read_prefix};
 use super::handshake::{self, Discovery, RpcChannel};
 use super::{ProbeError, ProbeOptions, ProbeReport, legacy_sse};
 use crate::jsonrpc::{self, RpcError};
@@ -13,8 +16,13 @@ use crate::version::{self, Era};
 
 /// Largest JSON body accepted from a server during a probe.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// How much of an error body is read: enough for a JSON-RPC error object, and no more,
+/// whatever the server keeps sending.
+const MAX_ERROR_BODY_BYTES: usize = 4 * 1024;
 /// How much of an error body is kept for the health reason.
 const MAX_DETAIL_CHARS: usize = 200;
+/// How long ending a session may take; it runs in the background, after the probe.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Builds a header map from configured `(name, value)` pairs.
 pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ProbeError> {
@@ -35,7 +43,11 @@ pub(crate) async fn status_error(response: reqwest::Response) -> ProbeError {
     if status == 401 || status == 403 {
         return ProbeError::AuthRequired(format!("HTTP {status}"));
     }
-    let body = response.text().await.unwrap_or_default();
+    if response.status().is_redirection() {
+        return redirect_error(&response);
+    }
+    let body = read_prefix(response, MAX_ERROR_BODY_BYTES).await;
+    let body = String::from_utf8_lossy(&body);
     let rpc = serde_json::from_str::<Value>(&body).ok().and_then(|value| {
         match jsonrpc::classify(&value) {
             Some(jsonrpc::Incoming::Response {
@@ -53,6 +65,30 @@ pub(crate) async fn status_error(response: reqwest::Response) -> ProbeError {
         status,
         detail,
         rpc,
+    }
+}
+
+/// Redirects are not followed (the client is built with no redirect policy): following one
+/// would send the registered secret headers to wherever the server points. The operator is
+/// told where it points instead, to register that URL if it is right.
+fn redirect_error(response: &reqwest::Response) -> ProbeError {
+    let detail = match response.headers().get(LOCATION) {
+        Some(location) => {
+            let location = String::from_utf8_lossy(location.as_bytes());
+            let target = response
+                .url()
+                .join(&location)
+                .map(String::from)
+                .unwrap_or_else(|_| location.into_owned());
+            let target: String = target.chars().take(MAX_DETAIL_CHARS).collect();
+            format!("redirected to {target}; register that URL")
+        }
+        None => "redirect without a Location header".to_owned(),
+    };
+    ProbeError::HttpStatus {
+        status: response.status().as_u16(),
+        detail,
+        rpc: None,
     }
 }
 
@@ -111,18 +147,38 @@ impl<'a> StreamableChannel<'a> {
         Ok(response)
     }
 
-    /// Ends a stateful session politely; failures are irrelevant to the probe.
-    async fn close(&self) {
-        if let Some(session) = &self.session_id {
-            let _ = self
-                .options
-                .http
-                .delete(self.url.clone())
-                .headers(self.headers.clone())
-                .header("mcp-session-id", session.clone())
-                .send()
-                .await;
+    /// True once the server answered `initialize` (the version is known): a later 4xx is
+    /// no sign of a legacy HTTP+SSE server.
+    fn initialized(&self) -> bool {
+        !self.stateless && self.protocol_version.is_some()
+    }
+}
+
+impl Drop for StreamableChannel<'_> {
+    /// Ends a stateful session politely on every path (success, failure, or the probe
+    /// being cancelled at its deadline), so servers do not accumulate our sessions. The
+    /// `DELETE` runs in the background, bounded by [`CLOSE_TIMEOUT`], so it never delays
+    /// or fails the probe.
+    fn drop(&mut self) {
+        let Some(session) = self.session_id.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let mut request = self
+            .options
+            .http
+            .delete(self.url.clone())
+            .headers(self.headers.clone())
+            .header("mcp-session-id", session)
+            .timeout(CLOSE_TIMEOUT);
+        if let Some(version) = &self.protocol_version {
+            request = request.header("mcp-protocol-version", version.clone());
         }
+        runtime.spawn(async move {
+            let _ = request.send().await;
+        });
     }
 }
 
@@ -145,6 +201,12 @@ impl RpcChannel for StreamableChannel<'_> {
             .await?;
         Ok(())
     }
+
+    fn negotiated(&mut self, protocol_version: &str) {
+        if let Ok(version) = HeaderValue::from_str(protocol_version) {
+            self.protocol_version = Some(version);
+        }
+    }
 }
 
 /// Reads the response with `id` from a JSON or SSE body.
@@ -166,13 +228,7 @@ async fn read_response(
             "unexpected content type {content_type:?}"
         )));
     }
-    if response.content_length().unwrap_or(0) > MAX_BODY_BYTES as u64 {
-        return Err(ProbeError::Protocol("response body too large".into()));
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|error| ProbeError::from_transport(&error))?;
+    let bytes = read_limited(response, MAX_BODY_BYTES).await?;
     let body: Value = serde_json::from_slice(&bytes)
         .map_err(|error| ProbeError::Protocol(format!("invalid JSON in response: {error}")))?;
     jsonrpc::find_response(&body, id)
@@ -223,15 +279,10 @@ pub(crate) async fn probe_streamable(
     modern.stateless = true;
     modern.protocol_version = Some(HeaderValue::from_static(version::STATELESS_2026));
     let meta = handshake::stateless_meta(options);
-    let discovery = match modern
+    let reply = modern
         .call("server/discover", serde_json::json!({ "_meta": meta }))
-        .await
-    {
-        Ok(reply) => handshake::read_discovery(reply)?,
-        Err(error) if error.is_final() => return Err(error),
-        Err(error) => Discovery::Legacy(error),
-    };
-    match discovery {
+        .await;
+    match handshake::discovery_outcome(reply)? {
         Discovery::Modern(mut report) => {
             report.tools = handshake::list_tools(&mut modern, Some(meta)).await?;
             return Ok(report);
@@ -241,36 +292,37 @@ pub(crate) async fn probe_streamable(
         }
     }
 
+    drop(modern);
+
     let mut stateful = StreamableChannel::new(url, header_map, options);
-    let initialized = handshake::initialize(
-        &mut stateful,
-        options,
-        Era::Stateful,
-        version::STATEFUL_LATEST,
-    )
-    .await;
-    let mut report = match initialized {
-        Ok(report) => report,
+    let outcome = probe_stateful(&mut stateful, options).await;
+    match outcome {
         Err(
             error @ ProbeError::HttpStatus {
                 status: 400..=499, ..
             },
-        ) => {
+        ) if !stateful.initialized() => {
+            drop(stateful);
             // A 4xx to a POST initialize is the spec's signal for an old HTTP+SSE server.
-            return legacy_sse::probe_legacy(url, headers, options)
+            legacy_sse::probe_legacy(url, headers, options)
                 .await
                 .map_err(|legacy_error| match legacy_error {
                     ProbeError::Protocol(_) | ProbeError::HttpStatus { .. } => error,
                     other => other,
-                });
+                })
         }
-        Err(error) => return Err(error),
-    };
-    if let Ok(version) = HeaderValue::from_str(&report.protocol_version) {
-        stateful.protocol_version = Some(version);
+        other => other,
     }
-    let tools = handshake::list_tools(&mut stateful, None).await;
-    stateful.close().await;
-    report.tools = tools?;
+}
+
+/// The `initialize` handshake and the tool listing of a stateful (2025-xx) server. The
+/// session it may open is ended when `channel` is dropped, whatever happens here.
+async fn probe_stateful(
+    channel: &mut StreamableChannel<'_>,
+    options: &ProbeOptions,
+) -> Result<ProbeReport, ProbeError> {
+    let mut report =
+        handshake::initialize(channel, options, Era::Stateful, version::STATEFUL_LATEST).await?;
+    report.tools = handshake::list_tools(channel, None).await?;
     Ok(report)
 }

@@ -6,11 +6,16 @@
 //! `server/discover` first, then the `initialize` handshake, then (for HTTP) the legacy
 //! HTTP+SSE transport.
 
+mod body;
 mod error;
 mod handshake;
 mod http;
 mod legacy_sse;
+mod process_group;
+mod stderr_tail;
 mod stdio;
+mod stdio_env;
+mod stdio_probe;
 
 use std::time::Duration;
 
@@ -79,32 +84,45 @@ pub struct ProbeReport {
 }
 
 /// Builds the HTTP client used to reach upstream servers (rustls with the ring provider).
+///
+/// It never follows redirects: a registered server's secret headers must only ever go to
+/// the URL that was registered, not to wherever a response points (possibly another
+/// origin). A redirect is reported instead, with its target.
 pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, ProbeError> {
     // Installing the process-wide provider is idempotent; a second call reports that one is
     // already installed, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|error| ProbeError::Config(format!("cannot build HTTP client: {error}")))
 }
 
-/// Connects to `endpoint`, detects its era, lists its tools and disconnects, all within
-/// `options.timeout`.
+/// Connects to `endpoint`, detects its era, lists its tools and disconnects.
+///
+/// Everything up to the last tool page happens within `options.timeout`. Stopping a stdio
+/// server comes after that deadline (and is bounded on its own), so a server that answered
+/// in time is not reported as timed out because it is slow to exit.
 pub async fn probe(endpoint: &Endpoint, options: &ProbeOptions) -> Result<ProbeReport, ProbeError> {
-    let work = async {
-        match endpoint {
-            Endpoint::StreamableHttp { url, headers } => {
-                http::probe_streamable(url, headers, options).await
-            }
-            Endpoint::LegacySse { url, headers } => {
-                legacy_sse::probe_legacy(url, headers, options).await
-            }
-            Endpoint::Stdio { command, args, env } => {
-                stdio::probe_stdio(command, args, env, options).await
-            }
+    match endpoint {
+        Endpoint::StreamableHttp { url, headers } => {
+            within_deadline(options, http::probe_streamable(url, headers, options)).await
         }
-    };
+        Endpoint::LegacySse { url, headers } => {
+            within_deadline(options, legacy_sse::probe_legacy(url, headers, options)).await
+        }
+        Endpoint::Stdio { command, args, env } => {
+            stdio_probe::probe_stdio(command, args, env, options).await
+        }
+    }
+}
+
+/// Runs `work` under the probe deadline.
+pub(crate) async fn within_deadline<T>(
+    options: &ProbeOptions,
+    work: impl Future<Output = Result<T, ProbeError>>,
+) -> Result<T, ProbeError> {
     tokio::time::timeout(options.timeout, work)
         .await
         .map_err(|_| ProbeError::Timeout(options.timeout))?

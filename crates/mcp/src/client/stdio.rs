@@ -1,80 +1,105 @@
-//! Client channel for servers run as a local process (stdio transport).
+//! Client channel for servers run as a local process (stdio transport): starting the
+//! process with a clean environment in its own process group, reading its output with
+//! bounded memory, and stopping it together with everything it started.
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use super::handshake::{self, Discovery, RpcChannel};
-use super::{ProbeError, ProbeOptions, ProbeReport};
+use super::handshake::RpcChannel;
+use super::process_group::{ProcessGroup, Signal};
+use super::stderr_tail::StderrTail;
+use super::{ProbeError, stdio_env};
 use crate::jsonrpc::{self, RpcError};
-use crate::version::{self, Era};
 
-/// How much of the process's stderr is kept to explain a failure.
-const STDERR_TAIL_BYTES: usize = 2048;
 /// Longest stdout line accepted (a JSON-RPC message).
 const MAX_LINE_BYTES: usize = 32 * 1024 * 1024;
-/// How long a legacy server may stay silent on `server/discover` before we fall back.
-const DISCOVER_GRACE: Duration = Duration::from_secs(2);
-/// How long a process gets to exit after its stdin closes before it is killed.
+/// How long a process gets to exit after its stdin closes, and again after `SIGTERM`.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
+/// How often shutdown looks whether the process group is gone.
+const GROUP_POLL: Duration = Duration::from_millis(20);
+/// How much of a skipped stdout line is logged.
+const MAX_LOGGED_CHARS: usize = 200;
 
 /// A running server process and its pipes.
-struct StdioChannel {
+///
+/// Dropping it (the probe can be cancelled by its deadline at any await point) kills the
+/// whole process group; [`StdioChannel::shutdown`] is the polite way.
+pub(crate) struct StdioChannel {
     child: Child,
+    /// The group to stop; `None` once stopped.
+    group: Option<ProcessGroup>,
     stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
-    stderr_tail: Arc<Mutex<String>>,
-    stderr_reader: JoinHandle<()>,
+    /// The stdout line being read, kept here so a read cancelled half-way loses nothing.
+    line: Vec<u8>,
+    stderr: StderrTail,
     next_id: u64,
 }
 
 impl StdioChannel {
-    fn spawn(command: &str, args: &[String], env: &[(String, String)]) -> Result<Self, ProbeError> {
+    /// Starts `command` with the allowlisted part of the gateway's environment plus `env`,
+    /// as the leader of a new process group.
+    pub(crate) fn spawn(
+        command: &str,
+        args: &[String],
+        env: &[(String, String)],
+    ) -> Result<Self, ProbeError> {
         let mut child = Command::new(command)
             .args(args)
+            .env_clear()
+            .envs(stdio_env::inherited())
             .envs(env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|error| ProbeError::Spawn(format!("{command}: {error}")))?;
+        let group = child.id().and_then(ProcessGroup::led_by);
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             return Err(ProbeError::Spawn(format!("{command}: pipes unavailable")));
         };
-        let stderr_tail = Arc::new(Mutex::new(String::new()));
-        let tail = Arc::clone(&stderr_tail);
-        let stderr_reader = tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Ok(mut tail) = tail.lock() {
-                    tail.push_str(&line);
-                    tail.push('\n');
-                    if tail.len() > STDERR_TAIL_BYTES {
-                        let mut cut = tail.len() - STDERR_TAIL_BYTES;
-                        while !tail.is_char_boundary(cut) {
-                            cut += 1;
-                        }
-                        tail.drain(..cut);
-                    }
-                }
-            }
-        });
         Ok(Self {
             child,
+            group,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
-            stderr_tail,
-            stderr_reader,
+            line: Vec::new(),
+            stderr: StderrTail::start(stderr),
             next_id: 1,
         })
+    }
+
+    /// Sends a request and returns its id, without waiting for the response.
+    pub(crate) async fn request(&mut self, method: &str, params: Value) -> Result<u64, ProbeError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&jsonrpc::request(id, method, params)).await?;
+        Ok(id)
+    }
+
+    /// Waits for the response to any of the requests `ids`; returns which one and what it
+    /// said. Everything else the server sends is skipped.
+    pub(crate) async fn wait_for(
+        &mut self,
+        ids: &[u64],
+    ) -> Result<(u64, Result<Value, RpcError>), ProbeError> {
+        loop {
+            let message = self.next_message().await?;
+            for &id in ids {
+                if let Some(outcome) = jsonrpc::find_response(&message, id) {
+                    return Ok((id, outcome));
+                }
+            }
+        }
     }
 
     async fn send(&mut self, message: &Value) -> Result<(), ProbeError> {
@@ -90,6 +115,46 @@ impl StdioChannel {
         Ok(())
     }
 
+    /// Reads the next JSON value from stdout.
+    ///
+    /// A line is read as bytes and never allowed past [`MAX_LINE_BYTES`] (one endless line
+    /// cannot exhaust memory), and bytes that are not UTF-8 are just a line that is not
+    /// JSON. Servers that log to stdout break the protocol; such lines are skipped rather
+    /// than failing on a stray log line.
+    async fn next_message(&mut self) -> Result<Value, ProbeError> {
+        loop {
+            let room = (MAX_LINE_BYTES + 1).saturating_sub(self.line.len()) as u64;
+            let Ok(read) = (&mut self.stdout)
+                .take(room)
+                .read_until(b'\n', &mut self.line)
+                .await
+            else {
+                return Err(self.exited().await);
+            };
+            let complete = self.line.last() == Some(&b'\n');
+            if !complete && self.line.len() > MAX_LINE_BYTES {
+                return Err(ProbeError::Protocol(format!(
+                    "stdout line longer than {MAX_LINE_BYTES} bytes"
+                )));
+            }
+            if read == 0 && self.line.is_empty() {
+                return Err(self.exited().await);
+            }
+            // A complete line, or the unterminated last one before end of file.
+            let line = std::mem::take(&mut self.line);
+            match serde_json::from_slice::<Value>(line.trim_ascii()) {
+                Ok(message) => return Ok(message),
+                Err(_) => {
+                    let shown: String = String::from_utf8_lossy(line.trim_ascii())
+                        .chars()
+                        .take(MAX_LOGGED_CHARS)
+                        .collect();
+                    tracing::debug!(line = shown, "ignoring non-JSON line on stdout");
+                }
+            }
+        }
+    }
+
     /// The error describing a process that stopped talking to us.
     async fn exited(&mut self) -> ProbeError {
         let status = match tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
@@ -98,23 +163,49 @@ impl StdioChannel {
         };
         // Let the reader drain what the process wrote before it died: that last line is
         // usually the explanation.
-        let _ = tokio::time::timeout(EXIT_GRACE, &mut self.stderr_reader).await;
-        let stderr = self
-            .stderr_tail
-            .lock()
-            .map(|tail| tail.trim().lines().last().unwrap_or("").to_owned())
-            .unwrap_or_default();
-        ProbeError::ProcessExited { status, stderr }
+        self.stderr.settle(EXIT_GRACE).await;
+        ProbeError::ProcessExited {
+            status,
+            stderr: self.stderr.last_line(),
+        }
     }
 
-    /// Closes stdin and gives the process a moment to exit before killing it.
-    async fn shutdown(mut self) {
+    /// Stops the server: closes stdin (the stdio way to ask it to exit), then sends
+    /// `SIGTERM` to its whole process group, and `SIGKILL` to what is left after a grace
+    /// period. Takes at most about three grace periods.
+    pub(crate) async fn shutdown(mut self) {
         self.stdin = None;
-        if tokio::time::timeout(EXIT_GRACE, self.child.wait())
-            .await
-            .is_err()
-        {
+        let _ = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await;
+        let Some(group) = self.group.take() else {
             let _ = self.child.kill().await;
+            return;
+        };
+        // Even when the leader exited, helpers it started (`npx` → `node`, `sh -c` → …)
+        // may still be running in its group.
+        if !group.signal(Signal::Terminate) {
+            return;
+        }
+        let deadline = Instant::now() + EXIT_GRACE;
+        while Instant::now() < deadline {
+            // Reap the leader: its zombie would keep the group looking alive.
+            let _ = self.child.try_wait();
+            if !group.is_alive() {
+                return;
+            }
+            tokio::time::sleep(GROUP_POLL).await;
+        }
+        group.signal(Signal::Kill);
+        let _ = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await;
+    }
+}
+
+impl Drop for StdioChannel {
+    /// Cancellation path: kill the whole group at once (the stderr reader stops with
+    /// [`StderrTail`]). The group is signalled even if the leader was already reaped: its
+    /// id cannot be reused while any member, such as an orphaned helper, is alive.
+    fn drop(&mut self) {
+        if let Some(group) = self.group.take() {
+            group.signal(Signal::Kill);
         }
     }
 }
@@ -125,72 +216,12 @@ impl RpcChannel for StdioChannel {
         method: &str,
         params: Value,
     ) -> Result<Result<Value, RpcError>, ProbeError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(&jsonrpc::request(id, method, params)).await?;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let read = self.stdout.read_line(&mut line).await;
-            match read {
-                Ok(0) | Err(_) => return Err(self.exited().await),
-                Ok(_) if line.len() > MAX_LINE_BYTES => {
-                    return Err(ProbeError::Protocol("stdout line too long".into()));
-                }
-                Ok(_) => {}
-            }
-            // Servers that log to stdout break the protocol; skip lines that are not JSON
-            // rather than failing on a stray log line.
-            let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
-                tracing::debug!(line = line.trim(), "ignoring non-JSON line on stdout");
-                continue;
-            };
-            if let Some(outcome) = jsonrpc::find_response(&message, id) {
-                return Ok(outcome);
-            }
-        }
+        let id = self.request(method, params).await?;
+        let (_, outcome) = self.wait_for(&[id]).await?;
+        Ok(outcome)
     }
 
     async fn notify(&mut self, method: &str, params: Value) -> Result<(), ProbeError> {
         self.send(&jsonrpc::notification(method, params)).await
     }
-}
-
-/// Probes a stdio server: start it, `server/discover` (falling back to `initialize` on a
-/// non-modern error or silence), list tools, stop it.
-pub(crate) async fn probe_stdio(
-    command: &str,
-    args: &[String],
-    env: &[(String, String)],
-    options: &ProbeOptions,
-) -> Result<ProbeReport, ProbeError> {
-    let mut channel = StdioChannel::spawn(command, args, env)?;
-    let result = probe_channel(&mut channel, options).await;
-    channel.shutdown().await;
-    result
-}
-
-async fn probe_channel(
-    channel: &mut StdioChannel,
-    options: &ProbeOptions,
-) -> Result<ProbeReport, ProbeError> {
-    let grace = DISCOVER_GRACE.min(options.timeout / 3);
-    let discovery = match tokio::time::timeout(grace, handshake::discover(channel, options)).await {
-        Ok(outcome) => outcome?,
-        Err(_) => Discovery::Legacy(ProbeError::Timeout(grace)),
-    };
-    match discovery {
-        Discovery::Modern(mut report) => {
-            let meta = handshake::stateless_meta(options);
-            report.tools = handshake::list_tools(channel, Some(meta)).await?;
-            return Ok(report);
-        }
-        Discovery::Legacy(reason) => {
-            tracing::debug!(%reason, "no stateless era; falling back to initialize");
-        }
-    }
-    let mut report =
-        handshake::initialize(channel, options, Era::Stateful, version::STATEFUL_LATEST).await?;
-    report.tools = handshake::list_tools(channel, None).await?;
-    Ok(report)
 }

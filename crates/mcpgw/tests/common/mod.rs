@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod hostile;
 pub mod upstreams;
 
 use std::path::{Path, PathBuf};
