@@ -120,7 +120,7 @@ where
         loop {
             let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) if this.done || this.buffer.is_empty() => {
+                Poll::Ready(None) if this.done => {
                     return Poll::Ready(None);
                 }
                 Poll::Ready(None) => {
