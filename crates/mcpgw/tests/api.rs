@@ -423,3 +423,70 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
         "a rejected request must change nothing"
     );
 }
+
+#[tokio::test]
+async fn secrets_stay_with_their_destination() {
+    let (_dir, gw) = gateway().await;
+    let url = common::faults::down_url().await;
+    let with_password = url.replace("http://", "http://user:pa55@");
+    let body = json!({"path": "svc", "url": with_password, "headers": {"X-Api-Key": "k1"}});
+    let created = gw.api("POST", "/api/servers", Some(body)).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let shown = created.body["url"].as_str().unwrap().to_owned();
+    assert!(
+        !shown.contains("pa55"),
+        "URL passwords are never shown: {shown}"
+    );
+    assert!(shown.contains("user:%3Credacted%3E@"), "{shown}");
+
+    // Sending back what was shown keeps the secret.
+    let same = gw
+        .api("PATCH", "/api/servers/svc", Some(json!({"url": shown})))
+        .await;
+    assert_eq!(same.status, 200, "{same:?}");
+    // Moving to another host without re-entering the header values is refused: they
+    // might be credentials for the old host only.
+    let moved = gw
+        .api(
+            "PATCH",
+            "/api/servers/svc",
+            Some(json!({"url": "http://127.0.0.2:9/mcp"})),
+        )
+        .await;
+    assert_eq!(moved.status, 422, "{moved:?}");
+    assert!(
+        moved.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid headers")
+    );
+    let redacted_again =
+        json!({"url": "http://127.0.0.2:9/mcp", "headers": {"X-Api-Key": "<redacted>"}});
+    assert_eq!(
+        gw.api("PATCH", "/api/servers/svc", Some(redacted_again))
+            .await
+            .status,
+        422
+    );
+    let resent = json!({"url": "http://127.0.0.2:9/mcp", "headers": {"X-Api-Key": "k2"}});
+    assert_eq!(
+        gw.api("PATCH", "/api/servers/svc", Some(resent))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn undecodable_paths_get_json_errors() {
+    let (_dir, gw) = gateway().await;
+    for path in [
+        "/api/servers/%FF",
+        "/api/servers/%FF/tools",
+        "/api/server_details/%FF",
+    ] {
+        let reply = gw.api("GET", path, None).await;
+        assert_eq!(reply.status, 400, "{path}: {reply:?}");
+        assert_eq!(error_code(&reply), "bad_request");
+    }
+}

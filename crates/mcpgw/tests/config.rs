@@ -239,13 +239,19 @@ async fn broken_config_files_stop_the_gateway_with_one_error_line() {
     let syntax = write(dir.path(), "syntax.toml", "listen = \n[health\n");
     let wrong_type = write(dir.path(), "type.toml", "listen = 42\n");
     let missing = dir.path().join("missing.toml");
+    let nan_jitter = write(dir.path(), "nan.toml", "[health]\njitter = nan\n");
     for (file, expected) in [
         (&syntax, "invalid"),
         (&wrong_type, "invalid"),
         (&missing, "cannot read config file"),
+        (&nan_jitter, "jitter must be between 0 and 1"),
     ] {
         let output = serve_until_exit(&data, &["--config", arg(file)]).await;
         let line = error_line(&output);
+        if expected.contains("jitter") {
+            assert!(line.contains(expected), "{line}");
+            continue;
+        }
         assert!(line.contains(&file.display().to_string()), "{line}");
         assert!(line.contains(expected), "{line}");
     }
