@@ -82,9 +82,11 @@ impl Gateway {
         } else {
             None
         };
+        // The id of a single request, so every later error answers that request.
+        let mut id: Option<String> = None;
         if let Some(bytes) = &body {
             let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
-            let id = inspected.single_id().map(|id| id.get().to_owned());
+            id = inspected.single_id().map(|raw| raw.get().to_owned());
             let headers = &parts.headers;
             inspect::check_headers(
                 &inspected,
@@ -92,7 +94,7 @@ impl Gateway {
                 headers.get("mcp-name").map(|value| value.as_bytes()),
             )
             .map_err(|e| (e.into(), id.clone()))?;
-            authorize(&principal, &target, &inspected).map_err(|e| (e, id))?;
+            authorize(&principal, &target, &inspected).map_err(|e| (e, id.clone()))?;
         }
 
         let result = match (route.endpoint, target.transport) {
@@ -117,7 +119,7 @@ impl Gateway {
                 transport,
             ))),
         };
-        result.map_err(fail)
+        result.map_err(|error| (error, id))
     }
 
     async fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {

@@ -571,3 +571,102 @@ async fn official_python_sdk_through_every_route_to_server_everything() {
     }
     assert_eq!(gw.api("GET", "/health", None).await.status, 200);
 }
+
+/// A gateway whose data-plane timeouts are `first_byte` and `idle` seconds.
+async fn gateway_with_timeouts(
+    first_byte: u32,
+    idle: u32,
+    servers: &[(&str, Value)],
+) -> (tempfile::TempDir, common::Gateway) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcpgw.toml");
+    std::fs::write(
+        &config,
+        format!("[gateway]\nfirst_byte_timeout_secs = {first_byte}\nidle_timeout_secs = {idle}\n"),
+    )
+    .unwrap();
+    let gw = Launch::new(&dir.path().join("data"))
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .args(&["--config", config.to_str().unwrap()])
+        .start()
+        .await;
+    for (path, fields) in servers {
+        let mut body = fields.clone();
+        body["path"] = json!(path);
+        assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    }
+    (dir, gw)
+}
+
+#[tokio::test]
+async fn silent_and_stalled_upstreams_time_out() {
+    let silent = common::faults::start(common::faults::Fault::Silent).await;
+    let stalled = common::faults::start(common::faults::Fault::HangOnStream).await;
+    let (_dir, gw) = gateway_with_timeouts(
+        1,
+        1,
+        &[
+            ("silent", json!({"url": silent.url})),
+            ("stalled", json!({"url": stalled.url})),
+        ],
+    )
+    .await;
+    let list = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"});
+
+    let response = post(&gw, "silent", &[], &list).await;
+    assert_eq!(response.status(), 504);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["id"], 7);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1s"),
+        "{body}"
+    );
+
+    // Headers came, then nothing: the idle timeout breaks the stream instead of holding it.
+    let response = post(&gw, "stalled", &[], &list).await;
+    assert_eq!(response.status(), 200);
+    let mut stream = response.bytes_stream();
+    let mut broke = false;
+    while let Some(chunk) = stream.next().await {
+        if chunk.is_err() {
+            broke = true;
+            break;
+        }
+    }
+    assert!(broke, "a stalled stream ends with an error, not silently");
+}
+
+#[tokio::test]
+async fn a_client_that_hangs_up_cancels_the_upstream_request() {
+    let silent = common::faults::start(common::faults::Fault::Silent).await;
+    let (_dir, gw) =
+        gateway_with_timeouts(300, 300, &[("silent", json!({"url": silent.url}))]).await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let gave_up = client
+        .post(format!("{}/silent/mcp", gw.url))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string())
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client timed out");
+    // The gateway drops its upstream request when the client goes: the upstream sees its
+    // connection closed long before the gateway's own 300 s timeout.
+    for _ in 0..200 {
+        if silent
+            .closed_by_peer
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the upstream connection stayed open after the client hung up");
+}

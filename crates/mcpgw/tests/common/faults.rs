@@ -16,12 +16,16 @@ pub enum Fault {
     Unavailable,
     /// `401` with `WWW-Authenticate: Bearer`.
     Unauthorized,
+    /// Reads the request and never answers; counts connections the peer closed.
+    Silent,
 }
 
 /// A running fault server; stopped when dropped.
 pub struct FaultServer {
     /// Its MCP URL.
     pub url: String,
+    /// Connections closed by the peer while a [`Fault::Silent`] server held them.
+    pub closed_by_peer: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -43,12 +47,24 @@ pub async fn down_url() -> String {
 pub async fn start(fault: Fault) -> FaultServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let closed_by_peer = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = closed_by_peer.clone();
     let task = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut buffer = vec![0u8; 64 * 1024];
             let _ = socket.read(&mut buffer).await;
+            if matches!(fault, Fault::Silent) {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    // Nothing is ever sent; a read of 0 bytes means the peer hung up.
+                    while matches!(socket.read(&mut buffer).await, Ok(n) if n > 0) {}
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                });
+                continue;
+            }
             let response: &[u8] = match fault {
+                Fault::Silent => b"",
                 Fault::HangOnStream => {
                     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n: open\n\n"
                 }
@@ -68,5 +84,9 @@ pub async fn start(fault: Fault) -> FaultServer {
             }
         }
     });
-    FaultServer { url, task }
+    FaultServer {
+        url,
+        closed_by_peer,
+        task,
+    }
 }
