@@ -16,6 +16,7 @@ use crate::forward::client_head;
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
 use crate::route::{Endpoint, Route};
+use crate::stdio::pool::StdioPool;
 use crate::streamable;
 use crate::table::{RoutingTable, Target};
 use crate::upstream::{self, UpstreamClient};
@@ -27,6 +28,7 @@ pub struct Gateway {
     auth: Arc<Authenticator>,
     config: GatewayConfig,
     sessions: Sessions,
+    stdio: StdioPool,
 }
 
 impl Gateway {
@@ -42,7 +44,31 @@ impl Gateway {
             auth,
             config,
             sessions: Sessions::default(),
+            stdio: StdioPool::default(),
         })
+    }
+
+    /// Keeps stdio processes in line with the registry: a removed, disabled or redefined
+    /// server's process is stopped as soon as the change is made.
+    pub fn watch_registry(self: &Arc<Self>) {
+        let gateway = Arc::downgrade(self);
+        let mut changes = self.table.changes();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let Some(gateway) = gateway.upgrade() else {
+                    return;
+                };
+                match gateway.table.fresh().await {
+                    Ok(targets) => gateway.stdio.reconcile(&targets),
+                    Err(error) => tracing::warn!(%error, "stdio processes not reconciled"),
+                }
+            }
+        });
+    }
+
+    /// Stops every stdio server process (at gateway shutdown).
+    pub async fn shutdown(&self) {
+        self.stdio.stop_all().await;
     }
 
     /// Open legacy SSE sessions.
@@ -103,6 +129,10 @@ impl Gateway {
             }
             (Endpoint::Sse, Transport::Sse) => {
                 legacy::open_stream(self, &target, parts, keep_authorization).await
+            }
+            (Endpoint::Mcp, Transport::Stdio) => {
+                let timeout = self.config.first_byte_timeout;
+                crate::stdio::serve(&self.stdio, &target, &parts.method, body, timeout).await
             }
             (Endpoint::Messages, Transport::Sse) => {
                 let body = body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
@@ -203,9 +233,7 @@ fn unsupported(server: &str, endpoint: Endpoint, transport: Transport) -> String
         (Endpoint::Mcp, Transport::Sse) => {
             format!("server '{server}' speaks the legacy SSE transport: use /{server}/sse")
         }
-        _ => format!(
-            "server '{server}' is a stdio server; the gateway does not run stdio servers yet"
-        ),
+        _ => format!("server '{server}' is a stdio server: use /{server}/mcp"),
     }
 }
 
@@ -213,7 +241,7 @@ fn unsupported(server: &str, endpoint: Endpoint, transport: Transport) -> String
 fn serves(endpoint: Endpoint, transport: Transport) -> bool {
     matches!(
         (endpoint, transport),
-        (Endpoint::Mcp, Transport::StreamableHttp)
+        (Endpoint::Mcp, Transport::StreamableHttp | Transport::Stdio)
             | (Endpoint::Sse | Endpoint::Messages, Transport::Sse)
     )
 }

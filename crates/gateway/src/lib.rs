@@ -18,6 +18,7 @@ mod idle;
 pub mod legacy;
 pub mod route;
 mod sse_rewrite;
+pub mod stdio;
 pub mod streamable;
 mod table;
 mod upstream;

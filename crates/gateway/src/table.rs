@@ -7,6 +7,17 @@ use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use mcpgw_registry::{RegistryError, RegistryService, Server, Transport};
 use tokio::sync::watch;
 
+/// How to start a stdio server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StdioSpec {
+    /// Program.
+    pub command: String,
+    /// Arguments.
+    pub args: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+}
+
 /// How to reach one server, prepared once per registry change.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -20,6 +31,8 @@ pub struct Target {
     pub headers: HeaderMap,
     /// Disabled servers are answered with 404.
     pub enabled: bool,
+    /// The command of a stdio server.
+    pub stdio: Option<StdioSpec>,
 }
 
 impl Target {
@@ -40,12 +53,21 @@ impl Target {
             uri: server.url.as_deref().and_then(|url| url.parse().ok()),
             headers,
             enabled: server.enabled,
+            stdio: server.command.as_ref().map(|command| StdioSpec {
+                command: command.clone(),
+                args: server.args.clone(),
+                env: server
+                    .env
+                    .iter()
+                    .map(|(key, value)| (key.clone(), value.clone()))
+                    .collect(),
+            }),
         }
     }
 }
 
 /// One immutable generation of the table.
-type Snapshot = Arc<HashMap<String, Arc<Target>>>;
+pub type Snapshot = Arc<HashMap<String, Arc<Target>>>;
 
 /// Servers by path, in memory, reloaded from the registry whenever its change counter
 /// moved. The check is made on every lookup, so a request that follows a registration,
@@ -94,6 +116,17 @@ impl RoutingTable {
             *current = (generation, snapshot);
         }
         Ok(found)
+    }
+
+    /// The whole table as of the latest registry change.
+    pub async fn fresh(&self) -> Result<Snapshot, RegistryError> {
+        self.get("").await?;
+        Ok(self.read().1)
+    }
+
+    /// A receiver of the registry's change counter.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
     }
 
     fn read(&self) -> (u64, Snapshot) {

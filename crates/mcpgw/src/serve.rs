@@ -66,7 +66,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         auth,
         started,
     });
-    let app = app::service(Arc::new(gateway), api);
+    let gateway = Arc::new(gateway);
+    gateway.watch_registry();
+    let app = app::service(Arc::clone(&gateway), api);
     tracing::info!(
         %address,
         database = store.backend().name(),
@@ -100,6 +102,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Err(error) = checker.await {
         tracing::error!(%error, "the health checker had failed");
     }
+    gateway.shutdown().await;
     registry.shutdown().await;
     store.close().await;
     tracing::info!("stopped");

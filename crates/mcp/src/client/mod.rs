@@ -12,6 +12,7 @@ mod handshake;
 mod http;
 mod legacy_sse;
 mod process_group;
+mod spawn;
 mod stderr_tail;
 mod stdio;
 mod stdio_env;
@@ -24,6 +25,7 @@ use url::Url;
 
 pub use error::ProbeError;
 pub use legacy_sse::resolve_endpoint;
+pub use spawn::{GroupHandle, ServerProcess, spawn_server};
 
 use crate::version::Era;
 

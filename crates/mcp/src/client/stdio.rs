@@ -2,18 +2,18 @@
 //! process with a clean environment in its own process group, reading its output with
 //! bounded memory, and stopping it together with everything it started.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::time::Instant;
 
+use super::ProbeError;
 use super::handshake::RpcChannel;
 use super::process_group::{ProcessGroup, Signal};
+use super::spawn::{ServerProcess, spawn_server};
 use super::stderr_tail::StderrTail;
-use super::{ProbeError, stdio_env};
 use crate::jsonrpc::{self, RpcError};
 
 /// Longest stdout line accepted (a JSON-RPC message).
@@ -49,24 +49,14 @@ impl StdioChannel {
         args: &[String],
         env: &[(String, String)],
     ) -> Result<Self, ProbeError> {
-        let mut child = Command::new(command)
-            .args(args)
-            .env_clear()
-            .envs(stdio_env::inherited())
-            .envs(env.iter().map(|(key, value)| (key, value)))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|error| ProbeError::Spawn(format!("{command}: {error}")))?;
-        let group = child.id().and_then(ProcessGroup::led_by);
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            return Err(ProbeError::Spawn(format!("{command}: pipes unavailable")));
-        };
+        let ServerProcess {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            group,
+        } = spawn_server(command, args, env)?;
+        let group = group.0;
         Ok(Self {
             child,
             group,

@@ -1,0 +1,224 @@
+//! stdio servers behind `/{server}/mcp`: started on first use, shared safely by
+//! concurrent clients, restarted after a crash, stopped on removal and on shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use common::hostile::processes_with;
+use common::{Launch, TOKEN};
+use serde_json::{Value, json};
+
+/// Registers a stdio toolbox run through `sh`, whose command line carries `marker` so
+/// that the test can find (and kill) exactly its processes.
+async fn register_marked_toolbox(gw: &common::Gateway, path: &str, marker: &str) {
+    let body = json!({
+        "path": path,
+        "command": "sh",
+        "args": ["-c", "\"$0\" example-server toolbox --stdio", common::binary(), marker],
+    });
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+}
+
+async fn call(gw: &common::Gateway, path: &str, body: &Value) -> reqwest::Response {
+    gw.request("POST", &format!("/{path}/mcp"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} never happened");
+}
+
+fn marker(test: &str) -> String {
+    format!("mcpgw-stdio-test-{test}-{}", std::process::id())
+}
+
+#[tokio::test]
+async fn clients_share_one_process_without_mixing_ids_or_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::new(dir.path())
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .start()
+        .await;
+    let marker = marker("share");
+    register_marked_toolbox(&gw, "box", &marker).await;
+
+    let init = json!({"jsonrpc": "2.0", "id": "i", "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let response = call(&gw, "box", &init).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("mcp-session-id"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["id"], "i");
+    assert_eq!(body["result"]["serverInfo"]["name"], "toolbox");
+
+    // Many clients at once, all using id 1 and the same progress token.
+    let calls = (0..8).map(|i| {
+        let gw = &gw;
+        async move {
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "countdown", "arguments": {"steps": 2, "delay_ms": 50 + i * 10},
+                "_meta": {"progressToken": "same"}}});
+            let response = call(gw, "box", &body).await;
+            assert_eq!(response.headers()["content-type"], "text/event-stream");
+            response.text().await.unwrap()
+        }
+    });
+    for stream in futures::future::join_all(calls).await {
+        let events: Vec<Value> = stream
+            .lines()
+            .filter_map(|line| line.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).unwrap())
+            .collect();
+        let progress: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["method"] == "notifications/progress")
+            .collect();
+        assert_eq!(
+            progress.len(),
+            2,
+            "each client gets its own progress, no more: {events:?}"
+        );
+        assert!(
+            progress
+                .iter()
+                .all(|p| p["params"]["progressToken"] == "same")
+        );
+        let last = events.last().unwrap();
+        assert_eq!(last["id"], 1);
+        assert!(
+            last["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("2 steps")
+        );
+    }
+    assert_eq!(
+        processes_with(&marker).len(),
+        1,
+        "one shared process for all clients (its launching sh carries the marker)"
+    );
+
+    let batch = json!([
+        {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "echo", "arguments": {"message": "a"}}},
+        {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "echo", "arguments": {"message": "b"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    ]);
+    let answers: Vec<Value> = call(&gw, "box", &batch).await.json().await.unwrap();
+    let texts: Vec<&str> = answers
+        .iter()
+        .map(|a| a["result"]["content"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["a", "b"]);
+
+    // Removing the server stops its process group.
+    assert_eq!(gw.api("DELETE", "/api/servers/box", None).await.status, 204);
+    wait_until("the removed server's processes to stop", || {
+        processes_with(&marker).is_empty()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_crashed_process_is_restarted_and_shutdown_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::new(dir.path())
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .start()
+        .await;
+    let marker = marker("crash");
+    register_marked_toolbox(&gw, "box", &marker).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    assert_eq!(call(&gw, "box", &list).await.status(), 200);
+    let before = processes_with(&marker);
+    assert!(!before.is_empty());
+
+    // The whole process group dies at once, as when the server crashes or is OOM-killed
+    // (the marked `sh` leads the group the gateway created).
+    for pid in &before {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", "--", &format!("-{pid}")])
+            .status();
+    }
+    wait_until("the crash to be complete", || {
+        processes_with(&marker).is_empty()
+    })
+    .await;
+
+    // The next calls fail cleanly (502) until the backoff allows a restart, then succeed.
+    let mut restarted = false;
+    for _ in 0..100 {
+        let response = call(&gw, "box", &list).await;
+        if response.status() == 200 {
+            restarted = true;
+            break;
+        }
+        assert_eq!(response.status(), 502);
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("'box'"),
+            "{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(restarted, "the server came back");
+    let after = processes_with(&marker);
+    assert!(!after.is_empty() && after.iter().all(|pid| !before.contains(pid)));
+
+    let status = gw.signal_and_wait("TERM").await;
+    assert!(status.success());
+    wait_until("shutdown to stop every stdio process", || {
+        processes_with(&marker).is_empty()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn official_python_sdk_reaches_a_stdio_server_through_the_gateway() {
+    let Some(entry) = common::upstreams::everything_entry() else {
+        return;
+    };
+    let Ok(python) = std::env::var("MCPGW_TEST_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MCPGW_TEST_PYTHON must be set in CI"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::new(dir.path())
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .start()
+        .await;
+    let body = json!({"path": "everything", "command": "node", "args": [entry, "stdio"]});
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/mcp_client.py");
+    let url = format!("{}/everything/mcp", gw.url);
+    let output = tokio::process::Command::new(python)
+        .args([script, "http", &url, TOKEN])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["sum_text"], json!(["The sum of 2 and 3 is 5."]));
+    assert_eq!(seen["progress_count"], 4, "{seen}");
+    assert_eq!(seen["first_progress_before_result"], true);
+}
