@@ -54,9 +54,9 @@ pub enum GatewayError {
         /// The timeout.
         seconds: u64,
     },
-    /// The registry could not be read to route the request.
-    #[error("the registry is unavailable: {0}")]
-    Registry(String),
+    /// The registry could not be read to route the request (details go to the log only).
+    #[error("the registry is unavailable; try again shortly")]
+    Registry,
     /// A legacy SSE message was posted for a session the gateway does not know.
     #[error("unknown or expired SSE session")]
     UnknownSession,
@@ -78,7 +78,7 @@ impl GatewayError {
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            GatewayError::Registry(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Registry => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -31,20 +31,6 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove("proxy-connection");
 }
 
-/// The upstream URI: the server's URL with the client's query string appended.
-pub fn upstream_uri(base: &Uri, client_query: Option<&str>) -> Uri {
-    let Some(query) = client_query.filter(|query| !query.is_empty()) else {
-        return base.clone();
-    };
-    let joined = match base.query() {
-        Some(existing) => format!("{}?{existing}&{query}", base.path()),
-        None => format!("{}?{query}", base.path()),
-    };
-    let mut parts = base.clone().into_parts();
-    parts.path_and_query = joined.parse().ok();
-    Uri::from_parts(parts).unwrap_or_else(|_| base.clone())
-}
-
 /// Prepares the client's request head for the upstream: hop-by-hop headers, `Host`, the
 /// gateway's own credentials and cookies removed; the server's configured headers added.
 ///
@@ -61,7 +47,18 @@ pub fn upstream_head(
     headers.remove(header::HOST);
     headers.remove(header::CONTENT_LENGTH);
     headers.remove(header::COOKIE);
+    headers.remove(header::EXPECT);
     headers.remove("x-authorization");
+    // Client-asserted identity and origin headers: an upstream might trust them.
+    for name in [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-real-ip",
+    ] {
+        headers.remove(name);
+    }
     if !keep_authorization {
         headers.remove(header::AUTHORIZATION);
     }
@@ -72,29 +69,17 @@ pub fn upstream_head(
     parts.version = http::Version::HTTP_11;
 }
 
-/// Prepares the upstream's response head for the client.
+/// Prepares the upstream's response head for the client. Cookies are dropped: the
+/// gateway's origin also serves the API and the UI, and an upstream must not set cookies
+/// there.
 pub fn client_head(parts: &mut response::Parts) {
     strip_hop_by_hop(&mut parts.headers);
+    parts.headers.remove(header::SET_COOKIE);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_strings_are_joined() {
-        let base: Uri = "http://127.0.0.1:9/mcp".parse().unwrap();
-        assert_eq!(upstream_uri(&base, None), base);
-        assert_eq!(
-            upstream_uri(&base, Some("a=1")).to_string(),
-            "http://127.0.0.1:9/mcp?a=1"
-        );
-        let with: Uri = "http://h/mcp?key=k".parse().unwrap();
-        assert_eq!(
-            upstream_uri(&with, Some("a=1")).to_string(),
-            "http://h/mcp?key=k&a=1"
-        );
-    }
 
     #[test]
     fn connection_named_headers_are_dropped() {

@@ -92,11 +92,12 @@ impl Gateway {
         body: Body,
     ) -> Result<Response<Body>, (GatewayError, Option<String>)> {
         let fail = |error: GatewayError| (error, None);
-        let target = self.target(&route.server).await.map_err(fail)?;
+        // Who first: an unauthenticated caller learns nothing, not even which servers exist.
         let principal = self
             .auth
             .authenticate(&parts.headers)
             .map_err(|e| fail(e.into()))?;
+        let target = self.target(&route.server).await.map_err(fail)?;
         let keep_authorization = parts.headers.contains_key("x-authorization");
         if !serves(route.endpoint, target.transport) {
             let message = unsupported(&target.path, route.endpoint, target.transport);
@@ -114,6 +115,14 @@ impl Gateway {
             let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
             id = inspected.single_id().map(|raw| raw.get().to_owned());
             let headers = &parts.headers;
+            for name in ["mcp-method", "mcp-name"] {
+                if headers.get_all(name).iter().nth(1).is_some() {
+                    let error = inspect::InspectError::HeaderMismatch(format!(
+                        "{name} sent more than once"
+                    ));
+                    return Err((error.into(), id));
+                }
+            }
             inspect::check_headers(
                 &inspected,
                 headers.get("mcp-method").map(|value| value.as_bytes()),
@@ -157,7 +166,10 @@ impl Gateway {
             .table
             .get(server)
             .await
-            .map_err(|error| GatewayError::Registry(error.to_string()))?
+            .map_err(|error| {
+                tracing::error!(%error, "routing table unavailable");
+                GatewayError::Registry
+            })?
             .ok_or_else(|| GatewayError::UnknownServer(server.to_owned()))?;
         if !target.enabled {
             return Err(GatewayError::DisabledServer(server.to_owned()));

@@ -140,7 +140,9 @@ pub async fn open_stream(
         }
         Some(format!("/{server}/messages?session={id}"))
     });
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    // The rewrite changes the length.
+    parts.headers.remove(http::header::CONTENT_LENGTH);
     let body = EndpointRewriter::new(body, rewrite);
     let body = GuardedBody {
         inner: body,

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 
 use crate::error::GatewayError;
-use crate::forward::upstream_uri;
 use crate::handler::Gateway;
 use crate::table::Target;
 
@@ -30,7 +29,9 @@ pub async fn forward(
             reason: "no upstream URL".into(),
         });
     };
-    let uri = upstream_uri(base, parts.uri.query());
+    // The client's query string is not forwarded: Streamable HTTP has none, and it could
+    // override parameters of the configured URL (a tenant, a key).
+    let uri = base.clone();
     let mut parts = parts;
     crate::forward::upstream_head(&mut parts, uri, &target.headers, keep_authorization);
     let request = Request::from_parts(parts, body.map(Body::from).unwrap_or_else(Body::empty));

@@ -287,6 +287,36 @@ async fn client_errors_are_json_rpc_errors_with_the_right_status() {
     assert_eq!(body["error"]["code"], -32020);
     assert_eq!(body["id"], 5, "the error answers the request's id");
 
+    let twice = gw
+        .request("POST", "/toolbox/mcp")
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("mcp-method", "tools/list")
+        .header("mcp-method", "tools/call")
+        .body(list.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        twice.status(),
+        400,
+        "a header sent twice could mean two things"
+    );
+    assert_eq!(
+        twice.json::<Value>().await.unwrap()["error"]["code"],
+        -32020
+    );
+
+    // Without credentials nothing is revealed, not even whether a server exists.
+    let probing = gw
+        .request("POST", "/nowhere/mcp")
+        .header("content-type", "application/json")
+        .body(list.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probing.status(), 401);
+
     let anonymous = gw
         .request("POST", "/toolbox/mcp")
         .header("content-type", "application/json")

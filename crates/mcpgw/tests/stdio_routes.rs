@@ -222,3 +222,41 @@ async fn official_python_sdk_reaches_a_stdio_server_through_the_gateway() {
     assert_eq!(seen["progress_count"], 4, "{seen}");
     assert_eq!(seen["first_progress_before_result"], true);
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_does_not_stall_the_others() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::new(dir.path())
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .start()
+        .await;
+    let marker = marker("slow");
+    register_marked_toolbox(&gw, "box", &marker).await;
+    let warm = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    assert_eq!(call(&gw, "box", &warm).await.status(), 200);
+
+    // A client asks for a flood of progress and never reads a byte of it.
+    let flood = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "countdown", "arguments": {"steps": 1000, "delay_ms": 1}, "_meta": {"progressToken": "f"}}})
+    .to_string();
+    let address = gw.url.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /box/mcp HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {TOKEN}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{flood}",
+        flood.len()
+    );
+    stalled.write_all(request.as_bytes()).await.unwrap();
+
+    // Everyone else is still served while the flood runs.
+    for i in 0..5 {
+        let echo = json!({"jsonrpc": "2.0", "id": i, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"message": format!("m{i}")}}});
+        let response = call(&gw, "box", &echo).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["result"]["content"][0]["text"], format!("m{i}"));
+    }
+    drop(stalled);
+}

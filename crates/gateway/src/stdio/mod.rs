@@ -110,20 +110,12 @@ async fn answer(
     message: Value,
     timeout: Duration,
 ) -> Result<Value, GatewayError> {
-    let mut events = running
+    let events = running
         .process
         .request(message)
         .await
         .map_err(|reason| upstream(target, reason))?;
-    let waited = tokio::time::timeout(timeout, async {
-        while let Some(event) = events.recv().await {
-            if event.get("method").is_none() {
-                return Some(event);
-            }
-        }
-        None
-    })
-    .await;
+    let waited = tokio::time::timeout(timeout, events.response()).await;
     match waited {
         Ok(Some(response)) => Ok(response),
         Ok(None) => Err(upstream(target, "the process exited".into())),
@@ -136,14 +128,10 @@ async fn answer(
 
 /// An SSE response carrying progress notifications, then the response, as they come.
 fn event_stream(events: process::Events) -> Response<Body> {
-    let stream = futures::stream::unfold((events, false), |(mut events, finished)| async move {
-        if finished {
-            return None;
-        }
-        let event = events.recv().await?;
-        let last = event.get("method").is_none();
+    let stream = futures::stream::unfold(events, |mut events| async move {
+        let event = events.next().await?;
         let frame = Bytes::from(format!("event: message\ndata: {event}\n\n"));
-        Some((Ok::<_, std::io::Error>(frame), (events, last)))
+        Some((Ok::<_, std::io::Error>(frame), events))
     });
     let mut response = Response::new(Body::from_stream(stream));
     response

@@ -162,18 +162,11 @@ async fn initialize(process: &StdioProcess, timeout: Duration) -> Option<Value> 
         "capabilities": {},
         "clientInfo": {"name": "mcpgw", "version": env!("CARGO_PKG_VERSION")},
     }});
-    let mut events = process.request(request).await.ok()?;
-    let reply = tokio::time::timeout(timeout, async {
-        while let Some(message) = events.recv().await {
-            if message.get("method").is_none() {
-                return Some(message);
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()?;
+    let events = process.request(request).await.ok()?;
+    let reply = tokio::time::timeout(timeout, events.response())
+        .await
+        .ok()
+        .flatten()?;
     let result = reply.get("result")?.clone();
     let _ = process
         .notify(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))

@@ -9,7 +9,7 @@ use std::time::Duration;
 use mcpgw_mcp::client::{GroupHandle, spawn_server};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Longest stdout line accepted from a server (one JSON-RPC message).
@@ -24,8 +24,65 @@ const METHOD_NOT_FOUND: i64 = -32601;
 /// Prefix of the progress tokens the gateway substitutes for the clients' own.
 const PROGRESS_PREFIX: &str = "mcpgw-";
 
-/// What a waiting client request receives: progress notifications, then its response.
-pub type Events = mpsc::Receiver<Value>;
+/// What one waiting client request receives: its progress notifications, then its
+/// response. Dropping it (the client went away, or gave up) forgets the request and tells
+/// the server to cancel it.
+pub struct Events {
+    progress: mpsc::Receiver<Value>,
+    response: oneshot::Receiver<Value>,
+    finished: bool,
+    _cleanup: Cleanup,
+}
+
+impl Events {
+    /// The next progress notification, then the response, then `None`.
+    pub async fn next(&mut self) -> Option<Value> {
+        if self.finished {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            Some(progress) = self.progress.recv() => Some(progress),
+            response = &mut self.response => {
+                self.finished = true;
+                response.ok()
+            }
+        }
+    }
+
+    /// The response alone, ignoring progress; `None` if the process died first.
+    pub async fn response(mut self) -> Option<Value> {
+        (&mut self.response).await.ok()
+    }
+}
+
+/// Removes an unanswered request when its [`Events`] are dropped, and asks the server to
+/// cancel it, so that neither the gateway nor the server keeps working for nobody.
+struct Cleanup {
+    inflight: Arc<Inflight>,
+    writer: mpsc::Sender<Vec<u8>>,
+    upstream_id: u64,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let unanswered = self
+            .inflight
+            .pending
+            .lock()
+            .ok()
+            .and_then(|mut pending| pending.remove(&self.upstream_id))
+            .is_some();
+        if unanswered {
+            let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": {"requestId": self.upstream_id, "reason": "the client went away"}});
+            if let Ok(mut line) = serde_json::to_vec(&cancel) {
+                line.push(b'\n');
+                let _ = self.writer.try_send(line);
+            }
+        }
+    }
+}
 
 /// A request in flight, by the id the gateway gave it upstream.
 struct Pending {
@@ -33,7 +90,10 @@ struct Pending {
     client_id: Value,
     /// `_meta.progressToken` of the request, to route its progress notifications.
     progress_token: Option<Value>,
-    events: mpsc::Sender<Value>,
+    /// Progress, sent without waiting: a client that does not read loses its own progress
+    /// rather than stalling the server for every other client.
+    progress: mpsc::Sender<Value>,
+    response: oneshot::Sender<Value>,
 }
 
 /// Shared between the process handle and its reader task.
@@ -124,24 +184,31 @@ impl StdioProcess {
                 std::mem::replace(token, json!(format!("{PROGRESS_PREFIX}{upstream_id}")))
             });
         message["id"] = json!(upstream_id);
-        let (events, receiver) = mpsc::channel(EVENT_QUEUE);
+        let (progress, progress_receiver) = mpsc::channel(EVENT_QUEUE);
+        let (response, response_receiver) = oneshot::channel();
         if let Ok(mut pending) = self.inflight.pending.lock() {
             pending.insert(
                 upstream_id,
                 Pending {
                     client_id,
                     progress_token,
-                    events,
+                    progress,
+                    response,
                 },
             );
         }
-        if let Err(error) = self.send(&message).await {
-            if let Ok(mut pending) = self.inflight.pending.lock() {
-                pending.remove(&upstream_id);
-            }
-            return Err(error);
-        }
-        Ok(receiver)
+        let events = Events {
+            progress: progress_receiver,
+            response: response_receiver,
+            finished: false,
+            _cleanup: Cleanup {
+                inflight: Arc::clone(&self.inflight),
+                writer: self.writer.clone(),
+                upstream_id,
+            },
+        };
+        self.send(&message).await?;
+        Ok(events)
     }
 
     /// Sends a notification as it is.
@@ -201,7 +268,7 @@ async fn read_loop(
             tracing::debug!(%server, "ignoring a non-JSON line on stdout");
             continue;
         };
-        route(&server, message, &inflight, &writer).await;
+        route(&server, message, &inflight, &writer);
     }
     alive.store(false, Ordering::SeqCst);
     // Every request still waiting gets an answer: the process is gone.
@@ -213,17 +280,12 @@ async fn read_loop(
     for entry in waiting {
         let error = json!({"jsonrpc": "2.0", "id": entry.client_id,
             "error": {"code": -32000, "message": format!("the process of '{server}' exited before answering")}});
-        let _ = entry.events.send(error).await;
+        let _ = entry.response.send(error);
     }
     tracing::warn!(%server, "stdio server exited");
 }
 
-async fn route(
-    server: &str,
-    mut message: Value,
-    inflight: &Inflight,
-    writer: &mpsc::Sender<Vec<u8>>,
-) {
+fn route(server: &str, mut message: Value, inflight: &Inflight, writer: &mpsc::Sender<Vec<u8>>) {
     let has_method = message.get("method").is_some();
     match (message.get("id").and_then(Value::as_u64), has_method) {
         (Some(upstream_id), false) => {
@@ -234,7 +296,7 @@ async fn route(
                 .and_then(|mut pending| pending.remove(&upstream_id));
             if let Some(entry) = entry {
                 message["id"] = entry.client_id;
-                let _ = entry.events.send(message).await;
+                let _ = entry.response.send(message);
             }
         }
         (_, true) if message.get("id").is_some() => {
@@ -245,7 +307,9 @@ async fn route(
                 "message": format!("{method} is not available through the mcpgw gateway")}});
             if let Ok(mut line) = serde_json::to_vec(&reply) {
                 line.push(b'\n');
-                let _ = writer.send(line).await;
+                // Never wait here: the writer may be blocked by a server busy writing to
+                // us, and waiting would deadlock the two.
+                let _ = writer.try_send(line);
             }
         }
         (_, true) => {
@@ -257,12 +321,12 @@ async fn route(
             let target = owner.and_then(|id| {
                 let pending = inflight.pending.lock().ok()?;
                 let entry = pending.get(&id)?;
-                Some((entry.progress_token.clone(), entry.events.clone()))
+                Some((entry.progress_token.clone(), entry.progress.clone()))
             });
             match target {
-                Some((Some(token), events)) => {
+                Some((Some(token), progress)) => {
                     message["params"]["progressToken"] = token;
-                    let _ = events.send(message).await;
+                    let _ = progress.try_send(message);
                 }
                 _ => tracing::debug!(%server, "notification with no waiting request dropped"),
             }
