@@ -128,7 +128,8 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # measure TARGET CONCURRENCY ROUND: one loadgen run, its JSON line appended to $runs.
 measure() {
     local target=$1 concurrency=$2 round=$3 token_env=(env -u LOADGEN_TOKEN)
-    local cpu=(--clock-ticks "$clock_ticks" --cpu client=self --cpu "upstream=$upstream_pid")
+    local cpu=(--clock-ticks "$clock_ticks" --cpu client=self --cpu "upstream=$upstream_pid"
+        --cpu machine=machine)
     if [[ -n ${hop_pids[$target]:-} ]]; then
         cpu+=(--cpu "hop=${hop_pids[$target]}")
     fi

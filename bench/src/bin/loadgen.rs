@@ -37,8 +37,8 @@ struct Args {
     /// Text for `echo` to send back.
     #[arg(long, default_value = "hello from loadgen")]
     message: String,
-    /// Report the CPU time per request of a process, LABEL=PID (`self`: this one);
-    /// repeatable.
+    /// Report CPU time per request: LABEL=PID for a process, LABEL=self for this one,
+    /// LABEL=machine for all CPUs; repeatable.
     #[arg(long = "cpu", value_name = "LABEL=PID")]
     cpu_watches: Vec<CpuWatch>,
     /// Clock ticks per second of /proc CPU times (`getconf CLK_TCK`).

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Aggregate, DIRECT, FLOOR, GATEWAY, Report};
+use super::{Aggregate, DIRECT, FLOOR, GATEWAY, MACHINE, Report};
 
 /// Renders the table and the verdicts. Latency columns are read at
 /// `latency_concurrency`, throughput columns at `throughput_concurrency`.
@@ -53,45 +53,59 @@ pub fn markdown(
     out
 }
 
-/// CPU time per request of each watched process, when any was watched.
+/// CPU time per request of each watched process and of the whole machine, when any
+/// was watched.
 fn cpu_table(out: &mut String, report: &Report) {
-    let mut labels: Vec<&str> = Vec::new();
+    let mut processes: Vec<&str> = Vec::new();
+    let mut machine_watched = false;
     for entry in &report.summary {
         for label in entry.cpu_us_per_request.keys() {
-            if !labels.contains(&label.as_str()) {
-                labels.push(label);
+            if label == MACHINE {
+                machine_watched = true;
+            } else if !processes.contains(&label.as_str()) {
+                processes.push(label);
             }
         }
     }
-    if labels.is_empty() {
+    if processes.is_empty() && !machine_watched {
         return;
     }
-    let _ = writeln!(
-        out,
-        "CPU time per request, µs (all threads of each process, measured window only):\n\n| target | c | {} | total |",
-        labels.join(" | ")
+    out.push_str(
+        "CPU time per request, µs (measured window only; processes: all their threads):\n\n",
     );
-    let _ = writeln!(out, "|---|---:|{}---:|", "---:|".repeat(labels.len()));
+    let mut header = format!("| target | c | {} | processes", processes.join(" | "));
+    if machine_watched {
+        header.push_str(" | whole machine | anything else");
+    }
+    let columns = processes.len() + if machine_watched { 3 } else { 1 };
+    let _ = writeln!(out, "{header} |\n|---|---:|{}", "---:|".repeat(columns));
     for entry in &report.summary {
-        let cells: Vec<String> = labels
+        let cpu = &entry.cpu_us_per_request;
+        let mut cells: Vec<String> = processes
             .iter()
-            .map(|label| {
-                entry
-                    .cpu_us_per_request
-                    .get(*label)
-                    .map_or_else(|| "–".to_owned(), |micros| format!("{micros:.1}"))
-            })
+            .map(|label| micros(cpu.get(*label).copied()))
             .collect();
-        let total: f64 = entry.cpu_us_per_request.values().sum();
+        let total: f64 = processes.iter().filter_map(|label| cpu.get(*label)).sum();
+        cells.push(micros(Some(total)));
+        if machine_watched {
+            let machine = cpu.get(MACHINE).copied();
+            cells.push(micros(machine));
+            cells.push(micros(machine.map(|machine| machine - total)));
+        }
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {total:.1} |",
+            "| {} | {} | {} |",
             entry.target,
             entry.concurrency,
             cells.join(" | ")
         );
     }
     out.push('\n');
+}
+
+/// Microseconds to one decimal, or a dash.
+fn micros(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |micros| format!("{micros:.1}"))
 }
 
 /// A number rounded for the table, or a dash when not measured.
@@ -184,4 +198,45 @@ fn signed_micros(value: f64) -> String {
 /// A ratio.
 fn ratio(value: f64) -> String {
     format!("{value:.3}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::tests::run;
+    use super::*;
+
+    fn report_of(runs: Vec<crate::loadgen::RunSummary>) -> Report {
+        Report::new(BTreeMap::new(), runs, 1, 32)
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_target_and_the_verdicts() {
+        let mut gateway = run(GATEWAY, 1, 4000.0, 130.0);
+        gateway.cpu_us_per_request.insert(MACHINE.to_owned(), 500.0);
+        let report = report_of(vec![
+            run(DIRECT, 1, 6000.0, 80.0),
+            run(FLOOR, 1, 5000.0, 100.0),
+            gateway,
+            run(FLOOR, 32, 10000.0, 1000.0),
+            run(GATEWAY, 32, 7000.0, 1200.0),
+        ]);
+        let text = markdown(&report, 1, 32);
+        assert!(text.contains("| passthrough (floor) | 100 | 200 | 5000 | 10000 | 1000 | 2000 |"));
+        assert!(text.contains("| direct | 80 | 160 | 6000 | – | – | – |"));
+        assert!(text.contains("| gateway | 1 | 400.0 | 400.0 | 500.0 | 100.0 |"));
+        assert!(text.contains("+30.0 µs → MISSED"));
+        assert!(text.contains("0.700 × floor → MISSED"));
+        assert!(!text.contains("INVALID"));
+    }
+
+    #[test]
+    fn errors_are_announced_first() {
+        let mut failed = run(GATEWAY, 1, 1.0, 1.0);
+        failed.errors = 3;
+        let text = markdown(&report_of(vec![failed]), 1, 32);
+        assert!(text.starts_with("**INVALID"));
+        assert!(text.contains("Targets not checked"));
+    }
 }

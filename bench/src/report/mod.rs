@@ -19,6 +19,9 @@ pub const DIRECT: &str = "direct";
 pub const FLOOR: &str = "passthrough";
 /// Label of the gateway.
 pub const GATEWAY: &str = "gateway";
+/// CPU label of the whole machine (`loadgen --cpu machine=machine`): not a process, so
+/// not added to the processes' total.
+pub const MACHINE: &str = "machine";
 
 /// One target at one concurrency, the median across rounds of every metric.
 #[derive(Debug, Clone, Serialize)]
