@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use mcpgw_api::AppState;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
 use mcpgw_gateway::{Gateway, RoutingTable};
@@ -83,6 +84,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
+            // Small JSON-RPC messages and SSE events must not wait for Nagle's algorithm.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(error) = tcp.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
+                }
+            });
             axum::serve(listener, tower::make::Shared::new(app))
                 .with_graceful_shutdown(async move { shutdown.cancelled().await })
                 .await

@@ -17,12 +17,17 @@ async fn gateway_with(servers: &[(&str, Value)]) -> (tempfile::TempDir, common::
         .env("MCPGW_HEALTH_INTERVAL", "3600")
         .start()
         .await;
+    register_all(&gw, servers).await;
+    (dir, gw)
+}
+
+/// Registers each `(path, fields)` server, asserting 201.
+async fn register_all(gw: &common::Gateway, servers: &[(&str, Value)]) {
     for (path, fields) in servers {
         let mut body = fields.clone();
         body["path"] = json!(path);
         assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
     }
-    (dir, gw)
 }
 
 fn stateless_meta() -> Value {
@@ -620,11 +625,7 @@ async fn gateway_with_timeouts(
         .args(&["--config", config.to_str().unwrap()])
         .start()
         .await;
-    for (path, fields) in servers {
-        let mut body = fields.clone();
-        body["path"] = json!(path);
-        assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
-    }
+    register_all(&gw, servers).await;
     (dir, gw)
 }
 
