@@ -10,13 +10,14 @@ use mcpgw_auth::{Authenticator, Principal};
 use mcpgw_mcp::inspect::{self, Inspected};
 use mcpgw_registry::Transport;
 
+use crate::bridge;
+use crate::bridge::pool::BridgePool;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
 use crate::forward::client_head;
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
 use crate::route::{Endpoint, Route};
-use crate::stdio::pool::StdioPool;
 use crate::streamable;
 use crate::table::{RoutingTable, Target};
 use crate::upstream::{self, UpstreamClient};
@@ -28,7 +29,7 @@ pub struct Gateway {
     auth: Arc<Authenticator>,
     config: GatewayConfig,
     sessions: Sessions,
-    stdio: StdioPool,
+    bridges: Arc<BridgePool>,
 }
 
 impl Gateway {
@@ -38,37 +39,53 @@ impl Gateway {
         auth: Arc<Authenticator>,
         config: GatewayConfig,
     ) -> std::io::Result<Self> {
+        let client = upstream::build(config.connect_timeout)?;
         Ok(Gateway {
-            client: upstream::build(config.connect_timeout)?,
+            bridges: Arc::new(BridgePool::new(client.clone(), config.first_byte_timeout)),
+            client,
             table,
             auth,
             config,
             sessions: Sessions::default(),
-            stdio: StdioPool::default(),
         })
     }
 
-    /// Keeps stdio processes in line with the registry: a removed, disabled or redefined
-    /// server's process is stopped as soon as the change is made.
+    /// Keeps bridged connections in line with the registry, now and after every change: a
+    /// removed, disabled or redefined server's process is stopped as soon as the change is
+    /// made, and `eager` servers are started.
     pub fn watch_registry(self: &Arc<Self>) {
         let gateway = Arc::downgrade(self);
         let mut changes = self.table.changes();
         tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                let Some(gateway) = gateway.upgrade() else {
+            loop {
+                let Some(current) = gateway.upgrade() else {
                     return;
                 };
-                match gateway.table.fresh().await {
-                    Ok(targets) => gateway.stdio.reconcile(&targets),
-                    Err(error) => tracing::warn!(%error, "stdio processes not reconciled"),
+                match current.table.fresh().await {
+                    Ok(targets) => current.bridges.reconcile(&targets),
+                    Err(error) => tracing::warn!(%error, "bridged servers not reconciled"),
+                }
+                drop(current);
+                if changes.changed().await.is_err() {
+                    return;
                 }
             }
         });
     }
 
-    /// Stops every stdio server process (at gateway shutdown).
+    /// Stops every stdio server process and bridged session (at gateway shutdown).
     pub async fn shutdown(&self) {
-        self.stdio.stop_all().await;
+        self.bridges.stop_all().await;
+    }
+
+    /// The shared connections to servers that do not speak Streamable HTTP.
+    pub(crate) fn bridges(&self) -> &BridgePool {
+        &self.bridges
+    }
+
+    /// How long a request may wait for its upstream's first answer.
+    pub(crate) fn request_timeout(&self) -> std::time::Duration {
+        self.config.first_byte_timeout
     }
 
     /// Open legacy SSE sessions.
@@ -100,7 +117,7 @@ impl Gateway {
         let target = self.target(&route.server).await.map_err(fail)?;
         let keep_authorization = parts.headers.contains_key("x-authorization");
         if !serves(route.endpoint, target.transport) {
-            let message = unsupported(&target.path, route.endpoint, target.transport);
+            let message = unsupported(&target.path);
             return Err(fail(GatewayError::NotHere(message)));
         }
 
@@ -139,11 +156,15 @@ impl Gateway {
             (Endpoint::Sse, Transport::Sse) => {
                 legacy::open_stream(self, &target, parts, keep_authorization).await
             }
-            (Endpoint::Mcp, Transport::Stdio) => {
+            (Endpoint::Mcp, Transport::Stdio | Transport::Sse) => {
                 let timeout = self.config.first_byte_timeout;
-                crate::stdio::serve(&self.stdio, &target, &parts.method, body, timeout).await
+                bridge::streamable::serve(&self.bridges, &target, &parts.method, body, timeout)
+                    .await
             }
-            (Endpoint::Messages, Transport::Sse) => {
+            (Endpoint::Sse, Transport::Stdio) => {
+                bridge::legacy::open(self, &target, &parts.method).await
+            }
+            (Endpoint::Messages, Transport::Sse | Transport::Stdio) => {
                 let body = body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
                 match body {
                     Ok(body) => {
@@ -152,11 +173,7 @@ impl Gateway {
                     Err(error) => Err(error),
                 }
             }
-            (_, transport) => Err(GatewayError::NotHere(unsupported(
-                &target.path,
-                route.endpoint,
-                transport,
-            ))),
+            (_, Transport::StreamableHttp) => Err(GatewayError::NotHere(unsupported(&target.path))),
         };
         result.map_err(|error| (error, id))
     }
@@ -237,29 +254,18 @@ fn authorize(
     )))
 }
 
-fn unsupported(server: &str, endpoint: Endpoint, transport: Transport) -> String {
-    match (endpoint, transport) {
-        (Endpoint::Sse | Endpoint::Messages, Transport::StreamableHttp) => {
-            format!("server '{server}' speaks Streamable HTTP: use /{server}/mcp")
-        }
-        (Endpoint::Mcp, Transport::Sse) => {
-            format!("server '{server}' speaks the legacy SSE transport: use /{server}/sse")
-        }
-        _ => format!("server '{server}' is a stdio server: use /{server}/mcp"),
-    }
+fn unsupported(server: &str) -> String {
+    format!("server '{server}' speaks Streamable HTTP: use /{server}/mcp")
 }
 
-/// Whether this endpoint exists for a server of this transport.
+/// Whether this endpoint exists for a server of this transport: `/mcp` for all, the legacy
+/// endpoints for all but Streamable HTTP servers.
 fn serves(endpoint: Endpoint, transport: Transport) -> bool {
-    matches!(
-        (endpoint, transport),
-        (Endpoint::Mcp, Transport::StreamableHttp | Transport::Stdio)
-            | (Endpoint::Sse | Endpoint::Messages, Transport::Sse)
-    )
+    endpoint == Endpoint::Mcp || transport != Transport::StreamableHttp
 }
 
 /// A readable reason for an upstream failure: the innermost cause.
-fn describe(error: &hyper_util::client::legacy::Error) -> String {
+pub(crate) fn describe(error: &hyper_util::client::legacy::Error) -> String {
     let mut current: &dyn std::error::Error = error;
     while let Some(next) = current.source() {
         current = next;

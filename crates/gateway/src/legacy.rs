@@ -13,7 +13,8 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, Uri};
-use rand::RngCore;
+use serde_json::Value;
+use tokio::sync::mpsc;
 
 use crate::error::GatewayError;
 use crate::forward::upstream_head;
@@ -21,11 +22,22 @@ use crate::handler::Gateway;
 use crate::sse_rewrite::EndpointRewriter;
 use crate::table::Target;
 
-/// One open legacy stream's upstream message endpoint.
+/// Where the messages of one open legacy stream go.
 #[derive(Debug, Clone)]
-struct Session {
-    server: String,
-    upstream: Uri,
+pub(crate) enum SessionRoute {
+    /// Posted on to the upstream server's own message endpoint.
+    Upstream(Uri),
+    /// Into a bridged server's shared connection, answers to this client's stream.
+    Bridged(mpsc::Sender<Value>),
+}
+
+/// One open legacy stream.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    /// The server it belongs to; a session id is only valid on that server's route.
+    pub server: String,
+    /// Where its messages go.
+    pub route: SessionRoute,
 }
 
 /// Open legacy SSE sessions by their gateway-side id.
@@ -35,10 +47,8 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    fn insert(&self, session: Session) -> String {
-        let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
-        let id: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    pub(crate) fn insert(&self, session: Session) -> String {
+        let id = crate::ids::random_hex();
         if let Ok(mut open) = self.open.lock() {
             open.insert(id.clone(), session);
         }
@@ -67,9 +77,19 @@ impl Sessions {
 }
 
 /// Removes a session when the client's stream ends, however it ends.
-struct SessionGuard {
+pub(crate) struct SessionGuard {
     sessions: Sessions,
     id: Arc<Mutex<Option<String>>>,
+}
+
+impl SessionGuard {
+    /// Guards the session `id` of `sessions`.
+    pub(crate) fn new(sessions: Sessions, id: String) -> Self {
+        SessionGuard {
+            sessions,
+            id: Arc::new(Mutex::new(Some(id))),
+        }
+    }
 }
 
 impl Drop for SessionGuard {
@@ -133,7 +153,7 @@ pub async fn open_stream(
         let upstream: Uri = upstream.as_str().parse().ok()?;
         let id = sessions.insert(Session {
             server: server.clone(),
-            upstream,
+            route: SessionRoute::Upstream(upstream),
         });
         if let Ok(mut slot) = session_id.lock() {
             *slot = Some(id.clone());
@@ -144,15 +164,12 @@ pub async fn open_stream(
     // The rewrite changes the length.
     parts.headers.remove(http::header::CONTENT_LENGTH);
     let body = EndpointRewriter::new(body, rewrite);
-    let body = GuardedBody {
-        inner: body,
-        _guard: guard,
-    };
+    let body = GuardedBody::new(body, guard);
     Ok(Response::from_parts(parts, Body::new(body)))
 }
 
 /// `POST /{server}/messages?session=…`: forwards a client message to the upstream's
-/// message endpoint of that session.
+/// message endpoint of that session, or into the bridged server's connection.
 pub async fn post_message(
     gateway: &Gateway,
     target: &Target,
@@ -172,21 +189,34 @@ pub async fn post_message(
         .get(id)
         .filter(|session| session.server == target.path)
         .ok_or(GatewayError::UnknownSession)?;
-    upstream_head(
-        &mut parts,
-        session.upstream,
-        &target.headers,
-        keep_authorization,
-    );
-    gateway
-        .send(target, Request::from_parts(parts, Body::from(body)))
-        .await
+    match session.route {
+        SessionRoute::Upstream(upstream) => {
+            upstream_head(&mut parts, upstream, &target.headers, keep_authorization);
+            gateway
+                .send(target, Request::from_parts(parts, Body::from(body)))
+                .await
+        }
+        SessionRoute::Bridged(client) => {
+            let timeout = gateway.request_timeout();
+            crate::bridge::legacy::post(gateway, target, client, body, timeout).await
+        }
+    }
 }
 
 /// A body that holds a value (the session guard) until the body is dropped.
-struct GuardedBody<B> {
+pub(crate) struct GuardedBody<B> {
     inner: B,
     _guard: SessionGuard,
+}
+
+impl<B> GuardedBody<B> {
+    /// Keeps `guard` until `inner` is dropped.
+    pub(crate) fn new(inner: B, guard: SessionGuard) -> Self {
+        GuardedBody {
+            inner,
+            _guard: guard,
+        }
+    }
 }
 
 impl<B: http_body::Body + Unpin> http_body::Body for GuardedBody<B> {

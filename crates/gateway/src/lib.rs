@@ -10,15 +10,16 @@
 //!
 //! This crate owns no registry rules and no HTTP API; it must not buffer response bodies.
 
+pub mod bridge;
 mod config;
 mod error;
 mod forward;
 mod handler;
 mod idle;
+mod ids;
 pub mod legacy;
 pub mod route;
 mod sse_rewrite;
-pub mod stdio;
 pub mod streamable;
 mod table;
 mod upstream;

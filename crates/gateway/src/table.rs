@@ -33,6 +33,8 @@ pub struct Target {
     pub enabled: bool,
     /// The command of a stdio server.
     pub stdio: Option<StdioSpec>,
+    /// Started with the gateway rather than on first use.
+    pub eager: bool,
 }
 
 impl Target {
@@ -53,6 +55,7 @@ impl Target {
             uri: server.url.as_deref().and_then(|url| url.parse().ok()),
             headers,
             enabled: server.enabled,
+            eager: server.eager,
             stdio: server.command.as_ref().map(|command| StdioSpec {
                 command: command.clone(),
                 args: server.args.clone(),

@@ -188,6 +188,10 @@ pub struct ServerFields {
     /// Register disabled.
     #[arg(long)]
     pub disabled: bool,
+    /// Start this stdio server with the gateway instead of on first use
+    /// (`--eager=false` to undo).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub eager: Option<bool>,
 }
 
 /// `mcpgw example-server NAME [--stdio | --listen ADDR]`

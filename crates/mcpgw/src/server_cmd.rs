@@ -159,6 +159,9 @@ fn fields_json(fields: ServerFields, args: Vec<String>) -> anyhow::Result<Map<St
     if fields.disabled {
         body.insert("enabled".into(), json!(false));
     }
+    if let Some(eager) = fields.eager {
+        body.insert("eager".into(), json!(eager));
+    }
     Ok(body)
 }
 

@@ -98,6 +98,14 @@ pub fn print_server_details(server: &Value) {
             }
             .to_owned(),
         ),
+        (
+            "eager",
+            if server["eager"].as_bool() == Some(true) {
+                "yes".to_owned()
+            } else {
+                String::new()
+            },
+        ),
         ("health", health_text),
         ("tags", tags.join(", ")),
         ("license", text(&server["license"])),

@@ -61,6 +61,8 @@ pub struct ServerInput {
     pub version: Option<String>,
     /// Whether it is routed and checked (default true).
     pub enabled: Option<bool>,
+    /// Start a stdio server with the gateway rather than on first use (default false).
+    pub eager: Option<bool>,
 }
 
 impl ServerInput {
@@ -89,6 +91,7 @@ impl ServerInput {
             license: None,
             version: None,
             enabled: true,
+            eager: false,
             created_at: now,
             updated_at: now,
             health: Health::unknown(),
@@ -124,6 +127,7 @@ impl ServerInput {
                 server.command = None;
                 server.args.clear();
                 server.env.clear();
+                server.eager = false;
             }
             server.transport = parsed;
         }
@@ -148,6 +152,7 @@ impl ServerInput {
             server.headers = keep_redacted("headers", headers, &existing.headers)?;
         }
         set(&mut server.tags, self.tags.map(TagsInput::into_vec));
+        set(&mut server.eager, self.eager);
         set_some(&mut server.license, self.license);
         set_some(&mut server.version, self.version);
         set(&mut server.enabled, self.enabled);

@@ -174,6 +174,9 @@ pub struct Server {
     pub version: Option<String>,
     /// Disabled servers are not routed to nor checked.
     pub enabled: bool,
+    /// Started with the gateway rather than on first use (stdio servers).
+    #[serde(default)]
+    pub eager: bool,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
     /// When its definition last changed.

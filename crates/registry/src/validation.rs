@@ -153,6 +153,12 @@ fn validate_http(server: &Server) -> Result<(), RegistryError> {
             format!("command, args and env are only for stdio servers, not {transport}"),
         ));
     }
+    if server.eager {
+        return Err(RegistryError::invalid(
+            "eager",
+            format!("only stdio servers are started by the gateway, not {transport}"),
+        ));
+    }
     Ok(())
 }
 

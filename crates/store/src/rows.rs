@@ -13,7 +13,7 @@ macro_rules! server_columns {
         "path, name, description, transport, url, command, args_json, env_json, headers_json, \
          tags_json, license, version, enabled, created_at, updated_at, health_status, \
          health_reason, health_checked_at, protocol_era, protocol_version, server_info_json, \
-         tools_json, tools_updated_at, revision"
+         tools_json, tools_updated_at, revision, eager"
     };
 }
 pub(crate) use server_columns;
@@ -68,6 +68,7 @@ pub fn server_from_row(row: &AnyRow) -> Result<Server, StoreError> {
         license: get(row, "license")?,
         version: get(row, "version")?,
         enabled: get::<i64>(row, "enabled")? != 0,
+        eager: get::<i64>(row, "eager")? != 0,
         created_at: time(get(row, "created_at")?, "created_at")?,
         updated_at: time(get(row, "updated_at")?, "updated_at")?,
         health: Health {

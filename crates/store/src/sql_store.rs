@@ -51,7 +51,7 @@ impl Store for SqlStore {
             "INSERT INTO servers (",
             server_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (path) DO NOTHING"
+             $17, $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT (path) DO NOTHING"
         );
         let result = sqlx::query(SQL)
             .bind(&server.path)
@@ -78,6 +78,7 @@ impl Store for SqlStore {
             .bind(json_text(&server.tools)?)
             .bind(server.tools_updated_at.map(millis))
             .bind(server.revision)
+            .bind(i64::from(server.eager))
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -88,8 +89,8 @@ impl Store for SqlStore {
         let result = sqlx::query(
             "UPDATE servers SET name = $1, description = $2, transport = $3, url = $4, \
              command = $5, args_json = $6, env_json = $7, headers_json = $8, tags_json = $9, \
-             license = $10, version = $11, enabled = $12, updated_at = $13, \
-             revision = revision + 1 WHERE path = $14 AND revision = $15",
+             license = $10, version = $11, enabled = $12, updated_at = $13, eager = $14, \
+             revision = revision + 1 WHERE path = $15 AND revision = $16",
         )
         .bind(&server.name)
         .bind(&server.description)
@@ -104,6 +105,7 @@ impl Store for SqlStore {
         .bind(&server.version)
         .bind(i64::from(server.enabled))
         .bind(millis(server.updated_at))
+        .bind(i64::from(server.eager))
         .bind(&server.path)
         .bind(server.revision)
         .execute(&self.pool)

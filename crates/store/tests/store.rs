@@ -28,6 +28,7 @@ fn sample(path: &str) -> Server {
         license: Some("MIT".into()),
         version: Some("1.0.0".into()),
         enabled: true,
+        eager: false,
         created_at: at,
         updated_at: at,
         health: Health::unknown(),

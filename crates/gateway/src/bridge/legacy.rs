@@ -1,0 +1,155 @@
+//! The legacy HTTP+SSE transport on `/{server}/sse` for bridged (stdio) servers: the
+//! gateway is the SSE server. `GET` opens the client's stream, whose first event names
+//! `/{server}/messages?session=…`; the client's posts there go into the shared connection
+//! and their answers, progress included, come back on the client's stream, together with
+//! the server's own notifications.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::pool::Running;
+use super::streamable::{notifications, sse_message, sse_response};
+use crate::error::GatewayError;
+use crate::handler::Gateway;
+use crate::legacy::{GuardedBody, Session, SessionGuard, SessionRoute};
+use crate::table::Target;
+
+/// Messages buffered towards one client's stream before posting waits for it to read.
+const CLIENT_QUEUE: usize = 64;
+/// JSON-RPC code for a request the gateway could not get answered.
+const GATEWAY_ERROR: i64 = -32000;
+
+/// `GET /{server}/sse`: starts the server if needed and opens the client's stream.
+pub async fn open(
+    gateway: &Gateway,
+    target: &Target,
+    method: &Method,
+) -> Result<Response<Body>, GatewayError> {
+    if *method != Method::GET {
+        return Err(GatewayError::NotHere(format!(
+            "use GET on /{}/sse",
+            target.path
+        )));
+    }
+    let running = gateway.bridges().running(target).await?;
+    let (sender, receiver) = mpsc::channel::<Value>(CLIENT_QUEUE);
+    let sessions = gateway.legacy_sessions();
+    let id = sessions.insert(Session {
+        server: target.path.clone(),
+        route: SessionRoute::Bridged(sender),
+    });
+    let endpoint = Bytes::from(format!(
+        "event: endpoint\ndata: /{}/messages?session={id}\n\n",
+        target.path
+    ));
+    let answers = futures::stream::unfold(receiver, |mut receiver| async move {
+        let message = receiver.recv().await?;
+        Some((Some(Ok(sse_message(&message))), receiver))
+    });
+    // The server's notifications end when its connection closes; so does this stream,
+    // which tells the client to reconnect (to a restarted server).
+    let notes = notifications(&running)
+        .map(Some)
+        .chain(futures::stream::once(async { None }));
+    let stream = futures::stream::once(async move { Ok(endpoint) }).chain(
+        futures::stream::select(answers, notes)
+            .take_while(|item| {
+                let more = item.is_some();
+                async move { more }
+            })
+            .filter_map(|item| async move { item }),
+    );
+    let body = GuardedBody::new(
+        Body::from_stream(stream),
+        SessionGuard::new(sessions.clone(), id),
+    );
+    Ok(sse_response(Body::new(body)))
+}
+
+/// `POST /{server}/messages?session=…` of a bridged session: each message goes into the
+/// shared connection; answers go to the client's stream. Answers `202 Accepted`.
+pub async fn post(
+    gateway: &Gateway,
+    target: &Target,
+    client: mpsc::Sender<Value>,
+    body: Bytes,
+    timeout: Duration,
+) -> Result<Response<Body>, GatewayError> {
+    let running = gateway.bridges().running(target).await?;
+    // The body was validated by inspection already; this parse cannot fail in practice.
+    let messages = match serde_json::from_slice::<Value>(&body)
+        .map_err(|error| GatewayError::ClientBody(error.to_string()))?
+    {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    for message in messages {
+        let method = message.get("method").and_then(Value::as_str);
+        match (method, message.get("id")) {
+            (Some("initialize"), Some(id)) if running.initialize.is_some() => {
+                let reply = json!({"jsonrpc": "2.0", "id": id, "result": running.initialize});
+                if client.send(reply).await.is_err() {
+                    return Err(GatewayError::UnknownSession);
+                }
+            }
+            (Some("notifications/initialized"), None) if running.initialize.is_some() => {}
+            (Some(_), Some(_)) => relay(&running, target, message, client.clone(), timeout).await,
+            (Some(_), None) => running.channel().notify(&message).await?,
+            // A client's response to a server request: the gateway refused those already.
+            (None, _) => {}
+        }
+    }
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    Ok(response)
+}
+
+/// Sends a request and relays its progress and response to the client's stream in the
+/// background; gives up (and so cancels it upstream) when the client's stream closes.
+async fn relay(
+    running: &Running,
+    target: &Target,
+    message: Value,
+    client: mpsc::Sender<Value>,
+    timeout: Duration,
+) {
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let failed = move |text: String| json!({"jsonrpc": "2.0", "id": id, "error": {"code": GATEWAY_ERROR, "message": text}});
+    let mut events = match running.channel().request(message).await {
+        Ok(events) => events,
+        Err(error) => {
+            let _ = client
+                .send(failed(GatewayError::from(error).to_string()))
+                .await;
+            return;
+        }
+    };
+    let expired = GatewayError::UpstreamTimeout {
+        server: target.path.clone(),
+        seconds: timeout.as_secs(),
+    }
+    .to_string();
+    tokio::spawn(async move {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(event) => if client.send(event).await.is_err() { return },
+                    None => return,
+                },
+                () = client.closed() => return,
+                () = &mut deadline => {
+                    let _ = client.send(failed(expired)).await;
+                    return;
+                }
+            }
+        }
+    });
+}

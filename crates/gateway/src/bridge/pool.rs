@@ -1,0 +1,348 @@
+//! [`BridgePool`]: one shared upstream connection per bridged server, started on first use
+//! (or at once when the server is `eager`), restarted with backoff when it dies, replaced
+//! when its definition changes, stopped when the server is removed or disabled and when the
+//! gateway shuts down.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use http::{HeaderMap, Uri};
+use mcpgw_registry::Transport;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::BridgeError;
+use super::channel::Channel;
+use super::sse::{SseSession, SseUpstream};
+use super::stdio::StdioProcess;
+use crate::table::{StdioSpec, Target};
+use crate::upstream::UpstreamClient;
+
+/// A connection that failed sooner than this after starting counts as a crash loop.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+/// Longest wait between restarts of a crash-looping server.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a process gets to stop on `SIGTERM` before `SIGKILL`.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+/// Longest wait for a server's answer to the gateway's `initialize`, so that a server that
+/// never answers holds its first clients for this long, not for the request timeout.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a bridged server is, as far as restarting it is concerned: a change means a new
+/// connection.
+#[derive(Debug, Clone, PartialEq)]
+enum Spec {
+    Stdio(StdioSpec),
+    Sse { uri: Uri, headers: HeaderMap },
+}
+
+impl Spec {
+    fn of(target: &Target) -> Option<Spec> {
+        match target.transport {
+            Transport::Stdio => target.stdio.clone().map(Spec::Stdio),
+            Transport::Sse => target.uri.clone().map(|uri| Spec::Sse {
+                uri,
+                headers: target.headers.clone(),
+            }),
+            Transport::StreamableHttp => None,
+        }
+    }
+}
+
+/// The upstream end of a bridged server.
+enum Backend {
+    Process(StdioProcess),
+    Sse(SseSession),
+}
+
+/// A started server and what it answered to the gateway's own `initialize`.
+pub struct Running {
+    backend: Backend,
+    /// The `initialize` result, replayed to clients that initialize; `None` for servers
+    /// that only speak the stateless protocol.
+    pub initialize: Option<Value>,
+}
+
+impl Running {
+    /// The connection's messages.
+    pub fn channel(&self) -> &Channel {
+        match &self.backend {
+            Backend::Process(process) => process.channel(),
+            Backend::Sse(session) => session.channel(),
+        }
+    }
+
+    async fn stop(&self) {
+        if let Backend::Process(process) = &self.backend {
+            process.stop(STOP_GRACE).await;
+        }
+    }
+}
+
+#[derive(Default)]
+struct SlotState {
+    running: Option<Arc<Running>>,
+    started_at: Option<Instant>,
+    failures: u32,
+    retry: Option<(Instant, String)>,
+}
+
+impl SlotState {
+    /// Records a failure and when the next attempt may be made: at once after a
+    /// connection that ran stably, with growing delays for a crash loop.
+    fn failed(&mut self, reason: String) -> Duration {
+        let quick = self.started_at.is_none_or(|at| at.elapsed() < STABLE_AFTER);
+        self.failures = if quick { self.failures + 1 } else { 1 };
+        let backoff = if quick {
+            Duration::from_secs(1 << self.failures.min(5)).min(MAX_BACKOFF)
+        } else {
+            Duration::ZERO
+        };
+        self.retry = Some((Instant::now() + backoff, reason));
+        self.running = None;
+        self.started_at = None;
+        backoff
+    }
+}
+
+struct Slot {
+    spec: Spec,
+    /// Kept running by a supervisor rather than started on first use.
+    eager: bool,
+    /// Whether the supervisor of an eager slot has been started.
+    supervised: AtomicBool,
+    state: tokio::sync::Mutex<SlotState>,
+}
+
+/// Every bridged server of this gateway.
+pub struct BridgePool {
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    client: UpstreamClient,
+    timeout: Duration,
+}
+
+impl BridgePool {
+    /// A pool that reaches SSE servers with `client`, waiting up to `timeout` for a
+    /// connection (and at most [`HANDSHAKE_TIMEOUT`] for `initialize`).
+    pub fn new(client: UpstreamClient, timeout: Duration) -> Self {
+        BridgePool {
+            slots: Mutex::new(HashMap::new()),
+            client,
+            timeout,
+        }
+    }
+
+    /// The running connection of `target`, starting (or restarting) it if needed.
+    pub async fn running(&self, target: &Target) -> Result<Arc<Running>, BridgeError> {
+        let Some(spec) = Spec::of(target) else {
+            return Err(BridgeError::Start {
+                server: target.path.clone(),
+                reason: "no command or URL".into(),
+            });
+        };
+        let slot = self.slot(&target.path, spec, target.eager);
+        let mut state = slot.state.lock().await;
+        if let Some(running) = &state.running {
+            if running.channel().is_alive() {
+                return Ok(Arc::clone(running));
+            }
+            let backoff = state.failed("it exited".into());
+            tracing::warn!(server = %target.path, ?backoff, "bridged server died; restarting");
+        }
+        if let Some((at, reason)) = &state.retry
+            && Instant::now() < *at
+        {
+            return Err(BridgeError::BackingOff {
+                server: target.path.clone(),
+                reason: reason.clone(),
+                seconds: (*at - Instant::now()).as_secs() + 1,
+            });
+        }
+        match self.start(target, &slot.spec).await {
+            Ok(running) => {
+                let running = Arc::new(running);
+                state.running = Some(Arc::clone(&running));
+                state.started_at = Some(Instant::now());
+                state.retry = None;
+                tracing::info!(server = %target.path, "bridged server started");
+                Ok(running)
+            }
+            Err(error) => {
+                let backoff = state.failed(error.to_string());
+                tracing::warn!(server = %target.path, %error, ?backoff, "bridged server failed to start");
+                Err(error)
+            }
+        }
+    }
+
+    async fn start(&self, target: &Target, spec: &Spec) -> Result<Running, BridgeError> {
+        let backend = match spec {
+            Spec::Stdio(spec) => Backend::Process(StdioProcess::start(&target.path, spec)?),
+            Spec::Sse { uri, headers } => Backend::Sse(
+                SseSession::open(SseUpstream {
+                    server: &target.path,
+                    uri,
+                    headers,
+                    client: &self.client,
+                    timeout: self.timeout.min(HANDSHAKE_TIMEOUT),
+                })
+                .await?,
+            ),
+        };
+        let mut running = Running {
+            backend,
+            initialize: None,
+        };
+        match initialize(running.channel(), self.timeout.min(HANDSHAKE_TIMEOUT)).await {
+            Ok(result) => {
+                running.initialize = result;
+                Ok(running)
+            }
+            Err(reason) => {
+                running.stop().await;
+                Err(BridgeError::Handshake {
+                    server: target.path.clone(),
+                    reason,
+                })
+            }
+        }
+    }
+
+    fn slot(&self, path: &str, spec: Spec, eager: bool) -> Arc<Slot> {
+        let new = |spec| {
+            Arc::new(Slot {
+                spec,
+                eager,
+                supervised: AtomicBool::new(false),
+                state: Default::default(),
+            })
+        };
+        let Ok(mut slots) = self.slots.lock() else {
+            return new(spec);
+        };
+        match slots.get(path) {
+            Some(slot) if slot.spec == spec && slot.eager == eager => Arc::clone(slot),
+            _ => {
+                // New, or its definition changed: the old connection (if any) is dropped,
+                // which stops a process's whole group or closes an SSE stream.
+                let slot = new(spec);
+                slots.insert(path.to_owned(), Arc::clone(&slot));
+                slot
+            }
+        }
+    }
+
+    /// Drops the connections of servers that are gone, disabled, or defined differently,
+    /// and puts every enabled `eager` server under a supervisor that starts it now and
+    /// again whenever it dies.
+    pub fn reconcile(self: &Arc<Self>, targets: &HashMap<String, Arc<Target>>) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.retain(|path, slot| {
+                targets.get(path).is_some_and(|target| {
+                    target.enabled
+                        && target.eager == slot.eager
+                        && Spec::of(target).as_ref() == Some(&slot.spec)
+                })
+            });
+        }
+        for target in targets
+            .values()
+            .filter(|target| target.enabled && target.eager)
+        {
+            let Some(spec) = Spec::of(target) else {
+                continue;
+            };
+            let slot = self.slot(&target.path, spec, true);
+            if !slot.supervised.swap(true, Ordering::SeqCst) {
+                let pool = Arc::downgrade(self);
+                tokio::spawn(supervise(pool, Arc::clone(target), slot));
+            }
+        }
+    }
+
+    /// Whether `slot` is still the one serving `path` (not removed nor replaced).
+    fn is_current(&self, path: &str, slot: &Arc<Slot>) -> bool {
+        self.slots.lock().is_ok_and(|slots| {
+            slots
+                .get(path)
+                .is_some_and(|current| Arc::ptr_eq(current, slot))
+        })
+    }
+
+    /// Stops every connection: `SIGTERM` to each process group, `SIGKILL` after a grace
+    /// period.
+    pub async fn stop_all(&self) {
+        let slots: Vec<Arc<Slot>> = self
+            .slots
+            .lock()
+            .map(|mut slots| slots.drain().map(|(_, slot)| slot).collect())
+            .unwrap_or_default();
+        for slot in slots {
+            if let Some(running) = slot.state.lock().await.running.take() {
+                running.stop().await;
+            }
+        }
+    }
+}
+
+/// Keeps an eager server running for as long as its slot is current: starts it, waits for
+/// its connection to close, and starts it again, respecting the restart backoff.
+async fn supervise(pool: Weak<BridgePool>, target: Arc<Target>, slot: Arc<Slot>) {
+    loop {
+        let Some(current) = pool.upgrade() else {
+            return;
+        };
+        if !current.is_current(&target.path, &slot) {
+            return;
+        }
+        let started = current.running(&target).await;
+        drop(current);
+        match started {
+            Ok(running) => {
+                let mut closed = running.channel().notifications();
+                drop(running);
+                while !matches!(
+                    closed.recv().await,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed)
+                ) {}
+            }
+            Err(BridgeError::BackingOff { seconds, .. }) => {
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+            }
+            Err(error) => {
+                tracing::warn!(server = %target.path, %error, "eager server not started");
+            }
+        }
+    }
+}
+
+/// The gateway's own handshake with a new connection, so that many clients can share it:
+/// `Ok(None)` if the server refuses `initialize` (a stateless-only server), `Err` if it
+/// does not answer in time or goes away instead.
+async fn initialize(channel: &Channel, timeout: Duration) -> Result<Option<Value>, String> {
+    let request = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": mcpgw_mcp::version::STATEFUL_LATEST,
+        "capabilities": {},
+        "clientInfo": {"name": "mcpgw", "version": env!("CARGO_PKG_VERSION")},
+    }});
+    let gone = "it exited during initialize".to_owned();
+    let events = channel.request(request).await.map_err(|_| gone.clone())?;
+    let reply = tokio::time::timeout(timeout, events.response())
+        .await
+        .map_err(|_| format!("no answer to initialize within {}s", timeout.as_secs()))?
+        .ok_or_else(|| gone.clone())?;
+    let Some(result) = reply.get("result") else {
+        // An error reply: a refusal, unless it is the channel's own "closed" answer.
+        return if channel.is_alive() {
+            Ok(None)
+        } else {
+            Err(gone)
+        };
+    };
+    let _ = channel
+        .notify(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .await;
+    Ok(Some(result.clone()))
+}

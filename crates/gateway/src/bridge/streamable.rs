@@ -1,0 +1,173 @@
+//! Streamable HTTP on `/{server}/mcp` for bridged servers: the gateway answers on the
+//! shared connection's behalf.
+//!
+//! A client's `initialize` is answered with what the server said to the gateway, and its
+//! `notifications/initialized` is absorbed. A request that asks for progress is answered
+//! as an event stream, so that progress arrives as it happens; others as JSON. `GET`
+//! opens a stream of the server's own notifications.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::channel::Events;
+use super::pool::{BridgePool, Running};
+use crate::error::GatewayError;
+use crate::table::Target;
+
+/// JSON-RPC code for a request the gateway could not get answered.
+const GATEWAY_ERROR: i64 = -32000;
+
+/// Serves one request to a bridged server.
+pub async fn serve(
+    pool: &BridgePool,
+    target: &Target,
+    method: &Method,
+    body: Option<Bytes>,
+    timeout: Duration,
+) -> Result<Response<Body>, GatewayError> {
+    if *method == Method::DELETE {
+        return Ok(status_only(StatusCode::OK));
+    }
+    if *method == Method::GET {
+        let running = pool.running(target).await?;
+        return Ok(notification_stream(&running));
+    }
+    let Some(body) = body.filter(|_| *method == Method::POST) else {
+        return Err(GatewayError::NotHere(format!(
+            "{method} is not an MCP method on /{}/mcp (use POST, GET or DELETE)",
+            target.path
+        )));
+    };
+    // The body was validated by inspection already; this parse cannot fail in practice.
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|error| GatewayError::ClientBody(error.to_string()))?;
+    let batch = value.is_array();
+    let messages = match value {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    let running = pool.running(target).await?;
+
+    if let [single] = messages.as_slice()
+        && !batch
+        && single.pointer("/params/_meta/progressToken").is_some()
+        && single.get("id").is_some()
+    {
+        let events = running.channel().request(single.clone()).await?;
+        return Ok(event_stream(events));
+    }
+
+    let mut answers = Vec::new();
+    let mut session = None;
+    for message in messages {
+        let method = message.get("method").and_then(Value::as_str);
+        match (method, message.get("id")) {
+            (Some("initialize"), Some(id)) if running.initialize.is_some() => {
+                answers.push(json!({"jsonrpc": "2.0", "id": id, "result": running.initialize}));
+                session = Some(crate::ids::random_hex());
+            }
+            (Some("notifications/initialized"), None) if running.initialize.is_some() => {}
+            (Some(_), Some(_)) => answers.push(answer(&running, target, message, timeout).await),
+            (Some(_), None) => running.channel().notify(&message).await?,
+            // A client's response to a server request: the gateway refused those already.
+            (None, _) => {}
+        }
+    }
+    if answers.is_empty() {
+        return Ok(status_only(StatusCode::ACCEPTED));
+    }
+    let body = if batch {
+        Value::Array(answers)
+    } else {
+        answers.remove(0)
+    };
+    let mut response = Response::new(Body::from(body.to_string()));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(session) = session.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert("mcp-session-id", session);
+    }
+    Ok(response)
+}
+
+/// Sends one request and waits for its response, skipping progress. A failure becomes a
+/// JSON-RPC error for this request alone, so that the rest of a batch is still answered.
+async fn answer(running: &Running, target: &Target, message: Value, timeout: Duration) -> Value {
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let failed = |text: String| json!({"jsonrpc": "2.0", "id": id, "error": {"code": GATEWAY_ERROR, "message": text}});
+    let events = match running.channel().request(message).await {
+        Ok(events) => events,
+        Err(error) => return failed(GatewayError::from(error).to_string()),
+    };
+    match tokio::time::timeout(timeout, events.response()).await {
+        Ok(Some(response)) => response,
+        Ok(None) => failed(format!("server '{}' closed before answering", target.path)),
+        Err(_) => failed(
+            GatewayError::UpstreamTimeout {
+                server: target.path.clone(),
+                seconds: timeout.as_secs(),
+            }
+            .to_string(),
+        ),
+    }
+}
+
+/// An SSE response carrying progress notifications, then the response, as they come.
+fn event_stream(events: Events) -> Response<Body> {
+    let stream = futures::stream::unfold(events, |mut events| async move {
+        let event = events.next().await?;
+        Some((Ok::<_, std::io::Error>(sse_message(&event)), events))
+    });
+    sse_response(Body::from_stream(stream))
+}
+
+/// The server's own notifications for as long as the connection lives.
+fn notification_stream(running: &Running) -> Response<Body> {
+    sse_response(Body::from_stream(notifications(running)))
+}
+
+/// The server's notifications as SSE events, until its connection closes; a listener
+/// that fell behind skips what it missed and goes on.
+pub(crate) fn notifications(
+    running: &Running,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + use<> {
+    futures::stream::unfold(
+        running.channel().notifications(),
+        |mut receiver| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(message) => return Some((Ok(sse_message(&message)), receiver)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    )
+}
+
+/// One JSON-RPC message as an SSE `message` event.
+pub(crate) fn sse_message(message: &Value) -> Bytes {
+    Bytes::from(format!("event: message\ndata: {message}\n\n"))
+}
+
+/// A `200 text/event-stream` response.
+pub(crate) fn sse_response(body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    response
+}
+
+fn status_only(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
