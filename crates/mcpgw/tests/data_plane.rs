@@ -234,6 +234,8 @@ async fn client_errors_are_json_rpc_errors_with_the_right_status() {
         ("toolbox", json!({"url": upstream.url})),
         ("off", json!({"url": upstream.url, "enabled": false})),
         ("down", json!({"url": down})),
+        ("downsse", json!({"url": down, "transport": "sse"})),
+        ("nocmd", json!({"command": "/nonexistent/mcp-server"})),
     ])
     .await;
     let list = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"});
@@ -253,6 +255,11 @@ async fn client_errors_are_json_rpc_errors_with_the_right_status() {
         (raw("/toolbox/mcp", r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"fail"}}"#).await.unwrap(), 400, -32600, "duplicate key"),
         (raw("/down/mcp", &list.to_string()).await.unwrap(), 502, -32000, "'down' is unreachable: connection refused"),
         (raw("/toolbox/sse", "").await.unwrap(), 405, -32000, "use /toolbox/mcp"),
+        // Bridged servers: an SSE server that is down, a command that does not exist, and
+        // the same command again, now waiting out its restart backoff.
+        (raw("/downsse/mcp", &list.to_string()).await.unwrap(), 502, -32000, "'downsse' is unreachable: connection refused"),
+        (raw("/nocmd/mcp", &list.to_string()).await.unwrap(), 502, -32000, "'nocmd' is unreachable"),
+        (raw("/nocmd/mcp", &list.to_string()).await.unwrap(), 502, -32000, "is retried in"),
     ];
     for (response, status, code, text) in cases {
         assert_eq!(response.status(), status, "{text}");
@@ -573,13 +580,15 @@ async fn official_python_sdk_through_every_route_to_server_everything() {
     for (transport, url) in [
         ("http", format!("{}/everything/mcp", gw.url)),
         ("sse", format!("{}/legacy/sse", gw.url)),
+        // A Streamable HTTP client and an SSE-only server: the gateway bridges the two.
+        ("http", format!("{}/legacy/mcp", gw.url)),
     ] {
         let Some(seen) = python_client(transport, &url).await else {
             return;
         };
         assert_eq!(
             seen["server_name"], "mcp-servers/everything",
-            "{transport}: {seen}"
+            "{url}: {seen}"
         );
         assert!(
             seen["tools"]

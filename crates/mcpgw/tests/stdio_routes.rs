@@ -1,5 +1,6 @@
-//! stdio servers behind `/{server}/mcp`: started on first use, shared safely by
-//! concurrent clients, restarted after a crash, stopped on removal and on shutdown.
+//! stdio servers behind `/{server}/mcp` and `/{server}/sse`: started on first use (or with
+//! the gateway when eager), shared safely by concurrent clients, restarted after a crash,
+//! stopped on removal and on shutdown.
 
 mod common;
 
@@ -186,7 +187,7 @@ async fn a_crashed_process_is_restarted_and_shutdown_leaves_nothing_behind() {
 }
 
 #[tokio::test]
-async fn official_python_sdk_reaches_a_stdio_server_through_the_gateway() {
+async fn official_python_sdk_reaches_a_stdio_server_on_both_routes() {
     let Some(entry) = common::upstreams::everything_entry() else {
         return;
     };
@@ -205,22 +206,221 @@ async fn official_python_sdk_reaches_a_stdio_server_through_the_gateway() {
     let body = json!({"path": "everything", "command": "node", "args": [entry, "stdio"]});
     assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/mcp_client.py");
-    let url = format!("{}/everything/mcp", gw.url);
-    let output = tokio::process::Command::new(python)
-        .args([script, "http", &url, TOKEN])
-        .kill_on_drop(true)
-        .output()
+    for (transport, route) in [("http", "mcp"), ("sse", "sse")] {
+        let url = format!("{}/everything/{route}", gw.url);
+        let output = tokio::process::Command::new(&python)
+            .args([script, transport, &url, TOKEN])
+            .kill_on_drop(true)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(seen["server_name"], "mcp-servers/everything", "{url}");
+        assert_eq!(
+            seen["sum_text"],
+            json!(["The sum of 2 and 3 is 5."]),
+            "{url}"
+        );
+        assert_eq!(seen["progress_count"], 4, "{url}: {seen}");
+        assert_eq!(seen["first_progress_before_result"], true, "{url}");
+        assert_eq!(seen["progress_spread_over_run"], true, "{url}");
+    }
+}
+
+/// Reads SSE `data:` payloads from a streaming response until `wanted` says stop.
+async fn read_events(
+    response: &mut reqwest::Response,
+    mut wanted: impl FnMut(&Value) -> bool,
+) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let mut buffer = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .expect("the awaited event came in time")
+            .unwrap()
+            .expect("the stream stayed open");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            for data in event.lines().filter_map(|line| line.strip_prefix("data: ")) {
+                let value = serde_json::from_str(data).unwrap_or(Value::String(data.into()));
+                let done = wanted(&value);
+                seen.push(value);
+                if done {
+                    return seen;
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn server_notifications_reach_get_streams_and_legacy_clients() {
+    let Some(entry) = common::upstreams::everything_entry() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::new(dir.path())
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .start()
+        .await;
+    let body = json!({"path": "ev", "command": "node", "args": [entry, "stdio"]});
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+
+    // A Streamable HTTP client's GET stream and a legacy SSE client's stream, both open.
+    let mut notes = gw
+        .request("GET", "/ev/mcp")
+        .bearer_auth(TOKEN)
+        .header("accept", "text/event-stream")
+        .send()
         .await
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    assert_eq!(notes.status(), 200);
+    assert_eq!(notes.headers()["content-type"], "text/event-stream");
+    let mut legacy = gw
+        .request("GET", "/ev/sse")
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(legacy.status(), 200);
+    let first = read_events(&mut legacy, |_| true).await;
+    let endpoint = first[0].as_str().unwrap().to_owned();
+    assert!(endpoint.starts_with("/ev/messages?session="), "{endpoint}");
+
+    // The legacy client initialises and calls a tool; answers arrive on its stream.
+    let post = |body: Value| {
+        gw.request("POST", &endpoint)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+        "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    assert_eq!(post(init).await.unwrap().status(), 202);
+    let answers = read_events(&mut legacy, |event| event["id"] == "init").await;
+    assert_eq!(
+        answers.last().unwrap()["result"]["serverInfo"]["name"],
+        "mcp-servers/everything"
     );
-    let seen: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(seen["sum_text"], json!(["The sum of 2 and 3 is 5."]));
-    assert_eq!(seen["progress_count"], 4, "{seen}");
-    assert_eq!(seen["first_progress_before_result"], true);
+    let toggle = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "toggle-simulated-logging", "arguments": {}}});
+    assert_eq!(post(toggle).await.unwrap().status(), 202);
+    let answers = read_events(&mut legacy, |event| event["id"] == 9).await;
+    assert!(
+        answers.last().unwrap()["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Started simulated"),
+        "{answers:?}"
+    );
+
+    // The server's log message (sent at once when logging starts) reaches both streams.
+    let is_log = |event: &Value| event["method"] == "notifications/message";
+    read_events(&mut notes, is_log).await;
+    read_events(&mut legacy, is_log).await;
+
+    // A stale or foreign session id is refused; the live one is not reusable elsewhere.
+    let stale = gw
+        .request("POST", &endpoint.replace("/ev/", "/other/"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 404);
+    drop(legacy);
+    let mut closed = 0;
+    for _ in 0..100 {
+        closed = post(json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if closed == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(closed, 404, "a closed legacy stream's session is forgotten");
+}
+
+#[tokio::test]
+async fn eager_servers_start_with_the_gateway_and_are_kept_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let launch = || {
+        Launch::new(dir.path())
+            .env("MCPGW_HEALTH_INTERVAL", "3600")
+            .start()
+    };
+    let gw = launch().await;
+    let marker = marker("eager");
+    let body = json!({
+        "path": "box",
+        "command": "sh",
+        "args": ["-c", "\"$0\" example-server toolbox --stdio", common::binary(), &marker],
+        "eager": true,
+    });
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    let shown = gw.api("GET", "/api/servers/box", None).await;
+    assert_eq!(shown.body["eager"], true, "{:?}", shown.body);
+    wait_until("the eager server to start without any request", || {
+        !processes_with(&marker).is_empty()
+    })
+    .await;
+
+    // It dies; nobody calls it; it comes back by itself.
+    let before = processes_with(&marker);
+    for pid in &before {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", "--", &format!("-{pid}")])
+            .status();
+    }
+    wait_until("the eager server to be restarted", || {
+        let now = processes_with(&marker);
+        !now.is_empty() && now.iter().all(|pid| !before.contains(pid))
+    })
+    .await;
+
+    // A restarted gateway starts it again, before any request.
+    assert!(gw.signal_and_wait("TERM").await.success());
+    wait_until("shutdown to stop it", || processes_with(&marker).is_empty()).await;
+    let gw = launch().await;
+    wait_until("the eager server to start with the gateway", || {
+        !processes_with(&marker).is_empty()
+    })
+    .await;
+
+    // Only stdio servers can be eager.
+    let http = json!({"path": "web", "url": "http://127.0.0.1:9/mcp", "eager": true});
+    let refused = gw.api("POST", "/api/servers", Some(http)).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert!(
+        refused.body.to_string().contains("eager"),
+        "{:?}",
+        refused.body
+    );
+
+    // No longer eager, then removed: it is stopped.
+    let lazy = json!({"eager": false});
+    assert_eq!(
+        gw.api("PATCH", "/api/servers/box", Some(lazy)).await.status,
+        200
+    );
+    wait_until("a server that is no longer eager to be stopped", || {
+        processes_with(&marker).is_empty()
+    })
+    .await;
+    assert!(gw.signal_and_wait("TERM").await.success());
 }
 
 #[tokio::test]

@@ -257,17 +257,17 @@ impl BridgePool {
             let slot = self.slot(&target.path, spec, true);
             if !slot.supervised.swap(true, Ordering::SeqCst) {
                 let pool = Arc::downgrade(self);
-                tokio::spawn(supervise(pool, Arc::clone(target), slot));
+                tokio::spawn(supervise(pool, Arc::clone(target), Arc::downgrade(&slot)));
             }
         }
     }
 
     /// Whether `slot` is still the one serving `path` (not removed nor replaced).
-    fn is_current(&self, path: &str, slot: &Arc<Slot>) -> bool {
+    fn is_current(&self, path: &str, slot: &Weak<Slot>) -> bool {
         self.slots.lock().is_ok_and(|slots| {
             slots
                 .get(path)
-                .is_some_and(|current| Arc::ptr_eq(current, slot))
+                .is_some_and(|current| std::ptr::eq(Arc::as_ptr(current), slot.as_ptr()))
         })
     }
 
@@ -288,8 +288,9 @@ impl BridgePool {
 }
 
 /// Keeps an eager server running for as long as its slot is current: starts it, waits for
-/// its connection to close, and starts it again, respecting the restart backoff.
-async fn supervise(pool: Weak<BridgePool>, target: Arc<Target>, slot: Arc<Slot>) {
+/// its connection to close, and starts it again, respecting the restart backoff. It holds
+/// the slot weakly, so that removing the slot from the pool still stops the server.
+async fn supervise(pool: Weak<BridgePool>, target: Arc<Target>, slot: Weak<Slot>) {
     loop {
         let Some(current) = pool.upgrade() else {
             return;
