@@ -33,6 +33,7 @@ struct GatewaySection {
     connect_timeout_secs: Option<f64>,
     first_byte_timeout_secs: Option<f64>,
     idle_timeout_secs: Option<f64>,
+    io_threads: Option<usize>,
 }
 
 /// The config file as written.
@@ -63,6 +64,8 @@ pub struct Settings {
     pub health: HealthCheckConfig,
     /// Data-plane settings.
     pub gateway: GatewayConfig,
+    /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
+    pub io_threads: usize,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -120,8 +123,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         idle_timeout: seconds("gateway idle timeout", file.gateway.idle_timeout_secs)?
             .unwrap_or(data_plane.idle_timeout),
     };
+    let io_threads = match file.gateway.io_threads {
+        Some(count @ 1..=1024) => count,
+        Some(count) => bail!("gateway io_threads must be between 1 and 1024, not {count}"),
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
     Ok(Settings {
         gateway,
+        io_threads,
         listen,
         data_dir,
         database_url,

@@ -9,6 +9,7 @@ mod demo;
 mod serve;
 mod server_cmd;
 mod table;
+mod workers;
 
 use std::process::ExitCode;
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use mcpgw_api::AppState;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
 use mcpgw_gateway::{Gateway, RoutingTable};
@@ -15,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
+use crate::workers::Workers;
 use crate::{app, config, demo};
 
 /// How long open connections get to finish after a shutdown signal.
@@ -81,30 +81,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("mcpgw listening on http://{address}");
     std::io::stdout().flush()?;
 
-    let server = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move {
-            // Small JSON-RPC messages and SSE events must not wait for Nagle's algorithm.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(error) = tcp.set_nodelay(true) {
-                    tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
-                }
-            });
-            axum::serve(listener, tower::make::Shared::new(app))
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-        }
-    });
+    let abort = CancellationToken::new();
+    let workers = Workers::start(
+        settings.io_threads,
+        listener,
+        app,
+        shutdown.clone(),
+        abort.clone(),
+    )?;
     signals.wait().await;
     tracing::info!("shutting down");
     shutdown.cancel();
-    let abort = server.abort_handle();
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(joined) => joined.context("HTTP server task failed")??,
-        Err(_) => {
-            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
-            abort.abort();
-        }
+    let stopped = workers.join();
+    tokio::pin!(stopped);
+    if tokio::time::timeout(SHUTDOWN_GRACE, &mut stopped)
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+        abort.cancel();
+        stopped.await;
     }
     if let Err(error) = checker.await {
         tracing::error!(%error, "the health checker had failed");

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::pool::Running;
-use super::streamable::{notifications, sse_message, sse_response};
+use super::streamable::{error_answer, notifications, sse_message, sse_response};
 use crate::error::GatewayError;
 use crate::handler::Gateway;
 use crate::legacy::{GuardedBody, Session, SessionGuard, SessionRoute};
@@ -22,8 +22,6 @@ use crate::table::Target;
 
 /// Messages buffered towards one client's stream before posting waits for it to read.
 const CLIENT_QUEUE: usize = 64;
-/// JSON-RPC code for a request the gateway could not get answered.
-const GATEWAY_ERROR: i64 = -32000;
 
 /// `GET /{server}/sse`: starts the server if needed and opens the client's stream.
 pub async fn open(
@@ -119,22 +117,22 @@ async fn relay(
     client: mpsc::Sender<Value>,
     timeout: Duration,
 ) {
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
-    let failed = move |text: String| json!({"jsonrpc": "2.0", "id": id, "error": {"code": GATEWAY_ERROR, "message": text}});
+    let id = message.get("id").cloned();
     let mut events = match running.channel().request(message).await {
         Ok(events) => events,
         Err(error) => {
-            let _ = client
-                .send(failed(GatewayError::from(error).to_string()))
-                .await;
+            let error = GatewayError::from(error);
+            let _ = client.send(error_answer(id.as_ref(), &error)).await;
             return;
         }
     };
-    let expired = GatewayError::UpstreamTimeout {
-        server: target.path.clone(),
-        seconds: timeout.as_secs(),
-    }
-    .to_string();
+    let expired = error_answer(
+        id.as_ref(),
+        &GatewayError::UpstreamTimeout {
+            server: target.path.clone(),
+            seconds: timeout.as_secs(),
+        },
+    );
     tokio::spawn(async move {
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
@@ -146,7 +144,7 @@ async fn relay(
                 },
                 () = client.closed() => return,
                 () = &mut deadline => {
-                    let _ = client.send(failed(expired)).await;
+                    let _ = client.send(expired).await;
                     return;
                 }
             }

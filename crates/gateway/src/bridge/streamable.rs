@@ -73,7 +73,15 @@ pub async fn serve(
                 session = Some(crate::ids::random_hex());
             }
             (Some("notifications/initialized"), None) if running.initialize.is_some() => {}
-            (Some(_), Some(_)) => answers.push(answer(&running, target, message, timeout).await),
+            (Some(_), Some(id)) => {
+                let id = id.clone();
+                match answer(&running, target, message, timeout).await {
+                    Ok(response) => answers.push(response),
+                    // A single request's failure is the whole answer: 502 or 504.
+                    Err(error) if !batch => return Err(error),
+                    Err(error) => answers.push(error_answer(Some(&id), &error)),
+                }
+            }
             (Some(_), None) => running.channel().notify(&message).await?,
             // A client's response to a server request: the gateway refused those already.
             (None, _) => {}
@@ -97,26 +105,37 @@ pub async fn serve(
     Ok(response)
 }
 
-/// Sends one request and waits for its response, skipping progress. A failure becomes a
-/// JSON-RPC error for this request alone, so that the rest of a batch is still answered.
-async fn answer(running: &Running, target: &Target, message: Value, timeout: Duration) -> Value {
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
-    let failed = |text: String| json!({"jsonrpc": "2.0", "id": id, "error": {"code": GATEWAY_ERROR, "message": text}});
-    let events = match running.channel().request(message).await {
-        Ok(events) => events,
-        Err(error) => return failed(GatewayError::from(error).to_string()),
+/// Sends one request and waits for its response, skipping progress.
+async fn answer(
+    running: &Running,
+    target: &Target,
+    message: Value,
+    timeout: Duration,
+) -> Result<Value, GatewayError> {
+    let events = running.channel().request(message).await?;
+    let closed = || GatewayError::Upstream {
+        server: target.path.clone(),
+        reason: "it closed the connection before answering".into(),
     };
     match tokio::time::timeout(timeout, events.response()).await {
-        Ok(Some(response)) => response,
-        Ok(None) => failed(format!("server '{}' closed before answering", target.path)),
-        Err(_) => failed(
-            GatewayError::UpstreamTimeout {
-                server: target.path.clone(),
-                seconds: timeout.as_secs(),
-            }
-            .to_string(),
-        ),
+        // The channel answers what it can no longer deliver with an error of its own.
+        Ok(Some(response)) if response.get("error").is_some() && !running.channel().is_alive() => {
+            Err(closed())
+        }
+        Ok(Some(response)) => Ok(response),
+        Ok(None) => Err(closed()),
+        Err(_) => Err(GatewayError::UpstreamTimeout {
+            server: target.path.clone(),
+            seconds: timeout.as_secs(),
+        }),
     }
+}
+
+/// A failure as the JSON-RPC error answering `id`, so that the rest of a batch is still
+/// answered.
+pub(crate) fn error_answer(id: Option<&Value>, error: &GatewayError) -> Value {
+    json!({"jsonrpc": "2.0", "id": id.cloned().unwrap_or(Value::Null),
+        "error": {"code": GATEWAY_ERROR, "message": error.to_string()}})
 }
 
 /// An SSE response carrying progress notifications, then the response, as they come.

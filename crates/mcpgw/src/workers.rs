@@ -1,0 +1,162 @@
+//! Connection workers: every accepted connection is served, for its whole life, by one of
+//! a few threads, each running its own single-threaded tokio runtime.
+//!
+//! Why: the gateway reads a request's body before forwarding it, and hyper delivers the
+//! body by waking the connection's own task. On a work-stealing runtime that self-wake lets
+//! an idle worker steal the task, so each request pays a cross-thread hand-off (a futex
+//! wake, a context switch, cold caches: 10–40 µs on a 2-core machine, see
+//! `bench/RESULTS.md`). On a single-threaded runtime there is nobody to steal it. The
+//! accept loop hands connections out round-robin; the control plane (registry, health
+//! checks) stays on the main runtime.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use std::convert::Infallible;
+
+use anyhow::Context;
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How long the accept loop pauses after an accept error (out of file descriptors, say)
+/// instead of spinning on it.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// The running workers.
+pub struct Workers {
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `count` workers serving `app`, and the loop that accepts connections on
+    /// `listener` and deals them out. `graceful` stops accepting and lets open connections
+    /// finish; `abort` ends them.
+    pub fn start<S>(
+        count: usize,
+        listener: TcpListener,
+        app: S,
+        graceful: CancellationToken,
+        abort: CancellationToken,
+    ) -> anyhow::Result<Workers>
+    where
+        S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send,
+    {
+        let local = listener.local_addr()?;
+        let mut senders = Vec::with_capacity(count);
+        let mut threads = Vec::with_capacity(count);
+        for index in 0..count.max(1) {
+            let (sender, incoming) = mpsc::unbounded_channel();
+            senders.push(sender);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start a connection worker runtime")?;
+            let handoff = Handoff { incoming, local };
+            let (app, graceful, abort) = (app.clone(), graceful.clone(), abort.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("mcpgw-io-{index}"))
+                .spawn(move || {
+                    runtime.block_on(async move {
+                        let serve = axum::serve(handoff, tower::make::Shared::new(app))
+                            .with_graceful_shutdown(graceful.cancelled_owned());
+                        tokio::select! {
+                            result = serve => if let Err(error) = result {
+                                tracing::error!(%error, "connection worker failed");
+                            },
+                            () = abort.cancelled() => {}
+                        }
+                    });
+                    // Dropping the runtime here drops every connection it still served.
+                })
+                .context("cannot start a connection worker thread")?;
+            threads.push(thread);
+        }
+        tokio::spawn(accept_loop(listener, senders, graceful));
+        Ok(Workers { threads })
+    }
+
+    /// Waits until every worker has stopped.
+    pub async fn join(self) {
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in self.threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// Accepts connections until `graceful` fires and deals them out round-robin.
+async fn accept_loop(
+    listener: TcpListener,
+    workers: Vec<mpsc::UnboundedSender<std::net::TcpStream>>,
+    graceful: CancellationToken,
+) {
+    let mut next = 0usize;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = graceful.cancelled() => return,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        // Small JSON-RPC messages and SSE events must not wait for Nagle's algorithm.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
+        }
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        if let Some(worker) = workers.get(next % workers.len()) {
+            let _ = worker.send(stream);
+        }
+        next = next.wrapping_add(1);
+    }
+}
+
+/// A worker's side of the hand-off: a listener whose connections come from the accept
+/// loop.
+struct Handoff {
+    incoming: mpsc::UnboundedReceiver<std::net::TcpStream>,
+    local: SocketAddr,
+}
+
+impl axum::serve::Listener for Handoff {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Some(stream) = self.incoming.recv().await else {
+                // The accept loop has stopped: no more connections, ever.
+                std::future::pending::<()>().await;
+                continue;
+            };
+            let Ok(stream) = TcpStream::from_std(stream) else {
+                continue;
+            };
+            let Ok(peer) = stream.peer_addr() else {
+                continue;
+            };
+            return (stream, peer);
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
