@@ -6,7 +6,7 @@ use mcpgw_mcp::inspect::InspectError;
 use serde_json::{Value, json};
 
 /// JSON-RPC code for errors raised by the gateway itself (not by the upstream).
-const GATEWAY_ERROR: i64 = -32000;
+pub(crate) const GATEWAY_ERROR: i64 = -32000;
 
 /// What went wrong on an MCP route.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,16 @@ pub enum GatewayError {
         /// The timeout.
         seconds: u64,
     },
+    /// The server failed recently and is not retried before `retry_after` seconds.
+    #[error("server '{server}' is restarting: {reason}")]
+    Restarting {
+        /// The server's path.
+        server: String,
+        /// Why, and when it is retried.
+        reason: String,
+        /// Seconds until the next attempt (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// The registry could not be read to route the request (details go to the log only).
     #[error("the registry is unavailable; try again shortly")]
     Registry,
@@ -78,7 +88,9 @@ impl GatewayError {
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            GatewayError::Registry => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::Registry | GatewayError::Restarting { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -113,6 +125,9 @@ impl GatewayError {
         if self.status() == StatusCode::PAYLOAD_TOO_LARGE {
             // The unread rest of the body makes the connection unusable.
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let GatewayError::Restarting { retry_after, .. } = &self {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if self.status() == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

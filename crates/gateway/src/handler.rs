@@ -22,6 +22,9 @@ use crate::streamable;
 use crate::table::{RoutingTable, Target};
 use crate::upstream::{self, UpstreamClient};
 
+/// How long to wait before reading the registry again after a failed reload.
+const RECONCILE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The data plane. One per process, shared by all connections.
 pub struct Gateway {
     table: RoutingTable,
@@ -41,7 +44,7 @@ impl Gateway {
     ) -> std::io::Result<Self> {
         let client = upstream::build(config.connect_timeout)?;
         Ok(Gateway {
-            bridges: Arc::new(BridgePool::new(client.clone(), config.first_byte_timeout)),
+            bridges: Arc::new(BridgePool::new(client.clone(), config.first_byte_timeout)?),
             client,
             table,
             auth,
@@ -61,12 +64,20 @@ impl Gateway {
                 let Some(current) = gateway.upgrade() else {
                     return;
                 };
-                match current.table.fresh().await {
-                    Ok(targets) => current.bridges.reconcile(&targets),
-                    Err(error) => tracing::warn!(%error, "bridged servers not reconciled"),
-                }
+                let reconciled = match current.table.fresh().await {
+                    Ok(targets) => {
+                        current.bridges.reconcile(&targets);
+                        true
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "bridged servers not reconciled; retrying");
+                        false
+                    }
+                };
                 drop(current);
-                if changes.changed().await.is_err() {
+                if !reconciled {
+                    tokio::time::sleep(RECONCILE_RETRY).await;
+                } else if changes.changed().await.is_err() {
                     return;
                 }
             }
@@ -149,6 +160,15 @@ impl Gateway {
             authorize(&principal, &target, &inspected).map_err(|e| (e, id.clone()))?;
         }
 
+        // A shared connection is started from the definition in hand, so it must be the
+        // current one, not the one read before a slow body finished arriving.
+        let target = if target.transport == Transport::StreamableHttp {
+            target
+        } else {
+            self.target(&route.server)
+                .await
+                .map_err(|error| (error, id.clone()))?
+        };
         let result = match (route.endpoint, target.transport) {
             (Endpoint::Mcp, Transport::StreamableHttp) => {
                 streamable::forward(self, &target, parts, body, keep_authorization).await

@@ -35,6 +35,8 @@ pub struct Target {
     pub stdio: Option<StdioSpec>,
     /// Started with the gateway rather than on first use.
     pub eager: bool,
+    /// The registry revision of this definition.
+    pub revision: i64,
 }
 
 impl Target {
@@ -56,6 +58,7 @@ impl Target {
             headers,
             enabled: server.enabled,
             eager: server.eager,
+            revision: server.revision,
             stdio: server.command.as_ref().map(|command| StdioSpec {
                 command: command.clone(),
                 args: server.args.clone(),

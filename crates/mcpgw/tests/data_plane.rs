@@ -259,7 +259,7 @@ async fn client_errors_are_json_rpc_errors_with_the_right_status() {
         // the same command again, now waiting out its restart backoff.
         (raw("/downsse/mcp", &list.to_string()).await.unwrap(), 502, -32000, "'downsse' is unreachable: connection refused"),
         (raw("/nocmd/mcp", &list.to_string()).await.unwrap(), 502, -32000, "'nocmd' is unreachable"),
-        (raw("/nocmd/mcp", &list.to_string()).await.unwrap(), 502, -32000, "is retried in"),
+        (raw("/nocmd/mcp", &list.to_string()).await.unwrap(), 503, -32000, "is retried in"),
     ];
     for (response, status, code, text) in cases {
         assert_eq!(response.status(), status, "{text}");
@@ -271,6 +271,15 @@ async fn client_errors_are_json_rpc_errors_with_the_right_status() {
             "{body}"
         );
     }
+
+    let backing_off = raw("/nocmd/mcp", &list.to_string()).await.unwrap();
+    assert_eq!(backing_off.status(), 503);
+    let retry_after: u64 = backing_off.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
 
     // HTTP clients normalise paths themselves, so these go over a raw socket as sent.
     for path in [

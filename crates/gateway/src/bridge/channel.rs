@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -25,7 +26,22 @@ const NOTIFICATION_QUEUE: usize = 256;
 /// JSON-RPC code the gateway answers server-to-client requests with.
 const METHOD_NOT_FOUND: i64 = -32601;
 /// JSON-RPC code of a request the upstream never answered.
-const UPSTREAM_GONE: i64 = -32000;
+const UPSTREAM_GONE: i64 = crate::error::GATEWAY_ERROR;
+/// Longest wait for room in the write queue: a server that stops reading its input must
+/// not hold its clients forever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Marks the errors the channel makes up itself (`error.data.mcpgw`), so that nobody
+/// mistakes them for the server's answer.
+const UNDELIVERED: &str = "undelivered";
+
+/// Whether `response` is an error the channel made up because the server could not
+/// answer (it closed, or the message could not be delivered), not the server's own.
+pub fn is_undelivered(response: &Value) -> bool {
+    response
+        .pointer("/error/data/mcpgw")
+        .and_then(Value::as_str)
+        == Some(UNDELIVERED)
+}
 /// Prefix of the progress tokens the gateway substitutes for the clients' own.
 const PROGRESS_PREFIX: &str = "mcpgw-";
 
@@ -117,7 +133,7 @@ impl Shared {
     fn fail(&self, upstream_id: u64, reason: &str) {
         if let Some(entry) = self.take(upstream_id) {
             let error = json!({"jsonrpc": "2.0", "id": entry.client_id,
-                "error": {"code": UPSTREAM_GONE, "message": reason}});
+                "error": {"code": UPSTREAM_GONE, "message": reason, "data": {"mcpgw": UNDELIVERED}}});
             let _ = entry.response.send(error);
         }
     }
@@ -211,18 +227,31 @@ impl Channel {
         Ok(events)
     }
 
-    /// Sends a notification as it is.
+    /// Sends a client notification as it is, except cancellations: they name the
+    /// client's request id, which upstream is another client's. A client cancels by going
+    /// away instead (dropping its [`Events`] cancels upstream under the right id).
     pub async fn notify(&self, message: &Value) -> Result<(), BridgeError> {
+        if message.get("method").and_then(Value::as_str) == Some("notifications/cancelled") {
+            return Ok(());
+        }
         self.send(message).await
     }
 
     async fn send(&self, message: &Value) -> Result<(), BridgeError> {
-        let gone = || BridgeError::Closed(self.shared.server.clone());
+        let server = &self.shared.server;
+        let gone = || BridgeError::Closed(server.clone());
         if !self.is_alive() {
             return Err(gone());
         }
         let bytes = serde_json::to_vec(message).map_err(|_| gone())?;
-        self.shared.outbound.send(bytes).await.map_err(|_| gone())
+        match self.shared.outbound.send_timeout(bytes, SEND_TIMEOUT).await {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => Err(BridgeError::Stalled {
+                server: server.clone(),
+                seconds: SEND_TIMEOUT.as_secs(),
+            }),
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(gone()),
+        }
     }
 }
 
@@ -299,9 +328,6 @@ impl Drop for Inbound {
     fn drop(&mut self) {
         let shared = &self.shared;
         shared.alive.store(false, Ordering::SeqCst);
-        if let Ok(mut notifications) = shared.notifications.lock() {
-            notifications.take();
-        }
         let waiting: Vec<u64> = shared
             .pending
             .lock()
@@ -310,6 +336,10 @@ impl Drop for Inbound {
         let reason = format!("'{}' closed before answering", shared.server);
         for upstream_id in waiting {
             shared.fail(upstream_id, &reason);
+        }
+        // Last, so that a client stream that ends with the notifications has its answers.
+        if let Ok(mut notifications) = shared.notifications.lock() {
+            notifications.take();
         }
     }
 }

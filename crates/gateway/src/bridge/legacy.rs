@@ -10,11 +10,12 @@ use axum::body::Body;
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{Method, Response, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::pool::Running;
 use super::streamable::{error_answer, notifications, sse_message, sse_response};
+use super::{Action, classify};
 use crate::error::GatewayError;
 use crate::handler::Gateway;
 use crate::legacy::{GuardedBody, Session, SessionGuard, SessionRoute};
@@ -88,19 +89,18 @@ pub async fn post(
         single => vec![single],
     };
     for message in messages {
-        let method = message.get("method").and_then(Value::as_str);
-        match (method, message.get("id")) {
-            (Some("initialize"), Some(id)) if running.initialize.is_some() => {
-                let reply = json!({"jsonrpc": "2.0", "id": id, "result": running.initialize});
-                if client.send(reply).await.is_err() {
+        match classify(message, &running) {
+            Action::Replay(reply) => {
+                // The client's stream is gone, or it has not read for a long time.
+                if client.send_timeout(reply, timeout).await.is_err() {
                     return Err(GatewayError::UnknownSession);
                 }
             }
-            (Some("notifications/initialized"), None) if running.initialize.is_some() => {}
-            (Some(_), Some(_)) => relay(&running, target, message, client.clone(), timeout).await,
-            (Some(_), None) => running.channel().notify(&message).await?,
-            // A client's response to a server request: the gateway refused those already.
-            (None, _) => {}
+            Action::Absorb => {}
+            Action::Request(message) => {
+                relay(&running, target, message, client.clone(), timeout).await;
+            }
+            Action::Notify(message) => running.channel().notify(&message).await?,
         }
     }
     let mut response = Response::new(Body::empty());

@@ -20,7 +20,40 @@ pub mod sse;
 pub mod stdio;
 pub mod streamable;
 
+use serde_json::{Value, json};
+
 use crate::error::GatewayError;
+use pool::Running;
+
+/// What the gateway does with one client message on a shared connection.
+pub(crate) enum Action {
+    /// Answer at once with this (a client's `initialize`, answered with what the server
+    /// told the gateway).
+    Replay(Value),
+    /// Nothing to do (the client's `notifications/initialized`; a client's response to a
+    /// server request, which the gateway refused already).
+    Absorb,
+    /// A request to send upstream.
+    Request(Value),
+    /// A notification to send upstream.
+    Notify(Value),
+}
+
+/// Sorts one client message. A client's `initialize` never reaches a shared server: it
+/// would re-initialise the connection under every other client.
+pub(crate) fn classify(message: Value, running: &Running) -> Action {
+    let method = message.get("method").and_then(Value::as_str);
+    let initialized = running.initialize.is_some();
+    match (method, message.get("id")) {
+        (Some("initialize"), Some(id)) if initialized => {
+            Action::Replay(json!({"jsonrpc": "2.0", "id": id, "result": running.initialize}))
+        }
+        (Some("notifications/initialized"), None) if initialized => Action::Absorb,
+        (Some(_), Some(_)) => Action::Request(message),
+        (Some(_), None) => Action::Notify(message),
+        (None, _) => Action::Absorb,
+    }
+}
 
 /// Why a bridged server could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +69,17 @@ pub enum BridgeError {
     /// The process exited or the upstream stream ended.
     #[error("its connection has closed")]
     Closed(String),
+    /// The request carries an older definition of the server than the one running.
+    #[error("its definition changed while the request was read; retry")]
+    Redefined(String),
+    /// The server has not taken a message for too long.
+    #[error("it has not read its input for {seconds}s")]
+    Stalled {
+        /// The server's path.
+        server: String,
+        /// How long it was given.
+        seconds: u64,
+    },
     /// The server did not complete the gateway's `initialize`.
     #[error("{reason}")]
     Handshake {
@@ -62,6 +106,8 @@ impl BridgeError {
         match self {
             BridgeError::Start { server, .. }
             | BridgeError::Closed(server)
+            | BridgeError::Redefined(server)
+            | BridgeError::Stalled { server, .. }
             | BridgeError::Handshake { server, .. }
             | BridgeError::BackingOff { server, .. } => server,
         }
@@ -70,9 +116,21 @@ impl BridgeError {
 
 impl From<BridgeError> for GatewayError {
     fn from(error: BridgeError) -> Self {
-        GatewayError::Upstream {
-            server: error.server().to_owned(),
-            reason: error.to_string(),
+        match error {
+            // Not down for good: 503 with `Retry-After`, so clients wait instead of failing.
+            BridgeError::BackingOff {
+                ref server,
+                seconds,
+                ..
+            } => GatewayError::Restarting {
+                server: server.clone(),
+                reason: error.to_string(),
+                retry_after: seconds,
+            },
+            _ => GatewayError::Upstream {
+                server: error.server().to_owned(),
+                reason: error.to_string(),
+            },
         }
     }
 }

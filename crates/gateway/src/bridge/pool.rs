@@ -109,6 +109,8 @@ impl SlotState {
 
 struct Slot {
     spec: Spec,
+    /// The registry revision of the definition it runs; only a newer one replaces it.
+    revision: i64,
     /// Kept running by a supervisor rather than started on first use.
     eager: bool,
     /// Whether the supervisor of an eager slot has been started.
@@ -121,17 +123,23 @@ pub struct BridgePool {
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     client: UpstreamClient,
     timeout: Duration,
+    /// The runtime connections are started on: the gateway's main one, not the
+    /// connection worker of whichever request came first, so that a connection lives and
+    /// is driven independently of any one client connection's thread.
+    runtime: tokio::runtime::Handle,
 }
 
 impl BridgePool {
     /// A pool that reaches SSE servers with `client`, waiting up to `timeout` for a
     /// connection (and at most [`HANDSHAKE_TIMEOUT`] for `initialize`).
-    pub fn new(client: UpstreamClient, timeout: Duration) -> Self {
-        BridgePool {
+    /// Must be called on the runtime that should run the connections' tasks.
+    pub fn new(client: UpstreamClient, timeout: Duration) -> std::io::Result<Self> {
+        Ok(BridgePool {
             slots: Mutex::new(HashMap::new()),
             client,
             timeout,
-        }
+            runtime: tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?,
+        })
     }
 
     /// The running connection of `target`, starting (or restarting) it if needed.
@@ -142,7 +150,7 @@ impl BridgePool {
                 reason: "no command or URL".into(),
             });
         };
-        let slot = self.slot(&target.path, spec, target.eager);
+        let slot = self.slot(target, spec)?;
         let mut state = slot.state.lock().await;
         if let Some(running) = &state.running {
             if running.channel().is_alive() {
@@ -160,7 +168,19 @@ impl BridgePool {
                 seconds: (*at - Instant::now()).as_secs() + 1,
             });
         }
-        match self.start(target, &slot.spec).await {
+        let start = start(
+            target.path.clone(),
+            slot.spec.clone(),
+            self.client.clone(),
+            self.timeout.min(HANDSHAKE_TIMEOUT),
+        );
+        let started = self.runtime.spawn(start).await.unwrap_or_else(|_| {
+            Err(BridgeError::Start {
+                server: target.path.clone(),
+                reason: "the gateway is shutting down".into(),
+            })
+        });
+        match started {
             Ok(running) => {
                 let running = Arc::new(running);
                 state.running = Some(Arc::clone(&running));
@@ -177,59 +197,33 @@ impl BridgePool {
         }
     }
 
-    async fn start(&self, target: &Target, spec: &Spec) -> Result<Running, BridgeError> {
-        let backend = match spec {
-            Spec::Stdio(spec) => Backend::Process(StdioProcess::start(&target.path, spec)?),
-            Spec::Sse { uri, headers } => Backend::Sse(
-                SseSession::open(SseUpstream {
-                    server: &target.path,
-                    uri,
-                    headers,
-                    client: &self.client,
-                    timeout: self.timeout.min(HANDSHAKE_TIMEOUT),
-                })
-                .await?,
-            ),
-        };
-        let mut running = Running {
-            backend,
-            initialize: None,
-        };
-        match initialize(running.channel(), self.timeout.min(HANDSHAKE_TIMEOUT)).await {
-            Ok(result) => {
-                running.initialize = result;
-                Ok(running)
-            }
-            Err(reason) => {
-                running.stop().await;
-                Err(BridgeError::Handshake {
-                    server: target.path.clone(),
-                    reason,
-                })
-            }
-        }
-    }
-
-    fn slot(&self, path: &str, spec: Spec, eager: bool) -> Arc<Slot> {
+    /// The slot for `target`'s definition. A newer definition replaces the slot (and so
+    /// stops the old connection); an older one, held by a request that started before an
+    /// edit, is refused rather than allowed to bring the old definition back.
+    fn slot(&self, target: &Target, spec: Spec) -> Result<Arc<Slot>, BridgeError> {
         let new = |spec| {
             Arc::new(Slot {
                 spec,
-                eager,
+                revision: target.revision,
+                eager: target.eager,
                 supervised: AtomicBool::new(false),
                 state: Default::default(),
             })
         };
         let Ok(mut slots) = self.slots.lock() else {
-            return new(spec);
+            return Ok(new(spec));
         };
-        match slots.get(path) {
-            Some(slot) if slot.spec == spec && slot.eager == eager => Arc::clone(slot),
+        match slots.get(&target.path) {
+            Some(slot) if slot.spec == spec && slot.eager == target.eager => Ok(Arc::clone(slot)),
+            Some(slot) if slot.revision > target.revision => {
+                Err(BridgeError::Redefined(target.path.clone()))
+            }
             _ => {
                 // New, or its definition changed: the old connection (if any) is dropped,
                 // which stops a process's whole group or closes an SSE stream.
                 let slot = new(spec);
-                slots.insert(path.to_owned(), Arc::clone(&slot));
-                slot
+                slots.insert(target.path.clone(), Arc::clone(&slot));
+                Ok(slot)
             }
         }
     }
@@ -254,7 +248,9 @@ impl BridgePool {
             let Some(spec) = Spec::of(target) else {
                 continue;
             };
-            let slot = self.slot(&target.path, spec, true);
+            let Ok(slot) = self.slot(target, spec) else {
+                continue;
+            };
             if !slot.supervised.swap(true, Ordering::SeqCst) {
                 let pool = Arc::downgrade(self);
                 tokio::spawn(supervise(pool, Arc::clone(target), Arc::downgrade(&slot)));
@@ -283,6 +279,42 @@ impl BridgePool {
             if let Some(running) = slot.state.lock().await.running.take() {
                 running.stop().await;
             }
+        }
+    }
+}
+
+/// Opens the connection `spec` describes and makes the gateway's own handshake on it.
+async fn start(
+    server: String,
+    spec: Spec,
+    client: UpstreamClient,
+    timeout: Duration,
+) -> Result<Running, BridgeError> {
+    let backend = match &spec {
+        Spec::Stdio(spec) => Backend::Process(StdioProcess::start(&server, spec)?),
+        Spec::Sse { uri, headers } => Backend::Sse(
+            SseSession::open(SseUpstream {
+                server: &server,
+                uri,
+                headers,
+                client: &client,
+                timeout,
+            })
+            .await?,
+        ),
+    };
+    let mut running = Running {
+        backend,
+        initialize: None,
+    };
+    match initialize(running.channel(), timeout).await {
+        Ok(result) => {
+            running.initialize = result;
+            Ok(running)
+        }
+        Err(reason) => {
+            running.stop().await;
+            Err(BridgeError::Handshake { server, reason })
         }
     }
 }
@@ -335,11 +367,11 @@ async fn initialize(channel: &Channel, timeout: Duration) -> Result<Option<Value
         .map_err(|_| format!("no answer to initialize within {}s", timeout.as_secs()))?
         .ok_or_else(|| gone.clone())?;
     let Some(result) = reply.get("result") else {
-        // An error reply: a refusal, unless it is the channel's own "closed" answer.
-        return if channel.is_alive() {
-            Ok(None)
-        } else {
+        // An error reply: a refusal, unless the gateway made it up (not delivered).
+        return if super::channel::is_undelivered(&reply) {
             Err(gone)
+        } else {
+            Ok(None)
         };
     };
     let _ = channel

@@ -18,6 +18,9 @@ use super::BridgeError;
 use super::channel::{Channel, Failer, Inbound, WRITE_QUEUE};
 use crate::upstream::UpstreamClient;
 
+/// Most bytes of a message POST's answer that are read (and thrown away).
+const MAX_ACK_BYTES: usize = 64 * 1024;
+
 /// An open session with a legacy SSE server.
 pub struct SseSession {
     channel: Channel,
@@ -217,8 +220,10 @@ impl Poster {
             .map_err(|_| format!("no answer within {:?}", self.timeout))?
             .map_err(|error| crate::handler::describe(&error))?;
         let status = response.status();
-        // Drain the (small) acknowledgement so the pooled connection can be reused.
-        let _ = tokio::time::timeout(self.timeout, response.into_body().collect()).await;
+        // Drain the (small) acknowledgement so the pooled connection can be reused; a
+        // server that sends more than an acknowledgement does not get it buffered.
+        let acknowledgement = http_body_util::Limited::new(response.into_body(), MAX_ACK_BYTES);
+        let _ = tokio::time::timeout(self.timeout, acknowledgement.collect()).await;
         if status.is_success() {
             Ok(())
         } else {

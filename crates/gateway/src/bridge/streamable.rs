@@ -15,13 +15,13 @@ use http::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
-use super::channel::Events;
+use super::channel::{Events, is_undelivered};
 use super::pool::{BridgePool, Running};
+use super::{Action, classify};
 use crate::error::GatewayError;
 use crate::table::Target;
 
-/// JSON-RPC code for a request the gateway could not get answered.
-const GATEWAY_ERROR: i64 = -32000;
+use crate::error::GATEWAY_ERROR;
 
 /// Serves one request to a bridged server.
 pub async fn serve(
@@ -54,37 +54,64 @@ pub async fn serve(
     };
     let running = pool.running(target).await?;
 
-    if let [single] = messages.as_slice()
+    let streams_progress = |message: &Value| {
+        message.pointer("/params/_meta/progressToken").is_some()
+            && message.get("method").and_then(Value::as_str) != Some("initialize")
+    };
+    let mut actions: Vec<Action> = messages
+        .into_iter()
+        .map(|message| classify(message, &running))
+        .collect();
+    if let [Action::Request(single)] = actions.as_mut_slice()
         && !batch
-        && single.pointer("/params/_meta/progressToken").is_some()
-        && single.get("id").is_some()
+        && streams_progress(single)
     {
-        let events = running.channel().request(single.clone()).await?;
+        let events = running.channel().request(single.take()).await?;
         return Ok(event_stream(events));
     }
 
-    let mut answers = Vec::new();
+    // Requests go out together, so a batch takes as long as its slowest call, not the sum.
     let mut session = None;
-    for message in messages {
-        let method = message.get("method").and_then(Value::as_str);
-        match (method, message.get("id")) {
-            (Some("initialize"), Some(id)) if running.initialize.is_some() => {
-                answers.push(json!({"jsonrpc": "2.0", "id": id, "result": running.initialize}));
+    let mut planned = Vec::new();
+    let mut requests = Vec::new();
+    for action in actions {
+        match action {
+            Action::Replay(reply) => {
                 session = Some(crate::ids::random_hex());
+                planned.push(Some(reply));
             }
-            (Some("notifications/initialized"), None) if running.initialize.is_some() => {}
-            (Some(_), Some(id)) => {
-                let id = id.clone();
-                match answer(&running, target, message, timeout).await {
-                    Ok(response) => answers.push(response),
-                    // A single request's failure is the whole answer: 502 or 504.
-                    Err(error) if !batch => return Err(error),
-                    Err(error) => answers.push(error_answer(Some(&id), &error)),
+            Action::Absorb => {}
+            Action::Request(message) => {
+                planned.push(None);
+                requests.push(message);
+            }
+            Action::Notify(message) => {
+                if let Err(error) = running.channel().notify(&message).await {
+                    tracing::debug!(%error, "client notification not delivered");
                 }
             }
-            (Some(_), None) => running.channel().notify(&message).await?,
-            // A client's response to a server request: the gateway refused those already.
-            (None, _) => {}
+        }
+    }
+    let calls = requests.into_iter().map(|message| {
+        let id = message.get("id").cloned();
+        let running = &running;
+        async move {
+            let result = answer(running, target, message, timeout).await;
+            (id, result)
+        }
+    });
+    let mut results = futures::future::join_all(calls).await.into_iter();
+    let mut answers = Vec::with_capacity(planned.len());
+    for slot in planned {
+        match slot {
+            Some(reply) => answers.push(reply),
+            None => match results.next() {
+                Some((_, Ok(response))) => answers.push(response),
+                // A single request's failure is the whole answer: 502 or 504.
+                Some((_, Err(error))) if !batch => return Err(error),
+                Some((id, Err(error))) => answers.push(error_answer(id.as_ref(), &error)),
+                None => {}
+            },
         }
     }
     if answers.is_empty() {
@@ -119,9 +146,7 @@ async fn answer(
     };
     match tokio::time::timeout(timeout, events.response()).await {
         // The channel answers what it can no longer deliver with an error of its own.
-        Ok(Some(response)) if response.get("error").is_some() && !running.channel().is_alive() => {
-            Err(closed())
-        }
+        Ok(Some(response)) if is_undelivered(&response) => Err(closed()),
         Ok(Some(response)) => Ok(response),
         Ok(None) => Err(closed()),
         Err(_) => Err(GatewayError::UpstreamTimeout {
