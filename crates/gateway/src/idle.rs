@@ -14,11 +14,17 @@ use tokio::time::{Instant, Sleep};
 #[error("upstream sent nothing for {0:?}")]
 pub struct IdleTimeout(pub Duration);
 
-/// Wraps a body with an idle deadline that restarts at every frame.
+/// Wraps a body with an idle deadline that restarts whenever the upstream makes us wait.
+///
+/// The timer is only touched when the inner body is not ready: a response that arrives
+/// whole (the common small JSON answer) never arms a timer at all, and a busy stream re-arms
+/// it once per wait, not once per frame.
 pub struct IdleBody<B> {
     inner: B,
     timeout: Duration,
-    deadline: Pin<Box<Sleep>>,
+    /// Created on the first wait; `armed` says whether it counts the current one.
+    deadline: Option<Pin<Box<Sleep>>>,
+    armed: bool,
 }
 
 impl<B> IdleBody<B> {
@@ -27,7 +33,8 @@ impl<B> IdleBody<B> {
         IdleBody {
             inner,
             timeout,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
+            deadline: None,
+            armed: false,
         }
     }
 }
@@ -45,16 +52,21 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                let next = Instant::now() + this.timeout;
-                this.deadline.as_mut().reset(next);
-                Poll::Ready(frame.map(|result| result.map_err(Into::into)))
-            }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(IdleTimeout(this.timeout))))),
-                Poll::Pending => Poll::Pending,
-            },
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.armed = false;
+            return Poll::Ready(frame.map(|result| result.map_err(Into::into)));
+        }
+        let next = Instant::now() + this.timeout;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(next)));
+        if !this.armed {
+            deadline.as_mut().reset(next);
+            this.armed = true;
+        }
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(IdleTimeout(this.timeout))))),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -64,5 +76,61 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use http_body_util::{BodyExt, StreamBody};
+
+    /// A body that yields `frames` frames `gap` apart, then ends or (if `stall`) hangs.
+    fn paced(
+        frames: usize,
+        gap: Duration,
+        stall: bool,
+    ) -> impl Body<Data = Bytes, Error = std::io::Error> + Unpin {
+        let stream = futures::stream::iter(0..frames)
+            .then(move |index| async move {
+                tokio::time::sleep(gap).await;
+                Ok(Frame::data(Bytes::from(index.to_string())))
+            })
+            .chain(
+                futures::stream::once(async move {
+                    if stall {
+                        std::future::pending::<()>().await;
+                    }
+                    Err(std::io::Error::other("end"))
+                })
+                .filter(|_| async { false }),
+            );
+        StreamBody::new(Box::pin(stream))
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_keeps_talking_is_never_cut() {
+        // Each wait (30 ms) is shorter than the timeout; the total (300 ms) is longer.
+        let body = IdleBody::new(
+            paced(10, Duration::from_millis(30), false),
+            Duration::from_millis(100),
+        );
+        let collected = body.collect().await.expect("no idle timeout");
+        assert_eq!(collected.to_bytes(), Bytes::from("0123456789"));
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_stalls_after_a_frame_is_cut() {
+        let mut body = IdleBody::new(paced(1, Duration::ZERO, true), Duration::from_millis(50));
+        let first = body.frame().await.expect("a frame").expect("not an error");
+        assert_eq!(first.into_data().ok(), Some(Bytes::from("0")));
+        let started = Instant::now();
+        let error = body
+            .frame()
+            .await
+            .expect("an error, not the end")
+            .expect_err("cut");
+        assert!(error.is::<IdleTimeout>(), "{error}");
+        assert!(started.elapsed() >= Duration::from_millis(50));
     }
 }
