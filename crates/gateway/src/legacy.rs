@@ -13,8 +13,6 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, Uri};
-use serde_json::Value;
-use tokio::sync::mpsc;
 
 use crate::error::GatewayError;
 use crate::forward::upstream_head;
@@ -28,7 +26,7 @@ pub(crate) enum SessionRoute {
     /// Posted on to the upstream server's own message endpoint.
     Upstream(Uri),
     /// Into a bridged server's shared connection, answers to this client's stream.
-    Bridged(mpsc::Sender<Value>),
+    Bridged(crate::bridge::legacy::BridgedClient),
 }
 
 /// One open legacy stream.

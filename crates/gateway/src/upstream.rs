@@ -12,6 +12,13 @@ use hyper_util::rt::TokioExecutor;
 /// The upstream client type.
 pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
 
+/// Silence before TCP keep-alive probes start on an upstream connection.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+/// Time between keep-alive probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// Unanswered probes after which the connection is declared dead (so within about 60 s).
+const KEEPALIVE_RETRIES: u32 = 3;
+
 /// How long an idle pooled connection is kept.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -22,6 +29,11 @@ pub fn build(connect_timeout: Duration) -> std::io::Result<UpstreamClient> {
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
+    // A long-lived stream (an SSE session the gateway holds open) to a peer that vanished
+    // without a FIN is found dead by TCP keep-alive instead of hanging forever.
+    http.set_keepalive(Some(KEEPALIVE_IDLE));
+    http.set_keepalive_interval(Some(KEEPALIVE_INTERVAL));
+    http.set_keepalive_retries(Some(KEEPALIVE_RETRIES));
     http.enforce_http(false);
     let https = HttpsConnectorBuilder::new()
         .try_with_platform_verifier()

@@ -312,9 +312,11 @@ async fn server_notifications_reach_get_streams_and_legacy_clients() {
         "protocolVersion": "2024-11-05", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     assert_eq!(post(init).await.unwrap().status(), 202);
     let answers = read_events(&mut legacy, |event| event["id"] == "init").await;
+    let initialized = &answers.last().unwrap()["result"];
+    assert_eq!(initialized["serverInfo"]["name"], "mcp-servers/everything");
     assert_eq!(
-        answers.last().unwrap()["result"]["serverInfo"]["name"],
-        "mcp-servers/everything"
+        initialized["protocolVersion"], "2024-11-05",
+        "an older client is answered in its own revision, which the gateway translates"
     );
     let toggle = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
         "params": {"name": "toggle-simulated-logging", "arguments": {}}});
@@ -415,13 +417,21 @@ async fn eager_servers_start_with_the_gateway_and_are_kept_running() {
         refused.body
     );
 
-    // No longer eager, then removed: it is stopped.
+    // No longer eager: it keeps running (as a lazy server would after its first use);
+    // removed: it is stopped.
+    // (A call first: the process list is only settled once the server answers.)
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    assert_eq!(call(&gw, "box", &list).await.status(), 200);
+    let running = processes_with(&marker);
     let lazy = json!({"eager": false});
     assert_eq!(
         gw.api("PATCH", "/api/servers/box", Some(lazy)).await.status,
         200
     );
-    wait_until("a server that is no longer eager to be stopped", || {
+    assert_eq!(call(&gw, "box", &list).await.status(), 200);
+    assert_eq!(processes_with(&marker), running, "not restarted for a flag");
+    assert_eq!(gw.api("DELETE", "/api/servers/box", None).await.status, 204);
+    wait_until("a removed server to be stopped", || {
         processes_with(&marker).is_empty()
     })
     .await;

@@ -350,6 +350,11 @@ pub struct Failer {
 }
 
 impl Failer {
+    /// Declares the connection unusable: the pool replaces it on the next request.
+    pub fn close(&self) {
+        self.shared.alive.store(false, Ordering::SeqCst);
+    }
+
     /// Fails the request in `message` (serialised as queued), if it is one.
     pub fn fail_message(&self, message: &[u8], reason: &str) {
         // Only the gateway's own requests carry a method and an id of ours; an answer to

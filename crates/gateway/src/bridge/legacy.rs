@@ -4,6 +4,7 @@
 //! and their answers, progress included, come back on the client's stream, together with
 //! the server's own notifications.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -11,7 +12,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http::{Method, Response, StatusCode};
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use super::pool::Running;
 use super::streamable::{error_answer, notifications, sse_message, sse_response};
@@ -23,6 +24,17 @@ use crate::table::Target;
 
 /// Messages buffered towards one client's stream before posting waits for it to read.
 const CLIENT_QUEUE: usize = 64;
+/// Requests one legacy client may have waiting at once.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// One legacy client of a bridged server, as its session knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct BridgedClient {
+    /// Its event stream.
+    stream: mpsc::Sender<Value>,
+    /// Its requests in flight, bounded.
+    inflight: Arc<Semaphore>,
+}
 
 /// `GET /{server}/sse`: starts the server if needed and opens the client's stream.
 pub async fn open(
@@ -41,7 +53,10 @@ pub async fn open(
     let sessions = gateway.legacy_sessions();
     let id = sessions.insert(Session {
         server: target.path.clone(),
-        route: SessionRoute::Bridged(sender),
+        route: SessionRoute::Bridged(BridgedClient {
+            stream: sender,
+            inflight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+        }),
     });
     let endpoint = Bytes::from(format!(
         "event: endpoint\ndata: /{}/messages?session={id}\n\n",
@@ -73,10 +88,10 @@ pub async fn open(
 
 /// `POST /{server}/messages?session=…` of a bridged session: each message goes into the
 /// shared connection; answers go to the client's stream. Answers `202 Accepted`.
-pub async fn post(
+pub(crate) async fn post(
     gateway: &Gateway,
     target: &Target,
-    client: mpsc::Sender<Value>,
+    client: BridgedClient,
     body: Bytes,
     timeout: Duration,
 ) -> Result<Response<Body>, GatewayError> {
@@ -92,14 +107,12 @@ pub async fn post(
         match classify(message, &running) {
             Action::Replay(reply) => {
                 // The client's stream is gone, or it has not read for a long time.
-                if client.send_timeout(reply, timeout).await.is_err() {
+                if client.stream.send_timeout(reply, timeout).await.is_err() {
                     return Err(GatewayError::UnknownSession);
                 }
             }
             Action::Absorb => {}
-            Action::Request(message) => {
-                relay(&running, target, message, client.clone(), timeout).await;
-            }
+            Action::Request(message) => relay(&running, target, message, &client, timeout).await,
             Action::Notify(message) => running.channel().notify(&message).await?,
         }
     }
@@ -109,20 +122,29 @@ pub async fn post(
 }
 
 /// Sends a request and relays its progress and response to the client's stream in the
-/// background; gives up (and so cancels it upstream) when the client's stream closes.
+/// background; gives up (and so cancels it upstream) when the client's stream closes, when
+/// the client stops reading, or at the deadline.
 async fn relay(
     running: &Running,
     target: &Target,
     message: Value,
-    client: mpsc::Sender<Value>,
+    client: &BridgedClient,
     timeout: Duration,
 ) {
     let id = message.get("id").cloned();
+    let stream = client.stream.clone();
+    let Ok(permit) = Arc::clone(&client.inflight).try_acquire_owned() else {
+        let error = GatewayError::NotHere(format!(
+            "more than {MAX_IN_FLIGHT} requests in flight on this session"
+        ));
+        let _ = stream.try_send(error_answer(id.as_ref(), &error));
+        return;
+    };
     let mut events = match running.channel().request(message).await {
         Ok(events) => events,
         Err(error) => {
             let error = GatewayError::from(error);
-            let _ = client.send(error_answer(id.as_ref(), &error)).await;
+            let _ = stream.try_send(error_answer(id.as_ref(), &error));
             return;
         }
     };
@@ -134,19 +156,26 @@ async fn relay(
         },
     );
     tokio::spawn(async move {
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
+        let _permit = permit;
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            tokio::select! {
-                event = events.next() => match event {
-                    Some(event) => if client.send(event).await.is_err() { return },
-                    None => return,
-                },
-                () = client.closed() => return,
-                () = &mut deadline => {
-                    let _ = client.send(expired).await;
+            let event = tokio::select! {
+                event = events.next() => event,
+                () = stream.closed() => return,
+                () = tokio::time::sleep_until(deadline) => {
+                    let _ = stream.try_send(expired);
                     return;
                 }
+            };
+            let Some(event) = event else {
+                return;
+            };
+            // A client that does not read its stream cannot hold this past the deadline.
+            if !matches!(
+                tokio::time::timeout_at(deadline, stream.send(event)).await,
+                Ok(Ok(()))
+            ) {
+                return;
             }
         }
     });

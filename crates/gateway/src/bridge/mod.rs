@@ -39,6 +39,18 @@ pub(crate) enum Action {
     Notify(Value),
 }
 
+/// Stateful protocol revisions a client may ask for; the gateway, which translates every
+/// message anyway, answers an older one in its own terms.
+const STATEFUL_REVISIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// Whether a client asking for `requested` is answered with it rather than with what the
+/// server negotiated with the gateway: a known revision no newer than the negotiated one
+/// (an older client would otherwise be told a version it cannot speak, and hang up).
+fn answers_as(requested: &str, negotiated: Option<&str>) -> bool {
+    STATEFUL_REVISIONS.contains(&requested)
+        && negotiated.is_some_and(|negotiated| requested < negotiated)
+}
+
 /// Sorts one client message. A client's `initialize` never reaches a shared server: it
 /// would re-initialise the connection under every other client.
 pub(crate) fn classify(message: Value, running: &Running) -> Action {
@@ -46,7 +58,17 @@ pub(crate) fn classify(message: Value, running: &Running) -> Action {
     let initialized = running.initialize.is_some();
     match (method, message.get("id")) {
         (Some("initialize"), Some(id)) if initialized => {
-            Action::Replay(json!({"jsonrpc": "2.0", "id": id, "result": running.initialize}))
+            let mut result = running.initialize.clone().unwrap_or(Value::Null);
+            let requested = message
+                .pointer("/params/protocolVersion")
+                .and_then(Value::as_str);
+            if let (Some(requested), Some(negotiated)) =
+                (requested, result.get_mut("protocolVersion"))
+                && answers_as(requested, negotiated.as_str())
+            {
+                *negotiated = Value::from(requested);
+            }
+            Action::Replay(json!({"jsonrpc": "2.0", "id": id, "result": result}))
         }
         (Some("notifications/initialized"), None) if initialized => Action::Absorb,
         (Some(_), Some(_)) => Action::Request(message),

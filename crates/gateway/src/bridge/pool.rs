@@ -112,7 +112,9 @@ struct Slot {
     /// The registry revision of the definition it runs; only a newer one replaces it.
     revision: i64,
     /// Kept running by a supervisor rather than started on first use.
-    eager: bool,
+    /// Set by [`BridgePool::reconcile`] only, so that a request holding an older
+    /// definition cannot flip it; changing it never restarts the connection.
+    eager: AtomicBool,
     /// Whether the supervisor of an eager slot has been started.
     supervised: AtomicBool,
     state: tokio::sync::Mutex<SlotState>,
@@ -205,7 +207,7 @@ impl BridgePool {
             Arc::new(Slot {
                 spec,
                 revision: target.revision,
-                eager: target.eager,
+                eager: AtomicBool::new(target.eager),
                 supervised: AtomicBool::new(false),
                 state: Default::default(),
             })
@@ -214,7 +216,7 @@ impl BridgePool {
             return Ok(new(spec));
         };
         match slots.get(&target.path) {
-            Some(slot) if slot.spec == spec && slot.eager == target.eager => Ok(Arc::clone(slot)),
+            Some(slot) if slot.spec == spec => Ok(Arc::clone(slot)),
             Some(slot) if slot.revision > target.revision => {
                 Err(BridgeError::Redefined(target.path.clone()))
             }
@@ -234,11 +236,11 @@ impl BridgePool {
     pub fn reconcile(self: &Arc<Self>, targets: &HashMap<String, Arc<Target>>) {
         if let Ok(mut slots) = self.slots.lock() {
             slots.retain(|path, slot| {
-                targets.get(path).is_some_and(|target| {
-                    target.enabled
-                        && target.eager == slot.eager
-                        && Spec::of(target).as_ref() == Some(&slot.spec)
-                })
+                let Some(target) = targets.get(path) else {
+                    return false;
+                };
+                slot.eager.store(target.eager, Ordering::SeqCst);
+                target.enabled && Spec::of(target).as_ref() == Some(&slot.spec)
             });
         }
         for target in targets
@@ -319,15 +321,16 @@ async fn start(
     }
 }
 
-/// Keeps an eager server running for as long as its slot is current: starts it, waits for
-/// its connection to close, and starts it again, respecting the restart backoff. It holds
-/// the slot weakly, so that removing the slot from the pool still stops the server.
+/// Keeps an eager server running for as long as its slot is current and eager: starts it,
+/// waits for its connection to close, and starts it again, respecting the restart backoff.
+/// It holds the slot weakly, so that removing the slot from the pool still stops the
+/// server. A server that is no longer eager keeps running as a lazy one.
 async fn supervise(pool: Weak<BridgePool>, target: Arc<Target>, slot: Weak<Slot>) {
     loop {
         let Some(current) = pool.upgrade() else {
             return;
         };
-        if !current.is_current(&target.path, &slot) {
+        if !current.is_current(&target.path, &slot) || !still_eager(&slot) {
             return;
         }
         let started = current.running(&target).await;
@@ -349,6 +352,20 @@ async fn supervise(pool: Weak<BridgePool>, target: Arc<Target>, slot: Weak<Slot>
             }
         }
     }
+}
+
+/// Whether the supervisor of `slot` should go on. When the slot stopped being eager the
+/// supervisor steps down, unless the slot became eager again meanwhile (then it stays, as
+/// reconcile saw it supervised and started no other).
+fn still_eager(slot: &Weak<Slot>) -> bool {
+    let Some(slot) = slot.upgrade() else {
+        return false;
+    };
+    if slot.eager.load(Ordering::SeqCst) {
+        return true;
+    }
+    slot.supervised.store(false, Ordering::SeqCst);
+    slot.eager.load(Ordering::SeqCst) && !slot.supervised.swap(true, Ordering::SeqCst)
 }
 
 /// The gateway's own handshake with a new connection, so that many clients can share it:

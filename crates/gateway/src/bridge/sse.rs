@@ -185,6 +185,23 @@ async fn read_loop(
     }
 }
 
+/// Why a message POST failed.
+enum Rejection {
+    /// The server does not know the session any more (404).
+    SessionGone,
+    /// Anything else: this message is lost, the session may still work.
+    Failed(String),
+}
+
+impl Rejection {
+    fn reason(&self) -> String {
+        match self {
+            Rejection::SessionGone => "the server no longer knows this session".into(),
+            Rejection::Failed(reason) => reason.clone(),
+        }
+    }
+}
+
 /// Posts the gateway's messages to the server's message endpoint, one at a time, in order.
 struct Poster {
     client: UpstreamClient,
@@ -197,17 +214,24 @@ struct Poster {
 impl Poster {
     async fn run(self, mut queue: mpsc::Receiver<Vec<u8>>) {
         while let Some(message) = queue.recv().await {
-            if let Err(reason) = self.post(message.clone()).await {
+            if let Err(rejection) = self.post(message.clone()).await {
+                let reason = rejection.reason();
                 tracing::warn!(endpoint = %self.endpoint, %reason, "message not delivered");
                 self.failer.fail_message(
                     &message,
                     &format!("the server refused the message: {reason}"),
                 );
+                if let Rejection::SessionGone = rejection {
+                    // The server forgot this session (it restarted behind a proxy that kept
+                    // the stream, say): a new one is opened on the next request.
+                    self.failer.close();
+                    return;
+                }
             }
         }
     }
 
-    async fn post(&self, message: Vec<u8>) -> Result<(), String> {
+    async fn post(&self, message: Vec<u8>) -> Result<(), Rejection> {
         let mut request = Request::new(Body::from(Bytes::from(message)));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.endpoint.clone();
@@ -217,17 +241,17 @@ impl Poster {
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let response = tokio::time::timeout(self.timeout, self.client.request(request))
             .await
-            .map_err(|_| format!("no answer within {:?}", self.timeout))?
-            .map_err(|error| crate::handler::describe(&error))?;
+            .map_err(|_| Rejection::Failed(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|error| Rejection::Failed(crate::handler::describe(&error)))?;
         let status = response.status();
         // Drain the (small) acknowledgement so the pooled connection can be reused; a
         // server that sends more than an acknowledgement does not get it buffered.
         let acknowledgement = http_body_util::Limited::new(response.into_body(), MAX_ACK_BYTES);
         let _ = tokio::time::timeout(self.timeout, acknowledgement.collect()).await;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!("HTTP {status}"))
+        match status {
+            _ if status.is_success() => Ok(()),
+            http::StatusCode::NOT_FOUND => Err(Rejection::SessionGone),
+            _ => Err(Rejection::Failed(format!("HTTP {status}"))),
         }
     }
 }
