@@ -124,8 +124,8 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             .unwrap_or(data_plane.idle_timeout),
     };
     let io_threads = match file.gateway.io_threads {
-        Some(count @ 1..=1024) => count,
-        Some(count) => bail!("gateway io_threads must be between 1 and 1024, not {count}"),
+        Some(count @ 0..=1024) => count,
+        Some(count) => bail!("gateway io_threads must be between 0 and 1024, not {count}"),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
     Ok(Settings {

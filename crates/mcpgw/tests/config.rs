@@ -240,15 +240,17 @@ async fn broken_config_files_stop_the_gateway_with_one_error_line() {
     let wrong_type = write(dir.path(), "type.toml", "listen = 42\n");
     let missing = dir.path().join("missing.toml");
     let nan_jitter = write(dir.path(), "nan.toml", "[health]\njitter = nan\n");
+    let threads = write(dir.path(), "threads.toml", "[gateway]\nio_threads = 5000\n");
     for (file, expected) in [
         (&syntax, "invalid"),
         (&wrong_type, "invalid"),
         (&missing, "cannot read config file"),
         (&nan_jitter, "jitter must be between 0 and 1"),
+        (&threads, "io_threads must be between 0 and 1024"),
     ] {
         let output = serve_until_exit(&data, &["--config", arg(file)]).await;
         let line = error_line(&output);
-        if expected.contains("jitter") {
+        if expected.contains("jitter") || expected.contains("io_threads") {
             assert!(line.contains(expected), "{line}");
             continue;
         }
@@ -306,11 +308,19 @@ async fn unsupported_database_url_is_a_readable_error() {
 
 #[tokio::test]
 async fn sigterm_and_sigint_shut_down_gracefully() {
-    for signal in ["TERM", "INT"] {
+    // Default connection workers, one worker, and connections on the shared runtime.
+    for (signal, threads) in [("TERM", None), ("INT", Some(1)), ("TERM", Some(0))] {
         let dir = tempfile::tempdir().unwrap();
-        let (gw, log) = Launch::new(&dir.path().join("data"))
-            .start_capturing()
-            .await;
+        let mut launch = Launch::new(&dir.path().join("data"));
+        if let Some(threads) = threads {
+            let config = write(
+                dir.path(),
+                "mcpgw.toml",
+                &format!("[gateway]\nio_threads = {threads}\n"),
+            );
+            launch = launch.args(&["--config", arg(&config)]);
+        }
+        let (gw, log) = launch.start_capturing().await;
         // A served request shows the gateway is past startup and watching for signals.
         assert_eq!(count(&gw).await, 0);
         let status = gw.signal_and_wait(signal).await;
