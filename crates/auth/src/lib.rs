@@ -15,7 +15,11 @@ pub use error::AuthError;
 pub use principal::Principal;
 
 use http::HeaderMap;
+use http::HeaderName;
 use http::header::AUTHORIZATION;
+
+/// The header carrying the gateway's own token when `Authorization` is the upstream's.
+const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
 
 /// Authenticates requests against the configured credentials.
 #[derive(Debug, Clone)]
@@ -35,7 +39,7 @@ impl Authenticator {
     /// over `Authorization`, so that `Authorization` can carry an upstream's credential.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
         let header = headers
-            .get("x-authorization")
+            .get(X_AUTHORIZATION)
             .or_else(|| headers.get(AUTHORIZATION))
             .ok_or(AuthError::MissingCredentials)?;
         let token = bearer_token(header.as_bytes())?;

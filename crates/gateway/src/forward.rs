@@ -4,10 +4,18 @@
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Uri, request, response};
 
+/// The gateway's own credential header (the Python gateway's dual-token convention).
+pub const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
+/// `Mcp-Method`, which must agree with the body.
+pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+/// `Mcp-Name`, which must agree with the body.
+pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+
 /// Headers that describe one connection, never the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [HeaderName; 8] = [
+const HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
     header::PROXY_AUTHENTICATE,
     header::PROXY_AUTHORIZATION,
     header::TE,
@@ -16,19 +24,39 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
-/// Removes hop-by-hop headers, including those the `Connection` header names.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
+/// Request headers that stop at the gateway besides the hop-by-hop ones: the target and
+/// framing (set anew for the upstream), the gateway's own credential and cookies, and
+/// client-asserted identity and origin headers an upstream might trust.
+const NOT_FORWARDED: [HeaderName; 10] = [
+    header::HOST,
+    header::CONTENT_LENGTH,
+    header::COOKIE,
+    header::EXPECT,
+    X_AUTHORIZATION,
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-real-ip"),
+];
+
+/// The header names the `Connection` header lists (empty, without allocating, when it
+/// lists none).
+fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+        .collect()
+}
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in connection_named(headers).iter().chain(HOP_BY_HOP.iter()) {
         headers.remove(name);
     }
-    headers.remove("proxy-connection");
 }
 
 /// Prepares the client's request head for the upstream: hop-by-hop headers, `Host`, the
@@ -36,35 +64,36 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 ///
 /// `keep_authorization` is the dual-token rule: when the caller authenticated to the
 /// gateway with `X-Authorization`, its `Authorization` belongs to the upstream.
+///
+/// One pass over the client's headers, keeping what may cross, rather than a lookup per
+/// name that may not: this runs on every request.
 pub fn upstream_head(
     parts: &mut request::Parts,
     uri: Uri,
     configured: &HeaderMap,
     keep_authorization: bool,
 ) {
-    let headers = &mut parts.headers;
-    strip_hop_by_hop(headers);
-    headers.remove(header::HOST);
-    headers.remove(header::CONTENT_LENGTH);
-    headers.remove(header::COOKIE);
-    headers.remove(header::EXPECT);
-    headers.remove("x-authorization");
-    // Client-asserted identity and origin headers: an upstream might trust them.
-    for name in [
-        "forwarded",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-forwarded-proto",
-        "x-real-ip",
-    ] {
-        headers.remove(name);
-    }
-    if !keep_authorization {
-        headers.remove(header::AUTHORIZATION);
+    let named = connection_named(&parts.headers);
+    let incoming = std::mem::take(&mut parts.headers);
+    let mut headers = HeaderMap::with_capacity(incoming.len() + configured.len());
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in incoming {
+        // `None` repeats the previous name (a header sent more than once).
+        if let Some(name) = name {
+            let dropped = HOP_BY_HOP.contains(&name)
+                || NOT_FORWARDED.contains(&name)
+                || (name == header::AUTHORIZATION && !keep_authorization)
+                || named.contains(&name);
+            current = (!dropped).then_some(name);
+        }
+        if let Some(name) = &current {
+            headers.append(name.clone(), value);
+        }
     }
     for (name, value) in configured {
         headers.insert(name.clone(), value.clone());
     }
+    parts.headers = headers;
     parts.uri = uri;
     parts.version = http::Version::HTTP_11;
 }
@@ -91,5 +120,52 @@ mod tests {
         strip_hop_by_hop(&mut headers);
         assert_eq!(headers.len(), 1);
         assert!(headers.contains_key("mcp-session-id"));
+    }
+
+    fn head_of(pairs: &[(&'static str, &'static str)]) -> request::Parts {
+        let mut request = http::Request::new(());
+        for (name, value) in pairs {
+            request
+                .headers_mut()
+                .append(*name, http::HeaderValue::from_static(value));
+        }
+        request.into_parts().0
+    }
+
+    #[test]
+    fn only_what_may_cross_reaches_the_upstream() {
+        let mut parts = head_of(&[
+            ("host", "gateway"),
+            ("authorization", "Bearer gateway-token"),
+            ("accept", "application/json"),
+            ("accept", "text/event-stream"),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "1"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("cookie", "session=1"),
+            ("mcp-session-id", "abc"),
+            ("x-api-key", "client's"),
+        ]);
+        let mut configured = HeaderMap::new();
+        configured.insert("x-api-key", "configured".parse().unwrap());
+        let uri: Uri = "http://upstream/mcp".parse().unwrap();
+        upstream_head(&mut parts, uri.clone(), &configured, false);
+        let headers = &parts.headers;
+        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["accept", "mcp-session-id", "x-api-key"]);
+        assert_eq!(headers.get_all("accept").iter().count(), 2, "repeats kept");
+        assert_eq!(headers["x-api-key"], "configured", "configuration wins");
+        assert_eq!(parts.uri, uri);
+
+        // Dual-token: the gateway's token came in X-Authorization, so Authorization is
+        // the upstream's own credential and crosses; X-Authorization never does.
+        let mut parts = head_of(&[
+            ("x-authorization", "Bearer gateway-token"),
+            ("authorization", "Bearer upstream-token"),
+        ]);
+        upstream_head(&mut parts, uri, &HeaderMap::new(), true);
+        let names: Vec<&str> = parts.headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["authorization"]);
+        assert_eq!(parts.headers["authorization"], "Bearer upstream-token");
     }
 }

@@ -14,7 +14,7 @@ use crate::bridge;
 use crate::bridge::pool::BridgePool;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
-use crate::forward::client_head;
+use crate::forward::{MCP_METHOD, MCP_NAME, X_AUTHORIZATION, client_head};
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
 use crate::route::{Endpoint, Route};
@@ -126,7 +126,7 @@ impl Gateway {
             .authenticate(&parts.headers)
             .map_err(|e| fail(e.into()))?;
         let target = self.target(&route.server).await.map_err(fail)?;
-        let keep_authorization = parts.headers.contains_key("x-authorization");
+        let keep_authorization = parts.headers.contains_key(X_AUTHORIZATION);
         if !serves(route.endpoint, target.transport) {
             let message = unsupported(&target.path);
             return Err(fail(GatewayError::NotHere(message)));
@@ -143,8 +143,8 @@ impl Gateway {
             let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
             id = inspected.single_id().map(|raw| raw.get().to_owned());
             let headers = &parts.headers;
-            for name in ["mcp-method", "mcp-name"] {
-                if headers.get_all(name).iter().nth(1).is_some() {
+            for name in [MCP_METHOD, MCP_NAME] {
+                if headers.get_all(&name).iter().nth(1).is_some() {
                     let error = inspect::InspectError::HeaderMismatch(format!(
                         "{name} sent more than once"
                     ));
@@ -153,8 +153,8 @@ impl Gateway {
             }
             inspect::check_headers(
                 &inspected,
-                headers.get("mcp-method").map(|value| value.as_bytes()),
-                headers.get("mcp-name").map(|value| value.as_bytes()),
+                headers.get(MCP_METHOD).map(|value| value.as_bytes()),
+                headers.get(MCP_NAME).map(|value| value.as_bytes()),
             )
             .map_err(|e| (e.into(), id.clone()))?;
             authorize(&principal, &target, &inspected).map_err(|e| (e, id.clone()))?;
