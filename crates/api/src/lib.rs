@@ -5,7 +5,8 @@
 //! `{"error": {"code": "...", "message": "..."}}` with the status its kind implies
 //! ([`ApiError`]).
 //!
-//! Routes: `/health`; the registry REST API under `/api/servers`; and the routes scripts
+//! Routes: `/health`; `/api/auth/me`; the registry REST API under `/api/servers`; and the
+//! routes scripts
 //! written for the Python registry already call (`/api/server_details/…`, `/api/tools/…`,
 //! `/api/refresh/…`, `/toggle/…`, `/register`).
 
@@ -62,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/refresh/{*path}", post(legacy::refresh))
         .route("/toggle/{*path}", post(legacy::toggle))
         .route("/register", post(legacy::register))
+        .route_layer(middleware::from_fn(auth_layer::require_admin))
+        .route("/api/auth/me", get(auth_layer::me))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::require_principal,

@@ -13,6 +13,9 @@ pub enum AuthError {
     /// The token is not one the gateway accepts.
     #[error("invalid or expired token")]
     InvalidToken,
+    /// A JWT that failed verification, with a reason safe to tell the caller.
+    #[error("invalid token: {0}")]
+    Rejected(String),
 }
 
 impl AuthError {
@@ -21,7 +24,7 @@ impl AuthError {
         match self {
             AuthError::MissingCredentials => "missing_credentials",
             AuthError::MalformedHeader => "malformed_credentials",
-            AuthError::InvalidToken => "invalid_token",
+            AuthError::InvalidToken | AuthError::Rejected(_) => "invalid_token",
         }
     }
 }

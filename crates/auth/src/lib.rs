@@ -1,18 +1,22 @@
 //! Ingress authentication: who is calling the gateway.
 //!
 //! [`Authenticator::authenticate`] turns request headers into a [`Principal`] or an
-//! [`AuthError`]. Today it knows one credential, the admin token created on first start
-//! ([`AdminToken`]); OIDC JWTs, the gateway's own tokens and sessions plug in here as more
-//! credential kinds, so handlers never change. No HTTP framework and no authorisation
-//! decisions live here: handlers ask for a principal, policy decides what it may do.
+//! [`AuthError`]. It knows the admin token created on first start ([`AdminToken`]) and
+//! JWTs from trusted OIDC issuers ([`jwt::JwtVerifier`]); the gateway's own tokens and
+//! sessions plug in here as more credential kinds, so handlers never change. No HTTP
+//! framework and no authorisation decisions live here: handlers ask for a principal,
+//! policy decides what it may do.
 
 mod admin_token;
 mod error;
+pub mod jwt;
 mod principal;
+
+use std::sync::Arc;
 
 pub use admin_token::{AdminToken, AdminTokenError, TokenSource};
 pub use error::AuthError;
-pub use principal::Principal;
+pub use principal::{AuthMethod, Principal};
 
 use http::HeaderMap;
 use http::HeaderName;
@@ -22,22 +26,37 @@ use http::header::AUTHORIZATION;
 const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
 
 /// Authenticates requests against the configured credentials.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Authenticator {
     admin: AdminToken,
+    jwt: Option<Arc<jwt::JwtVerifier>>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("jwt", &self.jwt.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Authenticator {
     /// An authenticator that accepts the admin token.
     pub fn new(admin: AdminToken) -> Self {
-        Authenticator { admin }
+        Authenticator { admin, jwt: None }
+    }
+
+    /// Also accepts JWTs that `verifier` verifies.
+    pub fn with_jwt(mut self, verifier: jwt::JwtVerifier) -> Self {
+        self.jwt = Some(Arc::new(verifier));
+        self
     }
 
     /// Reads the bearer credential from `headers` and identifies its holder.
     ///
     /// `X-Authorization` (the Python gateway's header for the gateway's own token) wins
     /// over `Authorization`, so that `Authorization` can carry an upstream's credential.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
         let header = headers
             .get(X_AUTHORIZATION)
             .or_else(|| headers.get(AUTHORIZATION))
@@ -46,7 +65,12 @@ impl Authenticator {
         if self.admin.matches(token) {
             return Ok(Principal::admin());
         }
-        Err(AuthError::InvalidToken)
+        match &self.jwt {
+            Some(verifier) if jwt::JwtVerifier::looks_like_jwt(token) => {
+                verifier.verify(token).await
+            }
+            _ => Err(AuthError::InvalidToken),
+        }
     }
 }
 
@@ -78,26 +102,34 @@ mod tests {
         map
     }
 
-    #[test]
-    fn accepts_the_admin_token_only() {
+    #[tokio::test]
+    async fn accepts_the_admin_token_only() {
         let auth =
             Authenticator::new(AdminToken::from_secret("s3cret-token-value".into()).unwrap());
-        let ok = auth.authenticate(&headers("authorization", "Bearer s3cret-token-value"));
+        let ok = auth
+            .authenticate(&headers("authorization", "Bearer s3cret-token-value"))
+            .await;
         assert_eq!(ok.unwrap(), Principal::admin());
-        let lower = auth.authenticate(&headers("authorization", "bearer s3cret-token-value"));
+        let lower = auth
+            .authenticate(&headers("authorization", "bearer s3cret-token-value"))
+            .await;
         assert!(lower.is_ok());
-        let dual = auth.authenticate(&headers("x-authorization", "Bearer s3cret-token-value"));
+        let dual = auth
+            .authenticate(&headers("x-authorization", "Bearer s3cret-token-value"))
+            .await;
         assert!(dual.is_ok());
         assert_eq!(
-            auth.authenticate(&headers("authorization", "Bearer wrong")),
+            auth.authenticate(&headers("authorization", "Bearer wrong"))
+                .await,
             Err(AuthError::InvalidToken)
         );
         assert_eq!(
-            auth.authenticate(&headers("authorization", "Basic abc")),
+            auth.authenticate(&headers("authorization", "Basic abc"))
+                .await,
             Err(AuthError::MalformedHeader)
         );
         assert_eq!(
-            auth.authenticate(&HeaderMap::new()),
+            auth.authenticate(&HeaderMap::new()).await,
             Err(AuthError::MissingCredentials)
         );
     }

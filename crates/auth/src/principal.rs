@@ -1,7 +1,22 @@
 //! The authenticated caller.
 
+use serde::Serialize;
+
+/// How a principal proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// The gateway's admin token.
+    AdminToken,
+    /// A JWT from a trusted OIDC issuer.
+    Jwt {
+        /// The issuer (`iss`).
+        issuer: String,
+    },
+}
+
 /// Who made a request, as far as authentication can tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Principal {
     /// Stable identifier of the caller (`admin`, a JWT `sub`, a client id …).
     pub subject: String,
@@ -9,6 +24,16 @@ pub struct Principal {
     pub is_admin: bool,
     /// Groups the caller belongs to, as its credential states them.
     pub groups: Vec<String>,
+    /// The OAuth client the credential was issued to.
+    pub client_id: Option<String>,
+    /// A human user's name, when the credential names one.
+    pub username: Option<String>,
+    /// Scopes the credential grants (its `scope` claim).
+    pub scopes: Vec<String>,
+    /// How it authenticated.
+    pub auth_method: AuthMethod,
+    /// When the credential expires (seconds since the epoch), if it does.
+    pub expires_at: Option<i64>,
 }
 
 impl Principal {
@@ -18,6 +43,11 @@ impl Principal {
             subject: "admin".to_owned(),
             is_admin: true,
             groups: Vec::new(),
+            client_id: None,
+            username: None,
+            scopes: Vec::new(),
+            auth_method: AuthMethod::AdminToken,
+            expires_at: None,
         }
     }
 }

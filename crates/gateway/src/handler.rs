@@ -124,6 +124,7 @@ impl Gateway {
         let principal = self
             .auth
             .authenticate(&parts.headers)
+            .await
             .map_err(|e| fail(e.into()))?;
         let target = self.target(&route.server).await.map_err(fail)?;
         let keep_authorization = parts.headers.contains_key(X_AUTHORIZATION);

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use mcpgw_auth::jwt::JwtSettings;
+use mcpgw_auth::jwt::issuer::IssuerConfig;
 use mcpgw_gateway::GatewayConfig;
 use mcpgw_registry::HealthCheckConfig;
 use serde::Deserialize;
@@ -36,6 +38,15 @@ struct GatewaySection {
     io_threads: Option<usize>,
 }
 
+/// The `[auth]` section: trusted token issuers.
+#[derive(Debug, Default, Deserialize)]
+struct AuthSection {
+    #[serde(default)]
+    issuers: Vec<IssuerConfig>,
+    leeway_secs: Option<f64>,
+    key_refresh_min_secs: Option<f64>,
+}
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 struct FileConfig {
@@ -47,6 +58,8 @@ struct FileConfig {
     health: HealthSection,
     #[serde(default)]
     gateway: GatewaySection,
+    #[serde(default)]
+    auth: AuthSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -64,6 +77,10 @@ pub struct Settings {
     pub health: HealthCheckConfig,
     /// Data-plane settings.
     pub gateway: GatewayConfig,
+    /// Trusted OIDC issuers (`[[auth.issuers]]`).
+    pub issuers: Vec<IssuerConfig>,
+    /// How their tokens are checked and their keys fetched.
+    pub jwt: JwtSettings,
     /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
     pub io_threads: usize,
 }
@@ -128,9 +145,24 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         Some(count) => bail!("gateway io_threads must be between 0 and 1024, not {count}"),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
+    let jwt_defaults = JwtSettings::default();
+    let jwt = JwtSettings {
+        leeway: match file.auth.leeway_secs {
+            Some(secs) if secs.is_finite() && (0.0..=600.0).contains(&secs) => {
+                Duration::from_secs_f64(secs)
+            }
+            Some(secs) => bail!("auth leeway_secs must be between 0 and 600, not {secs}"),
+            None => jwt_defaults.leeway,
+        },
+        min_key_refresh: seconds("auth key refresh interval", file.auth.key_refresh_min_secs)?
+            .unwrap_or(jwt_defaults.min_key_refresh),
+        ..jwt_defaults
+    };
     Ok(Settings {
         gateway,
         io_threads,
+        issuers: file.auth.issuers,
+        jwt,
         listen,
         data_dir,
         database_url,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mcpgw_api::AppState;
+use mcpgw_auth::jwt::JwtVerifier;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
 use mcpgw_gateway::{Gateway, RoutingTable};
 use mcpgw_registry::{HealthChecker, Prober, RegistryService};
@@ -59,7 +60,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let checker = HealthChecker::spawn(registry.clone(), settings.health.clone(), shutdown.clone());
 
     let table = RoutingTable::load(registry.clone()).await?;
-    let auth = Arc::new(Authenticator::new(admin));
+    let mut authenticator = Authenticator::new(admin);
+    if !settings.issuers.is_empty() {
+        let names: Vec<&str> = settings.issuers.iter().map(|i| i.issuer.as_str()).collect();
+        tracing::info!(issuers = ?names, "accepting JWTs from these issuers");
+        let verifier = JwtVerifier::new(settings.issuers.clone(), &settings.jwt)
+            .context("invalid [auth] configuration")?;
+        authenticator = authenticator.with_jwt(verifier);
+    }
+    let auth = Arc::new(authenticator);
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?;
     let api = mcpgw_api::router(AppState {

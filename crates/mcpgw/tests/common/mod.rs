@@ -4,6 +4,7 @@
 
 pub mod faults;
 pub mod hostile;
+pub mod oidc;
 pub mod upstreams;
 
 use std::path::{Path, PathBuf};

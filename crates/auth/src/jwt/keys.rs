@@ -1,0 +1,196 @@
+//! [`IssuerKeys`]: one issuer's signing keys, found by OIDC discovery and cached.
+//!
+//! Keys are fetched on first use (a provider that is down when the gateway starts does not
+//! stop it), refreshed when they are older than [`MAX_AGE`] and when a token names a key
+//! id the cache does not know (the provider rotated its keys). Every fetch, successful or
+//! not, is at least `min_refresh` apart, so a flood of tokens with made-up key ids cannot
+//! make the gateway hammer the provider; concurrent requests share one fetch.
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use jsonwebtoken::DecodingKey;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+/// Keys older than this are fetched again (providers rotate on a schedule of days; this
+/// bounds how long a removed key stays trusted).
+const MAX_AGE: Duration = Duration::from_secs(15 * 60);
+/// Largest discovery document or key set read.
+const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// Why no key could be found for a token.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The keys could not be fetched (yet).
+    #[error("the issuer's keys are unavailable: {0}")]
+    Unavailable(String),
+    /// The keys were fetched, and none matches the token.
+    #[error("no key of the issuer matches the token's key id")]
+    UnknownKey,
+}
+
+#[derive(Default)]
+struct Cache {
+    keys: Vec<(Jwk, DecodingKey)>,
+    fetched_at: Option<Instant>,
+    attempted_at: Option<Instant>,
+    last_error: Option<String>,
+}
+
+/// The signing keys of one issuer.
+pub struct IssuerKeys {
+    issuer: String,
+    http: reqwest::Client,
+    min_refresh: Duration,
+    cache: RwLock<Cache>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl IssuerKeys {
+    /// Keys of `issuer`, fetched with `http`, at most once per `min_refresh`.
+    pub fn new(issuer: &str, http: reqwest::Client, min_refresh: Duration) -> Self {
+        IssuerKeys {
+            issuer: issuer.to_owned(),
+            http,
+            min_refresh,
+            cache: RwLock::new(Cache::default()),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The key a token with this key id (and algorithm family) is verified with.
+    pub async fn key(&self, kid: Option<&str>) -> Result<(Jwk, DecodingKey), KeyError> {
+        if let Some(found) = self.cached(kid, true) {
+            return Ok(found);
+        }
+        let _single = self.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        if let Some(found) = self.cached(kid, true) {
+            return Ok(found);
+        }
+        let may_fetch = self
+            .read(|cache| cache.attempted_at)
+            .is_none_or(|at| at.elapsed() >= self.min_refresh);
+        if may_fetch {
+            self.refresh().await;
+        }
+        if let Some(found) = self.cached(kid, false) {
+            return Ok(found);
+        }
+        match self.read(|cache| (cache.fetched_at, cache.last_error.clone())) {
+            (None, error) => Err(KeyError::Unavailable(
+                error.unwrap_or_else(|| "not fetched yet".into()),
+            )),
+            (Some(_), _) => Err(KeyError::UnknownKey),
+        }
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Cache) -> T) -> T {
+        match self.cache.read() {
+            Ok(cache) => f(&cache),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
+    /// The cached key for `kid`; with `fresh_only`, nothing from a cache past [`MAX_AGE`].
+    fn cached(&self, kid: Option<&str>, fresh_only: bool) -> Option<(Jwk, DecodingKey)> {
+        self.read(|cache| {
+            let fresh = cache.fetched_at.is_some_and(|at| at.elapsed() < MAX_AGE);
+            if fresh_only && !fresh {
+                return None;
+            }
+            let mut candidates = cache.keys.iter().filter(|(jwk, _)| {
+                match (kid, jwk.common.key_id.as_deref()) {
+                    (Some(kid), Some(key_id)) => kid == key_id,
+                    (Some(_), None) => false,
+                    // A token without `kid` is accepted only if the issuer has one key.
+                    (None, _) => cache.keys.len() == 1,
+                }
+            });
+            candidates.next().cloned()
+        })
+    }
+
+    /// Fetches discovery and the key set; on failure the old keys are kept.
+    async fn refresh(&self) {
+        let result = self.fetch().await;
+        let mut cache = match self.cache.write() {
+            Ok(cache) => cache,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        cache.attempted_at = Some(Instant::now());
+        match result {
+            Ok(keys) => {
+                tracing::info!(issuer = %self.issuer, keys = keys.len(), "issuer keys fetched");
+                cache.keys = keys;
+                cache.fetched_at = Some(Instant::now());
+                cache.last_error = None;
+            }
+            Err(error) => {
+                tracing::warn!(issuer = %self.issuer, %error, "cannot fetch the issuer's keys");
+                cache.last_error = Some(error);
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<Vec<(Jwk, DecodingKey)>, String> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
+        let discovery: Discovery = self.get_json(&url).await?;
+        // OpenID Connect Discovery §4.3: the document must name the issuer it was asked
+        // about, or a provider could vouch for another's tokens.
+        if discovery.issuer != self.issuer {
+            return Err(format!(
+                "discovery names issuer '{}', not '{}'",
+                discovery.issuer, self.issuer
+            ));
+        }
+        let set: JwkSet = self.get_json(&discovery.jwks_uri).await?;
+        let keys: Vec<(Jwk, DecodingKey)> = set
+            .keys
+            .into_iter()
+            .filter_map(|jwk| {
+                let key = DecodingKey::from_jwk(&jwk).ok()?;
+                Some((jwk, key))
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err("the key set has no usable key".into());
+        }
+        Ok(keys)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        let mut response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| format!("{url}: {error}"))?;
+        if !response.status().is_success() {
+            return Err(format!("{url}: HTTP {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| format!("{url}: {error}"))?
+        {
+            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(format!("{url}: larger than {MAX_DOCUMENT_BYTES} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        serde_json::from_slice(&body).map_err(|error| format!("{url}: {error}"))
+    }
+}

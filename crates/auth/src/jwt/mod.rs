@@ -1,0 +1,215 @@
+//! Bearer JWTs from trusted OIDC issuers ([`JwtVerifier`]).
+//!
+//! A token is accepted only if all of this holds: it is a JWS with an asymmetric algorithm
+//! (RS*, PS*, ES256/384, EdDSA; never `none`, never HMAC, whose "secret" would be a public
+//! key); its `typ`, if present, is `JWT` or `at+jwt`; its `iss` is a configured issuer, whose
+//! published key (by `kid`) verifies the signature; it is not expired nor used before `nbf`
+//! (within the leeway); its audience is one the issuer is configured for; and what its
+//! preset requires (Cognito: `token_use: access`).
+
+mod claims;
+pub mod issuer;
+mod keys;
+
+use std::time::Duration;
+
+use base64::Engine;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use serde_json::Value;
+
+use crate::error::AuthError;
+use crate::principal::Principal;
+use issuer::{ClaimMap, IssuerConfig};
+use keys::{IssuerKeys, KeyError};
+
+/// Algorithms accepted: asymmetric ones only.
+const ACCEPTED: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Settings shared by every issuer.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// Least time between two fetches of one issuer's keys.
+    pub min_key_refresh: Duration,
+    /// Timeout of each discovery or key-set request.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for JwtSettings {
+    fn default() -> Self {
+        JwtSettings {
+            leeway: Duration::from_secs(60),
+            min_key_refresh: Duration::from_secs(10),
+            fetch_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the issuer configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum JwtConfigError {
+    /// Two entries for one issuer.
+    #[error("issuer '{0}' is configured twice")]
+    Duplicate(String),
+    /// Not an http(s) URL.
+    #[error("issuer '{0}' is not an http(s) URL")]
+    NotAUrl(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client for key discovery: {0}")]
+    Client(String),
+}
+
+struct Issuer {
+    config: IssuerConfig,
+    claims: ClaimMap,
+    keys: IssuerKeys,
+}
+
+/// Verifies bearer JWTs against the configured issuers.
+pub struct JwtVerifier {
+    issuers: Vec<Issuer>,
+    leeway: Duration,
+}
+
+impl JwtVerifier {
+    /// A verifier for `configs`; keys are fetched on first use.
+    pub fn new(configs: Vec<IssuerConfig>, settings: &JwtSettings) -> Result<Self, JwtConfigError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(settings.fetch_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| JwtConfigError::Client(error.to_string()))?;
+        let mut issuers: Vec<Issuer> = Vec::with_capacity(configs.len());
+        for config in configs {
+            if !(config.issuer.starts_with("https://") || config.issuer.starts_with("http://")) {
+                return Err(JwtConfigError::NotAUrl(config.issuer));
+            }
+            if issuers
+                .iter()
+                .any(|known| known.config.issuer == config.issuer)
+            {
+                return Err(JwtConfigError::Duplicate(config.issuer));
+            }
+            issuers.push(Issuer {
+                claims: ClaimMap::of(&config),
+                keys: IssuerKeys::new(&config.issuer, http.clone(), settings.min_key_refresh),
+                config,
+            });
+        }
+        Ok(JwtVerifier {
+            issuers,
+            leeway: settings.leeway,
+        })
+    }
+
+    /// Whether `token` has the shape of a JWS (three base64url parts), so that it is
+    /// worth verifying as a JWT.
+    pub fn looks_like_jwt(token: &str) -> bool {
+        token.split('.').count() == 3 && token.starts_with("ey")
+    }
+
+    /// Verifies `token` and describes its holder.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| reject("not a valid JWT (or an algorithm the gateway refuses)"))?;
+        if !ACCEPTED.contains(&header.alg) {
+            return Err(reject(
+                "the token's algorithm is not accepted (asymmetric only)",
+            ));
+        }
+        if let Some(typ) = header.typ.as_deref() {
+            let typ = typ.to_ascii_lowercase();
+            if !["jwt", "at+jwt", "application/at+jwt"].contains(&typ.as_str()) {
+                return Err(reject("the token's typ is not JWT or at+jwt"));
+            }
+        }
+        let issuer_name = unverified_issuer(token).ok_or_else(|| reject("the token has no iss"))?;
+        let issuer = self
+            .issuers
+            .iter()
+            .find(|issuer| issuer.config.issuer == issuer_name)
+            .ok_or_else(|| reject("the token's issuer is not trusted"))?;
+        let (jwk, key) =
+            issuer
+                .keys
+                .key(header.kid.as_deref())
+                .await
+                .map_err(|error| match error {
+                    KeyError::Unavailable(_) => {
+                        reject("the issuer's keys are unavailable; try again shortly")
+                    }
+                    KeyError::UnknownKey => reject("no key of the issuer matches the token"),
+                })?;
+        if jwk
+            .common
+            .key_algorithm
+            .is_some_and(|alg| alg.to_string() != format!("{:?}", header.alg))
+        {
+            return Err(reject("the token's algorithm does not match its key"));
+        }
+
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = self.leeway.as_secs();
+        validation.validate_nbf = true;
+        validation.set_issuer(&[&issuer.config.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        let audiences = &issuer.config.audiences;
+        if audiences.is_empty() || issuer.claims.audience_is_client_id() {
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(audiences);
+        }
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map_err(|error| reject(describe(error.kind())))?
+            .claims;
+        if issuer.claims.audience_is_client_id() && !audiences.is_empty() {
+            let client = issuer.claims.client_id(&claims).unwrap_or_default();
+            if !audiences.contains(&client) {
+                return Err(reject("the token is for another audience"));
+            }
+        }
+        issuer
+            .claims
+            .check(&claims)
+            .map_err(|reason| reject(&reason))?;
+        Ok(issuer.claims.principal(&issuer.config.issuer, &claims))
+    }
+}
+
+/// The `iss` of a token before verification, only to pick the issuer whose keys verify it.
+fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}
+
+/// A client-facing reason for a failed verification.
+fn describe(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ExpiredSignature => "the token has expired",
+        ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
+        ErrorKind::InvalidAudience => "the token is for another audience",
+        ErrorKind::InvalidIssuer => "the token's issuer is not trusted",
+        ErrorKind::InvalidSignature => "the token's signature is invalid",
+        ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim (exp, iss)",
+        ErrorKind::InvalidAlgorithm => "the token's algorithm does not match its key",
+        _ => "the token is invalid",
+    }
+}

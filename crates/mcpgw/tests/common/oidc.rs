@@ -1,0 +1,127 @@
+//! A real OpenID provider for tests: npm `oidc-provider`, run by `tests/oidc/provider.mjs`
+//! (installed by `scripts/test`), issuing JWT access tokens by client_credentials.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running provider; killed when dropped.
+pub struct Provider {
+    _child: Child,
+    _dir: tempfile::TempDir,
+    /// The issuer URL (`iss` of its tokens).
+    pub issuer: String,
+    http: reqwest::Client,
+}
+
+/// The fixture's script and modules, or `None` outside `scripts/test` (asserted in CI).
+fn fixture() -> Option<(String, String)> {
+    match (
+        std::env::var("MCPGW_TEST_OIDC_PROVIDER"),
+        std::env::var("MCPGW_TEST_OIDC_MODULES"),
+    ) {
+        (Ok(script), Ok(modules)) => Some((script, modules)),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "MCPGW_TEST_OIDC_PROVIDER and MCPGW_TEST_OIDC_MODULES must be set in CI"
+            );
+            eprintln!("oidc-provider not installed: skipping (run scripts/test)");
+            None
+        }
+    }
+}
+
+/// Whether the fixture is installed (asserted in CI).
+pub fn available() -> bool {
+    fixture().is_some()
+}
+
+/// A client of the provider: its tokens carry `claims` and, by default, `audience`.
+pub fn client(id: &str, audience: &str, claims: Value) -> Value {
+    json!({"client_id": id, "client_secret": format!("{id}-secret"), "audience": audience,
+        "scope": "mcp:read mcp:write", "claims": claims})
+}
+
+impl Provider {
+    /// Starts the provider with `config` (see `provider.mjs`); `None` without the fixture.
+    pub async fn start(config: Value) -> Option<Provider> {
+        let (script, modules) = fixture()?;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("provider.json");
+        std::fs::write(&path, config.to_string()).unwrap();
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(&path)
+            .env("MCPGW_TEST_OIDC_MODULES", modules)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("oidc-provider did not start")
+            .unwrap()
+            .expect("oidc-provider exited");
+        let issuer = line
+            .strip_prefix("oidc-provider listening on ")
+            .expect("listening line")
+            .to_owned();
+        Some(Provider {
+            _child: child,
+            _dir: dir,
+            issuer,
+            http: super::client(),
+        })
+    }
+
+    /// An access token for `client` (by client_credentials), for `resource` if given.
+    pub async fn token(&self, client: &str, resource: Option<&str>) -> String {
+        let mut form = vec![("grant_type", "client_credentials")];
+        if let Some(resource) = resource {
+            form.push(("resource", resource));
+        }
+        let response = self
+            .http
+            .post(format!("{}/token", self.issuer))
+            .basic_auth(client, Some(format!("{client}-secret")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "token request failed: {body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Replaces the signing key; the old one leaves the key set.
+    pub async fn rotate(&self) {
+        let response = self
+            .http
+            .post(format!("{}/__test/rotate", self.issuer))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+    }
+
+    /// How often the key set has been fetched.
+    pub async fn jwks_hits(&self) -> u64 {
+        let body: Value = self
+            .http
+            .get(format!("{}/__test/jwks-hits", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["hits"].as_u64().unwrap()
+    }
+}

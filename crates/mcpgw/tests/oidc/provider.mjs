@@ -1,0 +1,172 @@
+// Test fixture: a real OpenID provider (npm `oidc-provider` 9.x) on 127.0.0.1 that issues
+// JWT access tokens through the client_credentials grant, for mcpgw's integration tests.
+//
+//   node provider.mjs [CONFIG_JSON_PATH]
+//
+// Config (JSON, every field optional):
+//   port     0 (random) or the exact port to listen on
+//   alg      "RS256" (default), "PS256", "ES256" or "EdDSA": access-token signing algorithm
+//   ttl      access-token lifetime in seconds (default 300)
+//   clients  [{ client_id, client_secret, scope: "a b", audience: "aud", claims: {...} }]
+//
+// When ready, prints exactly one line to stdout:
+//   oidc-provider listening on http://127.0.0.1:PORT
+// That URL is the issuer. Everything else (oidc-provider notices included) goes to stderr.
+//
+// Tokens: POST {issuer}/token, grant_type=client_credentials, client_secret_basic or
+// client_secret_post. `resource` is optional: without it the token's `aud` is the client's
+// configured `audience`; with it, `aud` is that resource (it must be an absolute URI).
+// Without `scope`, the token carries all the client's configured scopes. Every entry of
+// `claims` ends up in the access token, overriding the provider's own claims of the same
+// name (client_id, sub, aud, ...) when it names one of those.
+//
+// Test-only endpoints:
+//   POST /__test/rotate     new signing key (same alg); JWKS then holds only the new key. 204.
+//   GET  /__test/jwks-hits  {"hits": N}: how many times the JWKS endpoint was requested.
+//
+// oidc-provider is loaded from $MCPGW_TEST_OIDC_MODULES (a node_modules directory) when set,
+// else by the ordinary resolution from this file.
+
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+// stdout carries only the ready line: oidc-provider prints its notices with console.info.
+console.info = console.log = (...args) => console.error(...args);
+
+async function loadProvider() {
+  const modules = process.env.MCPGW_TEST_OIDC_MODULES;
+  if (modules) {
+    const require = createRequire(path.join(path.resolve(modules), 'noop.js'));
+    return import(pathToFileURL(require.resolve('oidc-provider')).href);
+  }
+  return import('oidc-provider');
+}
+
+const config = process.argv[2] ? JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) : {};
+const port = config.port ?? 0;
+const alg = config.alg ?? 'RS256';
+const ttl = config.ttl ?? 300;
+const clients = config.clients ?? [];
+const byId = new Map(clients.map((c) => [c.client_id, c]));
+
+if (!['RS256', 'PS256', 'ES256', 'EdDSA'].includes(alg)) {
+  throw new Error(`unsupported alg ${alg}`);
+}
+if (!Number.isInteger(ttl) || ttl < 1) throw new Error('ttl must be a positive integer');
+
+// Stands for "no resource parameter was sent": mapped to the client's configured audience,
+// which then need not be an absolute URI (oidc-provider requires that of resource values).
+const DEFAULT_RESOURCE = 'urn:mcpgw-test:client-audience';
+
+function newSigningKey() {
+  let pair;
+  if (alg === 'ES256') pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  else if (alg === 'EdDSA') pair = crypto.generateKeyPairSync('ed25519');
+  else pair = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = pair.privateKey.export({ format: 'jwk' });
+  return { ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${crypto.randomBytes(8).toString('hex')}` };
+}
+
+function buildProvider(Provider, issuer) {
+  return new Provider(issuer, {
+    jwks: { keys: [newSigningKey()] },
+    clients: clients.map((c) => ({
+      client_id: c.client_id,
+      client_secret: c.client_secret,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
+    clientDefaults: { id_token_signed_response_alg: alg },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? DEFAULT_RESOURCE,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (ctx, resource, client) => {
+          const c = byId.get(client.clientId) ?? {};
+          // The allowed scopes are the resource server's: oidc-provider only lets a client's
+          // own `scope` metadata name the provider's static (OpenID) scopes.
+          let { scope } = c;
+          if (scope === undefined) {
+            scope = ctx.oidc.params.scope ?? '';
+          } else if (!ctx.oidc.params.scope) {
+            // No scope requested: grant every scope the client is configured with.
+            ctx.oidc.params.scope = scope;
+          } else {
+            const allowed = new Set(scope.split(' '));
+            const denied = ctx.oidc.params.scope.split(' ').filter((s) => s && !allowed.has(s));
+            if (denied.length) throw new errors.InvalidScope('requested scope is not allowed', denied.join(' '));
+          }
+          const audience = resource === DEFAULT_RESOURCE ? c.audience : resource;
+          if (!audience) throw new errors.InvalidTarget('the client has no audience configured; send a resource');
+          return {
+            audience,
+            scope,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: ttl,
+            jwt: { sign: { alg } },
+          };
+        },
+      },
+    },
+    ttl: { ClientCredentials: ttl },
+    extraTokenClaims: async (_ctx, token) => byId.get(token.clientId)?.claims,
+    formats: {
+      customizers: {
+        // oidc-provider writes jti, sub, iat, exp, scope, client_id, iss and aud over the
+        // extra claims; a claim the test configured explicitly wins over those here.
+        jwt: async (_ctx, token, jwt) => {
+          Object.assign(jwt.payload, byId.get(token.clientId)?.claims);
+        },
+      },
+    },
+  });
+}
+
+const { default: Provider, errors } = await loadProvider();
+let current = null; // request handler of the Provider instance in use
+let jwksHits = 0;
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  if (url.pathname === '/__test/rotate' && req.method === 'POST') {
+    current = buildProvider(Provider, issuer).callback();
+    res.writeHead(204).end();
+    return;
+  }
+  if (url.pathname === '/__test/jwks-hits' && req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hits: jwksHits }));
+    return;
+  }
+  if (url.pathname === '/jwks') jwksHits += 1;
+  if (!current) {
+    res.writeHead(503).end();
+    return;
+  }
+  current(req, res);
+});
+
+server.on('error', (err) => {
+  console.error(`oidc-provider fixture: ${err.message}`);
+  process.exit(1);
+});
+await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+current = buildProvider(Provider, issuer).callback();
+process.stdout.write(`oidc-provider listening on ${issuer}\n`);
+
+function shutdown() {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
