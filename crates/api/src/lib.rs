@@ -12,6 +12,7 @@
 
 mod auth_layer;
 mod body;
+mod discovery;
 mod error;
 mod health;
 mod legacy;
@@ -42,6 +43,10 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// When the process started, for `/health`.
     pub started: Instant,
+    /// The trusted token issuers, named in the protected-resource metadata.
+    pub authorization_servers: Vec<String>,
+    /// The gateway's public base URL, if configured.
+    pub public_url: Option<String>,
 }
 
 /// Builds the router for all API routes.
@@ -71,6 +76,14 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health::health))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(discovery::gateway),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*resource}",
+            get(discovery::server),
+        )
         .merge(protected)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

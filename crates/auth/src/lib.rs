@@ -8,6 +8,7 @@
 //! policy decides what it may do.
 
 mod admin_token;
+pub mod discovery;
 mod error;
 pub mod jwt;
 mod principal;

@@ -13,6 +13,8 @@ pub struct GatewayConfig {
     pub first_byte_timeout: Duration,
     /// Longest silence allowed inside a streamed response body.
     pub idle_timeout: Duration,
+    /// The gateway's public base URL, for the metadata URLs clients are told about.
+    pub public_url: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -22,6 +24,7 @@ impl Default for GatewayConfig {
             connect_timeout: Duration::from_secs(5),
             first_byte_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(600),
+            public_url: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use mcpgw_registry::Transport;
 
 use crate::bridge;
 use crate::bridge::pool::BridgePool;
+use crate::challenge;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
 use crate::forward::{MCP_METHOD, MCP_NAME, X_AUTHORIZATION, client_head};
@@ -107,15 +108,41 @@ impl Gateway {
     /// Serves one request on an MCP route; every failure becomes a JSON-RPC error.
     pub async fn handle(&self, route: Route, request: Request<Body>) -> Response<Body> {
         let (parts, body) = request.into_parts();
-        match self.serve(route, parts, body).await {
+        let host = parts.headers.get(http::header::HOST).cloned();
+        match self.serve(&route, parts, body).await {
             Ok(response) => response,
-            Err((error, id)) => error.into_response_with_id(id.as_deref()),
+            Err((error, id)) => {
+                let challenge = self.challenge(&route, host, &error);
+                let mut response = error.into_response_with_id(id.as_deref());
+                if let Some(challenge) = challenge {
+                    response
+                        .headers_mut()
+                        .insert(http::header::WWW_AUTHENTICATE, challenge);
+                }
+                response
+            }
         }
+    }
+
+    /// The `WWW-Authenticate` header for a refused request, naming the resource metadata.
+    fn challenge(
+        &self,
+        route: &Route,
+        host: Option<http::HeaderValue>,
+        error: &GatewayError,
+    ) -> Option<http::HeaderValue> {
+        let mut headers = HeaderMap::new();
+        if let Some(host) = host {
+            headers.insert(http::header::HOST, host);
+        }
+        let base = mcpgw_auth::discovery::base_url(self.config.public_url.as_deref(), &headers);
+        let metadata = base.map(|base| challenge::metadata_url(&base, route));
+        challenge::challenge(error, metadata.as_deref())
     }
 
     async fn serve(
         &self,
-        route: Route,
+        route: &Route,
         parts: http::request::Parts,
         body: Body,
     ) -> Result<Response<Body>, (GatewayError, Option<String>)> {

@@ -11,6 +11,7 @@
 //! This crate owns no registry rules and no HTTP API; it must not buffer response bodies.
 
 pub mod bridge;
+mod challenge;
 mod config;
 mod error;
 mod forward;

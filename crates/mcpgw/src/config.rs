@@ -124,6 +124,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             .max(1),
         jitter: fraction("health jitter", file.health.jitter)?.unwrap_or(defaults.jitter),
     };
+    let public_url = args.public_url.clone().or(file.public_url);
     let data_plane = GatewayConfig::default();
     let gateway = GatewayConfig {
         max_body_bytes: file
@@ -139,6 +140,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         .unwrap_or(data_plane.first_byte_timeout),
         idle_timeout: seconds("gateway idle timeout", file.gateway.idle_timeout_secs)?
             .unwrap_or(data_plane.idle_timeout),
+        public_url: public_url.clone(),
     };
     let io_threads = match file.gateway.io_threads {
         Some(count @ 0..=1024) => count,
@@ -166,7 +168,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         listen,
         data_dir,
         database_url,
-        public_url: args.public_url.clone().or(file.public_url),
+        public_url,
         health,
     })
 }

@@ -72,6 +72,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?;
     let api = mcpgw_api::router(AppState {
+        authorization_servers: settings.issuers.iter().map(|i| i.issuer.clone()).collect(),
+        public_url: settings.public_url.clone(),
         registry: registry.clone(),
         auth,
         started,

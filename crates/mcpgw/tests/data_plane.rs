@@ -346,7 +346,14 @@ async fn client_errors_are_json_rpc_errors_with_the_right_status() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
-    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        format!(
+            "Bearer resource_metadata=\"{}/.well-known/oauth-protected-resource/toolbox/mcp\"",
+            gw.url
+        )
+        .as_str()
+    );
 
     // Over the 4 MiB default: refused, whether the length is declared or streamed.
     let huge = json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call",

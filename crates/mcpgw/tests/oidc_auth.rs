@@ -380,3 +380,123 @@ async fn a_provider_that_is_down_at_start_is_used_once_it_is_up() {
     }
     assert_eq!(status, 200, "verified once the provider is reachable");
 }
+
+#[tokio::test]
+async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does() {
+    let Some(provider) =
+        Provider::start(json!({"clients": [client("agent", AUDIENCE, json!({}))]})).await
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &[issuer(&provider.issuer, "generic", &[])], "").await;
+    assert_eq!(
+        gw.api(
+            "POST",
+            "/api/servers",
+            Some(common::http_server("box", "http://127.0.0.1:9/mcp"))
+        )
+        .await
+        .status,
+        201
+    );
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let post = |token: Option<String>| {
+        let mut request = gw
+            .request("POST", "/box/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(list);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+
+    // 1. No credentials: 401 naming the resource metadata (MCP authorization, RFC 9728).
+    let refused = post(None).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let challenge = refused.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let metadata_url = format!("{}/.well-known/oauth-protected-resource/box/mcp", gw.url);
+    assert_eq!(
+        challenge,
+        format!("Bearer resource_metadata=\"{metadata_url}\"")
+    );
+
+    // 2. The metadata names the resource and the authorization server.
+    let metadata: Value = common::client()
+        .get(&metadata_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["resource"], format!("{}/box/mcp", gw.url));
+    assert_eq!(metadata["authorization_servers"], json!([provider.issuer]));
+    let whole: Value = common::client()
+        .get(format!("{}/.well-known/oauth-protected-resource", gw.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(whole["resource"], gw.url);
+    let odd = common::client()
+        .get(format!(
+            "{}/.well-known/oauth-protected-resource/a/b/c",
+            gw.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), 404);
+
+    // 3. The authorization server's own discovery leads to its token endpoint.
+    let issuer_url = metadata["authorization_servers"][0].as_str().unwrap();
+    let openid: Value = common::client()
+        .get(format!("{issuer_url}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        openid["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .starts_with(issuer_url)
+    );
+    let resource = metadata["resource"].as_str().unwrap();
+    let token = provider.token("agent", Some(resource)).await;
+    assert_eq!(claims_of(&token)["aud"], resource);
+
+    // 4. With the token the client is authenticated: until access control grants it the
+    // server, it is told its scope is insufficient (403), not to log in again (401).
+    let authenticated = post(Some(token)).await.unwrap();
+    assert_eq!(authenticated.status(), 403);
+    let challenge = authenticated.headers()["www-authenticate"]
+        .to_str()
+        .unwrap();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains(&metadata_url), "{challenge}");
+
+    // 5. A bad token: 401 with error="invalid_token" and why.
+    let bad = post(Some("eyJhbGciOiJSUzI1NiJ9.e30.c2ln".into()))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let challenge = bad.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\", error_description=\""),
+        "{challenge}"
+    );
+}
