@@ -31,6 +31,7 @@ const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
 pub struct Authenticator {
     admin: AdminToken,
     jwt: Option<Arc<jwt::JwtVerifier>>,
+    anonymous_group: Option<String>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -44,7 +45,18 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     /// An authenticator that accepts the admin token.
     pub fn new(admin: AdminToken) -> Self {
-        Authenticator { admin, jwt: None }
+        Authenticator {
+            admin,
+            jwt: None,
+            anonymous_group: None,
+        }
+    }
+
+    /// Lets requests without any credentials in, as `anonymous` in `group`. Requests with
+    /// invalid credentials are still refused.
+    pub fn with_anonymous_group(mut self, group: String) -> Self {
+        self.anonymous_group = Some(group);
+        self
     }
 
     /// Also accepts JWTs that `verifier` verifies.
@@ -58,10 +70,15 @@ impl Authenticator {
     /// `X-Authorization` (the Python gateway's header for the gateway's own token) wins
     /// over `Authorization`, so that `Authorization` can carry an upstream's credential.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
-        let header = headers
+        let Some(header) = headers
             .get(X_AUTHORIZATION)
             .or_else(|| headers.get(AUTHORIZATION))
-            .ok_or(AuthError::MissingCredentials)?;
+        else {
+            return match &self.anonymous_group {
+                Some(group) => Ok(Principal::anonymous(group)),
+                None => Err(AuthError::MissingCredentials),
+            };
+        };
         let token = bearer_token(header.as_bytes())?;
         if self.admin.matches(token) {
             return Ok(Principal::admin());

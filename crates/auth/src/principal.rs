@@ -8,6 +8,8 @@ use serde::Serialize;
 pub enum AuthMethod {
     /// The gateway's admin token.
     AdminToken,
+    /// No credentials, let in as the configured anonymous group.
+    Anonymous,
     /// A JWT from a trusted OIDC issuer.
     Jwt {
         /// The issuer (`iss`).
@@ -37,6 +39,20 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A caller without credentials, in `group` (`[auth] anonymous_group`).
+    pub fn anonymous(group: &str) -> Self {
+        Principal {
+            subject: "anonymous".to_owned(),
+            is_admin: false,
+            groups: vec![group.to_owned()],
+            client_id: None,
+            username: None,
+            scopes: Vec::new(),
+            auth_method: AuthMethod::Anonymous,
+            expires_at: None,
+        }
+    }
+
     /// The holder of the admin token.
     pub fn admin() -> Self {
         Principal {

@@ -15,6 +15,8 @@ pub struct GatewayConfig {
     pub idle_timeout: Duration,
     /// The gateway's public base URL, for the metadata URLs clients are told about.
     pub public_url: Option<String>,
+    /// Tell upstreams who is calling (`X-User`, `X-Client-Id`, `X-Scopes`, `X-Auth-Method`).
+    pub forward_identity: bool,
 }
 
 impl Default for GatewayConfig {
@@ -25,6 +27,7 @@ impl Default for GatewayConfig {
             first_byte_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(600),
             public_url: None,
+            forward_identity: false,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Building the upstream request and the client's response: which headers cross the
 //! gateway and which stop at it.
 
+use http::HeaderValue;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Uri, request, response};
+use mcpgw_auth::{AuthMethod, Principal};
 
 /// The gateway's own credential header (the Python gateway's dual-token convention).
 pub const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
@@ -24,10 +26,20 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// The identity headers the gateway sets for the upstream when configured to (the names
+/// the Python gateway used); a client's own are never forwarded, so they cannot be forged.
+pub const X_USER: HeaderName = HeaderName::from_static("x-user");
+/// The OAuth client of the caller.
+pub const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
+/// The caller's scopes, space-separated.
+pub const X_SCOPES: HeaderName = HeaderName::from_static("x-scopes");
+/// How the caller authenticated.
+pub const X_AUTH_METHOD: HeaderName = HeaderName::from_static("x-auth-method");
+
 /// Request headers that stop at the gateway besides the hop-by-hop ones: the target and
 /// framing (set anew for the upstream), the gateway's own credential and cookies, and
 /// client-asserted identity and origin headers an upstream might trust.
-const NOT_FORWARDED: [HeaderName; 10] = [
+const NOT_FORWARDED: [HeaderName; 14] = [
     header::HOST,
     header::CONTENT_LENGTH,
     header::COOKIE,
@@ -38,7 +50,21 @@ const NOT_FORWARDED: [HeaderName; 10] = [
     HeaderName::from_static("x-forwarded-host"),
     HeaderName::from_static("x-forwarded-proto"),
     HeaderName::from_static("x-real-ip"),
+    X_USER,
+    X_CLIENT_ID,
+    X_SCOPES,
+    X_AUTH_METHOD,
 ];
+
+/// Who is calling, as far as forwarding needs to know.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Caller<'a> {
+    /// The dual-token rule: the caller authenticated to the gateway with
+    /// `X-Authorization`, so its `Authorization` belongs to the upstream.
+    pub keep_authorization: bool,
+    /// Told to the upstream in `X-User` & co. when the gateway is configured to.
+    pub identity: Option<&'a Principal>,
+}
 
 /// The header names the `Connection` header lists (empty, without allocating, when it
 /// lists none).
@@ -62,8 +88,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// Prepares the client's request head for the upstream: hop-by-hop headers, `Host`, the
 /// gateway's own credentials and cookies removed; the server's configured headers added.
 ///
-/// `keep_authorization` is the dual-token rule: when the caller authenticated to the
-/// gateway with `X-Authorization`, its `Authorization` belongs to the upstream.
+/// See [`Caller`] for what the caller changes.
 ///
 /// One pass over the client's headers, keeping what may cross, rather than a lookup per
 /// name that may not: this runs on every request.
@@ -71,7 +96,7 @@ pub fn upstream_head(
     parts: &mut request::Parts,
     uri: Uri,
     configured: &HeaderMap,
-    keep_authorization: bool,
+    caller: &Caller<'_>,
 ) {
     let named = connection_named(&parts.headers);
     let incoming = std::mem::take(&mut parts.headers);
@@ -82,7 +107,7 @@ pub fn upstream_head(
         if let Some(name) = name {
             let dropped = HOP_BY_HOP.contains(&name)
                 || NOT_FORWARDED.contains(&name)
-                || (name == header::AUTHORIZATION && !keep_authorization)
+                || (name == header::AUTHORIZATION && !caller.keep_authorization)
                 || named.contains(&name);
             current = (!dropped).then_some(name);
         }
@@ -93,9 +118,37 @@ pub fn upstream_head(
     for (name, value) in configured {
         headers.insert(name.clone(), value.clone());
     }
+    if let Some(principal) = caller.identity {
+        add_identity(&mut headers, principal);
+    }
     parts.headers = headers;
     parts.uri = uri;
     parts.version = http::Version::HTTP_11;
+}
+
+/// Tells the upstream who is calling. Values that are not valid header text are left out.
+fn add_identity(headers: &mut HeaderMap, principal: &Principal) {
+    let user = principal.username.as_deref().unwrap_or(&principal.subject);
+    let method = match &principal.auth_method {
+        AuthMethod::AdminToken => "admin-token",
+        AuthMethod::Jwt { .. } => "jwt",
+        AuthMethod::Anonymous => "anonymous",
+    };
+    let scopes = principal.scopes.join(" ");
+    let values = [
+        (X_USER, Some(user)),
+        (X_CLIENT_ID, principal.client_id.as_deref()),
+        (
+            X_SCOPES,
+            Some(scopes.as_str()).filter(|scopes| !scopes.is_empty()),
+        ),
+        (X_AUTH_METHOD, Some(method)),
+    ];
+    for (name, value) in values {
+        if let Some(value) = value.and_then(|value| HeaderValue::from_str(value).ok()) {
+            headers.insert(name, value);
+        }
+    }
 }
 
 /// Prepares the upstream's response head for the client. Cookies are dropped: the
@@ -149,7 +202,7 @@ mod tests {
         let mut configured = HeaderMap::new();
         configured.insert("x-api-key", "configured".parse().unwrap());
         let uri: Uri = "http://upstream/mcp".parse().unwrap();
-        upstream_head(&mut parts, uri.clone(), &configured, false);
+        upstream_head(&mut parts, uri.clone(), &configured, &Caller::default());
         let headers = &parts.headers;
         let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["accept", "mcp-session-id", "x-api-key"]);
@@ -163,7 +216,11 @@ mod tests {
             ("x-authorization", "Bearer gateway-token"),
             ("authorization", "Bearer upstream-token"),
         ]);
-        upstream_head(&mut parts, uri, &HeaderMap::new(), true);
+        let caller = Caller {
+            keep_authorization: true,
+            identity: None,
+        };
+        upstream_head(&mut parts, uri, &HeaderMap::new(), &caller);
         let names: Vec<&str> = parts.headers.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["authorization"]);
         assert_eq!(parts.headers["authorization"], "Bearer upstream-token");

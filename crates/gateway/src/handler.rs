@@ -15,7 +15,7 @@ use crate::bridge::pool::BridgePool;
 use crate::challenge;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
-use crate::forward::{MCP_METHOD, MCP_NAME, X_AUTHORIZATION, client_head};
+use crate::forward::{Caller, MCP_METHOD, MCP_NAME, X_AUTHORIZATION, client_head};
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
 use crate::route::{Endpoint, Route};
@@ -154,7 +154,10 @@ impl Gateway {
             .await
             .map_err(|e| fail(e.into()))?;
         let target = self.target(&route.server).await.map_err(fail)?;
-        let keep_authorization = parts.headers.contains_key(X_AUTHORIZATION);
+        let caller = Caller {
+            keep_authorization: parts.headers.contains_key(X_AUTHORIZATION),
+            identity: self.config.forward_identity.then_some(&principal),
+        };
         if !serves(route.endpoint, target.transport) {
             let message = unsupported(&target.path);
             return Err(fail(GatewayError::NotHere(message)));
@@ -199,10 +202,10 @@ impl Gateway {
         };
         let result = match (route.endpoint, target.transport) {
             (Endpoint::Mcp, Transport::StreamableHttp) => {
-                streamable::forward(self, &target, parts, body, keep_authorization).await
+                streamable::forward(self, &target, parts, body, &caller).await
             }
             (Endpoint::Sse, Transport::Sse) => {
-                legacy::open_stream(self, &target, parts, keep_authorization).await
+                legacy::open_stream(self, &target, parts, &caller).await
             }
             (Endpoint::Mcp, Transport::Stdio | Transport::Sse) => {
                 let timeout = self.config.first_byte_timeout;
@@ -215,9 +218,7 @@ impl Gateway {
             (Endpoint::Messages, Transport::Sse | Transport::Stdio) => {
                 let body = body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
                 match body {
-                    Ok(body) => {
-                        legacy::post_message(self, &target, parts, body, keep_authorization).await
-                    }
+                    Ok(body) => legacy::post_message(self, &target, parts, body, &caller).await,
                     Err(error) => Err(error),
                 }
             }

@@ -15,7 +15,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, Uri};
 
 use crate::error::GatewayError;
-use crate::forward::upstream_head;
+use crate::forward::{Caller, upstream_head};
 use crate::handler::Gateway;
 use crate::sse_rewrite::EndpointRewriter;
 use crate::table::Target;
@@ -103,7 +103,7 @@ pub async fn open_stream(
     gateway: &Gateway,
     target: &Target,
     mut parts: http::request::Parts,
-    keep_authorization: bool,
+    caller: &Caller<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     if parts.method != Method::GET {
         return Err(GatewayError::NotHere(format!(
@@ -117,12 +117,7 @@ pub async fn open_stream(
             reason: "no upstream URL".into(),
         });
     };
-    upstream_head(
-        &mut parts,
-        base.clone(),
-        &target.headers,
-        keep_authorization,
-    );
+    upstream_head(&mut parts, base.clone(), &target.headers, caller);
     parts
         .headers
         .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
@@ -173,7 +168,7 @@ pub async fn post_message(
     target: &Target,
     mut parts: http::request::Parts,
     body: Bytes,
-    keep_authorization: bool,
+    caller: &Caller<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     let id = parts
         .uri
@@ -189,7 +184,7 @@ pub async fn post_message(
         .ok_or(GatewayError::UnknownSession)?;
     match session.route {
         SessionRoute::Upstream(upstream) => {
-            upstream_head(&mut parts, upstream, &target.headers, keep_authorization);
+            upstream_head(&mut parts, upstream, &target.headers, caller);
             gateway
                 .send(target, Request::from_parts(parts, Body::from(body)))
                 .await

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 
 use crate::error::GatewayError;
+use crate::forward::Caller;
 use crate::handler::Gateway;
 use crate::table::Target;
 
@@ -15,7 +16,7 @@ pub async fn forward(
     target: &Target,
     parts: http::request::Parts,
     body: Option<Bytes>,
-    keep_authorization: bool,
+    caller: &Caller<'_>,
 ) -> Result<Response<Body>, GatewayError> {
     if ![Method::POST, Method::GET, Method::DELETE].contains(&parts.method) {
         return Err(GatewayError::NotHere(format!(
@@ -33,7 +34,7 @@ pub async fn forward(
     // override parameters of the configured URL (a tenant, a key).
     let uri = base.clone();
     let mut parts = parts;
-    crate::forward::upstream_head(&mut parts, uri, &target.headers, keep_authorization);
+    crate::forward::upstream_head(&mut parts, uri, &target.headers, caller);
     let request = Request::from_parts(parts, body.map(Body::from).unwrap_or_else(Body::empty));
     gateway.send(target, request).await
 }

@@ -45,6 +45,9 @@ struct AuthSection {
     issuers: Vec<IssuerConfig>,
     leeway_secs: Option<f64>,
     key_refresh_min_secs: Option<f64>,
+    anonymous_group: Option<String>,
+    #[serde(default)]
+    forward_identity: bool,
 }
 
 /// The config file as written.
@@ -81,6 +84,8 @@ pub struct Settings {
     pub issuers: Vec<IssuerConfig>,
     /// How their tokens are checked and their keys fetched.
     pub jwt: JwtSettings,
+    /// Requests without credentials become `anonymous` in this group (off when `None`).
+    pub anonymous_group: Option<String>,
     /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
     pub io_threads: usize,
 }
@@ -141,6 +146,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         idle_timeout: seconds("gateway idle timeout", file.gateway.idle_timeout_secs)?
             .unwrap_or(data_plane.idle_timeout),
         public_url: public_url.clone(),
+        forward_identity: file.auth.forward_identity,
     };
     let io_threads = match file.gateway.io_threads {
         Some(count @ 0..=1024) => count,
@@ -163,6 +169,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
     Ok(Settings {
         gateway,
         io_threads,
+        anonymous_group: match file.auth.anonymous_group {
+            Some(group) if group.trim().is_empty() => {
+                bail!(
+                    "auth anonymous_group must name a group (remove it to refuse anonymous requests)"
+                )
+            }
+            other => other,
+        },
         issuers: file.auth.issuers,
         jwt,
         listen,

@@ -68,6 +68,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .context("invalid [auth] configuration")?;
         authenticator = authenticator.with_jwt(verifier);
     }
+    if let Some(group) = &settings.anonymous_group {
+        tracing::warn!(%group, "requests without credentials are let in as 'anonymous'");
+        authenticator = authenticator.with_anonymous_group(group.clone());
+    }
     let auth = Arc::new(authenticator);
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?;

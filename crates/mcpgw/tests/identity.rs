@@ -1,0 +1,112 @@
+//! Who the gateway says is calling: anonymous access when configured (and only for requests
+//! without credentials), and the identity headers upstreams are told, which a client can
+//! never forge.
+
+mod common;
+
+use common::hostile::{self, Reply};
+use common::{Gateway, Launch, TOKEN};
+use serde_json::{Value, json};
+
+async fn gateway(dir: &std::path::Path, auth: &str) -> Gateway {
+    let path = dir.join("mcpgw.toml");
+    std::fs::write(&path, format!("[auth]\n{auth}\n")).unwrap();
+    Launch::new(&dir.join("data"))
+        .env("MCPGW_HEALTH_INTERVAL", "3600")
+        .args(&["--config", path.to_str().unwrap()])
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn anonymous_callers_get_the_configured_group_and_bad_tokens_are_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), "anonymous_group = \"public\"").await;
+    let me = gw.request("GET", "/api/auth/me").send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["subject"], "anonymous");
+    assert_eq!(me["groups"], json!(["public"]));
+    assert_eq!(me["auth_method"], json!({"kind": "anonymous"}));
+    assert_eq!(me["is_admin"], false);
+
+    let wrong = gw
+        .request("GET", "/api/auth/me")
+        .bearer_auth("not-a-valid-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong.status(),
+        401,
+        "invalid credentials are never anonymous"
+    );
+    let listing = gw.request("GET", "/api/servers").send().await.unwrap();
+    assert_eq!(listing.status(), 403, "anonymous is someone, not an admin");
+
+    // Without the setting, no credentials is 401.
+    let dir = tempfile::tempdir().unwrap();
+    let closed = gateway(dir.path(), "").await;
+    let me = closed.request("GET", "/api/auth/me").send().await.unwrap();
+    assert_eq!(me.status(), 401);
+}
+
+/// Registers `upstream` as `echo`, calls it with a forged `X-User`, returns what it saw.
+async fn seen_by_upstream(gw: &Gateway, upstream: &hostile::Hostile) -> hostile::Request {
+    let body = common::http_server("echo", &upstream.url);
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    let response = gw
+        .request("POST", "/echo/mcp")
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("x-user", "root")
+        .header("x-auth-method", "jwt")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    upstream
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|request| request.rpc_method().as_deref() == Some("tools/list"))
+        .expect("the upstream got the call")
+}
+
+#[tokio::test]
+async fn upstreams_learn_the_caller_only_from_the_gateway() {
+    let answer = |_: &hostile::Request| {
+        Reply::json(
+            200,
+            &json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}),
+        )
+    };
+    let upstream = hostile::start(answer).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let telling = gateway(dir.path(), "forward_identity = true").await;
+    let request = seen_by_upstream(&telling, &upstream).await;
+    assert_eq!(request.header("x-user"), Some("admin"));
+    assert_eq!(request.header("x-auth-method"), Some("admin-token"));
+    assert_eq!(request.header("x-client-id"), None);
+    assert_eq!(
+        request
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "x-user")
+            .count(),
+        1,
+        "the client's forged X-User is gone, not merely outnumbered"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let silent = gateway(dir.path(), "").await;
+    let request = seen_by_upstream(&silent, &upstream).await;
+    assert_eq!(
+        request.header("x-user"),
+        None,
+        "forged identity never reaches the upstream"
+    );
+    assert_eq!(request.header("x-auth-method"), None);
+}
