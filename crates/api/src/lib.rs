@@ -17,6 +17,7 @@ mod error;
 mod health;
 mod legacy;
 mod servers;
+mod tokens;
 mod view;
 
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// When the process started, for `/health`.
     pub started: Instant,
+    /// The gateway's own tokens.
+    pub tokens: Arc<mcpgw_auth::vending::TokenService>,
     /// The trusted token issuers, named in the protected-resource metadata.
     pub authorization_servers: Vec<String>,
     /// The gateway's public base URL, if configured.
@@ -70,12 +73,17 @@ pub fn router(state: AppState) -> Router {
         .route("/register", post(legacy::register))
         .route_layer(middleware::from_fn(auth_layer::require_admin))
         .route("/api/auth/me", get(auth_layer::me))
+        .route("/api/tokens", get(tokens::list).post(tokens::mint))
+        .route("/api/tokens/generate", post(tokens::generate))
+        .route("/api/tokens/keys/rotate", post(tokens::rotate))
+        .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::require_principal,
         ));
     Router::new()
         .route("/health", get(health::health))
+        .route("/.well-known/jwks.json", get(tokens::jwks))
         .route(
             "/.well-known/oauth-protected-resource",
             get(discovery::gateway),

@@ -12,6 +12,7 @@ pub mod discovery;
 mod error;
 pub mod jwt;
 mod principal;
+pub mod vending;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
 pub struct Authenticator {
     admin: AdminToken,
     jwt: Option<Arc<jwt::JwtVerifier>>,
+    tokens: Option<Arc<vending::TokenService>>,
     anonymous_group: Option<String>,
 }
 
@@ -48,8 +50,15 @@ impl Authenticator {
         Authenticator {
             admin,
             jwt: None,
+            tokens: None,
             anonymous_group: None,
         }
+    }
+
+    /// Also accepts the gateway's own tokens, minted by `tokens`.
+    pub fn with_tokens(mut self, tokens: Arc<vending::TokenService>) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// Lets requests without any credentials in, as `anonymous` in `group`. Requests with
@@ -83,13 +92,27 @@ impl Authenticator {
         if self.admin.matches(token) {
             return Ok(Principal::admin());
         }
+        if !jwt::JwtVerifier::looks_like_jwt(token) {
+            return Err(AuthError::InvalidToken);
+        }
+        if let Some(tokens) = &self.tokens
+            && jwt::unverified_issuer(token).as_deref() == Some(tokens.issuer())
+        {
+            return tokens.verify(token, now());
+        }
         match &self.jwt {
-            Some(verifier) if jwt::JwtVerifier::looks_like_jwt(token) => {
-                verifier.verify(token).await
-            }
-            _ => Err(AuthError::InvalidToken),
+            Some(verifier) => verifier.verify(token).await,
+            None => Err(AuthError::InvalidToken),
         }
     }
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Extracts the token from `Bearer <token>` (scheme case-insensitive, as RFC 9110 says).

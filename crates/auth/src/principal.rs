@@ -10,6 +10,11 @@ pub enum AuthMethod {
     AdminToken,
     /// No credentials, let in as the configured anonymous group.
     Anonymous,
+    /// A token the gateway minted itself.
+    GatewayToken {
+        /// Its id (`jti`), for revocation.
+        token_id: String,
+    },
     /// A JWT from a trusted OIDC issuer.
     Jwt {
         /// The issuer (`iss`).

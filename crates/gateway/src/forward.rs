@@ -133,6 +133,7 @@ fn add_identity(headers: &mut HeaderMap, principal: &Principal) {
         AuthMethod::AdminToken => "admin-token",
         AuthMethod::Jwt { .. } => "jwt",
         AuthMethod::Anonymous => "anonymous",
+        AuthMethod::GatewayToken { .. } => "gateway-token",
     };
     let scopes = principal.scopes.join(" ");
     let values = [

@@ -22,9 +22,52 @@ pub enum Command {
     /// Manage registered servers on a running gateway.
     #[command(subcommand)]
     Server(Box<ServerCommand>),
+    /// Mint, list and revoke the gateway's own tokens (for agents).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),
+}
+
+/// `mcpgw token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token acting as you, with at most your rights; printed once.
+    Issue {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Lifetime in seconds [default: 3600, capped by the gateway's configuration].
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// A scope to carry (repeatable) [default: all of yours].
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A group to carry (repeatable) [default: all of yours].
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Carry admin rights (admins only).
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List your tokens (everyone's, for an admin); never the tokens themselves.
+    List {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// The token's id.
+        id: String,
+    },
 }
 
 /// Flags of `mcpgw serve`; each overrides `MCPGW_*` and the config file.

@@ -38,6 +38,9 @@ struct GatewaySection {
     io_threads: Option<usize>,
 }
 
+/// Default longest lifetime of a gateway-minted token: 30 days.
+const DEFAULT_MAX_TOKEN_LIFETIME: i64 = 30 * 24 * 3600;
+
 /// The `[auth]` section: trusted token issuers.
 #[derive(Debug, Default, Deserialize)]
 struct AuthSection {
@@ -48,6 +51,7 @@ struct AuthSection {
     anonymous_group: Option<String>,
     #[serde(default)]
     forward_identity: bool,
+    max_token_lifetime_secs: Option<i64>,
 }
 
 /// The config file as written.
@@ -86,6 +90,8 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// Requests without credentials become `anonymous` in this group (off when `None`).
     pub anonymous_group: Option<String>,
+    /// Longest lifetime of a token the gateway mints, in seconds.
+    pub max_token_lifetime: i64,
     /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
     pub io_threads: usize,
 }
@@ -176,6 +182,13 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
                 )
             }
             other => other,
+        },
+        max_token_lifetime: match file.auth.max_token_lifetime_secs {
+            None => DEFAULT_MAX_TOKEN_LIFETIME,
+            Some(secs @ 60..=31_622_400) => secs,
+            Some(secs) => bail!(
+                "auth max_token_lifetime_secs must be between 60 and 31622400 (a year), not {secs}"
+            ),
         },
         issuers: file.auth.issuers,
         jwt,

@@ -9,6 +9,7 @@ mod demo;
 mod serve;
 mod server_cmd;
 mod table;
+mod token_cmd;
 mod workers;
 
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Server(command) => server_cmd::run(*command).await,
+            Command::Token(command) => token_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
         }
     });

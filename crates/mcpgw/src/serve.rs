@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mcpgw_api::AppState;
 use mcpgw_auth::jwt::JwtVerifier;
+use mcpgw_auth::vending::TokenService;
+use mcpgw_auth::vending::keys::SigningKeys;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
 use mcpgw_gateway::{Gateway, RoutingTable};
 use mcpgw_registry::{HealthChecker, Prober, RegistryService};
@@ -72,10 +74,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(%group, "requests without credentials are let in as 'anonymous'");
         authenticator = authenticator.with_anonymous_group(group.clone());
     }
+    let tokens = token_service(&settings, &store).await?;
+    authenticator = authenticator.with_tokens(Arc::clone(&tokens));
     let auth = Arc::new(authenticator);
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?;
+    spawn_revocation_reload(Arc::clone(&tokens), shutdown.clone());
     let api = mcpgw_api::router(AppState {
+        tokens,
         authorization_servers: settings.issuers.iter().map(|i| i.issuer.clone()).collect(),
         public_url: settings.public_url.clone(),
         registry: registry.clone(),
@@ -125,6 +131,50 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often the revocation list is reloaded, so that revocations made through another
+/// replica take effect here too.
+const REVOCATION_RELOAD: Duration = Duration::from_secs(10);
+
+/// The token vending service: its signing keys from the data dir, its records in the store.
+async fn token_service(
+    settings: &config::Settings,
+    store: &mcpgw_store::SqlStore,
+) -> anyhow::Result<Arc<TokenService>> {
+    let now = mcpgw_auth::now();
+    let keys = SigningKeys::load_or_create(&settings.data_dir, settings.max_token_lifetime, now)
+        .context("cannot set up the token signing key")?;
+    let issuer = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| "mcpgw".to_owned());
+    let tokens = Arc::new(TokenService::new(
+        keys,
+        issuer,
+        settings.max_token_lifetime,
+        Arc::new(store.clone()),
+    ));
+    tokens
+        .reload_revocations(now)
+        .await
+        .context("cannot read the token revocation list")?;
+    Ok(tokens)
+}
+
+fn spawn_revocation_reload(tokens: Arc<TokenService>, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(REVOCATION_RELOAD);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            if let Err(error) = tokens.reload_revocations(mcpgw_auth::now()).await {
+                tracing::warn!(%error, "token revocation list not reloaded");
+            }
+        }
+    });
 }
 
 /// SIGINT and SIGTERM handlers, installed before the gateway announces itself so a

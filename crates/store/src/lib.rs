@@ -9,6 +9,7 @@
 mod connect;
 mod rows;
 mod sql_store;
+mod tokens;
 
 pub use connect::{Backend, connect};
 pub use sql_store::SqlStore;

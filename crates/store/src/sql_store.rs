@@ -21,6 +21,11 @@ impl SqlStore {
         SqlStore { pool, backend }
     }
 
+    /// The connection pool, for the other stores sharing this database.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Which database this store uses.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -208,6 +208,47 @@ async fn concurrent_writes_all_land(store: SqlStore) {
     assert_eq!(store.list_servers().await.unwrap().len(), 40);
 }
 
+async fn gateway_tokens_round_trip_and_revoke(store: SqlStore) {
+    use mcpgw_auth::vending::{TokenRecord, TokenStore};
+    let record = |id: &str, subject: &str, expires_at: i64| TokenRecord {
+        id: id.into(),
+        subject: subject.into(),
+        description: "a \"quoted\" description".into(),
+        scopes: vec!["mcp:read".into()],
+        groups: vec!["team-a".into(), "team-b".into()],
+        admin: false,
+        created_at: 100,
+        expires_at,
+        revoked_at: None,
+    };
+    let (a, b, old) = (
+        record("a", "alice", 1_000),
+        record("b", "bob", 1_000),
+        record("old", "alice", 150),
+    );
+    for token in [&a, &b, &old] {
+        store.insert_token(token).await.unwrap();
+    }
+    assert_eq!(store.get_token("a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.get_token("missing").await.unwrap(), None);
+    assert_eq!(store.list_tokens(Some("alice")).await.unwrap().len(), 2);
+    assert_eq!(store.list_tokens(None).await.unwrap().len(), 3);
+
+    store.revoke_token("a", 200).await.unwrap();
+    store.revoke_token("a", 300).await.unwrap();
+    store.revoke_token("old", 120).await.unwrap();
+    assert_eq!(
+        store.get_token("a").await.unwrap().unwrap().revoked_at,
+        Some(200),
+        "first revocation kept"
+    );
+    assert_eq!(
+        store.revoked_tokens(200).await.unwrap(),
+        vec!["a".to_owned()],
+        "expired tokens need no deny-list entry"
+    );
+}
+
 async fn sqlite() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nested/mcpgw.db").display());
@@ -295,6 +336,7 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    gateway_tokens_round_trip_and_revoke,
     round_trip,
     duplicate_insert_changes_nothing,
     definition_and_check_columns_are_independent,

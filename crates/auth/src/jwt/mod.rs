@@ -191,7 +191,7 @@ impl JwtVerifier {
 }
 
 /// The `iss` of a token before verification, only to pick the issuer whose keys verify it.
-fn unverified_issuer(token: &str) -> Option<String> {
+pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)

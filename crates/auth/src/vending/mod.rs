@@ -1,0 +1,352 @@
+//! The token vending service: JWTs the gateway signs itself, for agents.
+//!
+//! An authenticated caller asks for a token carrying a subset of its own scopes and
+//! groups, with a description and an expiry capped by configuration. The token is shown
+//! once; only its id and metadata are stored, so that it can be listed and revoked. Every
+//! request carrying one is checked against the revocation list, which is kept in memory
+//! and reloaded from the store, so that revocations made on another replica apply too.
+
+pub mod keys;
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::AuthError;
+use crate::principal::{AuthMethod, Principal};
+use keys::SigningKeys;
+
+/// The audience of the gateway's own tokens.
+pub const AUDIENCE: &str = "mcpgw";
+
+/// What went wrong with the gateway's own tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum VendingError {
+    /// The signing keys could not be read, created or written.
+    #[error("signing keys: {0}")]
+    Keys(String),
+    /// The token store failed.
+    #[error("token store: {0}")]
+    Store(String),
+    /// A lock was poisoned by a panic elsewhere.
+    #[error("internal error")]
+    Poisoned,
+    /// The request is not acceptable (expiry, unknown scope …).
+    #[error("{0}")]
+    Invalid(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such token.
+    #[error("no token '{0}'")]
+    NotFound(String),
+}
+
+/// A minted token as stored: everything but the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// The token's id (`jti`).
+    pub id: String,
+    /// Who asked for it; the token acts as them.
+    pub subject: String,
+    /// What it is for.
+    pub description: String,
+    /// Scopes it carries.
+    pub scopes: Vec<String>,
+    /// Groups it carries.
+    pub groups: Vec<String>,
+    /// Whether it carries admin rights (only admins can mint such tokens).
+    pub admin: bool,
+    /// When it was minted (seconds since the epoch).
+    pub created_at: i64,
+    /// When it expires.
+    pub expires_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// Where token records live (the gateway's database).
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores a new record.
+    async fn insert_token(&self, record: &TokenRecord) -> Result<(), String>;
+    /// Records of `subject`, or of everyone; newest first.
+    async fn list_tokens(&self, subject: Option<&str>) -> Result<Vec<TokenRecord>, String>;
+    /// One record.
+    async fn get_token(&self, id: &str) -> Result<Option<TokenRecord>, String>;
+    /// Marks a token revoked at `at` (keeping an earlier revocation time).
+    async fn revoke_token(&self, id: &str, at: i64) -> Result<(), String>;
+    /// Ids of revoked tokens that have not expired by `now`.
+    async fn revoked_tokens(&self, now: i64) -> Result<Vec<String>, String>;
+}
+
+/// What a caller asks for.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintRequest {
+    /// What the token is for.
+    #[serde(default)]
+    pub description: String,
+    /// Lifetime in seconds (default one hour, capped by configuration).
+    pub expires_in: Option<i64>,
+    /// Scopes, a subset of the caller's (default: all of them).
+    pub scopes: Option<Vec<String>>,
+    /// Groups, a subset of the caller's (default: all of them).
+    pub groups: Option<Vec<String>>,
+    /// Admin rights; only an admin may ask.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// A freshly minted token: shown once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Minted {
+    /// The JWT.
+    pub token: String,
+    /// Its record.
+    #[serde(flatten)]
+    pub record: TokenRecord,
+}
+
+/// Default lifetime of a token when the caller does not say.
+const DEFAULT_LIFETIME_SECS: i64 = 3600;
+/// Longest description kept.
+const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// Mints, verifies, lists and revokes the gateway's own tokens.
+pub struct TokenService {
+    keys: SigningKeys,
+    issuer: String,
+    max_lifetime: i64,
+    store: Arc<dyn TokenStore>,
+    revoked: RwLock<HashSet<String>>,
+}
+
+impl TokenService {
+    /// A service signing with `keys` as `issuer`; tokens live at most `max_lifetime` s.
+    pub fn new(
+        keys: SigningKeys,
+        issuer: String,
+        max_lifetime: i64,
+        store: Arc<dyn TokenStore>,
+    ) -> Self {
+        TokenService {
+            keys,
+            issuer,
+            max_lifetime,
+            store,
+            revoked: RwLock::new(HashSet::new()),
+        }
+    }
+
+    /// The `iss` of the gateway's tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The public keys (`/.well-known/jwks.json`).
+    pub fn jwks(&self, now: i64) -> Value {
+        self.keys.jwks(now)
+    }
+
+    /// Starts signing with a new key; the old one stays accepted until its tokens expire.
+    pub fn rotate(&self, now: i64) -> Result<String, VendingError> {
+        self.keys.rotate(now)
+    }
+
+    /// Reloads the revocation list from the store.
+    pub async fn reload_revocations(&self, now: i64) -> Result<(), VendingError> {
+        let ids = self
+            .store
+            .revoked_tokens(now)
+            .await
+            .map_err(VendingError::Store)?;
+        let mut revoked = self.revoked.write().map_err(|_| VendingError::Poisoned)?;
+        *revoked = ids.into_iter().collect();
+        Ok(())
+    }
+
+    /// Mints a token acting as `by`, with at most `by`'s rights.
+    pub async fn mint(
+        &self,
+        by: &Principal,
+        request: MintRequest,
+        now: i64,
+    ) -> Result<Minted, VendingError> {
+        let lifetime = request
+            .expires_in
+            .unwrap_or(DEFAULT_LIFETIME_SECS.min(self.max_lifetime));
+        if lifetime <= 0 || lifetime > self.max_lifetime {
+            return Err(VendingError::Invalid(format!(
+                "expires_in must be between 1 and {} seconds",
+                self.max_lifetime
+            )));
+        }
+        if request.admin && !by.is_admin {
+            return Err(VendingError::Forbidden(
+                "only admins can mint admin tokens".into(),
+            ));
+        }
+        let scopes = subset("scopes", request.scopes, &by.scopes, by.is_admin)?;
+        let groups = subset("groups", request.groups, &by.groups, by.is_admin)?;
+        let description: String = request
+            .description
+            .chars()
+            .take(MAX_DESCRIPTION_CHARS)
+            .collect();
+        let record = TokenRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            subject: by.subject.clone(),
+            description,
+            scopes,
+            groups,
+            admin: request.admin,
+            created_at: now,
+            expires_at: now + lifetime,
+            revoked_at: None,
+        };
+        let (kid, key) = self.keys.active()?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid);
+        header.typ = Some("at+jwt".into());
+        let claims = json!({
+            "iss": self.issuer, "aud": AUDIENCE, "sub": record.subject, "jti": record.id,
+            "iat": now, "exp": record.expires_at, "scope": record.scopes.join(" "),
+            "groups": record.groups, "mcpgw_admin": record.admin,
+        });
+        let token = jsonwebtoken::encode(&header, &claims, &key)
+            .map_err(|error| VendingError::Keys(error.to_string()))?;
+        self.store
+            .insert_token(&record)
+            .await
+            .map_err(VendingError::Store)?;
+        Ok(Minted { token, record })
+    }
+
+    /// Verifies one of the gateway's tokens (its `iss` is the gateway's).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+        let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| reject("not a valid JWT"))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(reject("the token's algorithm is not the gateway's"));
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.keys.verifying(kid, now))
+            .ok_or_else(|| {
+                reject("the gateway no longer accepts the key that signed this token")
+            })?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.leeway = 0;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "jti", "sub"]);
+        let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    reject("the token has expired")
+                }
+                _ => reject("the token is invalid"),
+            })?
+            .claims;
+        let id = claims["jti"].as_str().unwrap_or_default().to_owned();
+        let revoked = self
+            .revoked
+            .read()
+            .map(|revoked| revoked.contains(&id))
+            .unwrap_or(true);
+        if revoked {
+            return Err(reject("the token has been revoked"));
+        }
+        let strings = |name: &str| -> Vec<String> {
+            claims[name]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(Principal {
+            subject: claims["sub"].as_str().unwrap_or_default().to_owned(),
+            is_admin: claims["mcpgw_admin"].as_bool() == Some(true),
+            groups: strings("groups"),
+            client_id: None,
+            username: None,
+            scopes: claims["scope"]
+                .as_str()
+                .map(|scope| scope.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            auth_method: AuthMethod::GatewayToken { token_id: id },
+            expires_at: claims["exp"].as_i64(),
+        })
+    }
+
+    /// Tokens `by` may see: its own, or everyone's for an admin.
+    pub async fn list(&self, by: &Principal) -> Result<Vec<TokenRecord>, VendingError> {
+        let subject = (!by.is_admin).then_some(by.subject.as_str());
+        self.store
+            .list_tokens(subject)
+            .await
+            .map_err(VendingError::Store)
+    }
+
+    /// Revokes token `id`, which must be `by`'s own unless `by` is an admin.
+    pub async fn revoke(
+        &self,
+        by: &Principal,
+        id: &str,
+        now: i64,
+    ) -> Result<TokenRecord, VendingError> {
+        let record = self
+            .store
+            .get_token(id)
+            .await
+            .map_err(VendingError::Store)?
+            .filter(|record| by.is_admin || record.subject == by.subject)
+            .ok_or_else(|| VendingError::NotFound(id.to_owned()))?;
+        self.store
+            .revoke_token(id, now)
+            .await
+            .map_err(VendingError::Store)?;
+        self.revoked
+            .write()
+            .map_err(|_| VendingError::Poisoned)?
+            .insert(id.to_owned());
+        Ok(TokenRecord {
+            revoked_at: record.revoked_at.or(Some(now)),
+            ..record
+        })
+    }
+}
+
+/// The requested subset of `own` (all of `own` when nothing is requested); an admin may
+/// ask for anything.
+fn subset(
+    what: &str,
+    requested: Option<Vec<String>>,
+    own: &[String],
+    admin: bool,
+) -> Result<Vec<String>, VendingError> {
+    let Some(requested) = requested else {
+        return Ok(own.to_vec());
+    };
+    if let Some(extra) = requested.iter().find(|item| !admin && !own.contains(item)) {
+        return Err(VendingError::Forbidden(format!(
+            "you cannot grant {what} you do not have: '{extra}'"
+        )));
+    }
+    Ok(requested)
+}
+
+#[cfg(test)]
+#[path = "vending_tests.rs"]
+mod tests;
