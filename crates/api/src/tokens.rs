@@ -28,7 +28,9 @@ impl From<VendingError> for ApiError {
             }
         };
         if status.is_server_error() {
+            // Details (database errors, paths) go to the log, not to the caller.
             tracing::error!(%error, "token service failed");
+            return ApiError::new(status, code, "the token service is unavailable; try again");
         }
         ApiError::new(status, code, error.to_string())
     }
@@ -39,14 +41,24 @@ pub async fn mint(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Minted>), ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        [(axum::http::HeaderName, &'static str); 1],
+        Json<Minted>,
+    ),
+    ApiError,
+> {
     let request: MintRequest = parse_json(&body_bytes(body)?)?;
     let minted = state
         .tokens
         .mint(&principal, request, mcpgw_auth::now())
         .await?;
-    Ok((StatusCode::CREATED, Json(minted)))
+    Ok((StatusCode::CREATED, [NO_STORE], Json(minted)))
 }
+
+/// A response carrying a token must not be cached (RFC 6749 §5.1).
+const NO_STORE: (axum::http::HeaderName, &str) = (axum::http::header::CACHE_CONTROL, "no-store");
 
 /// The Python registry's token request.
 #[derive(Debug, Deserialize)]
@@ -62,7 +74,7 @@ pub async fn generate(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<([(axum::http::HeaderName, &'static str); 1], Json<Value>), ApiError> {
     let request: GenerateRequest = parse_json(&body_bytes(body)?)?;
     let expires_in = match request.expires_in_hours {
         Some(hours) if hours.is_finite() && hours > 0.0 => Some((hours * 3600.0).round() as i64),
@@ -89,17 +101,20 @@ pub async fn generate(
         )
         .await?;
     let record = &minted.record;
-    Ok(Json(json!({
-        "success": true,
-        "token_id": record.id,
-        "expires_at": record.expires_at,
-        "tokens": {
-            "access_token": minted.token,
-            "token_type": "Bearer",
-            "expires_in": record.expires_at - record.created_at,
-            "scope": record.scopes.join(" "),
-        },
-    })))
+    Ok((
+        [NO_STORE],
+        Json(json!({
+            "success": true,
+            "token_id": record.id,
+            "expires_at": record.expires_at,
+            "tokens": {
+                "access_token": minted.token,
+                "token_type": "Bearer",
+                "expires_in": record.expires_at - record.created_at,
+                "scope": record.scopes.join(" "),
+            },
+        })),
+    ))
 }
 
 /// `GET /api/tokens`: the caller's tokens (everyone's for an admin), never the tokens

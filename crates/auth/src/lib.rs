@@ -74,6 +74,20 @@ impl Authenticator {
         self
     }
 
+    /// Whether an `Authorization` value carries one of the gateway's own credentials (the
+    /// admin token or a gateway-minted token), which must never reach an upstream, even
+    /// under the dual-token rule.
+    pub fn is_gateway_credential(&self, value: &[u8]) -> bool {
+        let Ok(token) = bearer_token(value) else {
+            return false;
+        };
+        self.admin.matches(token)
+            || self.tokens.as_ref().is_some_and(|tokens| {
+                jwt::JwtVerifier::looks_like_jwt(token)
+                    && jwt::unverified_issuer(token).as_deref() == Some(tokens.issuer())
+            })
+    }
+
     /// Reads the bearer credential from `headers` and identifies its holder.
     ///
     /// `X-Authorization` (the Python gateway's header for the gateway's own token) wins

@@ -14,6 +14,8 @@ pub enum AuthMethod {
     GatewayToken {
         /// Its id (`jti`), for revocation.
         token_id: String,
+        /// The [`Principal::owner`] of whoever minted it.
+        owner: String,
     },
     /// A JWT from a trusted OIDC issuer.
     Jwt {
@@ -44,6 +46,18 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A key naming this principal that no other principal can share: subjects are only
+    /// unique within their issuer, and an identity provider may well have a user called
+    /// `admin`. Token ownership is decided on this.
+    pub fn owner(&self) -> String {
+        match &self.auth_method {
+            AuthMethod::AdminToken => "mcpgw:admin-token".to_owned(),
+            AuthMethod::Anonymous => "mcpgw:anonymous".to_owned(),
+            AuthMethod::Jwt { issuer } => format!("{issuer}#{}", self.subject),
+            AuthMethod::GatewayToken { owner, .. } => owner.clone(),
+        }
+    }
+
     /// A caller without credentials, in `group` (`[auth] anonymous_group`).
     pub fn anonymous(group: &str) -> Self {
         Principal {

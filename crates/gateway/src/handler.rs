@@ -155,7 +155,13 @@ impl Gateway {
             .map_err(|e| fail(e.into()))?;
         let target = self.target(&route.server).await.map_err(fail)?;
         let caller = Caller {
-            keep_authorization: parts.headers.contains_key(X_AUTHORIZATION),
+            // Dual-token: with the gateway's credential in X-Authorization, Authorization is
+            // the upstream's, unless it holds a gateway credential too.
+            keep_authorization: parts.headers.contains_key(X_AUTHORIZATION)
+                && !parts
+                    .headers
+                    .get(http::header::AUTHORIZATION)
+                    .is_some_and(|value| self.auth.is_gateway_credential(value.as_bytes())),
             identity: self.config.forward_identity.then_some(&principal),
         };
         if !serves(route.endpoint, target.transport) {

@@ -66,6 +66,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !settings.issuers.is_empty() {
         let names: Vec<&str> = settings.issuers.iter().map(|i| i.issuer.as_str()).collect();
         tracing::info!(issuers = ?names, "accepting JWTs from these issuers");
+        if settings.public_url.is_none() {
+            tracing::warn!(
+                "public_url is not set: MCP clients are pointed to http://<Host>/.well-known/…, \
+                 which is wrong behind a TLS proxy; set public_url"
+            );
+        }
         let verifier = JwtVerifier::new(settings.issuers.clone(), &settings.jwt)
             .context("invalid [auth] configuration")?;
         authenticator = authenticator.with_jwt(verifier);

@@ -74,15 +74,20 @@ async fn seen_by_upstream(gw: &Gateway, upstream: &hostile::Hostile) -> hostile:
         .expect("the upstream got the call")
 }
 
-#[tokio::test]
-async fn upstreams_learn_the_caller_only_from_the_gateway() {
-    let answer = |_: &hostile::Request| {
+/// An upstream that answers every call with an empty tool list, recording what it got.
+async fn empty_tool_server() -> hostile::Hostile {
+    hostile::start(|_| {
         Reply::json(
             200,
             &json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}),
         )
-    };
-    let upstream = hostile::start(answer).await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn upstreams_learn_the_caller_only_from_the_gateway() {
+    let upstream = empty_tool_server().await;
 
     let dir = tempfile::tempdir().unwrap();
     let telling = gateway(dir.path(), "forward_identity = true").await;
@@ -109,4 +114,49 @@ async fn upstreams_learn_the_caller_only_from_the_gateway() {
         "forged identity never reaches the upstream"
     );
     assert_eq!(request.header("x-auth-method"), None);
+}
+
+#[tokio::test]
+async fn the_gateway_credential_never_reaches_an_upstream_even_under_the_dual_token_rule() {
+    let upstream = empty_tool_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), "").await;
+    let body = common::http_server("echo", &upstream.url);
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    let send = |authorization: String| {
+        gw.request("POST", "/echo/mcp")
+            .header("x-authorization", format!("Bearer {TOKEN}"))
+            .header("authorization", authorization)
+            .header("content-type", "application/json")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+            .send()
+    };
+    let last_authorization = || {
+        upstream
+            .requests()
+            .last()
+            .and_then(|request| request.header("authorization").map(str::to_owned))
+    };
+    // The upstream's own credential crosses, as the dual-token rule says.
+    assert_eq!(
+        send("Bearer upstream-secret".into())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        last_authorization().as_deref(),
+        Some("Bearer upstream-secret")
+    );
+    // The gateway's admin token in both headers: it stays at the gateway.
+    assert_eq!(send(format!("Bearer {TOKEN}")).await.unwrap().status(), 200);
+    assert_eq!(last_authorization(), None);
+    // So does a gateway-minted token.
+    let minted = gw
+        .api("POST", "/api/tokens", Some(json!({"expires_in": 60})))
+        .await;
+    let token = minted.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(send(format!("Bearer {token}")).await.unwrap().status(), 200);
+    assert_eq!(last_authorization(), None);
 }

@@ -16,7 +16,17 @@ const AUDIENCE: &str = "http://127.0.0.1/mcpgw";
 
 /// A gateway trusting `issuers` (TOML fragments, one `[[auth.issuers]]` table each).
 async fn gateway(dir: &std::path::Path, issuers: &[String], auth: &str) -> Gateway {
-    let mut config = format!("[auth]\nkey_refresh_min_secs = 1\n{auth}\n");
+    gateway_with_top(dir, "", issuers, auth).await
+}
+
+/// The same, with top-level settings `top` (such as `public_url`).
+async fn gateway_with_top(
+    dir: &std::path::Path,
+    top: &str,
+    issuers: &[String],
+    auth: &str,
+) -> Gateway {
+    let mut config = format!("{top}\n[auth]\nkey_refresh_min_secs = 1\n{auth}\n");
     for issuer in issuers {
         config.push_str("[[auth.issuers]]\n");
         config.push_str(issuer);
@@ -183,6 +193,7 @@ async fn every_kind_of_bad_token_is_refused_with_its_reason() {
     let Some(provider) = Provider::start(json!({"ttl": 2, "clients": [
         client("app", AUDIENCE, json!({})),
         client("early", AUDIENCE, json!({"nbf": future})),
+        client("kc-id", AUDIENCE, json!({"typ": "ID"})),
     ]}))
     .await
     else {
@@ -215,6 +226,9 @@ async fn every_kind_of_bad_token_is_refused_with_its_reason() {
             .await
             .contains("issuer is not trusted")
     );
+    // Keycloak marks its ID tokens `typ: ID`: they prove a sign-in, they grant nothing.
+    let id_token = provider.token("kc-id", None).await;
+    assert!(rejected(&gw, &id_token).await.contains("ID token"));
     let early = provider.token("early", None).await;
     assert!(rejected(&gw, &early).await.contains("not valid yet"));
 
@@ -389,7 +403,15 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let gw = gateway(dir.path(), &[issuer(&provider.issuer, "generic", &[])], "").await;
+    // Behind its public URL; its audiences are the resource URLs of all its MCP servers.
+    let public = "http://mcp.test";
+    let gw = gateway_with_top(
+        dir.path(),
+        &format!("public_url = \"{public}\""),
+        &[issuer(&provider.issuer, "generic", &["http://mcp.test/*"])],
+        "",
+    )
+    .await;
     assert_eq!(
         gw.api(
             "POST",
@@ -420,22 +442,23 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
         .to_str()
         .unwrap()
         .to_owned();
-    let metadata_url = format!("{}/.well-known/oauth-protected-resource/box/mcp", gw.url);
+    let metadata_url = format!("{public}/.well-known/oauth-protected-resource/box/mcp");
     assert_eq!(
         challenge,
         format!("Bearer resource_metadata=\"{metadata_url}\"")
     );
 
-    // 2. The metadata names the resource and the authorization server.
+    // 2. The metadata names the resource and the authorization server (fetched from the
+    // gateway itself: the public URL is a name for it).
     let metadata: Value = common::client()
-        .get(&metadata_url)
+        .get(metadata_url.replace(public, &gw.url))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(metadata["resource"], format!("{}/box/mcp", gw.url));
+    assert_eq!(metadata["resource"], format!("{public}/box/mcp"));
     assert_eq!(metadata["authorization_servers"], json!([provider.issuer]));
     let whole: Value = common::client()
         .get(format!("{}/.well-known/oauth-protected-resource", gw.url))
@@ -445,7 +468,7 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
         .json()
         .await
         .unwrap();
-    assert_eq!(whole["resource"], gw.url);
+    assert_eq!(whole["resource"], public);
     let odd = common::client()
         .get(format!(
             "{}/.well-known/oauth-protected-resource/a/b/c",

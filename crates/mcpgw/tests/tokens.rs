@@ -77,7 +77,7 @@ async fn minted_tokens_work_are_verifiable_by_anyone_and_can_be_revoked() {
     assert_eq!(status, 200, "{me}");
     assert_eq!(
         me["auth_method"],
-        json!({"kind": "gateway_token", "token_id": id})
+        json!({"kind": "gateway_token", "token_id": id, "owner": "mcpgw:admin-token"})
     );
     assert_eq!(me["is_admin"], true);
     assert_eq!(call(&gw, "GET", "/api/servers", &token, None).await.0, 200);
@@ -260,6 +260,12 @@ async fn users_mint_at_most_their_own_rights() {
         me["subject"], "agent-builder",
         "the token acts as its minter"
     );
+    // Asked for the default hour, it still ends when the user's own 5-minute token does.
+    let (_, user_me) = call(&gw, "GET", "/api/auth/me", &user, None).await;
+    assert_eq!(minted["expires_at"], user_me["expires_at"]);
+    // A minted token cannot mint its own successors.
+    let (status, _) = call(&gw, "POST", "/api/tokens", token, Some(json!({}))).await;
+    assert_eq!(status, 403);
     assert_eq!(me["scopes"], json!(["mcp:read"]));
     assert_eq!(me["groups"], json!(["team-a"]));
     assert_eq!(me["is_admin"], false);

@@ -2,6 +2,7 @@
 -- kept, never the token. Times are seconds since the epoch; lists are JSON text.
 CREATE TABLE gateway_tokens (
     id          TEXT PRIMARY KEY,
+    owner       TEXT NOT NULL,
     subject     TEXT NOT NULL,
     description TEXT NOT NULL,
     scopes_json TEXT NOT NULL,
@@ -11,5 +12,5 @@ CREATE TABLE gateway_tokens (
     expires_at  BIGINT NOT NULL,
     revoked_at  BIGINT
 );
-CREATE INDEX gateway_tokens_subject ON gateway_tokens (subject);
+CREATE INDEX gateway_tokens_owner ON gateway_tokens (owner);
 CREATE INDEX gateway_tokens_revoked ON gateway_tokens (revoked_at, expires_at);

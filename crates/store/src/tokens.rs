@@ -12,7 +12,7 @@ use crate::SqlStore;
 /// built at run time).
 macro_rules! columns {
     () => {
-        "id, subject, description, scopes_json, groups_json, admin, created_at, expires_at, revoked_at"
+        "id, owner, subject, description, scopes_json, groups_json, admin, created_at, expires_at, revoked_at"
     };
 }
 
@@ -24,6 +24,7 @@ fn record(row: &AnyRow) -> Result<TokenRecord, String> {
     let number = |column: &str| row.try_get::<i64, _>(column).map_err(|e| e.to_string());
     Ok(TokenRecord {
         id: text("id")?,
+        owner: text("owner")?,
         subject: text("subject")?,
         description: text("description")?,
         scopes: list("scopes_json")?,
@@ -42,10 +43,12 @@ impl TokenStore for SqlStore {
     async fn insert_token(&self, token: &TokenRecord) -> Result<(), String> {
         let json = |items: &[String]| serde_json::to_string(items).map_err(|e| e.to_string());
         sqlx::query(
-            "INSERT INTO gateway_tokens (id, subject, description, scopes_json, groups_json, \
-             admin, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+            "INSERT INTO gateway_tokens (id, owner, subject, description, scopes_json, \
+             groups_json, admin, created_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)",
         )
         .bind(&token.id)
+        .bind(&token.owner)
         .bind(&token.subject)
         .bind(&token.description)
         .bind(json(&token.scopes)?)
@@ -59,15 +62,15 @@ impl TokenStore for SqlStore {
         Ok(())
     }
 
-    async fn list_tokens(&self, subject: Option<&str>) -> Result<Vec<TokenRecord>, String> {
-        let rows = match subject {
-            Some(subject) => {
+    async fn list_tokens(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, String> {
+        let rows = match owner {
+            Some(owner) => {
                 sqlx::query(concat!(
                     "SELECT ",
                     columns!(),
-                    " FROM gateway_tokens WHERE subject = $1 ORDER BY created_at DESC, id"
+                    " FROM gateway_tokens WHERE owner = $1 ORDER BY created_at DESC, id"
                 ))
-                .bind(subject)
+                .bind(owner)
                 .fetch_all(self.pool())
                 .await
             }

@@ -212,6 +212,7 @@ async fn gateway_tokens_round_trip_and_revoke(store: SqlStore) {
     use mcpgw_auth::vending::{TokenRecord, TokenStore};
     let record = |id: &str, subject: &str, expires_at: i64| TokenRecord {
         id: id.into(),
+        owner: format!("https://idp#{subject}"),
         subject: subject.into(),
         description: "a \"quoted\" description".into(),
         scopes: vec!["mcp:read".into()],
@@ -231,7 +232,14 @@ async fn gateway_tokens_round_trip_and_revoke(store: SqlStore) {
     }
     assert_eq!(store.get_token("a").await.unwrap(), Some(a.clone()));
     assert_eq!(store.get_token("missing").await.unwrap(), None);
-    assert_eq!(store.list_tokens(Some("alice")).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .list_tokens(Some("https://idp#alice"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(store.list_tokens(None).await.unwrap().len(), 3);
 
     store.revoke_token("a", 200).await.unwrap();

@@ -32,8 +32,9 @@ pub enum Preset {
 pub struct IssuerConfig {
     /// The `iss` its tokens carry; discovery is at `{issuer}/.well-known/openid-configuration`.
     pub issuer: String,
-    /// Accepted audiences (`aud`; for Cognito the `client_id`). Empty accepts any, which
-    /// is only sensible for a provider that issues tokens for this gateway alone.
+    /// Accepted audiences (`aud`; for Cognito the `client_id`); required. An entry ending
+    /// in `/*` accepts every audience under it (`https://mcp.example.com/*`: the resource
+    /// URLs of every MCP server of the gateway).
     #[serde(default)]
     pub audiences: Vec<String>,
     /// The claims preset.
@@ -145,7 +146,13 @@ impl ClaimMap {
             .get("scope")
             .and_then(Value::as_str)
             .map(|scope| scope.split_whitespace().map(str::to_owned).collect())
-            .or_else(|| claims.get("scp").map(strings))
+            .or_else(|| {
+                // Entra puts delegated scopes in `scp`, as a space-separated string.
+                claims.get("scp").map(|scp| match scp {
+                    Value::String(text) => text.split_whitespace().map(str::to_owned).collect(),
+                    other => strings(other),
+                })
+            })
             .unwrap_or_default();
         Principal {
             subject,

@@ -6,7 +6,7 @@
 //! not, is at least `min_refresh` apart, so a flood of tokens with made-up key ids cannot
 //! make the gateway hammer the provider; concurrent requests share one fetch.
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
@@ -14,9 +14,12 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-/// Keys older than this are fetched again (providers rotate on a schedule of days; this
-/// bounds how long a removed key stays trusted).
+/// Keys older than this are fetched again, in the background while they keep serving
+/// (providers rotate on a schedule of days).
 const MAX_AGE: Duration = Duration::from_secs(15 * 60);
+/// Keys older than this are not used at all: if the provider stays unreachable this long,
+/// its tokens are refused rather than checked against keys it may have withdrawn.
+const MAX_STALE: Duration = Duration::from_secs(24 * 3600);
 /// Largest discovery document or key set read.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
@@ -67,22 +70,33 @@ impl IssuerKeys {
     }
 
     /// The key a token with this key id (and algorithm family) is verified with.
-    pub async fn key(&self, kid: Option<&str>) -> Result<(Jwk, DecodingKey), KeyError> {
-        if let Some(found) = self.cached(kid, true) {
+    ///
+    /// Only a key id the cache does not know (or an empty cache) makes the request wait
+    /// for the provider; old keys keep serving while a background task refreshes them.
+    pub async fn key(self: &Arc<Self>, kid: Option<&str>) -> Result<(Jwk, DecodingKey), KeyError> {
+        if let Some(found) = self.cached(kid, MAX_AGE) {
+            return Ok(found);
+        }
+        if let Some(found) = self.cached(kid, MAX_STALE) {
+            let keys = Arc::clone(self);
+            tokio::spawn(async move {
+                if let Ok(_single) = keys.fetching.try_lock()
+                    && keys.may_fetch()
+                {
+                    keys.refresh().await;
+                }
+            });
             return Ok(found);
         }
         let _single = self.fetching.lock().await;
         // Another request may have fetched while this one waited.
-        if let Some(found) = self.cached(kid, true) {
+        if let Some(found) = self.cached(kid, MAX_AGE) {
             return Ok(found);
         }
-        let may_fetch = self
-            .read(|cache| cache.attempted_at)
-            .is_none_or(|at| at.elapsed() >= self.min_refresh);
-        if may_fetch {
+        if self.may_fetch() {
             self.refresh().await;
         }
-        if let Some(found) = self.cached(kid, false) {
+        if let Some(found) = self.cached(kid, MAX_STALE) {
             return Ok(found);
         }
         match self.read(|cache| (cache.fetched_at, cache.last_error.clone())) {
@@ -100,11 +114,16 @@ impl IssuerKeys {
         }
     }
 
-    /// The cached key for `kid`; with `fresh_only`, nothing from a cache past [`MAX_AGE`].
-    fn cached(&self, kid: Option<&str>, fresh_only: bool) -> Option<(Jwk, DecodingKey)> {
+    /// Whether the rate limit allows a fetch now.
+    fn may_fetch(&self) -> bool {
+        self.read(|cache| cache.attempted_at)
+            .is_none_or(|at| at.elapsed() >= self.min_refresh)
+    }
+
+    /// The cached key for `kid`, if the keys were fetched less than `max_age` ago.
+    fn cached(&self, kid: Option<&str>, max_age: Duration) -> Option<(Jwk, DecodingKey)> {
         self.read(|cache| {
-            let fresh = cache.fetched_at.is_some_and(|at| at.elapsed() < MAX_AGE);
-            if fresh_only && !fresh {
+            if cache.fetched_at.is_none_or(|at| at.elapsed() >= max_age) {
                 return None;
             }
             let mut candidates = cache.keys.iter().filter(|(jwk, _)| {

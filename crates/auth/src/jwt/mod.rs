@@ -63,9 +63,16 @@ pub enum JwtConfigError {
     /// Two entries for one issuer.
     #[error("issuer '{0}' is configured twice")]
     Duplicate(String),
-    /// Not an http(s) URL.
-    #[error("issuer '{0}' is not an http(s) URL")]
+    /// Not an https URL (plain http is accepted for loopback only).
+    #[error(
+        "issuer '{0}' must be an https URL (http only on 127.0.0.1, [::1] or localhost): its keys decide who gets in"
+    )]
     NotAUrl(String),
+    /// No audiences: every token of the issuer, for any application, would be accepted.
+    #[error(
+        "issuer '{0}' needs `audiences`: without them a token it issued for any other application would be accepted"
+    )]
+    NoAudience(String),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client for key discovery: {0}")]
     Client(String),
@@ -74,7 +81,7 @@ pub enum JwtConfigError {
 struct Issuer {
     config: IssuerConfig,
     claims: ClaimMap,
-    keys: IssuerKeys,
+    keys: std::sync::Arc<IssuerKeys>,
 }
 
 /// Verifies bearer JWTs against the configured issuers.
@@ -94,8 +101,11 @@ impl JwtVerifier {
             .map_err(|error| JwtConfigError::Client(error.to_string()))?;
         let mut issuers: Vec<Issuer> = Vec::with_capacity(configs.len());
         for config in configs {
-            if !(config.issuer.starts_with("https://") || config.issuer.starts_with("http://")) {
+            if !secure_or_loopback(&config.issuer) {
                 return Err(JwtConfigError::NotAUrl(config.issuer));
+            }
+            if config.audiences.is_empty() {
+                return Err(JwtConfigError::NoAudience(config.issuer));
             }
             if issuers
                 .iter()
@@ -105,7 +115,11 @@ impl JwtVerifier {
             }
             issuers.push(Issuer {
                 claims: ClaimMap::of(&config),
-                keys: IssuerKeys::new(&config.issuer, http.clone(), settings.min_key_refresh),
+                keys: std::sync::Arc::new(IssuerKeys::new(
+                    &config.issuer,
+                    http.clone(),
+                    settings.min_key_refresh,
+                )),
                 config,
             });
         }
@@ -167,20 +181,25 @@ impl JwtVerifier {
         validation.validate_nbf = true;
         validation.set_issuer(&[&issuer.config.issuer]);
         validation.set_required_spec_claims(&["exp", "iss"]);
-        let audiences = &issuer.config.audiences;
-        if audiences.is_empty() || issuer.claims.audience_is_client_id() {
-            validation.validate_aud = false;
-        } else {
-            validation.set_audience(audiences);
-        }
+        // Checked below, where `…/*` entries can match a prefix (every MCP resource of a
+        // gateway: RFC 8707 audiences are resource URLs).
+        validation.validate_aud = false;
         let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
             .map_err(|error| reject(describe(error.kind())))?
             .claims;
-        if issuer.claims.audience_is_client_id() && !audiences.is_empty() {
-            let client = issuer.claims.client_id(&claims).unwrap_or_default();
-            if !audiences.contains(&client) {
-                return Err(reject("the token is for another audience"));
-            }
+        let presented: Vec<String> = if issuer.claims.audience_is_client_id() {
+            issuer.claims.client_id(&claims).into_iter().collect()
+        } else {
+            claims.get("aud").map(claims::strings).unwrap_or_default()
+        };
+        if !presented
+            .iter()
+            .any(|audience| audience_matches(&issuer.config.audiences, audience))
+        {
+            return Err(reject("the token is for another audience"));
+        }
+        if is_id_token(header.typ.as_deref(), &claims) {
+            return Err(reject("an ID token is not an access token"));
         }
         issuer
             .claims
@@ -188,6 +207,45 @@ impl JwtVerifier {
             .map_err(|reason| reject(&reason))?;
         Ok(issuer.claims.principal(&issuer.config.issuer, &claims))
     }
+}
+
+/// Whether `presented` is one of `accepted`; an accepted entry ending in `/*` matches every
+/// audience under that prefix.
+fn audience_matches(accepted: &[String], presented: &str) -> bool {
+    accepted
+        .iter()
+        .any(|accepted| match accepted.strip_suffix('*') {
+            Some(prefix) if prefix.ends_with('/') => presented.starts_with(prefix),
+            _ => accepted == presented,
+        })
+}
+
+/// An OpenID ID token (it proves a sign-in to a client; it is not a credential for APIs):
+/// Keycloak marks it `typ: ID`; any token with a `nonce` that is not typed `at+jwt` is one.
+fn is_id_token(header_typ: Option<&str>, claims: &Value) -> bool {
+    let typed_access = header_typ.is_some_and(|typ| typ.to_ascii_lowercase().ends_with("at+jwt"));
+    let claim_typ = claims.get("typ").and_then(Value::as_str);
+    claim_typ.is_some_and(|typ| typ.eq_ignore_ascii_case("id"))
+        || (!typed_access && claims.get("nonce").is_some())
+}
+
+/// https, or http on a loopback host (development, tests).
+fn secure_or_loopback(issuer: &str) -> bool {
+    if issuer.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = issuer.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(host, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            host
+        } else {
+            rest
+        }
+    });
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// The `iss` of a token before verification, only to pick the issuer whose keys verify it.

@@ -22,8 +22,8 @@ const PKCS8_ED25519_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
-/// One key as stored.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One key as stored (no `Debug`: it holds the private seed).
+#[derive(Clone, Serialize, Deserialize)]
 struct StoredKey {
     kid: String,
     /// The 32-byte Ed25519 seed, base64url.
@@ -103,7 +103,10 @@ impl SigningKeys {
             }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let keys = vec![Key::generate(now)?];
-                write(&path, &keys)?;
+                if !write_new(&path, &keys)? {
+                    // Another process created it first: use its key, not a second one.
+                    return SigningKeys::load_or_create(data_dir, overlap_secs, now);
+                }
                 keys
             }
             Err(error) => return Err(VendingError::Keys(format!("{}: {error}", path.display()))),
@@ -180,25 +183,49 @@ impl SigningKeys {
     }
 }
 
+/// Creates the key file only if there is none yet (two processes starting together must
+/// not each sign with a key of their own); `false` if it already existed.
+fn write_new(path: &Path, keys: &[Key]) -> Result<bool, VendingError> {
+    let temporary = path.with_extension(format!("json.new.{}", std::process::id()));
+    write_file(&temporary, keys)?;
+    // A hard link fails if the target exists: creation without a window for a race.
+    let created = match std::fs::hard_link(&temporary, path) {
+        Ok(()) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(error) => {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(VendingError::Keys(format!("{}: {error}", path.display())));
+        }
+    };
+    let _ = std::fs::remove_file(&temporary);
+    Ok(created)
+}
+
 /// Writes the key file atomically (temporary file, then rename), readable by the owner only.
 fn write(path: &Path, keys: &[Key]) -> Result<(), VendingError> {
+    let temporary = path.with_extension("json.tmp");
+    write_file(&temporary, keys)?;
+    std::fs::rename(&temporary, path)
+        .map_err(|error| VendingError::Keys(format!("{}: {error}", path.display())))
+}
+
+/// Writes `keys` to a fresh file at `path` with mode 0600, synced.
+fn write_file(path: &Path, keys: &[Key]) -> Result<(), VendingError> {
     let stored: Vec<&StoredKey> = keys.iter().map(|key| &key.stored).collect();
     let bytes = serde_json::to_vec_pretty(&stored)
         .map_err(|error| VendingError::Keys(error.to_string()))?;
-    let temporary = path.with_extension("json.tmp");
     let fail = |error: std::io::Error| VendingError::Keys(format!("{}: {error}", path.display()));
+    // A leftover from an interrupted write could have other permissions: start afresh.
+    let _ = std::fs::remove_file(path);
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
     {
-        use std::io::Write;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temporary).map_err(fail)?;
-        file.write_all(&bytes).map_err(fail)?;
-        file.sync_all().map_err(fail)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
-    std::fs::rename(&temporary, path).map_err(fail)
+    let mut file = options.open(path).map_err(fail)?;
+    file.write_all(&bytes).map_err(fail)?;
+    file.sync_all().map_err(fail)
 }

@@ -51,7 +51,9 @@ pub enum VendingError {
 pub struct TokenRecord {
     /// The token's id (`jti`).
     pub id: String,
-    /// Who asked for it; the token acts as them.
+    /// Who owns it ([`Principal::owner`] of its minter): who may list and revoke it.
+    pub owner: String,
+    /// The minter's subject; the token acts as them.
     pub subject: String,
     /// What it is for.
     pub description: String,
@@ -74,8 +76,8 @@ pub struct TokenRecord {
 pub trait TokenStore: Send + Sync {
     /// Stores a new record.
     async fn insert_token(&self, record: &TokenRecord) -> Result<(), String>;
-    /// Records of `subject`, or of everyone; newest first.
-    async fn list_tokens(&self, subject: Option<&str>) -> Result<Vec<TokenRecord>, String>;
+    /// Records of `owner`, or of everyone; newest first.
+    async fn list_tokens(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, String>;
     /// One record.
     async fn get_token(&self, id: &str) -> Result<Option<TokenRecord>, String>;
     /// Marks a token revoked at `at` (keeping an earlier revocation time).
@@ -165,18 +167,37 @@ impl TokenService {
             .revoked_tokens(now)
             .await
             .map_err(VendingError::Store)?;
+        // Added to, never replaced: a revocation made here while the snapshot was read
+        // must not disappear until the next reload. (Expired ids are harmless: an expired
+        // token is refused anyway.)
         let mut revoked = self.revoked.write().map_err(|_| VendingError::Poisoned)?;
-        *revoked = ids.into_iter().collect();
+        revoked.extend(ids);
         Ok(())
     }
 
     /// Mints a token acting as `by`, with at most `by`'s rights.
+    ///
+    /// Only people and services that signed in mint: not anonymous callers, and not the
+    /// gateway's own tokens (a token minting its own successors would outlive every
+    /// revocation). A token never outlives the credential it was minted with.
     pub async fn mint(
         &self,
         by: &Principal,
         request: MintRequest,
         now: i64,
     ) -> Result<Minted, VendingError> {
+        match by.auth_method {
+            AuthMethod::Anonymous => {
+                return Err(VendingError::Forbidden("sign in to mint tokens".into()));
+            }
+            AuthMethod::GatewayToken { .. } => {
+                return Err(VendingError::Forbidden(
+                    "a gateway token cannot mint tokens; use the credential it was minted with"
+                        .into(),
+                ));
+            }
+            AuthMethod::AdminToken | AuthMethod::Jwt { .. } => {}
+        }
         let lifetime = request
             .expires_in
             .unwrap_or(DEFAULT_LIFETIME_SECS.min(self.max_lifetime));
@@ -198,15 +219,20 @@ impl TokenService {
             .chars()
             .take(MAX_DESCRIPTION_CHARS)
             .collect();
+        let expires_at = match by.expires_at {
+            Some(limit) if limit < now + lifetime => limit,
+            _ => now + lifetime,
+        };
         let record = TokenRecord {
             id: uuid::Uuid::new_v4().to_string(),
+            owner: by.owner(),
             subject: by.subject.clone(),
             description,
             scopes,
             groups,
             admin: request.admin,
             created_at: now,
-            expires_at: now + lifetime,
+            expires_at,
             revoked_at: None,
         };
         let (kid, key) = self.keys.active()?;
@@ -216,7 +242,7 @@ impl TokenService {
         let claims = json!({
             "iss": self.issuer, "aud": AUDIENCE, "sub": record.subject, "jti": record.id,
             "iat": now, "exp": record.expires_at, "scope": record.scopes.join(" "),
-            "groups": record.groups, "mcpgw_admin": record.admin,
+            "groups": record.groups, "mcpgw_admin": record.admin, "mcpgw_owner": record.owner,
         });
         let token = jsonwebtoken::encode(&header, &claims, &key)
             .map_err(|error| VendingError::Keys(error.to_string()))?;
@@ -285,16 +311,25 @@ impl TokenService {
                 .as_str()
                 .map(|scope| scope.split_whitespace().map(str::to_owned).collect())
                 .unwrap_or_default(),
-            auth_method: AuthMethod::GatewayToken { token_id: id },
+            auth_method: AuthMethod::GatewayToken {
+                token_id: id,
+                owner: claims["mcpgw_owner"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
             expires_at: claims["exp"].as_i64(),
         })
     }
 
     /// Tokens `by` may see: its own, or everyone's for an admin.
     pub async fn list(&self, by: &Principal) -> Result<Vec<TokenRecord>, VendingError> {
-        let subject = (!by.is_admin).then_some(by.subject.as_str());
+        if by.auth_method == AuthMethod::Anonymous {
+            return Err(VendingError::Forbidden("sign in to manage tokens".into()));
+        }
+        let owner = by.owner();
         self.store
-            .list_tokens(subject)
+            .list_tokens((!by.is_admin).then_some(owner.as_str()))
             .await
             .map_err(VendingError::Store)
     }
@@ -311,7 +346,10 @@ impl TokenService {
             .get_token(id)
             .await
             .map_err(VendingError::Store)?
-            .filter(|record| by.is_admin || record.subject == by.subject)
+            .filter(|record| {
+                by.is_admin
+                    || (by.auth_method != AuthMethod::Anonymous && record.owner == by.owner())
+            })
             .ok_or_else(|| VendingError::NotFound(id.to_owned()))?;
         self.store
             .revoke_token(id, now)
