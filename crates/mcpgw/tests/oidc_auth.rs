@@ -148,16 +148,7 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
         .await
         .unwrap();
     assert_eq!(listing.status(), 403);
-    assert_eq!(
-        gw.api(
-            "POST",
-            "/api/servers",
-            Some(common::http_server("box", "http://127.0.0.1:9/mcp"))
-        )
-        .await
-        .status,
-        201
-    );
+    common::register_unreachable_box(&gw).await;
     let call = gw
         .request("POST", "/box/mcp")
         .bearer_auth(&token)
@@ -256,14 +247,7 @@ async fn every_kind_of_bad_token_is_refused_with_its_reason() {
     let claims = claims_of(&good);
     let none = forged(json!({"alg": "none", "typ": "JWT"}), &claims, "");
     assert!(rejected(&gw, &none).await.contains("not a valid JWT"));
-    let jwks: Value = common::client()
-        .get(format!("{}/jwks", provider.issuer))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = common::get_json(&format!("{}/jwks", provider.issuer)).await;
     let public = jwks["keys"][0]["n"].as_str().unwrap().as_bytes().to_vec();
     let hmac = jsonwebtoken::encode(
         &jsonwebtoken::Header {
@@ -412,16 +396,7 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
         "",
     )
     .await;
-    assert_eq!(
-        gw.api(
-            "POST",
-            "/api/servers",
-            Some(common::http_server("box", "http://127.0.0.1:9/mcp"))
-        )
-        .await
-        .status,
-        201
-    );
+    common::register_unreachable_box(&gw).await;
     let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
     let post = |token: Option<String>| {
         let mut request = gw
@@ -450,24 +425,11 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
 
     // 2. The metadata names the resource and the authorization server (fetched from the
     // gateway itself: the public URL is a name for it).
-    let metadata: Value = common::client()
-        .get(metadata_url.replace(public, &gw.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata: Value = common::get_json(&metadata_url.replace(public, &gw.url)).await;
     assert_eq!(metadata["resource"], format!("{public}/box/mcp"));
     assert_eq!(metadata["authorization_servers"], json!([provider.issuer]));
-    let whole: Value = common::client()
-        .get(format!("{}/.well-known/oauth-protected-resource", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let whole: Value =
+        common::get_json(&format!("{}/.well-known/oauth-protected-resource", gw.url)).await;
     assert_eq!(whole["resource"], public);
     let odd = common::client()
         .get(format!(
@@ -481,14 +443,8 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
 
     // 3. The authorization server's own discovery leads to its token endpoint.
     let issuer_url = metadata["authorization_servers"][0].as_str().unwrap();
-    let openid: Value = common::client()
-        .get(format!("{issuer_url}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openid: Value =
+        common::get_json(&format!("{issuer_url}/.well-known/openid-configuration")).await;
     assert!(
         openid["token_endpoint"]
             .as_str()

@@ -83,14 +83,10 @@ async fn minted_tokens_work_are_verifiable_by_anyone_and_can_be_revoked() {
     assert_eq!(call(&gw, "GET", "/api/servers", &token, None).await.0, 200);
 
     // Anyone can check it against the published keys (EdDSA).
-    let jwks: jsonwebtoken::jwk::JwkSet = common::client()
-        .get(format!("{}/.well-known/jwks.json", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(
+        common::get_json(&format!("{}/.well-known/jwks.json", gw.url)).await,
+    )
+    .unwrap();
     let jwk = jwks
         .find(&kid_of(&token))
         .expect("the signing key is published");
@@ -195,14 +191,7 @@ async fn keys_rotate_with_overlap_and_everything_survives_a_restart() {
         200,
         "the old key overlaps"
     );
-    let jwks: Value = common::client()
-        .get(format!("{}/.well-known/jwks.json", gw.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = common::get_json(&format!("{}/.well-known/jwks.json", gw.url)).await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
 
     // A restart keeps the keys and the revocations.

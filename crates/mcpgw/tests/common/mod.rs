@@ -285,6 +285,47 @@ pub fn error_code(reply: &Reply) -> String {
     code.to_owned()
 }
 
+/// Starts `command` (killed when dropped) and returns it with what follows `prefix` on its
+/// first stdout line: the URL a server announces once it listens.
+pub async fn spawn_announcing(mut command: Command, prefix: &str) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("no '{prefix}' line within 30 s"))
+        .unwrap()
+        .unwrap_or_else(|| panic!("exited before printing '{prefix}'"));
+    let announced = line
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("expected '{prefix}…', got {line:?}"))
+        .to_owned();
+    (child, announced)
+}
+
+/// `GET url` as JSON.
+pub async fn get_json(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Registers a server `box` at an address where nothing listens, for tests that are
+/// refused before anything is forwarded.
+pub async fn register_unreachable_box(gw: &Gateway) {
+    let body = http_server("box", "http://127.0.0.1:9/mcp");
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+}
+
 /// A registration body for an HTTP server.
 pub fn http_server(path: &str, url: &str) -> Value {
     serde_json::json!({ "path": path, "name": path, "description": "test server", "url": url })

@@ -1,11 +1,7 @@
 //! A real OpenID provider for tests: npm `oidc-provider`, run by `tests/oidc/provider.mjs`
 //! (installed by `scripts/test`), issuing JWT access tokens by client_credentials.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A running provider; killed when dropped.
@@ -53,25 +49,12 @@ impl Provider {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("provider.json");
         std::fs::write(&path, config.to_string()).unwrap();
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg(script)
             .arg(&path)
-            .env("MCPGW_TEST_OIDC_MODULES", modules)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("oidc-provider did not start")
-            .unwrap()
-            .expect("oidc-provider exited");
-        let issuer = line
-            .strip_prefix("oidc-provider listening on ")
-            .expect("listening line")
-            .to_owned();
+            .env("MCPGW_TEST_OIDC_MODULES", modules);
+        let (child, issuer) = super::spawn_announcing(command, "oidc-provider listening on ").await;
         Some(Provider {
             _child: child,
             _dir: dir,

@@ -5,7 +5,6 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// A server process that is killed when dropped.
@@ -22,22 +21,7 @@ pub async fn example(name: &str, stateless: bool) -> Upstream {
     if stateless {
         command.arg("--stateless");
     }
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("example server did not start")
-        .unwrap()
-        .expect("example server exited");
-    let url = line
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
+    let (child, url) = super::spawn_announcing(command, "listening on ").await;
     Upstream { _child: child, url }
 }
 
