@@ -153,6 +153,16 @@ fn add_identity(headers: &mut HeaderMap, principal: &Principal) {
     }
 }
 
+/// Whether a successful response carries a server-sent event stream.
+pub fn is_event_stream<B>(response: &http::Response<B>) -> bool {
+    response.status().is_success()
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/event-stream"))
+}
+
 /// Prepares the upstream's response head for the client. Cookies are dropped: the
 /// gateway's origin also serves the API and the UI, and an upstream must not set cookies
 /// there.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::header::ACCEPT;
 use http::{HeaderValue, Method, Request, Response, Uri};
 
 use crate::error::GatewayError;
@@ -124,12 +124,7 @@ pub async fn open_stream(
     let response = gateway
         .send(target, Request::from_parts(parts, Body::empty()))
         .await?;
-    let is_stream = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/event-stream"));
-    if !response.status().is_success() || !is_stream {
+    if !crate::forward::is_event_stream(&response) {
         return Ok(response);
     }
 

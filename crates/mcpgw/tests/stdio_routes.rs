@@ -42,6 +42,16 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     panic!("{what} never happened");
 }
 
+/// Kills the whole process group each of `leaders` leads, at once, as when a server crashes
+/// or is OOM-killed.
+fn kill_groups(leaders: &[u32]) {
+    for pid in leaders {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", "--", &format!("-{pid}")])
+            .status();
+    }
+}
+
 fn marker(test: &str) -> String {
     format!("mcpgw-stdio-test-{test}-{}", std::process::id())
 }
@@ -148,11 +158,7 @@ async fn a_crashed_process_is_restarted_and_shutdown_leaves_nothing_behind() {
 
     // The whole process group dies at once, as when the server crashes or is OOM-killed
     // (the marked `sh` leads the group the gateway created).
-    for pid in &before {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", "--", &format!("-{pid}")])
-            .status();
-    }
+    kill_groups(&before);
     wait_until("the crash to be complete", || {
         processes_with(&marker).is_empty()
     })
@@ -387,11 +393,7 @@ async fn eager_servers_start_with_the_gateway_and_are_kept_running() {
 
     // It dies; nobody calls it; it comes back by itself.
     let before = processes_with(&marker);
-    for pid in &before {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", "--", &format!("-{pid}")])
-            .status();
-    }
+    kill_groups(&before);
     wait_until("the eager server to be restarted", || {
         let now = processes_with(&marker);
         !now.is_empty() && now.iter().all(|pid| !before.contains(pid))

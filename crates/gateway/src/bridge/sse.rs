@@ -70,12 +70,7 @@ impl SseSession {
                 .request(request)
                 .await
                 .map_err(|error| fail(crate::handler::describe(&error)))?;
-            let is_stream = response
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok())
-                .is_some_and(|value| value.starts_with("text/event-stream"));
-            if !response.status().is_success() || !is_stream {
+            if !crate::forward::is_event_stream(&response) {
                 return Err(fail(format!(
                     "its SSE endpoint answered {} without an event stream",
                     response.status()
