@@ -61,7 +61,7 @@ async fn seen_by_upstream(gw: &Gateway, upstream: &hostile::Hostile) -> hostile:
         .header("content-type", "application/json")
         .header("x-user", "root")
         .header("x-auth-method", "jwt")
-        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .body(r#"{"jsonrpc":"2.0","id":4242,"method":"tools/list"}"#)
         .send()
         .await
         .unwrap();
@@ -70,8 +70,14 @@ async fn seen_by_upstream(gw: &Gateway, upstream: &hostile::Hostile) -> hostile:
         .requests()
         .into_iter()
         .rev()
-        .find(|request| request.rpc_method().as_deref() == Some("tools/list"))
+        .find(is_our_call)
         .expect("the upstream got the call")
+}
+
+/// Whether `request` is one of the test's calls (id 4242), not one of the gateway's own
+/// health checks, which reach the upstream at times of their own.
+fn is_our_call(request: &hostile::Request) -> bool {
+    request.json()["id"] == 4242
 }
 
 /// An upstream that answers every call with an empty tool list, recording what it got.
@@ -128,13 +134,17 @@ async fn the_gateway_credential_never_reaches_an_upstream_even_under_the_dual_to
             .header("x-authorization", format!("Bearer {TOKEN}"))
             .header("authorization", authorization)
             .header("content-type", "application/json")
-            .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+            .body(r#"{"jsonrpc":"2.0","id":4242,"method":"tools/list"}"#)
             .send()
     };
+    // The last call as the upstream saw it (the registration's health check also calls it,
+    // at a time of its own).
     let last_authorization = || {
         upstream
             .requests()
-            .last()
+            .into_iter()
+            .rev()
+            .find(is_our_call)
             .and_then(|request| request.header("authorization").map(str::to_owned))
     };
     // The upstream's own credential crosses, as the dual-token rule says.
