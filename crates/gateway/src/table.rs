@@ -62,11 +62,7 @@ impl Target {
             stdio: server.command.as_ref().map(|command| StdioSpec {
                 command: command.clone(),
                 args: server.args.clone(),
-                env: server
-                    .env
-                    .iter()
-                    .map(|(key, value)| (key.clone(), value.clone()))
-                    .collect(),
+                env: server.env_pairs(),
             }),
         }
     }

@@ -13,10 +13,7 @@ const ACCEPT: &str = "application/json, text/event-stream";
 
 async fn gateway_with(servers: &[(&str, Value)]) -> (tempfile::TempDir, common::Gateway) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Launch::new(dir.path())
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
-        .start()
-        .await;
+    let gw = Launch::quiet(dir.path()).start().await;
     register_all(&gw, servers).await;
     (dir, gw)
 }
@@ -538,13 +535,11 @@ async fn gateway_routes_answer_like_the_server_for_our_own_client() {
     );
 
     let stale = gw
-        .request("POST", "/legacy/messages?session=0123")
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_rpc(
+            "/legacy/messages?session=0123",
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+        )
+        .await;
     assert_eq!(
         stale.status(),
         404,

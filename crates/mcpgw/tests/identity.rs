@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 async fn gateway(dir: &std::path::Path, auth: &str) -> Gateway {
     let path = dir.join("mcpgw.toml");
     std::fs::write(&path, format!("[auth]\n{auth}\n")).unwrap();
-    Launch::new(&dir.join("data"))
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
+    Launch::quiet(&dir.join("data"))
         .args(&["--config", path.to_str().unwrap()])
         .start()
         .await

@@ -34,8 +34,7 @@ async fn gateway_with_top(
     }
     let path = dir.join("mcpgw.toml");
     std::fs::write(&path, config).unwrap();
-    Launch::new(&dir.join("data"))
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
+    Launch::quiet(&dir.join("data"))
         .args(&["--config", path.to_str().unwrap()])
         .start()
         .await

@@ -59,10 +59,7 @@ fn marker(test: &str) -> String {
 #[tokio::test]
 async fn clients_share_one_process_without_mixing_ids_or_progress() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Launch::new(dir.path())
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
-        .start()
-        .await;
+    let gw = Launch::quiet(dir.path()).start().await;
     let marker = marker("share");
     register_marked_toolbox(&gw, "box", &marker).await;
 
@@ -145,10 +142,7 @@ async fn clients_share_one_process_without_mixing_ids_or_progress() {
 #[tokio::test]
 async fn a_crashed_process_is_restarted_and_shutdown_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Launch::new(dir.path())
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
-        .start()
-        .await;
+    let gw = Launch::quiet(dir.path()).start().await;
     let marker = marker("crash");
     register_marked_toolbox(&gw, "box", &marker).await;
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
@@ -210,10 +204,7 @@ async fn official_python_sdk_reaches_a_stdio_server_on_both_routes() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let gw = Launch::new(dir.path())
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
-        .start()
-        .await;
+    let gw = Launch::quiet(dir.path()).start().await;
     let body = json!({"path": "everything", "command": "node", "args": [entry, "stdio"]});
     assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/mcp_client.py");
@@ -278,10 +269,7 @@ async fn server_notifications_reach_get_streams_and_legacy_clients() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let gw = Launch::new(dir.path())
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
-        .start()
-        .await;
+    let gw = Launch::quiet(dir.path()).start().await;
     let body = json!({"path": "ev", "command": "node", "args": [entry, "stdio"]});
     assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
 
@@ -343,13 +331,11 @@ async fn server_notifications_reach_get_streams_and_legacy_clients() {
 
     // A stale or foreign session id is refused; the live one is not reusable elsewhere.
     let stale = gw
-        .request("POST", &endpoint.replace("/ev/", "/other/"))
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_rpc(
+            &endpoint.replace("/ev/", "/other/"),
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+        )
+        .await;
     assert_eq!(stale.status(), 404);
     drop(legacy);
     let mut closed = 0;
@@ -370,11 +356,7 @@ async fn server_notifications_reach_get_streams_and_legacy_clients() {
 #[tokio::test]
 async fn eager_servers_start_with_the_gateway_and_are_kept_running() {
     let dir = tempfile::tempdir().unwrap();
-    let launch = || {
-        Launch::new(dir.path())
-            .env("MCPGW_HEALTH_INTERVAL", "3600")
-            .start()
-    };
+    let launch = || Launch::quiet(dir.path()).start();
     let gw = launch().await;
     let marker = marker("eager");
     let body = json!({
@@ -444,10 +426,7 @@ async fn eager_servers_start_with_the_gateway_and_are_kept_running() {
 async fn a_client_that_stops_reading_does_not_stall_the_others() {
     use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Launch::new(dir.path())
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
-        .start()
-        .await;
+    let gw = Launch::quiet(dir.path()).start().await;
     let marker = marker("slow");
     register_marked_toolbox(&gw, "box", &marker).await;
     let warm = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});

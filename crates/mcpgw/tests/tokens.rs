@@ -16,8 +16,7 @@ async fn start(dir: &std::path::Path, auth: &str) -> Gateway {
         format!("[auth]\nmax_token_lifetime_secs = 3600\n{auth}\n"),
     )
     .unwrap();
-    Launch::new(&dir.join("data"))
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
+    Launch::quiet(&dir.join("data"))
         .args(&["--config", path.to_str().unwrap()])
         .start()
         .await

@@ -194,6 +194,16 @@ pub struct Server {
     pub revision: i64,
 }
 
+impl Server {
+    /// The environment of a stdio server's command, as (name, value) pairs.
+    pub fn env_pairs(&self) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect()
+    }
+}
+
 /// Number of servers in each health state, for `/health`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct HealthSummary {

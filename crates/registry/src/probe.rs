@@ -143,11 +143,7 @@ pub fn endpoint_of(server: &Server) -> Result<Endpoint, ProbeError> {
                 .clone()
                 .ok_or_else(|| ProbeError::Config("no command".into()))?,
             args: server.args.clone(),
-            env: server
-                .env
-                .iter()
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect(),
+            env: server.env_pairs(),
         },
     })
 }

@@ -62,6 +62,11 @@ impl Launch {
         }
     }
 
+    /// A gateway whose periodic health checks stay out of the test's way (hourly).
+    pub fn quiet(data_dir: &Path) -> Self {
+        Launch::new(data_dir).env("MCPGW_HEALTH_INTERVAL", "3600")
+    }
+
     /// Adds arguments.
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(|arg| arg.to_string()));
@@ -176,6 +181,17 @@ impl Gateway {
     }
 
     /// Sends a raw request: the caller sets headers and body.
+    /// POSTs the JSON-RPC `body` to `path` with the admin token.
+    pub async fn post_rpc(&self, path: &str, body: &str) -> reqwest::Response {
+        self.request("POST", path)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method.parse().unwrap(), format!("{}{path}", self.url))
