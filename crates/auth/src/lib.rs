@@ -2,8 +2,10 @@
 //!
 //! [`Authenticator::authenticate`] turns request headers into a [`Principal`] or an
 //! [`AuthError`]. It knows the admin token created on first start ([`AdminToken`]) and
-//! JWTs from trusted OIDC issuers ([`jwt::JwtVerifier`]); the gateway's own tokens and
-//! sessions plug in here as more credential kinds, so handlers never change. No HTTP
+//! JWTs from trusted OIDC issuers ([`jwt::JwtVerifier`]) and the gateway's own tokens
+//! ([`vending`]). Browser sign-in lives beside it: local users ([`users`]), OIDC sign-in
+//! ([`login`]) and the sessions both open ([`session`]), which the API resolves from the
+//! session cookie (the data plane takes bearer credentials only). No HTTP
 //! framework and no authorisation decisions live here: handlers ask for a principal,
 //! policy decides what it may do.
 
@@ -11,7 +13,10 @@ mod admin_token;
 pub mod discovery;
 mod error;
 pub mod jwt;
+pub mod login;
 mod principal;
+pub mod session;
+pub mod users;
 pub mod vending;
 
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! The authenticated caller.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a principal proved who it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AuthMethod {
     /// The gateway's admin token.
@@ -22,10 +22,17 @@ pub enum AuthMethod {
         /// The issuer (`iss`).
         issuer: String,
     },
+    /// A browser session opened with a local user's password.
+    Password,
+    /// A browser session opened by signing in at an OIDC provider.
+    OidcLogin {
+        /// The provider's issuer.
+        issuer: String,
+    },
 }
 
 /// Who made a request, as far as authentication can tell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     /// Stable identifier of the caller (`admin`, a JWT `sub`, a client id …).
     pub subject: String,
@@ -53,7 +60,11 @@ impl Principal {
         match &self.auth_method {
             AuthMethod::AdminToken => "mcpgw:admin-token".to_owned(),
             AuthMethod::Anonymous => "mcpgw:anonymous".to_owned(),
-            AuthMethod::Jwt { issuer } => format!("{issuer}#{}", self.subject),
+            // The same person whether they bring a token or sign in with a browser.
+            AuthMethod::Jwt { issuer } | AuthMethod::OidcLogin { issuer } => {
+                format!("{issuer}#{}", self.subject)
+            }
+            AuthMethod::Password => format!("mcpgw:user#{}", self.subject),
             AuthMethod::GatewayToken { owner, .. } => owner.clone(),
         }
     }

@@ -135,6 +135,8 @@ fn add_identity(headers: &mut HeaderMap, principal: &Principal) {
         AuthMethod::Jwt { .. } => "jwt",
         AuthMethod::Anonymous => "anonymous",
         AuthMethod::GatewayToken { .. } => "gateway-token",
+        AuthMethod::Password => "password",
+        AuthMethod::OidcLogin { .. } => "oidc-login",
     };
     let scopes = principal.scopes.join(" ");
     let values = [

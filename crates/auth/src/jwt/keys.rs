@@ -34,9 +34,21 @@ pub enum KeyError {
     UnknownKey,
 }
 
+/// The provider endpoints an OIDC sign-in needs, from the same discovery document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Where the browser is sent to sign in.
+    pub authorization: String,
+    /// Where the code is exchanged.
+    pub token: String,
+    /// The client authentication methods the token endpoint supports, if it says.
+    pub token_auth_methods: Option<Vec<String>>,
+}
+
 #[derive(Default)]
 struct Cache {
     keys: Vec<(Jwk, DecodingKey)>,
+    endpoints: Option<Endpoints>,
     fetched_at: Option<Instant>,
     attempted_at: Option<Instant>,
     last_error: Option<String>,
@@ -55,6 +67,9 @@ pub struct IssuerKeys {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
 impl IssuerKeys {
@@ -107,6 +122,25 @@ impl IssuerKeys {
         }
     }
 
+    /// The provider's sign-in endpoints, fetching discovery if it was not fetched yet.
+    pub async fn endpoints(&self) -> Result<Endpoints, KeyError> {
+        if let Some(endpoints) = self.read(|cache| cache.endpoints.clone()) {
+            return Ok(endpoints);
+        }
+        let _single = self.fetching.lock().await;
+        if self.read(|cache| cache.endpoints.is_none()) && self.may_fetch() {
+            self.refresh().await;
+        }
+        self.read(|cache| match (&cache.endpoints, &cache.last_error) {
+            (Some(endpoints), _) => Ok(endpoints.clone()),
+            (None, Some(error)) => Err(KeyError::Unavailable(error.clone())),
+            (None, None) if cache.fetched_at.is_some() => Err(KeyError::Unavailable(
+                "the discovery document names no authorization_endpoint or token_endpoint".into(),
+            )),
+            (None, None) => Err(KeyError::Unavailable("not fetched yet".into())),
+        })
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Cache) -> T) -> T {
         match self.cache.read() {
             Ok(cache) => f(&cache),
@@ -147,9 +181,10 @@ impl IssuerKeys {
         };
         cache.attempted_at = Some(Instant::now());
         match result {
-            Ok(keys) => {
+            Ok((keys, endpoints)) => {
                 tracing::info!(issuer = %self.issuer, keys = keys.len(), "issuer keys fetched");
                 cache.keys = keys;
+                cache.endpoints = endpoints;
                 cache.fetched_at = Some(Instant::now());
                 cache.last_error = None;
             }
@@ -160,7 +195,7 @@ impl IssuerKeys {
         }
     }
 
-    async fn fetch(&self) -> Result<Vec<(Jwk, DecodingKey)>, String> {
+    async fn fetch(&self) -> Result<(Vec<(Jwk, DecodingKey)>, Option<Endpoints>), String> {
         let url = format!(
             "{}/.well-known/openid-configuration",
             self.issuer.trim_end_matches('/')
@@ -186,7 +221,15 @@ impl IssuerKeys {
         if keys.is_empty() {
             return Err("the key set has no usable key".into());
         }
-        Ok(keys)
+        let endpoints = match (discovery.authorization_endpoint, discovery.token_endpoint) {
+            (Some(authorization), Some(token)) => Some(Endpoints {
+                authorization,
+                token,
+                token_auth_methods: discovery.token_endpoint_auth_methods_supported,
+            }),
+            _ => None,
+        };
+        Ok((keys, endpoints))
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {

@@ -9,7 +9,7 @@
 
 mod claims;
 pub mod issuer;
-mod keys;
+pub(crate) mod keys;
 
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use issuer::{ClaimMap, IssuerConfig};
 use keys::{IssuerKeys, KeyError};
 
 /// Algorithms accepted: asymmetric ones only.
-const ACCEPTED: [Algorithm; 9] = [
+pub(crate) const ACCEPTED: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
@@ -230,7 +230,7 @@ fn is_id_token(header_typ: Option<&str>, claims: &Value) -> bool {
 }
 
 /// https, or http on a loopback host (development, tests).
-fn secure_or_loopback(issuer: &str) -> bool {
+pub(crate) fn secure_or_loopback(issuer: &str) -> bool {
     if issuer.starts_with("https://") {
         return true;
     }
@@ -259,7 +259,7 @@ pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
 }
 
 /// A client-facing reason for a failed verification.
-fn describe(kind: &ErrorKind) -> &'static str {
+pub(crate) fn describe(kind: &ErrorKind) -> &'static str {
     match kind {
         ErrorKind::ExpiredSignature => "the token has expired",
         ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",

@@ -196,7 +196,10 @@ impl TokenService {
                         .into(),
                 ));
             }
-            AuthMethod::AdminToken | AuthMethod::Jwt { .. } => {}
+            AuthMethod::AdminToken
+            | AuthMethod::Jwt { .. }
+            | AuthMethod::Password
+            | AuthMethod::OidcLogin { .. } => {}
         }
         let lifetime = request
             .expires_in
