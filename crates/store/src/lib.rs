@@ -8,8 +8,10 @@
 
 mod connect;
 mod rows;
+mod sessions;
 mod sql_store;
 mod tokens;
+mod users;
 
 pub use connect::{Backend, connect};
 pub use sql_store::SqlStore;

@@ -257,6 +257,105 @@ async fn gateway_tokens_round_trip_and_revoke(store: SqlStore) {
     );
 }
 
+async fn users_round_trip(store: SqlStore) {
+    use mcpgw_auth::users::{UserRecord, UserStore};
+    let alice = UserRecord {
+        username: "alice".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        groups: vec!["dev".into(), "ops ✓".into()],
+        admin: true,
+        created_at: 10,
+        updated_at: 10,
+    };
+    assert!(store.insert_user(&alice).await.unwrap());
+    let taken = UserRecord {
+        admin: false,
+        ..alice.clone()
+    };
+    assert!(
+        !store.insert_user(&taken).await.unwrap(),
+        "the name is taken"
+    );
+    assert_eq!(store.get_user("alice").await.unwrap(), Some(alice.clone()));
+    assert_eq!(store.get_user("bob").await.unwrap(), None);
+    assert!(store.set_password("alice", "new", 20).await.unwrap());
+    assert!(!store.set_password("bob", "new", 20).await.unwrap());
+    let listed = store.list_users().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].password_hash.as_str(), listed[0].updated_at),
+        ("new", 20)
+    );
+    assert!(store.delete_user("alice").await.unwrap());
+    assert!(!store.delete_user("alice").await.unwrap());
+}
+
+async fn sessions_and_login_flows(store: SqlStore) {
+    use mcpgw_auth::session::{LoginFlow, SessionRecord, SessionStore};
+    use mcpgw_auth::{AuthMethod, Principal};
+    let principal = Principal {
+        subject: "alice".into(),
+        is_admin: false,
+        groups: vec!["dev".into()],
+        client_id: Some("web".into()),
+        username: Some("Alice ✓".into()),
+        scopes: vec![],
+        auth_method: AuthMethod::OidcLogin {
+            issuer: "https://idp".into(),
+        },
+        expires_at: Some(500),
+    };
+    let session = |id: &str, expires_at: i64| SessionRecord {
+        id_hash: id.into(),
+        owner: "https://idp#alice".into(),
+        principal: principal.clone(),
+        csrf_token: format!("csrf-{id}"),
+        created_at: 100,
+        expires_at,
+    };
+    for record in [session("a", 500), session("b", 500), session("old", 150)] {
+        store.insert_session(&record).await.unwrap();
+    }
+    assert_eq!(
+        store.get_session("a").await.unwrap(),
+        Some(session("a", 500))
+    );
+    store.delete_session("a").await.unwrap();
+    assert_eq!(store.get_session("a").await.unwrap(), None);
+    assert_eq!(
+        store.prune_sessions(200).await.unwrap(),
+        1,
+        "the expired one"
+    );
+    assert_eq!(
+        store.delete_sessions_of("https://idp#alice").await.unwrap(),
+        1
+    );
+
+    let flow = LoginFlow {
+        state_hash: "s".into(),
+        provider: "idp".into(),
+        verifier: "v".into(),
+        nonce: "n".into(),
+        redirect_uri: "http://127.0.0.1:1/auth/callback/idp".into(),
+        next: "/servers?x=1".into(),
+        expires_at: 700,
+    };
+    store.insert_login_flow(&flow).await.unwrap();
+    assert_eq!(
+        store.take_login_flow("s").await.unwrap(),
+        Some(flow.clone())
+    );
+    assert_eq!(
+        store.take_login_flow("s").await.unwrap(),
+        None,
+        "taken once"
+    );
+    store.insert_login_flow(&flow).await.unwrap();
+    assert_eq!(store.prune_sessions(700).await.unwrap(), 1);
+    assert_eq!(store.take_login_flow("s").await.unwrap(), None);
+}
+
 async fn sqlite() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nested/mcpgw.db").display());
@@ -345,6 +444,8 @@ async fn reopen(url: &str) {
 
 on_both_backends!(
     gateway_tokens_round_trip_and_revoke,
+    users_round_trip,
+    sessions_and_login_flows,
     round_trip,
     duplicate_insert_changes_nothing,
     definition_and_check_columns_are_independent,
