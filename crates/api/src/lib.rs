@@ -5,10 +5,14 @@
 //! `{"error": {"code": "...", "message": "..."}}` with the status its kind implies
 //! ([`ApiError`]).
 //!
-//! Routes: `/health`; `/api/auth/me`; the registry REST API under `/api/servers`; and the
-//! routes scripts
-//! written for the Python registry already call (`/api/server_details/…`, `/api/tools/…`,
-//! `/api/refresh/…`, `/toggle/…`, `/register`).
+//! Routes: `/health`; sign-in (`/login`, `/logout`, `/auth/login/{provider}`,
+//! `/auth/callback/{provider}`, `/`); `/api/auth/me`; local users under `/api/users`; the
+//! gateway's tokens under `/api/tokens`; the registry REST API under `/api/servers`; and
+//! the routes scripts written for the Python registry already call
+//! (`/api/server_details/…`, `/api/tools/…`, `/api/refresh/…`, `/toggle/…`, `/register`).
+//!
+//! Protected routes take a bearer credential or a browser's session cookie
+//! ([`auth_layer::require_principal`]), with CSRF protection for the cookie.
 
 mod auth_layer;
 mod body;
@@ -16,8 +20,11 @@ mod discovery;
 mod error;
 mod health;
 mod legacy;
+mod login;
+mod pages;
 mod servers;
 mod tokens;
+mod users;
 mod view;
 
 use std::sync::Arc;
@@ -50,6 +57,14 @@ pub struct AppState {
     pub authorization_servers: Vec<String>,
     /// The gateway's public base URL, if configured.
     pub public_url: Option<String>,
+    /// Its origin (`scheme://host[:port]`), for the CSRF origin check.
+    pub public_origin: Option<String>,
+    /// Local users.
+    pub users: mcpgw_auth::users::UserService,
+    /// Browser sessions.
+    pub sessions: mcpgw_auth::session::SessionService,
+    /// Sign-in at OIDC providers.
+    pub oidc: Arc<mcpgw_auth::login::OidcLogin>,
 }
 
 /// Builds the router for all API routes.
@@ -73,6 +88,9 @@ pub fn router(state: AppState) -> Router {
         .route("/register", post(legacy::register))
         .route_layer(middleware::from_fn(auth_layer::require_admin))
         .route("/api/auth/me", get(auth_layer::me))
+        .route("/api/users", get(users::list).post(users::create))
+        .route("/api/users/{name}", axum::routing::delete(users::remove))
+        .route("/api/users/{name}/password", axum::routing::put(users::set_password))
         .route("/api/tokens", get(tokens::list).post(tokens::mint))
         .route("/api/tokens/generate", post(tokens::generate))
         .route("/api/tokens/keys/rotate", post(tokens::rotate))
@@ -83,6 +101,11 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health::health))
+        .route("/", get(login::home))
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/auth/login/{provider}", get(login::start_oidc))
+        .route("/auth/callback/{provider}", get(login::finish_oidc))
         .route("/.well-known/jwks.json", get(tokens::jwks))
         .route(
             "/.well-known/oauth-protected-resource",

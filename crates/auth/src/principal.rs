@@ -64,7 +64,7 @@ impl Principal {
             AuthMethod::Jwt { issuer } | AuthMethod::OidcLogin { issuer } => {
                 format!("{issuer}#{}", self.subject)
             }
-            AuthMethod::Password => format!("mcpgw:user#{}", self.subject),
+            AuthMethod::Password => crate::users::owner_key(&self.subject),
             AuthMethod::GatewayToken { owner, .. } => owner.clone(),
         }
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use mcpgw_auth::jwt::JwtSettings;
 use mcpgw_auth::jwt::issuer::IssuerConfig;
+use mcpgw_auth::login::OidcLoginConfig;
 use mcpgw_gateway::GatewayConfig;
 use mcpgw_registry::HealthCheckConfig;
 use serde::Deserialize;
@@ -52,6 +53,9 @@ struct AuthSection {
     #[serde(default)]
     forward_identity: bool,
     max_token_lifetime_secs: Option<i64>,
+    session_ttl_secs: Option<i64>,
+    #[serde(default)]
+    oidc_login: Vec<OidcLoginConfig>,
 }
 
 /// The config file as written.
@@ -92,6 +96,10 @@ pub struct Settings {
     pub anonymous_group: Option<String>,
     /// Longest lifetime of a token the gateway mints, in seconds.
     pub max_token_lifetime: i64,
+    /// Lifetime of a browser session, in seconds.
+    pub session_ttl: i64,
+    /// Providers users can sign in to the web UI with (`[[auth.oidc_login]]`).
+    pub oidc_login: Vec<OidcLoginConfig>,
     /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
     pub io_threads: usize,
 }
@@ -190,6 +198,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
                 "auth max_token_lifetime_secs must be between 60 and 31622400 (a year), not {secs}"
             ),
         },
+        session_ttl: match file.auth.session_ttl_secs {
+            None => mcpgw_auth::session::DEFAULT_TTL_SECS,
+            Some(secs @ 60..=2_592_000) => secs,
+            Some(secs) => bail!(
+                "auth session_ttl_secs must be between 60 and 2592000 (30 days), not {secs}"
+            ),
+        },
+        oidc_login: file.auth.oidc_login,
         issuers: file.auth.issuers,
         jwt,
         listen,

@@ -10,6 +10,10 @@ use mcpgw_api::AppState;
 use mcpgw_auth::jwt::JwtVerifier;
 use mcpgw_auth::vending::TokenService;
 use mcpgw_auth::vending::keys::SigningKeys;
+use mcpgw_auth::login::OidcLogin;
+use mcpgw_auth::session::SessionService;
+use mcpgw_auth::session::origin::origin_of;
+use mcpgw_auth::users::UserService;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
 use mcpgw_gateway::{Gateway, RoutingTable};
 use mcpgw_registry::{HealthChecker, Prober, RegistryService};
@@ -62,6 +66,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let checker = HealthChecker::spawn(registry.clone(), settings.health.clone(), shutdown.clone());
 
     let table = RoutingTable::load(registry.clone()).await?;
+    // The first admin user's password: chosen, or the admin token the operator already has.
+    let bootstrap_password = std::env::var("MCPGW_ADMIN_PASSWORD")
+        .ok()
+        .filter(|password| !password.is_empty())
+        .unwrap_or_else(|| admin.secret().to_owned());
     let mut authenticator = Authenticator::new(admin);
     if !settings.issuers.is_empty() {
         let names: Vec<&str> = settings.issuers.iter().map(|i| i.issuer.as_str()).collect();
@@ -82,14 +91,38 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let tokens = token_service(&settings, &store).await?;
     authenticator = authenticator.with_tokens(Arc::clone(&tokens));
+    let users = UserService::new(Arc::new(store.clone()));
+    if users
+        .bootstrap_admin(&bootstrap_password, mcpgw_auth::now())
+        .await
+        .context("cannot create the first admin user")?
+    {
+        eprintln!(
+            "mcpgw: created the local user 'admin'; its password is MCPGW_ADMIN_PASSWORD if \
+             set, else the admin token. Sign in at /login and change it."
+        );
+    }
+    let sessions = SessionService::new(Arc::new(store.clone()), settings.session_ttl);
+    let oidc = OidcLogin::new(
+        settings.oidc_login.clone(),
+        sessions.clone(),
+        settings.jwt.leeway,
+        settings.jwt.min_key_refresh,
+    )
+    .context("invalid [[auth.oidc_login]] configuration")?;
     let auth = Arc::new(authenticator);
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?;
     spawn_revocation_reload(Arc::clone(&tokens), shutdown.clone());
+    spawn_session_pruning(sessions.clone(), shutdown.clone());
     let api = mcpgw_api::router(AppState {
         tokens,
         authorization_servers: settings.issuers.iter().map(|i| i.issuer.clone()).collect(),
         public_url: settings.public_url.clone(),
+        public_origin: settings.public_url.as_deref().and_then(origin_of),
+        users,
+        sessions,
+        oidc: Arc::new(oidc),
         registry: registry.clone(),
         auth,
         started,
@@ -178,6 +211,26 @@ fn spawn_revocation_reload(tokens: Arc<TokenService>, shutdown: CancellationToke
             }
             if let Err(error) = tokens.reload_revocations(mcpgw_auth::now()).await {
                 tracing::warn!(%error, "token revocation list not reloaded");
+            }
+        }
+    });
+}
+
+/// How often expired sessions and abandoned sign-ins are deleted.
+const SESSION_PRUNING: Duration = Duration::from_secs(600);
+
+fn spawn_session_pruning(sessions: SessionService, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(SESSION_PRUNING);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            match sessions.prune(mcpgw_auth::now()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "expired sessions deleted"),
+                Err(error) => tracing::warn!(%error, "expired sessions not deleted"),
             }
         }
     });

@@ -24,6 +24,12 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Longest password accepted (Argon2 takes any length; this bounds the work per request).
 const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// The [`Principal::owner`] key of local user `username` (their sessions and tokens are
+/// found by it).
+pub fn owner_key(username: &str) -> String {
+    format!("mcpgw:user#{username}")
+}
+
 /// What went wrong with a local user.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {

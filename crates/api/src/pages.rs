@@ -1,0 +1,150 @@
+//! The server-rendered pages of sign-in: the login page and the signed-in landing page.
+//! Plain HTML, no script and no external resource, served with a strict
+//! Content-Security-Policy; every value is HTML-escaped.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mcpgw_auth::Principal;
+
+/// Headers every page carries: no script, no framing, no caching, no referrer leak.
+const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// An HTML page with the protective headers.
+pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · mcpgw</title></head>\n<body><main>\n{body}</main></body></html>\n",
+        escape(title)
+    );
+    let mut response = (status, html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    for (name, value) in PAGE_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The login page: the password form, one link per OIDC provider, and `error` if the
+/// last attempt failed. `next` is where a successful sign-in leads.
+pub fn login(
+    status: StatusCode,
+    next: &str,
+    providers: &[(String, String)],
+    error: Option<&str>,
+) -> Response {
+    let next_query = query_escape(next);
+    let next = escape(next);
+    let mut body = String::from("<h1>Sign in to mcpgw</h1>\n");
+    if let Some(error) = error {
+        body.push_str(&format!("<p role=\"alert\">{}</p>\n", escape(error)));
+    }
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"/login\">\n\
+         <input type=\"hidden\" name=\"next\" value=\"{next}\">\n\
+         <p><label>User name <input name=\"username\" autocomplete=\"username\" required autofocus></label></p>\n\
+         <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label></p>\n\
+         <p><button type=\"submit\">Sign in</button></p>\n</form>\n"
+    ));
+    for (name, display) in providers {
+        body.push_str(&format!(
+            "<p><a href=\"/auth/login/{}?next={}\">Sign in with {}</a></p>\n",
+            escape(name),
+            escape(&next_query),
+            escape(display)
+        ));
+    }
+    page(status, "Sign in", &body)
+}
+
+/// The page a browser lands on once signed in: who it is, and a way out.
+pub fn signed_in(principal: &Principal, csrf_token: &str) -> Response {
+    let name = principal.username.as_deref().unwrap_or(&principal.subject);
+    let groups = if principal.groups.is_empty() {
+        "none".to_owned()
+    } else {
+        principal.groups.join(", ")
+    };
+    let body = format!(
+        "<h1>mcpgw</h1>\n<p>Signed in as <strong>{}</strong>{}. Groups: {}.</p>\n\
+         <p><a href=\"/api/auth/me\">Your identity as the gateway sees it</a></p>\n\
+         <form method=\"post\" action=\"/logout\">\n\
+         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\n\
+         <button type=\"submit\">Sign out</button>\n</form>\n",
+        escape(name),
+        if principal.is_admin { " (admin)" } else { "" },
+        escape(&groups),
+        escape(csrf_token),
+    );
+    page(StatusCode::OK, "mcpgw", &body)
+}
+
+/// HTML-escapes text for element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query parameter value.
+fn query_escape(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// `next` if it is a path on this gateway, else `/`: a sign-in must never send the browser
+/// to another site (`//evil.example`, `/\evil.example`, `https://…` are all refused).
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.starts_with("/\\")
+                && path.len() <= 2048
+                && !path.chars().any(|c| c.is_control()) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path(Some("/servers?tag=a")), "/servers?tag=a");
+        for hostile in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", "/a\nb"] {
+            assert_eq!(local_path(Some(hostile)), "/", "{hostile:?}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+}
