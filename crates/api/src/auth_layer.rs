@@ -67,7 +67,8 @@ pub async fn require_principal(
 }
 
 fn has_bearer(headers: &HeaderMap) -> bool {
-    headers.contains_key(axum::http::header::AUTHORIZATION) || headers.contains_key("x-authorization")
+    headers.contains_key(axum::http::header::AUTHORIZATION)
+        || headers.contains_key("x-authorization")
 }
 
 /// Refuses a state-changing request made with a session cookie unless it is safe: never
@@ -147,8 +148,13 @@ pub async fn me(
     Extension(principal): Extension<Principal>,
     session: Option<Extension<Session>>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut body = serde_json::to_value(&principal)
-        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", error.to_string()))?;
+    let mut body = serde_json::to_value(&principal).map_err(|error| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            error.to_string(),
+        )
+    })?;
     if let Some(Extension(session)) = session {
         body["csrf_token"] = json!(session.csrf_token);
     }

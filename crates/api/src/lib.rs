@@ -90,7 +90,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/me", get(auth_layer::me))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{name}", axum::routing::delete(users::remove))
-        .route("/api/users/{name}/password", axum::routing::put(users::set_password))
+        .route(
+            "/api/users/{name}/password",
+            axum::routing::put(users::set_password),
+        )
         .route("/api/tokens", get(tokens::list).post(tokens::mint))
         .route("/api/tokens/generate", post(tokens::generate))
         .route("/api/tokens/keys/rotate", post(tokens::rotate))

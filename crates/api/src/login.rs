@@ -12,11 +12,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mcpgw_auth::discovery::base_url;
 use mcpgw_auth::login::{Callback, LoginError};
+use mcpgw_auth::now;
 use mcpgw_auth::session::cookie::{self, LOGIN_COOKIE, LOGIN_COOKIE_PATH, SESSION_COOKIE};
 use mcpgw_auth::session::origin::{Provenance, provenance};
 use mcpgw_auth::session::{LOGIN_FLOW_TTL_SECS, Opened};
 use mcpgw_auth::users::UserError;
-use mcpgw_auth::now;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -183,7 +183,11 @@ pub async fn start_oidc(
         );
     };
     let redirect_uri = format!("{base}/auth/callback/{provider}");
-    match state.oidc.start(&provider, redirect_uri, next.clone(), now()).await {
+    match state
+        .oidc
+        .start(&provider, redirect_uri, next.clone(), now())
+        .await
+    {
         Ok(started) => {
             let mut response = see_other(&started.location);
             append_cookie(
@@ -224,7 +228,10 @@ pub async fn finish_oidc(
         Ok(done) => done,
         Err(error) => {
             let mut page = oidc_failure(&state, "/", &error);
-            append_cookie(&mut page, &cookie::clear(LOGIN_COOKIE, LOGIN_COOKIE_PATH, secure));
+            append_cookie(
+                &mut page,
+                &cookie::clear(LOGIN_COOKIE, LOGIN_COOKIE_PATH, secure),
+            );
             return Ok(page);
         }
     };
@@ -232,7 +239,10 @@ pub async fn finish_oidc(
     tracing::info!(user = %opened.session.principal.subject, %provider, "signed in at an OIDC provider");
     let mut response = see_other(&next);
     set_session_cookie(&mut response, &opened, secure);
-    append_cookie(&mut response, &cookie::clear(LOGIN_COOKIE, LOGIN_COOKIE_PATH, secure));
+    append_cookie(
+        &mut response,
+        &cookie::clear(LOGIN_COOKIE, LOGIN_COOKIE_PATH, secure),
+    );
     Ok(response)
 }
 
@@ -306,7 +316,13 @@ fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
 fn set_session_cookie(response: &mut Response, opened: &Opened, secure: bool) {
     append_cookie(
         response,
-        &cookie::set(SESSION_COOKIE, &opened.cookie_value, "/", opened.ttl, secure),
+        &cookie::set(
+            SESSION_COOKIE,
+            &opened.cookie_value,
+            "/",
+            opened.ttl,
+            secure,
+        ),
     );
 }
 

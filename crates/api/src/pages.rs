@@ -137,7 +137,13 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(local_path(Some("/servers?tag=a")), "/servers?tag=a");
-        for hostile in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", "/a\nb"] {
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/a\nb",
+        ] {
             assert_eq!(local_path(Some(hostile)), "/", "{hostile:?}");
         }
         assert_eq!(local_path(None), "/");
@@ -145,6 +151,9 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

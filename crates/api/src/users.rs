@@ -81,13 +81,17 @@ pub async fn set_password(
             ));
         }
         let current = change.current_password.as_deref().unwrap_or_default();
-        state.users.sign_in(&username, current, now()).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "current_password is missing or wrong",
-            )
-        })?;
+        state
+            .users
+            .sign_in(&username, current, now())
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "current_password is missing or wrong",
+                )
+            })?;
     }
     state
         .users

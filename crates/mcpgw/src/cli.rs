@@ -25,6 +25,9 @@ pub enum Command {
     /// Mint, list and revoke the gateway's own tokens (for agents).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the local users who sign in to the web UI with a password.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),
@@ -67,6 +70,48 @@ pub enum TokenCommand {
         remote: Remote,
         /// The token's id.
         id: String,
+    },
+}
+
+/// `mcpgw user …` (passwords are read from standard input, never from arguments, which
+/// other users of the machine can see).
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is the first line of standard input.
+    Add {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Sign-in name.
+        username: String,
+        /// A group (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Make the user an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List users.
+    List {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Delete a user and end their sessions.
+    Remove {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Sign-in name.
+        username: String,
+    },
+    /// Set a user's password (the first line of standard input) and end their sessions.
+    Passwd {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Sign-in name.
+        username: String,
     },
 }
 

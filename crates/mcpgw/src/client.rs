@@ -84,3 +84,8 @@ impl ApiClient {
         serde_json::from_str(&text).context("the gateway answered with invalid JSON")
     }
 }
+
+/// Percent-encodes one URL path segment (a token id, a user name).
+pub fn path_segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}

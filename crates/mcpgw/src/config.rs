@@ -200,10 +200,10 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         },
         session_ttl: match file.auth.session_ttl_secs {
             None => mcpgw_auth::session::DEFAULT_TTL_SECS,
-            Some(secs @ 60..=2_592_000) => secs,
-            Some(secs) => bail!(
-                "auth session_ttl_secs must be between 60 and 2592000 (30 days), not {secs}"
-            ),
+            Some(secs @ 1..=2_592_000) => secs,
+            Some(secs) => {
+                bail!("auth session_ttl_secs must be between 1 and 2592000 (30 days), not {secs}")
+            }
         },
         oidc_login: file.auth.oidc_login,
         issuers: file.auth.issuers,

@@ -10,6 +10,7 @@ mod serve;
 mod server_cmd;
 mod table;
 mod token_cmd;
+mod user_cmd;
 mod workers;
 
 use std::process::ExitCode;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Server(command) => server_cmd::run(*command).await,
             Command::Token(command) => token_cmd::run(command).await,
+            Command::User(command) => user_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
         }
     });

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::TokenCommand;
-use crate::client::ApiClient;
+use crate::client::{ApiClient, path_segment};
 
 /// Runs one `token` subcommand and prints its result.
 pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
@@ -68,7 +68,7 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { remote, id } => {
-            let path = format!("/api/tokens/{}", urlencode(&id));
+            let path = format!("/api/tokens/{}", path_segment(&id));
             ApiClient::new(&remote)?
                 .call(Method::DELETE, &path, None)
                 .await?;
@@ -84,8 +84,4 @@ fn text(value: &Value) -> String {
         Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-fn urlencode(segment: &str) -> String {
-    percent_encoding::utf8_percent_encode(segment, percent_encoding::NON_ALPHANUMERIC).to_string()
 }

@@ -83,6 +83,62 @@ impl Provider {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// Signs `login` in like a browser: from the provider's `authorize_url` (where the
+    /// gateway sent the browser) through the development login and consent pages, until
+    /// the provider redirects away from itself. Returns that redirect (the gateway's
+    /// callback with the code).
+    pub async fn sign_in(&self, authorize_url: &str, login: &str) -> String {
+        let mut jar: Vec<(String, String)> = Vec::new();
+        let mut next = (reqwest::Method::GET, authorize_url.to_owned(), Vec::new());
+        for _ in 0..12 {
+            let (method, url, form) = next;
+            let cookies: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let mut request = self
+                .http
+                .request(method, &url)
+                .header("cookie", cookies.join("; "));
+            if !form.is_empty() {
+                request = request.form(&form);
+            }
+            let response = request.send().await.unwrap();
+            for value in response.headers().get_all("set-cookie") {
+                let pair = value.to_str().unwrap().split(';').next().unwrap();
+                let (name, value) = pair.split_once('=').unwrap();
+                jar.retain(|(known, _)| known != name);
+                jar.push((name.to_owned(), value.to_owned()));
+            }
+            if let Some(location) = response.headers().get("location") {
+                let location = location.to_str().unwrap();
+                let absolute = reqwest::Url::parse(&url).unwrap().join(location).unwrap();
+                if !absolute.as_str().starts_with(&self.issuer) {
+                    return absolute.into();
+                }
+                next = (reqwest::Method::GET, absolute.into(), Vec::new());
+                continue;
+            }
+            let status = response.status();
+            let page = response.text().await.unwrap();
+            assert!(status.is_success(), "provider said {status}: {page}");
+            let action = page
+                .split("action=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_else(|| panic!("no form on the provider's page: {page}"));
+            let action = reqwest::Url::parse(&url).unwrap().join(action).unwrap();
+            let form = if page.contains("value=\"login\"") {
+                vec![("prompt", "login"), ("login", login), ("password", "any")]
+            } else {
+                vec![("prompt", "consent")]
+            };
+            let form = form
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            next = (reqwest::Method::POST, action.into(), form);
+        }
+        panic!("the provider never redirected back");
+    }
+
     /// Replaces the signing key; the old one leaves the key set.
     pub async fn rotate(&self) {
         let response = self

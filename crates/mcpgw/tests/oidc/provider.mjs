@@ -1,5 +1,7 @@
 // Test fixture: a real OpenID provider (npm `oidc-provider` 9.x) on 127.0.0.1 that issues
-// JWT access tokens through the client_credentials grant, for mcpgw's integration tests.
+// JWT access tokens through the client_credentials grant, and signs users in through the
+// authorization code flow (its development login and consent pages), for mcpgw's
+// integration tests.
 //
 //   node provider.mjs [CONFIG_JSON_PATH]
 //
@@ -7,7 +9,14 @@
 //   port     0 (random) or the exact port to listen on
 //   alg      "RS256" (default), "PS256", "ES256" or "EdDSA": access-token signing algorithm
 //   ttl      access-token lifetime in seconds (default 300)
-//   clients  [{ client_id, client_secret, scope: "a b", audience: "aud", claims: {...} }]
+//   clients  [{ client_id, client_secret, scope: "a b", audience: "aud", claims: {...},
+//              redirect_uris: ["http://127.0.0.1/cb"] }]
+//            A client with redirect_uris uses the authorization code flow instead (a
+//            "native" client: a loopback redirect URI matches on any port, RFC 8252).
+//   accounts {"<login>": { claims }}: what the ID token says about a user who signs in
+//            with that login on the development login page (any password); claims are
+//            released under the scope "groups" (groups, cognito:groups, realm_access,
+//            roles), "profile" (name, preferred_username) and "email".
 //
 // When ready, prints exactly one line to stdout:
 //   oidc-provider listening on http://127.0.0.1:PORT
@@ -51,6 +60,7 @@ const port = config.port ?? 0;
 const alg = config.alg ?? 'RS256';
 const ttl = config.ttl ?? 300;
 const clients = config.clients ?? [];
+const accounts = config.accounts ?? {};
 const byId = new Map(clients.map((c) => [c.client_id, c]));
 
 if (!['RS256', 'PS256', 'ES256', 'EdDSA'].includes(alg)) {
@@ -74,7 +84,15 @@ function newSigningKey() {
 function buildProvider(Provider, issuer) {
   return new Provider(issuer, {
     jwks: { keys: [newSigningKey()] },
-    clients: clients.map((c) => ({
+    clients: clients.map((c) => (c.redirect_uris ? {
+      client_id: c.client_id,
+      client_secret: c.client_secret,
+      application_type: 'native',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: c.redirect_uris,
+      token_endpoint_auth_method: 'client_secret_basic',
+    } : {
       client_id: c.client_id,
       client_secret: c.client_secret,
       grant_types: ['client_credentials'],
@@ -83,12 +101,27 @@ function buildProvider(Provider, issuer) {
       token_endpoint_auth_method: 'client_secret_basic',
     })),
     clientDefaults: { id_token_signed_response_alg: alg },
+    // Scope claims go into the ID token itself, as Keycloak, Cognito and Entra put groups.
+    conformIdTokenClaims: false,
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      email: ['email'],
+      groups: ['groups', 'cognito:groups', 'realm_access', 'roles'],
+    },
+    findAccount: async (_ctx, sub) => ({
+      accountId: sub,
+      claims: async () => ({ ...(accounts[sub] ?? {}), sub }),
+    }),
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? DEFAULT_RESOURCE,
+        // Sign-in clients get an opaque access token (no resource): the ID token is what
+        // the gateway reads.
+        defaultResource: async (_ctx, client, oneOf) => oneOf
+          ?? (byId.get(client.clientId)?.redirect_uris ? undefined : DEFAULT_RESOURCE),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, resource, client) => {
           const c = byId.get(client.clientId) ?? {};
