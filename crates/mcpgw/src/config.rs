@@ -54,6 +54,7 @@ struct AuthSection {
     forward_identity: bool,
     max_token_lifetime_secs: Option<i64>,
     session_ttl_secs: Option<i64>,
+    max_tokens_per_owner: Option<usize>,
     #[serde(default)]
     oidc_login: Vec<OidcLoginConfig>,
 }
@@ -98,6 +99,8 @@ pub struct Settings {
     pub max_token_lifetime: i64,
     /// Lifetime of a browser session, in seconds.
     pub session_ttl: i64,
+    /// Most live gateway tokens one owner may hold.
+    pub max_tokens_per_owner: usize,
     /// Providers users can sign in to the web UI with (`[[auth.oidc_login]]`).
     pub oidc_login: Vec<OidcLoginConfig>,
     /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
@@ -206,6 +209,13 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             }
         },
         oidc_login: file.auth.oidc_login,
+        max_tokens_per_owner: match file.auth.max_tokens_per_owner {
+            None => mcpgw_auth::vending::DEFAULT_MAX_ACTIVE_PER_OWNER,
+            Some(count @ 1..=100_000) => count,
+            Some(count) => {
+                bail!("auth max_tokens_per_owner must be between 1 and 100000, not {count}")
+            }
+        },
         issuers: file.auth.issuers,
         jwt,
         listen,

@@ -188,12 +188,15 @@ async fn token_service(
         .public_url
         .clone()
         .unwrap_or_else(|| "mcpgw".to_owned());
-    let tokens = Arc::new(TokenService::new(
-        keys,
-        issuer,
-        settings.max_token_lifetime,
-        Arc::new(store.clone()),
-    ));
+    let tokens = Arc::new(
+        TokenService::new(
+            keys,
+            issuer,
+            settings.max_token_lifetime,
+            Arc::new(store.clone()),
+        )
+        .with_max_active_per_owner(settings.max_tokens_per_owner),
+    );
     tokens
         .reload_revocations(now)
         .await

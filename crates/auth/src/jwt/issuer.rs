@@ -47,6 +47,11 @@ pub struct IssuerConfig {
     pub client_id_claim: Option<String>,
     /// `generic`: claim holding the user name.
     pub username_claim: Option<String>,
+    /// Accepted tenants (the `tid` claim, Entra ID): when given, a token of any other
+    /// tenant, or without `tid`, is refused. For multi-tenant applications, whose tokens
+    /// from every tenant would otherwise pass.
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 /// How an issuer's claims map onto a principal, resolved from its preset.
@@ -57,30 +62,36 @@ pub struct ClaimMap {
     username: Vec<String>,
     /// Cognito: the audience is the `client_id` claim, and `token_use` must be `access`.
     cognito: bool,
+    /// Accepted `tid` values; empty: any.
+    tenants: Vec<String>,
 }
 
 impl ClaimMap {
     /// The claim paths of `config`'s preset (or its own for `generic`).
     pub fn of(config: &IssuerConfig) -> ClaimMap {
         let owned = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect();
+        let tenants = config.tenants.clone();
         match config.preset {
             Preset::Keycloak => ClaimMap {
                 groups: owned(&["groups", "realm_access.roles"]),
                 client_id: owned(&["azp", "client_id"]),
                 username: owned(&["preferred_username"]),
                 cognito: false,
+                tenants,
             },
             Preset::Cognito => ClaimMap {
                 groups: owned(&["cognito:groups"]),
                 client_id: owned(&["client_id"]),
                 username: owned(&["username"]),
                 cognito: true,
+                tenants,
             },
             Preset::Entra => ClaimMap {
                 groups: owned(&["groups", "roles"]),
                 client_id: owned(&["azp", "appid"]),
                 username: owned(&["preferred_username", "upn"]),
                 cognito: false,
+                tenants,
             },
             Preset::Generic => ClaimMap {
                 groups: if config.groups_claims.is_empty() {
@@ -101,6 +112,7 @@ impl ClaimMap {
                         .unwrap_or_else(|| "preferred_username".to_owned()),
                 ],
                 cognito: false,
+                tenants,
             },
         }
     }
@@ -116,12 +128,25 @@ impl ClaimMap {
     }
 
     /// Checks what the preset requires beyond signature, issuer and time: a Cognito token
-    /// must be an access token.
+    /// must be an access token; with `tenants`, the token's `tid` must be one of them.
     pub fn check(&self, claims: &Value) -> Result<(), String> {
         if self.cognito && claims.get("token_use").and_then(Value::as_str) != Some("access") {
             return Err("a Cognito token must have token_use 'access'".into());
         }
-        Ok(())
+        self.check_tenant(claims)
+    }
+
+    /// With `tenants` configured, the token's `tid` must be one of them.
+    pub fn check_tenant(&self, claims: &Value) -> Result<(), String> {
+        if self.tenants.is_empty() {
+            return Ok(());
+        }
+        let tid = claims.get("tid").and_then(Value::as_str);
+        if tid.is_some_and(|tid| self.tenants.iter().any(|tenant| tenant == tid)) {
+            Ok(())
+        } else {
+            Err("the token's tenant (tid) is not accepted".into())
+        }
     }
 
     /// The principal these (verified) claims describe.

@@ -10,7 +10,24 @@ fn config(preset: Preset) -> IssuerConfig {
         groups_claims: Vec::new(),
         client_id_claim: None,
         username_claim: None,
+        tenants: Vec::new(),
     }
+}
+
+#[test]
+fn entra_tokens_can_be_limited_to_tenants() {
+    let mut entra = config(Preset::Entra);
+    entra.tenants = vec!["tenant-a".into()];
+    let map = ClaimMap::of(&entra);
+    assert!(map.check(&json!({"tid": "tenant-a"})).is_ok());
+    assert!(map.check(&json!({"tid": "tenant-b"})).is_err());
+    assert!(map.check(&json!({})).is_err(), "no tid, no entry");
+    let principal = map.principal(
+        "i",
+        &json!({"sub": "u", "roles": ["r"], "groups": ["g"], "appid": "app"}),
+    );
+    assert_eq!(principal.groups, ["g", "r"]);
+    assert_eq!(principal.client_id.as_deref(), Some("app"));
 }
 
 #[test]

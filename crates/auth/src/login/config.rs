@@ -52,6 +52,9 @@ pub struct OidcLoginConfig {
     pub groups_claims: Vec<String>,
     /// `generic`: claim holding the user name.
     pub username_claim: Option<String>,
+    /// Accepted tenants (`tid`, Entra ID); empty: any.
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 impl OidcLoginConfig {
@@ -85,6 +88,7 @@ impl OidcLoginConfig {
             groups_claims: self.groups_claims.clone(),
             client_id_claim: Some("azp".to_owned()),
             username_claim: self.username_claim.clone(),
+            tenants: self.tenants.clone(),
         }
     }
 

@@ -52,6 +52,9 @@ pub(super) async fn verify(
     if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
         return Err(refuse("its nonce is not this sign-in's"));
     }
+    claims_map
+        .check_tenant(&claims)
+        .map_err(|reason| refuse(&reason))?;
     let mut principal = claims_map.principal(&config.issuer, &claims);
     principal.auth_method = AuthMethod::OidcLogin {
         issuer: config.issuer.clone(),

@@ -124,9 +124,13 @@ pub struct TokenService {
     keys: SigningKeys,
     issuer: String,
     max_lifetime: i64,
+    max_active_per_owner: usize,
     store: Arc<dyn TokenStore>,
     revoked: RwLock<HashSet<String>>,
 }
+
+/// Default most unexpired, unrevoked tokens one owner may hold.
+pub const DEFAULT_MAX_ACTIVE_PER_OWNER: usize = 100;
 
 impl TokenService {
     /// A service signing with `keys` as `issuer`; tokens live at most `max_lifetime` s.
@@ -140,9 +144,17 @@ impl TokenService {
             keys,
             issuer,
             max_lifetime,
+            max_active_per_owner: DEFAULT_MAX_ACTIVE_PER_OWNER,
             store,
             revoked: RwLock::new(HashSet::new()),
         }
+    }
+
+    /// Lets each owner hold at most `limit` live tokens (a leaked credential, or a script
+    /// in a loop, cannot fill the database; revoking or waiting frees places).
+    pub fn with_max_active_per_owner(mut self, limit: usize) -> Self {
+        self.max_active_per_owner = limit.max(1);
+        self
     }
 
     /// The `iss` of the gateway's tokens.
@@ -217,6 +229,20 @@ impl TokenService {
         }
         let scopes = subset("scopes", request.scopes, &by.scopes, by.is_admin)?;
         let groups = subset("groups", request.groups, &by.groups, by.is_admin)?;
+        let owner = by.owner();
+        let active = self
+            .store
+            .list_tokens(Some(&owner))
+            .await
+            .map_err(VendingError::Store)?
+            .iter()
+            .filter(|token| token.revoked_at.is_none() && token.expires_at > now)
+            .count();
+        if active >= self.max_active_per_owner {
+            return Err(VendingError::Forbidden(format!(
+                "you already hold {active} live tokens, the most allowed; revoke some first"
+            )));
+        }
         let description: String = request
             .description
             .chars()
@@ -228,7 +254,7 @@ impl TokenService {
         };
         let record = TokenRecord {
             id: uuid::Uuid::new_v4().to_string(),
-            owner: by.owner(),
+            owner,
             subject: by.subject.clone(),
             description,
             scopes,

@@ -12,11 +12,11 @@ impl TokenStore for Memory {
         self.0.lock().unwrap().push(record.clone());
         Ok(())
     }
-    async fn list_tokens(&self, subject: Option<&str>) -> Result<Vec<TokenRecord>, String> {
+    async fn list_tokens(&self, owner: Option<&str>) -> Result<Vec<TokenRecord>, String> {
         let all = self.0.lock().unwrap().clone();
         Ok(all
             .into_iter()
-            .filter(|r| subject.is_none_or(|s| r.subject == s))
+            .filter(|r| owner.is_none_or(|o| r.owner == o))
             .collect())
     }
     async fn get_token(&self, id: &str) -> Result<Option<TokenRecord>, String> {
@@ -83,4 +83,35 @@ async fn a_rotated_key_is_accepted_for_the_overlap_only() {
     assert!(tokens.verify(&old.token, now).is_ok());
     assert_eq!(tokens.jwks(now)["keys"].as_array().unwrap().len(), 2);
     assert_eq!(tokens.jwks(now + 3601)["keys"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_owner_holds_a_bounded_number_of_live_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = crate::now();
+    let tokens = service(dir.path(), now).with_max_active_per_owner(2);
+    let admin = Principal::admin();
+    let mint = |expires_in| {
+        tokens.mint(
+            &admin,
+            MintRequest {
+                expires_in: Some(expires_in),
+                ..Default::default()
+            },
+            now,
+        )
+    };
+    let first = mint(60).await.unwrap();
+    mint(60).await.unwrap();
+    let refused = mint(60).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("revoke some first"),
+        "{refused}"
+    );
+    tokens
+        .revoke(&Principal::admin(), &first.record.id, now)
+        .await
+        .unwrap();
+    mint(60).await.expect("a revoked token frees its place");
+    assert!(mint(60).await.is_err());
 }
