@@ -17,6 +17,7 @@ use mcpgw_auth::session::cookie::{self, LOGIN_COOKIE, LOGIN_COOKIE_PATH, SESSION
 use mcpgw_auth::session::origin::{Provenance, provenance};
 use mcpgw_auth::session::{LOGIN_FLOW_TTL_SECS, Opened};
 use mcpgw_auth::users::UserError;
+use mcpgw_auth::users::password::PasswordError;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -25,11 +26,11 @@ use crate::body::{body_bytes, is_form, parse_form, parse_json};
 use crate::pages::{self, local_path};
 use crate::{ApiError, AppState};
 
-/// Query parameters of the login page.
+/// Query parameters of the login page. (No free error text: a link must not be able to
+/// put words of its choosing on the gateway's login page.)
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
-    error: Option<String>,
 }
 
 /// A sign-in with a password, as a form or as JSON.
@@ -49,7 +50,7 @@ pub async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
         .and_then(|query| serde_urlencoded::from_str(query).ok())
         .unwrap_or_default();
     let next = local_path(query.next.as_deref());
-    login_page(&state, StatusCode::OK, &next, query.error.as_deref())
+    login_page(&state, StatusCode::OK, &next, None)
 }
 
 fn login_page(state: &AppState, status: StatusCode, next: &str, error: Option<&str>) -> Response {
@@ -112,6 +113,7 @@ pub async fn submit(
             return Err(error);
         }
     };
+    end_previous_session(&state, &headers).await?;
     let opened = state.sessions.open(principal, now()).await?;
     tracing::info!(user = %opened.session.principal.subject, "signed in with a password");
     let secure = secure_cookies(&state, &headers);
@@ -235,6 +237,7 @@ pub async fn finish_oidc(
             return Ok(page);
         }
     };
+    end_previous_session(&state, &headers).await?;
     let opened = state.sessions.open(principal, now()).await?;
     tracing::info!(user = %opened.session.principal.subject, %provider, "signed in at an OIDC provider");
     let mut response = see_other(&next);
@@ -244,6 +247,14 @@ pub async fn finish_oidc(
         &cookie::clear(LOGIN_COOKIE, LOGIN_COOKIE_PATH, secure),
     );
     Ok(response)
+}
+
+/// A new sign-in replaces the session the browser had (another user's, perhaps).
+async fn end_previous_session(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if let Some(value) = cookie::find(headers, SESSION_COOKIE) {
+        state.sessions.close(value).await?;
+    }
+    Ok(())
 }
 
 fn oidc_failure(state: &AppState, next: &str, error: &LoginError) -> Response {
@@ -256,7 +267,15 @@ fn oidc_failure(state: &AppState, next: &str, error: &LoginError) -> Response {
         LoginError::Session(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     tracing::warn!(%error, "OIDC sign-in failed");
-    login_page(state, status, next, Some(&error.to_string()))
+    // Provider addresses and store errors are for the log, not for anyone at the door.
+    let message = match error {
+        LoginError::Unavailable(_) => {
+            "the sign-in provider cannot be reached right now; try again later".to_owned()
+        }
+        LoginError::Session(_) => "sign-in is unavailable right now; try again".to_owned(),
+        other => other.to_string(),
+    };
+    login_page(state, status, next, Some(&message))
 }
 
 /// `GET /`: who is signed in, or the login page.
@@ -278,7 +297,15 @@ impl From<UserError> for ApiError {
             UserError::Exists(_) => (StatusCode::CONFLICT, "conflict"),
             UserError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             UserError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            UserError::Password(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            UserError::Password(PasswordError::Busy) => {
+                let mut busy =
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", error.to_string());
+                busy.retry_after = Some(1);
+                return busy;
+            }
+            UserError::Password(_) | UserError::File { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
         };
         if status.is_server_error() {
             tracing::error!(%error, "user operation failed");

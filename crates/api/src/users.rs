@@ -38,7 +38,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// `DELETE /api/users/{name}`: deletes a user and ends their sessions.
+/// `DELETE /api/users/{name}`: deletes a user, ends their sessions, revokes their tokens.
 pub async fn remove(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -46,8 +46,8 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     admin_only(&principal)?;
     state.users.delete(&username).await?;
-    let ended = state.sessions.close_all_of(&owner_key(&username)).await?;
-    tracing::info!(user = %username, by = %principal.subject, sessions_ended = ended, "local user deleted");
+    let (sessions, tokens) = end_everything_of(&state, &username).await?;
+    tracing::info!(user = %username, by = %principal.subject, sessions, tokens, "local user deleted; sessions ended, tokens revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -62,8 +62,8 @@ pub struct PasswordChange {
     current_password: Option<String>,
 }
 
-/// `PUT /api/users/{name}/password`: sets a new password and ends every session of the
-/// user (who signs in again with it).
+/// `PUT /api/users/{name}/password`: sets a new password, ends every session of the user
+/// (who signs in again with it) and revokes their tokens.
 pub async fn set_password(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -97,7 +97,16 @@ pub async fn set_password(
         .users
         .set_password(&username, change.password, now())
         .await?;
-    state.sessions.close_all_of(&owner_key(&username)).await?;
-    tracing::info!(user = %username, by = %principal.subject, "password changed; sessions ended");
+    let (sessions, tokens) = end_everything_of(&state, &username).await?;
+    tracing::info!(user = %username, by = %principal.subject, sessions, tokens, "password changed; sessions ended, tokens revoked");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session and revokes every token a local user holds: what was obtained with
+/// a password that is gone (or may have leaked) goes with it.
+async fn end_everything_of(state: &AppState, username: &str) -> Result<(u64, usize), ApiError> {
+    let owner = owner_key(username);
+    let sessions = state.sessions.close_all_of(&owner).await?;
+    let tokens = state.tokens.revoke_all_of(&owner, now()).await?;
+    Ok((sessions, tokens))
 }

@@ -134,7 +134,7 @@ impl AdminToken {
 
 /// Writes `contents` to `path` readable only by the owner, via a temporary file and a
 /// rename, so a crash never leaves a half-written token.
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     let temporary = path.with_extension("tmp");
     // A leftover from a crash may have other permissions: never reuse it.
     match std::fs::remove_file(&temporary) {

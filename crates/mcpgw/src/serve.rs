@@ -11,7 +11,7 @@ use mcpgw_auth::jwt::JwtVerifier;
 use mcpgw_auth::login::OidcLogin;
 use mcpgw_auth::session::SessionService;
 use mcpgw_auth::session::origin::origin_of;
-use mcpgw_auth::users::UserService;
+use mcpgw_auth::users::{Bootstrapped, UserService};
 use mcpgw_auth::vending::TokenService;
 use mcpgw_auth::vending::keys::SigningKeys;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
@@ -66,11 +66,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let checker = HealthChecker::spawn(registry.clone(), settings.health.clone(), shutdown.clone());
 
     let table = RoutingTable::load(registry.clone()).await?;
-    // The first admin user's password: chosen, or the admin token the operator already has.
-    let bootstrap_password = std::env::var("MCPGW_ADMIN_PASSWORD")
-        .ok()
-        .filter(|password| !password.is_empty())
-        .unwrap_or_else(|| admin.secret().to_owned());
     let mut authenticator = Authenticator::new(admin);
     if !settings.issuers.is_empty() {
         let names: Vec<&str> = settings.issuers.iter().map(|i| i.issuer.as_str()).collect();
@@ -92,15 +87,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let tokens = token_service(&settings, &store).await?;
     authenticator = authenticator.with_tokens(Arc::clone(&tokens));
     let users = UserService::new(Arc::new(store.clone()));
-    if users
-        .bootstrap_admin(&bootstrap_password, mcpgw_auth::now())
+    let bootstrapped = users
+        .bootstrap_admin(
+            &settings.data_dir,
+            std::env::var("MCPGW_ADMIN_PASSWORD").ok(),
+            mcpgw_auth::now(),
+        )
         .await
-        .context("cannot create the first admin user")?
-    {
-        eprintln!(
-            "mcpgw: created the local user 'admin'; its password is MCPGW_ADMIN_PASSWORD if \
-             set, else the admin token. Sign in at /login and change it."
-        );
+        .context("cannot create the first admin user (MCPGW_ADMIN_PASSWORD)")?;
+    match bootstrapped {
+        Bootstrapped::PasswordFile(path) => eprintln!(
+            "mcpgw: created the local user 'admin' for the web login; its password is in {} \
+             (mode 0600). Sign in at /login and change it.",
+            path.display()
+        ),
+        Bootstrapped::FromEnvironment => eprintln!(
+            "mcpgw: created the local user 'admin' with the password MCPGW_ADMIN_PASSWORD."
+        ),
+        Bootstrapped::NotNeeded => {}
     }
     let sessions = SessionService::new(Arc::new(store.clone()), settings.session_ttl);
     let oidc = OidcLogin::new(

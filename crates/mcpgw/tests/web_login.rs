@@ -10,6 +10,8 @@ use common::{Gateway, Launch, TOKEN, http_server};
 use serde_json::{Value, json};
 
 const SESSION: &str = "mcp_gateway_session";
+/// The first admin's password (`MCPGW_ADMIN_PASSWORD`).
+const ADMIN_PASSWORD: &str = "the first admin's password";
 
 async fn start(dir: &std::path::Path, config: &str) -> Gateway {
     let path = dir.join("mcpgw.toml");
@@ -17,6 +19,7 @@ async fn start(dir: &std::path::Path, config: &str) -> Gateway {
     Launch::quiet(&dir.join("data"))
         .args(&["--config", path.to_str().unwrap()])
         .env("IDP_SECRET", "mcpgw-web-secret")
+        .env("MCPGW_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .start()
         .await
 }
@@ -92,14 +95,10 @@ async fn the_login_form_opens_a_session_and_logout_ends_it_server_side() {
         "{html}"
     );
 
-    // The bootstrap admin's password is the admin token.
+    // The first admin's password is MCPGW_ADMIN_PASSWORD, never the admin token.
     let wrong = gw
         .request("POST", "/login")
-        .form(&[
-            ("username", "admin"),
-            ("password", "not-the-token"),
-            ("next", "/x"),
-        ])
+        .form(&[("username", "admin"), ("password", TOKEN), ("next", "/x")])
         .send()
         .await
         .unwrap();
@@ -114,7 +113,7 @@ async fn the_login_form_opens_a_session_and_logout_ends_it_server_side() {
     );
     let unknown = gw
         .request("POST", "/login")
-        .form(&[("username", "nobody"), ("password", TOKEN)])
+        .form(&[("username", "nobody"), ("password", ADMIN_PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -128,7 +127,7 @@ async fn the_login_form_opens_a_session_and_logout_ends_it_server_side() {
         .request("POST", "/login")
         .form(&[
             ("username", "admin"),
-            ("password", TOKEN),
+            ("password", ADMIN_PASSWORD),
             ("next", "/api/auth/me"),
         ])
         .send()
@@ -164,7 +163,7 @@ async fn the_login_form_opens_a_session_and_logout_ends_it_server_side() {
             .request("POST", "/login")
             .form(&[
                 ("username", "admin"),
-                ("password", TOKEN),
+                ("password", ADMIN_PASSWORD),
                 ("next", hostile),
             ])
             .send()
@@ -176,7 +175,7 @@ async fn the_login_form_opens_a_session_and_logout_ends_it_server_side() {
     let forged = gw
         .request("POST", "/login")
         .header("origin", "http://evil.example")
-        .form(&[("username", "admin"), ("password", TOKEN)])
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -233,7 +232,7 @@ async fn the_login_form_opens_a_session_and_logout_ends_it_server_side() {
 async fn a_session_cookie_changes_nothing_from_another_site_and_never_reaches_mcp_routes() {
     let dir = tempfile::tempdir().unwrap();
     let gw = start(dir.path(), "").await;
-    let (cookie, csrf) = sign_in(&gw, "admin", TOKEN).await;
+    let (cookie, csrf) = sign_in(&gw, "admin", ADMIN_PASSWORD).await;
     let register = |body: Value| {
         gw.request("POST", "/api/servers")
             .header("cookie", format!("{SESSION}={cookie}"))
@@ -433,7 +432,25 @@ async fn admins_manage_local_users_who_sign_in_and_change_their_password() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 401);
-    let (cookie, _) = sign_in(&gw, "alice", "alice's second password").await;
+    let (cookie, _) = sign_in(&gw, "ALICE", "alice's second password").await;
+    // A token for her agent, minted with her session (a script: no CSRF token needed).
+    let minted: Value = gw
+        .request("POST", "/api/tokens")
+        .header("cookie", format!("{SESSION}={cookie}"))
+        .json(&json!({"description": "alice's agent"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let agent_token = minted["token"].as_str().expect("minted").to_owned();
+    let agent = || {
+        gw.request("GET", "/api/auth/me")
+            .bearer_auth(&agent_token)
+            .send()
+    };
+    assert_eq!(agent().await.unwrap().status(), 200);
 
     // The CLI: list, add (password from stdin), passwd, remove.
     let (ok, out) = user_cli(
@@ -455,6 +472,11 @@ async fn admins_manage_local_users_who_sign_in_and_change_their_password() {
     let (ok, out) = user_cli(&gw, &["remove", "alice"], "").await;
     assert!(ok, "{out}");
     assert_eq!(
+        agent().await.unwrap().status(),
+        401,
+        "a deleted user's tokens are revoked"
+    );
+    assert_eq!(
         me(&gw, &cookie).await.0,
         401,
         "a deleted user's sessions end"
@@ -467,7 +489,7 @@ async fn admins_manage_local_users_who_sign_in_and_change_their_password() {
 async fn sessions_survive_a_restart_and_end_when_they_expire() {
     let dir = tempfile::tempdir().unwrap();
     let gw = start(dir.path(), "").await;
-    let (cookie, _) = sign_in(&gw, "admin", TOKEN).await;
+    let (cookie, _) = sign_in(&gw, "admin", ADMIN_PASSWORD).await;
     drop(gw);
     let gw = start(dir.path(), "[auth]\nsession_ttl_secs = 2\n").await;
     assert_eq!(
@@ -475,7 +497,7 @@ async fn sessions_survive_a_restart_and_end_when_they_expire() {
         200,
         "kept in the database, with the lifetime it was opened with"
     );
-    let (short, _) = sign_in(&gw, "admin", TOKEN).await;
+    let (short, _) = sign_in(&gw, "admin", ADMIN_PASSWORD).await;
     assert_eq!(me(&gw, &short).await.0, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let (status, body) = me(&gw, &short).await;
@@ -631,4 +653,29 @@ async fn signing_in_at_an_oidc_provider_opens_a_session_with_its_groups() {
     assert!(mixed_up.text().await.unwrap().contains("names issuer"));
     let unknown = gw.request("GET", "/auth/login/nope").send().await.unwrap();
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn without_a_chosen_password_the_first_admin_gets_a_random_one_in_a_private_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, log) = Launch::quiet(&dir.path().join("data"))
+        .start_capturing()
+        .await;
+    let file = dir.path().join("data").join("admin-password");
+    let password = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains(&file.display().to_string()), "{log}");
+    assert!(
+        !log.contains(&password),
+        "the password itself is never logged"
+    );
+    assert_ne!(password, TOKEN);
+    let (cookie, _) = sign_in(&gw, "admin", &password).await;
+    assert_eq!(me(&gw, &cookie).await.1["is_admin"], true);
 }

@@ -35,6 +35,7 @@ pub(super) async fn verify(
         .map_err(|error| LoginError::Unavailable(error.to_string()))?;
     let mut validation = Validation::new(header.alg);
     validation.leeway = leeway.as_secs();
+    validation.validate_nbf = true;
     validation.set_issuer(&[&config.issuer]);
     validation.set_audience(&[&config.client_id]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);

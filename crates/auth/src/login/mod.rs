@@ -293,11 +293,20 @@ impl OidcLogin {
 }
 
 async fn endpoints(provider: &Provider) -> Result<Endpoints, LoginError> {
-    provider
+    let endpoints = provider
         .keys
         .endpoints()
         .await
-        .map_err(|error| LoginError::Unavailable(error.to_string()))
+        .map_err(|error| LoginError::Unavailable(error.to_string()))?;
+    // The code, the verifier and the client secret travel to the token endpoint.
+    if !crate::jwt::secure_or_loopback(&endpoints.token)
+        || !crate::jwt::secure_or_loopback(&endpoints.authorization)
+    {
+        return Err(LoginError::Unavailable(
+            "the provider's endpoints must be https (http only on loopback)".into(),
+        ));
+    }
+    Ok(endpoints)
 }
 
 /// Whether the token endpoint takes the client secret in the body rather than in Basic.

@@ -5,8 +5,11 @@
 //! same thing, after the same work, whether the user exists or not; repeated failures for
 //! one name are slowed down ([`throttle`]).
 
+mod bootstrap;
 pub mod password;
 mod throttle;
+
+pub use bootstrap::{Bootstrapped, PASSWORD_FILE};
 
 use std::sync::Arc;
 
@@ -27,7 +30,7 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 /// The [`Principal::owner`] key of local user `username` (their sessions and tokens are
 /// found by it).
 pub fn owner_key(username: &str) -> String {
-    format!("mcpgw:user#{username}")
+    format!("mcpgw:user#{}", username.trim().to_ascii_lowercase())
 }
 
 /// What went wrong with a local user.
@@ -54,6 +57,14 @@ pub enum UserError {
     /// Hashing failed.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// A local user as stored.
@@ -121,56 +132,14 @@ impl UserService {
         }
     }
 
-    /// Creates the first admin, `admin` with `password`, unless that user exists. Returns
-    /// whether it was created.
-    pub async fn bootstrap_admin(&self, password: &str, now: i64) -> Result<bool, UserError> {
-        if self
-            .store
-            .get_user(BOOTSTRAP_ADMIN)
-            .await
-            .map_err(UserError::Store)?
-            .is_some()
-        {
-            return Ok(false);
-        }
-        let created = self
-            .insert(
-                NewUser {
-                    username: BOOTSTRAP_ADMIN.to_owned(),
-                    password: password.to_owned(),
-                    groups: Vec::new(),
-                    admin: true,
-                },
-                now,
-                // The admin token (16+ random characters) is the bootstrap password.
-                1,
-            )
-            .await;
-        match created {
-            Ok(_) => Ok(true),
-            // Another replica created it first.
-            Err(UserError::Exists(_)) => Ok(false),
-            Err(error) => Err(error),
-        }
-    }
-
     /// Creates a user.
     pub async fn create(&self, user: NewUser, now: i64) -> Result<UserRecord, UserError> {
-        self.insert(user, now, MIN_PASSWORD_CHARS).await
-    }
-
-    async fn insert(
-        &self,
-        user: NewUser,
-        now: i64,
-        min_password: usize,
-    ) -> Result<UserRecord, UserError> {
-        check_username(&user.username)?;
-        check_password(&user.password, min_password)?;
+        let username = normalize(&user.username)?;
+        check_password(&user.password, MIN_PASSWORD_CHARS)?;
         let groups = clean_groups(user.groups)?;
         let record = UserRecord {
             password_hash: password::hash(user.password).await?,
-            username: user.username,
+            username,
             groups,
             admin: user.admin,
             created_at: now,
@@ -194,6 +163,8 @@ impl UserService {
 
     /// Deletes a user. (Their sessions are ended by the caller, which owns them.)
     pub async fn delete(&self, username: &str) -> Result<(), UserError> {
+        let username =
+            &normalize(username).map_err(|_| UserError::NotFound(username.to_owned()))?;
         match self.store.delete_user(username).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(UserError::NotFound(username.to_owned())),
@@ -208,6 +179,8 @@ impl UserService {
         new_password: String,
         now: i64,
     ) -> Result<(), UserError> {
+        let username =
+            &normalize(username).map_err(|_| UserError::NotFound(username.to_owned()))?;
         check_password(&new_password, MIN_PASSWORD_CHARS)?;
         let hash = password::hash(new_password).await?;
         match self.store.set_password(username, &hash, now).await {
@@ -225,23 +198,27 @@ impl UserService {
         password: &str,
         now: i64,
     ) -> Result<Principal, UserError> {
-        if let Some(wait) = self.throttle.wait(username, now) {
-            return Err(UserError::Throttled(wait));
-        }
-        if password.len() > MAX_PASSWORD_BYTES || username.len() > MAX_USERNAME_CHARS {
+        if password.len() > MAX_PASSWORD_BYTES {
             return Err(UserError::BadCredentials);
         }
-        let user = self
-            .store
-            .get_user(username)
-            .await
-            .map_err(UserError::Store)?;
+        // A name that cannot exist is looked up nowhere, but costs the same work.
+        let username = normalize(username).ok();
+        if let Some(name) = &username {
+            self.throttle
+                .attempt(name, now)
+                .map_err(UserError::Throttled)?;
+        }
+        let user = match &username {
+            Some(name) => self.store.get_user(name).await.map_err(UserError::Store)?,
+            None => None,
+        };
         let stored = user.as_ref().map(|user| user.password_hash.clone());
         if !password::verify(password.to_owned(), stored).await? {
-            self.throttle.failed(username, now);
             return Err(UserError::BadCredentials);
         }
-        self.throttle.succeeded(username);
+        if let Some(name) = &username {
+            self.throttle.succeeded(name);
+        }
         let user = user.ok_or(UserError::BadCredentials)?;
         Ok(Principal {
             subject: user.username.clone(),
@@ -258,6 +235,14 @@ impl UserService {
 
 /// Longest user name.
 const MAX_USERNAME_CHARS: usize = 64;
+
+/// The stored form of a user name (lower case, so `Admin` and `admin` are one user),
+/// checked.
+fn normalize(name: &str) -> Result<String, UserError> {
+    let name = name.trim().to_ascii_lowercase();
+    check_username(&name)?;
+    Ok(name)
+}
 
 fn check_username(name: &str) -> Result<(), UserError> {
     let valid = !name.is_empty()

@@ -1,10 +1,15 @@
 //! Password hashing: Argon2id with the RustCrypto defaults (OWASP's recommended
 //! parameters), in PHC string format so that parameters can change without a migration.
 //!
-//! Hashing takes tens of milliseconds on purpose; callers run it off the async runtime
-//! ([`hash`] and [`verify`] use `spawn_blocking`).
+//! Hashing takes tens of milliseconds and 19 MiB on purpose; callers run it off the async
+//! runtime ([`hash`] and [`verify`] use `spawn_blocking`), at most one per CPU at a time, so
+//! a flood of sign-in attempts queues briefly and is then refused instead of exhausting the
+//! machine's memory and every core.
 
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -19,13 +24,34 @@ pub enum PasswordError {
     /// The blocking task did not finish.
     #[error("password hashing task failed: {0}")]
     Task(String),
+    /// Every hashing slot stayed busy for [`QUEUE_WAIT`]: too many sign-ins at once.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
+}
+
+/// How long a hash waits for a free slot before the request is refused.
+const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// Runs `work` on the blocking pool once one of the per-CPU slots is free.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, PasswordError> + Send + 'static,
+) -> Result<T, PasswordError> {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(1, usize::from))
+    });
+    let _slot = tokio::time::timeout(QUEUE_WAIT, slots.acquire())
+        .await
+        .map_err(|_| PasswordError::Busy)?
+        .map_err(|_| PasswordError::Busy)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| PasswordError::Task(error.to_string()))?
 }
 
 /// Hashes `password` with a fresh random salt.
 pub async fn hash(password: String) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || hash_now(&password))
-        .await
-        .map_err(|error| PasswordError::Task(error.to_string()))?
+    bounded(move || hash_now(&password)).await
 }
 
 fn hash_now(password: &str) -> Result<String, PasswordError> {
@@ -43,7 +69,7 @@ fn hash_now(password: &str) -> Result<String, PasswordError> {
 /// user) a dummy hash is checked instead, so that the answer takes as long either way and
 /// timing does not tell which user names exist.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, PasswordError> {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         let exists = stored.is_some();
         let stored = match stored {
             Some(stored) => stored,
@@ -57,7 +83,6 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Pa
         Ok(exists && matches)
     })
     .await
-    .map_err(|error| PasswordError::Task(error.to_string()))?
 }
 
 /// A hash of a random password, made once, for [`verify`] on unknown users.

@@ -1,7 +1,10 @@
 //! Slows down password guessing: after [`MAX_FAILURES`] failed sign-ins for one user name
 //! within [`WINDOW_SECS`], further attempts for that name are refused until the window
-//! ends. Kept in memory per replica; the map is bounded so that guesses at made-up names
-//! cannot grow it without limit.
+//! ends. An attempt is counted before the password is checked, so parallel guesses cannot
+//! slip through together. Kept in memory per replica; when [`MAX_TRACKED`] names are
+//! tracked the oldest is forgotten, so guesses at made-up names cannot grow the map, nor
+//! stop it from counting a real name. (A per-name limit lets anyone delay a known name's
+//! sign-in for a window; per-client limits are the rate limiter's.)
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -33,22 +36,24 @@ impl Throttle {
         }
     }
 
-    /// Seconds to wait before `username` may try again, if it must wait.
-    pub fn wait(&self, username: &str, now: i64) -> Option<u64> {
+    /// Counts an attempt for `username`, or says how many seconds it must wait first.
+    pub fn attempt(&self, username: &str, now: i64) -> Result<(), u64> {
         self.with(|map| {
-            let entry = map.get(username)?;
-            let ends = entry.since + WINDOW_SECS;
-            (entry.count >= MAX_FAILURES && now < ends).then(|| (ends - now).unsigned_abs())
-        })
-    }
-
-    /// Records a failed sign-in.
-    pub fn failed(&self, username: &str, now: i64) {
-        self.with(|map| {
+            if let Some(entry) = map.get(username) {
+                let ends = entry.since + WINDOW_SECS;
+                if entry.count >= MAX_FAILURES && now < ends {
+                    return Err((ends - now).unsigned_abs());
+                }
+            }
             if map.len() >= MAX_TRACKED && !map.contains_key(username) {
                 map.retain(|_, entry| now < entry.since + WINDOW_SECS);
-                if map.len() >= MAX_TRACKED {
-                    return;
+                if map.len() >= MAX_TRACKED
+                    && let Some(oldest) = map
+                        .iter()
+                        .min_by_key(|(_, entry)| entry.since)
+                        .map(|(name, _)| name.clone())
+                {
+                    map.remove(&oldest);
                 }
             }
             let entry = map.entry(username.to_owned()).or_insert(Failures {
@@ -62,7 +67,8 @@ impl Throttle {
                 };
             }
             entry.count += 1;
-        });
+            Ok(())
+        })
     }
 
     /// Forgets the failures of a user who signed in.
@@ -76,23 +82,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refuses_after_too_many_failures_until_the_window_ends() {
+    fn refuses_after_too_many_attempts_until_the_window_ends() {
         let throttle = Throttle::default();
         for _ in 0..MAX_FAILURES {
-            assert_eq!(throttle.wait("alice", 100), None);
-            throttle.failed("alice", 100);
+            assert_eq!(throttle.attempt("alice", 100), Ok(()));
         }
-        assert_eq!(throttle.wait("alice", 100), Some(WINDOW_SECS as u64));
+        assert_eq!(throttle.attempt("alice", 100), Err(WINDOW_SECS as u64));
+        assert_eq!(throttle.attempt("alice", 150), Err(WINDOW_SECS as u64 - 50));
         assert_eq!(
-            throttle.wait("bob", 100),
-            None,
+            throttle.attempt("bob", 100),
+            Ok(()),
             "other names are not affected"
         );
-        assert_eq!(throttle.wait("alice", 100 + WINDOW_SECS), None);
-        throttle.failed("alice", 100 + WINDOW_SECS);
         assert_eq!(
-            throttle.wait("alice", 100 + WINDOW_SECS),
-            None,
+            throttle.attempt("alice", 100 + WINDOW_SECS),
+            Ok(()),
             "a new window"
         );
     }
@@ -101,10 +105,25 @@ mod tests {
     fn success_forgets_failures() {
         let throttle = Throttle::default();
         for _ in 0..MAX_FAILURES - 1 {
-            throttle.failed("alice", 0);
+            throttle.attempt("alice", 0).unwrap();
         }
         throttle.succeeded("alice");
-        throttle.failed("alice", 0);
-        assert_eq!(throttle.wait("alice", 0), None);
+        throttle.attempt("alice", 0).unwrap();
+        assert_eq!(throttle.attempt("alice", 0), Ok(()));
+    }
+
+    #[test]
+    fn a_full_map_forgets_its_oldest_name_and_still_counts_new_ones() {
+        let throttle = Throttle::default();
+        for i in 0..MAX_TRACKED {
+            throttle
+                .attempt(&format!("junk-{i}"), (i % 10) as i64)
+                .unwrap();
+        }
+        for _ in 0..MAX_FAILURES {
+            throttle.attempt("alice", 20).unwrap();
+        }
+        assert!(throttle.attempt("alice", 20).is_err());
+        assert!(throttle.with(|map| map.len()) <= MAX_TRACKED);
     }
 }

@@ -69,6 +69,7 @@ async fn a_created_user_signs_in_with_their_password_only() {
     for (name, password) in [
         ("alice", "wrong password!!"),
         ("bob", "a long enough password"),
+        ("nul\0", "a long enough password"),
     ] {
         assert!(matches!(
             users.sign_in(name, password, 20).await,
@@ -85,7 +86,7 @@ async fn a_created_user_signs_in_with_their_password_only() {
 #[tokio::test]
 async fn bad_names_short_passwords_and_duplicates_are_refused() {
     let users = service();
-    for name in ["", "-x", "has space", "a/b", &"x".repeat(65)] {
+    for name in ["", "-x", "has space", "a/b", "nul\0", &"x".repeat(65)] {
         let user = NewUser {
             username: name.into(),
             ..alice()
@@ -111,31 +112,42 @@ async fn bad_names_short_passwords_and_duplicates_are_refused() {
 }
 
 #[tokio::test]
-async fn the_bootstrap_admin_is_created_once() {
+async fn the_first_admin_is_created_only_when_there_is_no_user() {
+    let dir = tempfile::tempdir().unwrap();
     let users = service();
-    assert!(
-        users
-            .bootstrap_admin("the-admin-token-value", 0)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !users
-            .bootstrap_admin("another-token-value!", 0)
-            .await
-            .unwrap()
-    );
-    let admin = users
-        .sign_in("admin", "the-admin-token-value", 1)
+    let outcome = users.bootstrap_admin(dir.path(), None, 0).await.unwrap();
+    let path = dir.path().join(PASSWORD_FILE);
+    assert_eq!(outcome, Bootstrapped::PasswordFile(path.clone()));
+    let password = std::fs::read_to_string(&path).unwrap().trim().to_owned();
+    assert!(password.len() >= MIN_PASSWORD_CHARS);
+    let admin = users.sign_in("Admin", &password, 1).await.unwrap();
+    assert!(admin.is_admin, "user names are case-insensitive");
+    let again = users
+        .bootstrap_admin(dir.path(), Some("a chosen password".into()), 0)
         .await
         .unwrap();
-    assert!(admin.is_admin);
+    assert_eq!(again, Bootstrapped::NotNeeded);
+
+    // Deleting admin once another user exists sticks.
+    users.create(alice(), 0).await.unwrap();
+    users.delete("admin").await.unwrap();
+    let after = users.bootstrap_admin(dir.path(), None, 0).await.unwrap();
+    assert_eq!(after, Bootstrapped::NotNeeded);
+
+    let fresh = service();
+    let short = fresh
+        .bootstrap_admin(dir.path(), Some("short".into()), 0)
+        .await;
     assert!(
-        users
-            .sign_in("admin", "another-token-value!", 1)
-            .await
-            .is_err()
+        matches!(short, Err(UserError::Invalid(_))),
+        "the environment's password is checked too"
     );
+    let chosen = fresh
+        .bootstrap_admin(dir.path(), Some("a chosen password".into()), 0)
+        .await
+        .unwrap();
+    assert_eq!(chosen, Bootstrapped::FromEnvironment);
+    assert!(fresh.sign_in("admin", "a chosen password", 1).await.is_ok());
 }
 
 #[tokio::test]

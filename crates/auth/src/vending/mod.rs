@@ -363,6 +363,31 @@ impl TokenService {
             .map_err(VendingError::Store)
     }
 
+    /// Revokes every live token of `owner` (a [`Principal::owner`] key): for a deleted
+    /// user, or one whose password changed because it may have leaked. Returns how many.
+    pub async fn revoke_all_of(&self, owner: &str, now: i64) -> Result<usize, VendingError> {
+        let live: Vec<String> = self
+            .store
+            .list_tokens(Some(owner))
+            .await
+            .map_err(VendingError::Store)?
+            .into_iter()
+            .filter(|token| token.revoked_at.is_none() && token.expires_at > now)
+            .map(|token| token.id)
+            .collect();
+        for id in &live {
+            self.store
+                .revoke_token(id, now)
+                .await
+                .map_err(VendingError::Store)?;
+        }
+        self.revoked
+            .write()
+            .map_err(|_| VendingError::Poisoned)?
+            .extend(live.iter().cloned());
+        Ok(live.len())
+    }
+
     /// Revokes token `id`, which must be `by`'s own unless `by` is an admin.
     pub async fn revoke(
         &self,
