@@ -165,17 +165,45 @@ pub fn is_event_stream<B>(response: &http::Response<B>) -> bool {
             .is_some_and(|value| value.starts_with("text/event-stream"))
 }
 
-/// Prepares the upstream's response head for the client. Cookies are dropped: the
-/// gateway's origin also serves the API and the UI, and an upstream must not set cookies
-/// there.
+/// Prepares the upstream's response head for the client. The gateway's origin also serves
+/// the API, the login and the UI, where a browser holds a session: an upstream must not set
+/// cookies there (they are dropped), and whatever it returns must never run as a page of
+/// that origin (`Content-Security-Policy: sandbox` makes it an opaque origin without
+/// scripts; `nosniff` stops a JSON answer from being read as HTML). MCP clients are not
+/// browsers and ignore both.
 pub fn client_head(parts: &mut response::Parts) {
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::SET_COOKIE);
+    parts.headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    parts.headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upstream_content_never_runs_on_the_gateway_origin() {
+        let mut response = http::Response::new(());
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, "text/html".parse().unwrap());
+        headers.insert(header::SET_COOKIE, "mcp_gateway_session=x".parse().unwrap());
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            "script-src *".parse().unwrap(),
+        );
+        let (mut parts, ()) = response.into_parts();
+        client_head(&mut parts);
+        assert!(!parts.headers.contains_key(header::SET_COOKIE));
+        assert_eq!(parts.headers[header::CONTENT_SECURITY_POLICY], "sandbox");
+        assert_eq!(parts.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
 
     #[test]
     fn connection_named_headers_are_dropped() {

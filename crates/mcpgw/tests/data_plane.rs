@@ -94,6 +94,9 @@ async fn stateless_2026_exchange_needs_no_session() {
     .await;
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("mcp-session-id").is_none());
+    // What an upstream returns never runs as a page of the gateway's origin.
+    assert_eq!(response.headers()["content-security-policy"], "sandbox");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     let found = result_of(&messages(response).await, 1);
     assert!(
         found["supportedVersions"]
