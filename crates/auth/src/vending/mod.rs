@@ -230,14 +230,7 @@ impl TokenService {
         let scopes = subset("scopes", request.scopes, &by.scopes, by.is_admin)?;
         let groups = subset("groups", request.groups, &by.groups, by.is_admin)?;
         let owner = by.owner();
-        let active = self
-            .store
-            .list_tokens(Some(&owner))
-            .await
-            .map_err(VendingError::Store)?
-            .iter()
-            .filter(|token| token.revoked_at.is_none() && token.expires_at > now)
-            .count();
+        let active = self.live_tokens_of(&owner, now).await?.len();
         if active >= self.max_active_per_owner {
             return Err(VendingError::Forbidden(format!(
                 "you already hold {active} live tokens, the most allowed; revoke some first"
@@ -366,15 +359,7 @@ impl TokenService {
     /// Revokes every live token of `owner` (a [`Principal::owner`] key): for a deleted
     /// user, or one whose password changed because it may have leaked. Returns how many.
     pub async fn revoke_all_of(&self, owner: &str, now: i64) -> Result<usize, VendingError> {
-        let live: Vec<String> = self
-            .store
-            .list_tokens(Some(owner))
-            .await
-            .map_err(VendingError::Store)?
-            .into_iter()
-            .filter(|token| token.revoked_at.is_none() && token.expires_at > now)
-            .map(|token| token.id)
-            .collect();
+        let live = self.live_tokens_of(owner, now).await?;
         for id in &live {
             self.store
                 .revoke_token(id, now)
@@ -386,6 +371,19 @@ impl TokenService {
             .map_err(|_| VendingError::Poisoned)?
             .extend(live.iter().cloned());
         Ok(live.len())
+    }
+
+    /// Ids of `owner`'s tokens that are neither revoked nor expired at `now`.
+    async fn live_tokens_of(&self, owner: &str, now: i64) -> Result<Vec<String>, VendingError> {
+        Ok(self
+            .store
+            .list_tokens(Some(owner))
+            .await
+            .map_err(VendingError::Store)?
+            .into_iter()
+            .filter(|token| token.revoked_at.is_none() && token.expires_at > now)
+            .map(|token| token.id)
+            .collect())
     }
 
     /// Revokes token `id`, which must be `by`'s own unless `by` is an admin.
