@@ -361,16 +361,22 @@ impl TokenService {
     pub async fn revoke_all_of(&self, owner: &str, now: i64) -> Result<usize, VendingError> {
         let live = self.live_tokens_of(owner, now).await?;
         for id in &live {
-            self.store
-                .revoke_token(id, now)
-                .await
-                .map_err(VendingError::Store)?;
+            self.mark_revoked(id, now).await?;
         }
+        Ok(live.len())
+    }
+
+    /// Records a revocation in the store and in the in-memory deny-list.
+    async fn mark_revoked(&self, id: &str, now: i64) -> Result<(), VendingError> {
+        self.store
+            .revoke_token(id, now)
+            .await
+            .map_err(VendingError::Store)?;
         self.revoked
             .write()
             .map_err(|_| VendingError::Poisoned)?
-            .extend(live.iter().cloned());
-        Ok(live.len())
+            .insert(id.to_owned());
+        Ok(())
     }
 
     /// Ids of `owner`'s tokens that are neither revoked nor expired at `now`.
@@ -403,14 +409,7 @@ impl TokenService {
                     || (by.auth_method != AuthMethod::Anonymous && record.owner == by.owner())
             })
             .ok_or_else(|| VendingError::NotFound(id.to_owned()))?;
-        self.store
-            .revoke_token(id, now)
-            .await
-            .map_err(VendingError::Store)?;
-        self.revoked
-            .write()
-            .map_err(|_| VendingError::Poisoned)?
-            .insert(id.to_owned());
+        self.mark_revoked(id, now).await?;
         Ok(TokenRecord {
             revoked_at: record.revoked_at.or(Some(now)),
             ..record
