@@ -1,0 +1,60 @@
+//! What lint reports, and that a clean file has no warnings.
+
+use crate::{Policy, Severity};
+
+fn warnings(text: &str, known: Option<&[String]>) -> Vec<String> {
+    Policy::parse(text)
+        .unwrap()
+        .lint(known)
+        .into_iter()
+        .filter(|finding| finding.severity == Severity::Warning)
+        .map(|finding| finding.message)
+        .collect()
+}
+
+#[test]
+fn finds_groups_mapped_to_nothing_and_to_undefined_scopes() {
+    let found = warnings("group_mappings:\n  a: []\n  b: [missing]\n", None);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains("'a' is mapped to no scope"));
+    assert!(found[1].contains("'missing'"));
+}
+
+#[test]
+fn finds_entries_that_can_never_apply_or_grant() {
+    let text = "s:\n- methods: [ping]\n- server: x\n- server: y\n  tools: [t]\n  deny: ['*']\n\
+                - server: z\n  methods: [prompts/get]\n";
+    let found = warnings(text, None);
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(found[0].contains("entry 1 has no server"));
+    assert!(found[1].contains("entry 2 ('x') grants nothing"));
+    assert!(found[2].contains("entry 3 ('y') denies '*'"));
+    assert!(found[3].contains("entry 4 ('z') lists prompts/get but no tools"));
+}
+
+#[test]
+fn finds_unknown_servers_when_the_registry_is_known() {
+    let known = vec!["currenttime".to_owned(), "fininfo".to_owned()];
+    let found = warnings(
+        "s:\n- server: currenttime\n  tools: [t]\n- server: 'fin*'\n  tools: [t]\n- server: gone\n  tools: [t]\n",
+        Some(&known),
+    );
+    assert_eq!(
+        found,
+        ["scope 's' entry 3 is about 'gone', which matches no registered server"]
+    );
+}
+
+#[test]
+fn notes_scopes_nobody_is_mapped_to() {
+    let findings = Policy::parse("lonely:\n- server: x\n  tools: [t]\n")
+        .unwrap()
+        .lint(None);
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].severity, Severity::Info);
+    assert!(
+        findings[0]
+            .message
+            .contains("'lonely' is in no group mapping")
+    );
+}
