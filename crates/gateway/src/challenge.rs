@@ -29,7 +29,9 @@ pub fn challenge(error: &GatewayError, metadata: Option<&str>) -> Option<HeaderV
                 quoted(&reason.to_string())
             ));
         }
-        GatewayError::Forbidden(_) => parts.push("error=\"insufficient_scope\"".into()),
+        GatewayError::Forbidden(_) | GatewayError::Refused { .. } => {
+            parts.push("error=\"insufficient_scope\"".into())
+        }
         _ => return None,
     }
     if let Some(metadata) = metadata {

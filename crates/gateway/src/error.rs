@@ -29,6 +29,14 @@ pub enum GatewayError {
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The policy refused messages of the request; none of it was forwarded.
+    #[error("{}", refusals.first().map(|r| r.message.as_str()).unwrap_or("access denied"))]
+    Refused {
+        /// The body was a batch: answer with an array.
+        batch: bool,
+        /// One per refused message.
+        refusals: Vec<Refusal>,
+    },
     /// The body is not acceptable JSON-RPC.
     #[error(transparent)]
     Inspect(#[from] InspectError),
@@ -84,7 +92,7 @@ impl GatewayError {
             | GatewayError::UnknownSession => StatusCode::NOT_FOUND,
             GatewayError::NotHere(_) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            GatewayError::Forbidden(_) | GatewayError::Refused { .. } => StatusCode::FORBIDDEN,
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
@@ -110,11 +118,19 @@ impl GatewayError {
         let id: Value = id
             .and_then(|raw| serde_json::from_str(raw).ok())
             .unwrap_or(Value::Null);
-        let body = json!({
-            "jsonrpc": "2.0",
-            "id": id,
-            "error": { "code": self.rpc_code(), "message": self.to_string() },
-        });
+        let body = match &self {
+            GatewayError::Refused { batch, refusals } => {
+                let errors = refusals.iter().map(|refusal| {
+                    error_object(refusal.id.clone(), self.rpc_code(), &refusal.message)
+                });
+                if *batch {
+                    Value::Array(errors.collect())
+                } else {
+                    errors.into_iter().next().unwrap_or(Value::Null)
+                }
+            }
+            _ => error_object(id, self.rpc_code(), &self.to_string()),
+        };
         let mut response = Response::new(Body::from(body.to_string()));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
@@ -134,6 +150,23 @@ impl GatewayError {
         }
         response
     }
+}
+
+/// One message the policy refused: its id and what the caller is told.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The message's id (null for a notification).
+    pub id: Value,
+    /// The error message.
+    pub message: String,
+}
+
+fn error_object(id: Value, code: i64, message: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": code, "message": message },
+    })
 }
 
 impl axum::response::IntoResponse for GatewayError {

@@ -64,6 +64,9 @@ pub struct Caller<'a> {
     pub keep_authorization: bool,
     /// Told to the upstream in `X-User` & co. when the gateway is configured to.
     pub identity: Option<&'a Principal>,
+    /// The tools the caller may see, when it may not see them all: tool lists in the
+    /// answer are cut down to these.
+    pub tools: Option<&'a crate::list_filter::ListFilter>,
 }
 
 /// The header names the `Connection` header lists (empty, without allocating, when it
@@ -261,6 +264,7 @@ mod tests {
         let caller = Caller {
             keep_authorization: true,
             identity: None,
+            tools: None,
         };
         upstream_head(&mut parts, uri, &HeaderMap::new(), &caller);
         let names: Vec<&str> = parts.headers.keys().map(HeaderName::as_str).collect();

@@ -6,10 +6,12 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, header::CONTENT_LENGTH};
 use http_body_util::{BodyExt, Limited};
-use mcpgw_auth::{Authenticator, Principal};
-use mcpgw_mcp::inspect::{self, Inspected};
+use mcpgw_auth::Authenticator;
+use mcpgw_mcp::inspect;
+use mcpgw_policy::SharedPolicy;
 use mcpgw_registry::Transport;
 
+use crate::authorize;
 use crate::bridge;
 use crate::bridge::pool::BridgePool;
 use crate::challenge;
@@ -18,6 +20,7 @@ use crate::error::GatewayError;
 use crate::forward::{Caller, MCP_METHOD, MCP_NAME, X_AUTHORIZATION, client_head};
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
+use crate::list_filter::ListFilter;
 use crate::route::{Endpoint, Route};
 use crate::streamable;
 use crate::table::{RoutingTable, Target};
@@ -34,6 +37,7 @@ pub struct Gateway {
     config: GatewayConfig,
     sessions: Sessions,
     bridges: Arc<BridgePool>,
+    policy: SharedPolicy,
 }
 
 impl Gateway {
@@ -51,7 +55,14 @@ impl Gateway {
             auth,
             config,
             sessions: Sessions::default(),
+            policy: SharedPolicy::default(),
         })
+    }
+
+    /// Decides every message with `policy` (by default only admins may do anything).
+    pub fn with_policy(mut self, policy: SharedPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Keeps bridged connections in line with the registry, now and after every change: a
@@ -153,7 +164,17 @@ impl Gateway {
             .authenticate(&parts.headers)
             .await
             .map_err(|e| fail(e.into()))?;
+        let policy = self.policy.load();
+        let scopes = authorize::scopes_of(&policy, &principal);
+        // A server the caller may not use at all looks like no server: whether it exists
+        // is not revealed.
+        let access = policy.decide_server_access(&scopes, &route.server);
+        if !access.allowed {
+            tracing::debug!(server = %route.server, reason = %access.reason, "no access");
+            return Err(fail(GatewayError::UnknownServer(route.server.clone())));
+        }
         let target = self.target(&route.server).await.map_err(fail)?;
+        let filter = ListFilter::new(policy.tool_filter(scopes.clone(), &target.path));
         let caller = Caller {
             // Dual-token: with the gateway's credential in X-Authorization, Authorization is
             // the upstream's, unless it holds a gateway credential too.
@@ -163,6 +184,7 @@ impl Gateway {
                     .get(http::header::AUTHORIZATION)
                     .is_some_and(|value| self.auth.is_gateway_credential(value.as_bytes())),
             identity: self.config.forward_identity.then_some(&principal),
+            tools: filter.as_ref(),
         };
         if !serves(route.endpoint, target.transport) {
             let message = unsupported(&target.path);
@@ -176,6 +198,7 @@ impl Gateway {
         };
         // The id of a single request, so every later error answers that request.
         let mut id: Option<String> = None;
+        let mut lists_tools = false;
         if let Some(bytes) = &body {
             let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
             id = inspected.single_id().map(|raw| raw.get().to_owned());
@@ -194,8 +217,23 @@ impl Gateway {
                 headers.get(MCP_NAME).map(|value| value.as_bytes()),
             )
             .map_err(|e| (e.into(), id.clone()))?;
-            authorize(&principal, &target, &inspected).map_err(|e| (e, id.clone()))?;
+            let (_decisions, outcome) =
+                authorize::check_messages(&policy, &scopes, &target.path, &inspected);
+            outcome.map_err(|e| (e, id.clone()))?;
+            lists_tools = inspected.messages.iter().any(|message| {
+                matches!(
+                    message.method.as_deref(),
+                    Some("tools/list" | "server/discover")
+                )
+            });
         }
+        // A JSON answer is only buffered to be filtered when it can hold a tool list.
+        let caller = Caller {
+            tools: caller
+                .tools
+                .filter(|_| lists_tools || parts.method != Method::POST),
+            ..caller
+        };
 
         // A shared connection is started from the definition in hand, so it must be the
         // current one, not the one read before a slow body finished arriving.
@@ -215,11 +253,16 @@ impl Gateway {
             }
             (Endpoint::Mcp, Transport::Stdio | Transport::Sse) => {
                 let timeout = self.config.first_byte_timeout;
-                bridge::streamable::serve(&self.bridges, &target, &parts.method, body, timeout)
-                    .await
+                let request = bridge::streamable::BridgedRequest {
+                    method: &parts.method,
+                    body,
+                    timeout,
+                    filter: filter.as_ref(),
+                };
+                bridge::streamable::serve(&self.bridges, &target, request).await
             }
             (Endpoint::Sse, Transport::Stdio) => {
-                bridge::legacy::open(self, &target, &parts.method).await
+                bridge::legacy::open(self, &target, &parts.method, filter.clone()).await
             }
             (Endpoint::Messages, Transport::Sse | Transport::Stdio) => {
                 let body = body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
@@ -291,22 +334,6 @@ impl Gateway {
         let body = IdleBody::new(body, self.config.idle_timeout);
         Ok(Response::from_parts(parts, Body::new(body)))
     }
-}
-
-/// The authorisation step. Until the access-control layer lands, only admins are
-/// authenticated at all, and admins may do everything.
-fn authorize(
-    principal: &Principal,
-    target: &Target,
-    _inspected: &Inspected<'_>,
-) -> Result<(), GatewayError> {
-    if principal.is_admin {
-        return Ok(());
-    }
-    Err(GatewayError::Forbidden(format!(
-        "{} may not use server '{}'",
-        principal.subject, target.path
-    )))
 }
 
 fn unsupported(server: &str) -> String {

@@ -152,6 +152,10 @@ pub async fn open_stream(
     // The rewrite changes the length.
     parts.headers.remove(http::header::CONTENT_LENGTH);
     let body = EndpointRewriter::new(body, rewrite);
+    let body = match caller.tools {
+        Some(filter) => Body::new(crate::sse_filter::SseFilter::new(body, filter.clone())),
+        None => Body::new(body),
+    };
     let body = GuardedBody::new(body, guard);
     Ok(Response::from_parts(parts, Body::new(body)))
 }

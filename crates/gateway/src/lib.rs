@@ -10,6 +10,7 @@
 //!
 //! This crate owns no registry rules and no HTTP API; it must not buffer response bodies.
 
+mod authorize;
 pub mod bridge;
 mod challenge;
 mod config;
@@ -19,12 +20,15 @@ mod handler;
 mod idle;
 mod ids;
 pub mod legacy;
+mod list_filter;
 pub mod route;
+mod sse_filter;
 mod sse_rewrite;
 pub mod streamable;
 mod table;
 mod upstream;
 
+pub use authorize::MessageDecision;
 pub use config::GatewayConfig;
 pub use error::GatewayError;
 pub use handler::Gateway;

@@ -80,7 +80,7 @@ impl<B> EndpointRewriter<B> {
 }
 
 /// Index just past the blank line that ends the first event in `buffer`, if complete.
-fn event_end(buffer: &[u8]) -> Option<usize> {
+pub(crate) fn event_end(buffer: &[u8]) -> Option<usize> {
     let mut index = 0;
     let mut line_start = 0;
     while index < buffer.len() {

@@ -28,6 +28,9 @@ pub enum Command {
     /// Manage the local users who sign in to the web UI with a password.
     #[command(subcommand)]
     User(UserCommand),
+    /// Check and explain a scopes.yml offline.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),
@@ -115,6 +118,56 @@ pub enum UserCommand {
     },
 }
 
+/// `mcpgw policy …`: offline, on the file alone. Exit status: 0 allow (or a clean
+/// file), 1 deny (or warnings), 2 the file cannot be used.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Decide one message (or registry action) for a caller and print why.
+    Check(PolicyCheckArgs),
+    /// Find entries that can never apply, groups mapped to nothing, unknown servers.
+    Lint {
+        /// The scopes file.
+        file: PathBuf,
+        /// The registered servers' paths, comma-separated, to find entries for servers
+        /// that do not exist.
+        #[arg(long, value_delimiter = ',')]
+        servers: Option<Vec<String>>,
+    },
+}
+
+/// `mcpgw policy check`
+#[derive(Debug, Args)]
+pub struct PolicyCheckArgs {
+    /// The scopes file.
+    #[arg(long = "scopes")]
+    pub file: PathBuf,
+    /// The caller's groups, comma-separated (mapped by group_mappings).
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// The caller's `scope` claim, space-separated (used when there are no groups).
+    #[arg(long)]
+    pub scopes_claim: Option<String>,
+    /// The caller is an admin.
+    #[arg(long)]
+    pub admin: bool,
+    /// The server's path.
+    #[arg(long)]
+    pub server: String,
+    /// The MCP method.
+    #[arg(long, conflicts_with = "action", required_unless_present = "action")]
+    pub method: Option<String>,
+    /// The tool or prompt name, or resource URI (tools/call, prompts/get, resources/read).
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// A registry action instead of a method: list_service, register_service,
+    /// health_check_service, toggle_service or modify_service.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// The server's display name, for registry actions (UI-Scopes may name servers by it).
+    #[arg(long)]
+    pub display_name: Option<String>,
+}
+
 /// Flags of `mcpgw serve`; each overrides `MCPGW_*` and the config file.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -139,6 +192,10 @@ pub struct ServeArgs {
     /// Seconds one health check may take [default: 10].
     #[arg(long, env = "MCPGW_HEALTH_TIMEOUT")]
     pub health_timeout: Option<f64>,
+    /// The access policy, a `scopes.yml` (reloaded when it changes and on SIGHUP)
+    /// [default: none: only admins may do anything].
+    #[arg(long, env = "MCPGW_SCOPES_FILE")]
+    pub scopes: Option<PathBuf>,
     /// Also start the example MCP servers and register them.
     #[arg(long)]
     pub demo: bool,

@@ -59,6 +59,12 @@ struct AuthSection {
     oidc_login: Vec<OidcLoginConfig>,
 }
 
+/// The `[policy]` section: the access policy.
+#[derive(Debug, Default, Deserialize)]
+struct PolicySection {
+    scopes_file: Option<PathBuf>,
+}
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 struct FileConfig {
@@ -72,6 +78,8 @@ struct FileConfig {
     gateway: GatewaySection,
     #[serde(default)]
     auth: AuthSection,
+    #[serde(default)]
+    policy: PolicySection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -105,6 +113,8 @@ pub struct Settings {
     pub oidc_login: Vec<OidcLoginConfig>,
     /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
     pub io_threads: usize,
+    /// The `scopes.yml` access policy; without one only admins may do anything.
+    pub scopes_file: Option<PathBuf>,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -113,6 +123,15 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         Some(path) => load_file(path)?,
         None => FileConfig::default(),
     };
+    // A path in the config file is relative to that file, as its author sees it.
+    let config_dir = args.config.as_deref().and_then(Path::parent);
+    let scopes_file = args.scopes.clone().or_else(|| {
+        let path = file.policy.scopes_file.clone()?;
+        Some(match config_dir {
+            Some(dir) if path.is_relative() => dir.join(path),
+            _ => path,
+        })
+    });
     let listen = match args.listen.or(file.listen) {
         Some(listen) => listen,
         None => DEFAULT_LISTEN.parse().context("default listen address")?,
@@ -186,6 +205,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
     Ok(Settings {
         gateway,
         io_threads,
+        scopes_file,
         anonymous_group: match file.auth.anonymous_group {
             Some(group) if group.trim().is_empty() => {
                 bail!(

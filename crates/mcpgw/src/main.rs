@@ -6,6 +6,8 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod policy_cmd;
+mod policy_file;
 mod serve;
 mod server_cmd;
 mod table;
@@ -22,6 +24,11 @@ use crate::cli::{Cli, Command, ExampleServerArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Offline and synchronous: no runtime, and its own exit statuses.
+    let cli = match cli.command {
+        Command::Policy(command) => return policy_cmd::run(command),
+        command => Cli { command },
+    };
     let default_level = match cli.command {
         Command::Serve(_) => "info",
         _ => "warn",
@@ -50,6 +57,7 @@ fn main() -> ExitCode {
             Command::Token(command) => token_cmd::run(command).await,
             Command::User(command) => user_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
+            Command::Policy(_) => Ok(()),
         }
     });
     match result {

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::workers::Workers;
-use crate::{app, config, demo};
+use crate::{app, config, demo, policy_file};
 
 /// How long open connections get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -115,8 +115,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .context("invalid [[auth.oidc_login]] configuration")?;
     let auth = Arc::new(authenticator);
+    let policy = policy_file::initial(settings.scopes_file.as_deref())?;
+    policy_file::watch(
+        settings.scopes_file.clone(),
+        policy.clone(),
+        shutdown.clone(),
+    )?;
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
-        .context("cannot set up the upstream HTTP client")?;
+        .context("cannot set up the upstream HTTP client")?
+        .with_policy(policy.clone());
     spawn_revocation_reload(Arc::clone(&tokens), shutdown.clone());
     spawn_session_pruning(sessions.clone(), shutdown.clone());
     let api = mcpgw_api::router(AppState {

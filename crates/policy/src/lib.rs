@@ -25,7 +25,7 @@ pub use decide::{HOUSEKEEPING, Request, TARGETED, ToolFilter};
 pub use error::PolicyError;
 pub use lint::{Finding, Severity};
 pub use pattern::Pattern;
-pub use policy::{Caller, Policy, Scopes};
+pub use policy::{Caller, MAX_POLICY_BYTES, Policy, Scopes};
 pub use reason::{Decision, Grant, Reason};
 pub use shared::SharedPolicy;
 pub use ui::{ServerRef, UiAction};

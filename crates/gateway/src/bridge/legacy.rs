@@ -20,6 +20,7 @@ use super::{Action, classify};
 use crate::error::GatewayError;
 use crate::handler::Gateway;
 use crate::legacy::{GuardedBody, Session, SessionGuard, SessionRoute};
+use crate::list_filter::ListFilter;
 use crate::table::Target;
 
 /// Messages buffered towards one client's stream before posting waits for it to read.
@@ -41,6 +42,7 @@ pub async fn open(
     gateway: &Gateway,
     target: &Target,
     method: &Method,
+    filter: Option<ListFilter>,
 ) -> Result<Response<Body>, GatewayError> {
     if *method != Method::GET {
         return Err(GatewayError::NotHere(format!(
@@ -62,10 +64,14 @@ pub async fn open(
         "event: endpoint\ndata: /{}/messages?session={id}\n\n",
         target.path
     ));
-    let answers = futures::stream::unfold(receiver, |mut receiver| async move {
-        let message = receiver.recv().await?;
-        Some((Some(Ok(sse_message(&message))), receiver))
-    });
+    let answers =
+        futures::stream::unfold((receiver, filter), |(mut receiver, filter)| async move {
+            let mut message = receiver.recv().await?;
+            if let Some(filter) = &filter {
+                filter.message(&mut message);
+            }
+            Some((Some(Ok(sse_message(&message))), (receiver, filter)))
+        });
     // The server's notifications end when its connection closes; so does this stream,
     // which tells the client to reconnect (to a restarted server).
     let notes = notifications(&running)

@@ -19,18 +19,35 @@ use super::channel::{Events, is_undelivered};
 use super::pool::{BridgePool, Running};
 use super::{Action, classify};
 use crate::error::GatewayError;
+use crate::list_filter::ListFilter;
 use crate::table::Target;
 
 use crate::error::GATEWAY_ERROR;
+
+/// One client request to a bridged server.
+pub struct BridgedRequest<'a> {
+    /// The HTTP method.
+    pub method: &'a Method,
+    /// The inspected body of a POST.
+    pub body: Option<Bytes>,
+    /// How long to wait for the server's answer.
+    pub timeout: Duration,
+    /// Tool lists in answers are cut down to these.
+    pub filter: Option<&'a ListFilter>,
+}
 
 /// Serves one request to a bridged server.
 pub async fn serve(
     pool: &BridgePool,
     target: &Target,
-    method: &Method,
-    body: Option<Bytes>,
-    timeout: Duration,
+    request: BridgedRequest<'_>,
 ) -> Result<Response<Body>, GatewayError> {
+    let BridgedRequest {
+        method,
+        body,
+        timeout,
+        filter,
+    } = request;
     if *method == Method::DELETE {
         return Ok(status_only(StatusCode::OK));
     }
@@ -67,7 +84,7 @@ pub async fn serve(
         && streams_progress(single)
     {
         let events = running.channel().request(single.take()).await?;
-        return Ok(event_stream(events));
+        return Ok(event_stream(events, filter.cloned()));
     }
 
     // Requests go out together, so a batch takes as long as its slowest call, not the sum.
@@ -117,11 +134,14 @@ pub async fn serve(
     if answers.is_empty() {
         return Ok(status_only(StatusCode::ACCEPTED));
     }
-    let body = if batch {
+    let mut body = if batch {
         Value::Array(answers)
     } else {
         answers.remove(0)
     };
+    if let Some(filter) = filter {
+        filter.message(&mut body);
+    }
     let mut response = Response::new(Body::from(body.to_string()));
     response
         .headers_mut()
@@ -164,10 +184,16 @@ pub(crate) fn error_answer(id: Option<&Value>, error: &GatewayError) -> Value {
 }
 
 /// An SSE response carrying progress notifications, then the response, as they come.
-fn event_stream(events: Events) -> Response<Body> {
-    let stream = futures::stream::unfold(events, |mut events| async move {
-        let event = events.next().await?;
-        Some((Ok::<_, std::io::Error>(sse_message(&event)), events))
+fn event_stream(events: Events, filter: Option<ListFilter>) -> Response<Body> {
+    let stream = futures::stream::unfold((events, filter), |(mut events, filter)| async move {
+        let mut event = events.next().await?;
+        if let Some(filter) = &filter {
+            filter.message(&mut event);
+        }
+        Some((
+            Ok::<_, std::io::Error>(sse_message(&event)),
+            (events, filter),
+        ))
     });
     sse_response(Body::from_stream(stream))
 }
