@@ -6,7 +6,7 @@
 
 use mcpgw_auth::Principal;
 use mcpgw_mcp::inspect::{Inspected, Kind, Message};
-use mcpgw_policy::{Decision, Policy, Request, Scopes};
+use mcpgw_policy::{Decision, Policy, Request, Scopes, ServerRef, UiAction};
 use serde_json::Value;
 
 use crate::error::{GatewayError, Refusal};
@@ -31,6 +31,28 @@ pub fn scopes_of(policy: &Policy, principal: &Principal) -> Scopes {
         groups: &principal.groups,
         scope_claim: &principal.scopes,
     })
+}
+
+/// The answer to a caller who may not use `server` at all. A server the caller may not
+/// even list looks like no server (404), so whether it exists is not revealed; one it may
+/// list gets 403 `insufficient_scope`, which tells an MCP client to ask for more rights.
+///
+/// Registry permissions may name a server by its display name; the data plane knows only
+/// the path, so a grant by display name alone errs on the side of the 404.
+pub fn no_access(policy: &Policy, scopes: &Scopes, server: &str) -> GatewayError {
+    let listed = policy.decide_ui(
+        scopes,
+        UiAction::List,
+        Some(ServerRef {
+            path: server,
+            name: server,
+        }),
+    );
+    if listed.allowed {
+        GatewayError::Forbidden(format!("you may not use server '{server}'"))
+    } else {
+        GatewayError::UnknownServer(server.to_owned())
+    }
 }
 
 /// Decides every message of `inspected`. The error lists each refused message.

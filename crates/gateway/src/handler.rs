@@ -166,12 +166,10 @@ impl Gateway {
             .map_err(|e| fail(e.into()))?;
         let policy = self.policy.load();
         let scopes = authorize::scopes_of(&policy, &principal);
-        // A server the caller may not use at all looks like no server: whether it exists
-        // is not revealed.
         let access = policy.decide_server_access(&scopes, &route.server);
         if !access.allowed {
             tracing::debug!(server = %route.server, reason = %access.reason, "no access");
-            return Err(fail(GatewayError::UnknownServer(route.server.clone())));
+            return Err(fail(authorize::no_access(&policy, &scopes, &route.server)));
         }
         let target = self.target(&route.server).await.map_err(fail)?;
         let filter = ListFilter::new(policy.tool_filter(scopes.clone(), &target.path));

@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Launch, TOKEN, upstreams};
+use common::rpc_messages as messages;
+use common::{Launch, TOKEN, stateless_meta, upstreams};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -27,14 +28,6 @@ async fn register_all(gw: &common::Gateway, servers: &[(&str, Value)]) {
     }
 }
 
-fn stateless_meta() -> Value {
-    json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {}
-    })
-}
-
 /// POSTs a JSON-RPC message to `/{server}/mcp` and returns the raw response.
 async fn post(
     gw: &common::Gateway,
@@ -51,23 +44,6 @@ async fn post(
         request = request.header(*name, *value);
     }
     request.body(body.to_string()).send().await.unwrap()
-}
-
-/// The JSON-RPC messages of a JSON or SSE response body.
-async fn messages(response: reqwest::Response) -> Vec<Value> {
-    let is_sse = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/event-stream");
-    let text = response.text().await.unwrap();
-    if !is_sse {
-        return vec![serde_json::from_str(&text).unwrap()];
-    }
-    text.split("\n\n")
-        .filter_map(|event| event.lines().find_map(|line| line.strip_prefix("data:")))
-        .filter(|data| !data.trim().is_empty())
-        .map(|data| serde_json::from_str(data.trim()).unwrap())
-        .collect()
 }
 
 fn result_of(messages: &[Value], id: i64) -> Value {

@@ -14,6 +14,21 @@ use serde_json::{Value, json};
 
 const AUDIENCE: &str = "http://127.0.0.1/mcpgw";
 
+/// Scopes of the discovery test before the grant: `box` may be connected to, no more.
+const ACCESS_V1: &str = "
+mcp:read:
+- server: box
+  methods: [initialize, ping]
+";
+
+/// After the grant: its tools may be listed, and `echo` called.
+const ACCESS_V2: &str = "
+mcp:read:
+- server: box
+  methods: [initialize, ping, tools/list, tools/call]
+  tools: [echo]
+";
+
 /// A gateway trusting `issuers` (TOML fragments, one `[[auth.issuers]]` table each).
 async fn gateway(dir: &std::path::Path, issuers: &[String], auth: &str) -> Gateway {
     gateway_with_top(dir, "", issuers, auth).await
@@ -138,7 +153,8 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
     assert_eq!(en["client_id"], "entra-app");
     assert_eq!(en["groups"], json!(["Tools.Call", "g-1"]));
 
-    // Authenticated, but not an admin: the registry and the MCP routes say 403, not 401.
+    // Authenticated, but not an admin, and no scopes file: the registry says 403 and an
+    // MCP route 404 (a server the caller may not list is not revealed), never 401.
     let token = keycloak.token("kc-app", None).await;
     let listing = gw
         .request("GET", "/api/servers")
@@ -156,7 +172,7 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
         .send()
         .await
         .unwrap();
-    assert_eq!(call.status(), 403);
+    assert_eq!(call.status(), 404);
 }
 
 /// A token with `header` and `claims`, signed with nothing the gateway trusts.
@@ -386,23 +402,36 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    // The agent's token carries `scope: mcp:read mcp:write` and no groups, so its scopes
+    // are those. At first they let it connect to `box` but not list its tools.
+    let scopes = dir.path().join("scopes.yml");
+    std::fs::write(&scopes, ACCESS_V1).unwrap();
     // Behind its public URL; its audiences are the resource URLs of all its MCP servers.
     let public = "http://mcp.test";
     let gw = gateway_with_top(
         dir.path(),
-        &format!("public_url = \"{public}\""),
+        &format!(
+            "public_url = \"{public}\"\n[policy]\nscopes_file = \"{}\"",
+            scopes.display()
+        ),
         &[issuer(&provider.issuer, "generic", &["http://mcp.test/*"])],
         "",
     )
     .await;
-    common::register_unreachable_box(&gw).await;
-    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let upstream = common::upstreams::example("toolbox", true).await;
+    let body = common::http_server("box", &upstream.url);
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+        "params": {"_meta": common::stateless_meta()}})
+    .to_string();
     let post = |token: Option<String>| {
         let mut request = gw
             .request("POST", "/box/mcp")
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .body(list);
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/list")
+            .body(list.clone());
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -454,20 +483,53 @@ async fn a_refused_mcp_client_finds_the_metadata_and_the_issuer_like_an_sdk_does
     let token = provider.token("agent", Some(resource)).await;
     assert_eq!(claims_of(&token)["aud"], resource);
 
-    // 4. With the token the client is authenticated: until access control grants it the
-    // server, it is told its scope is insufficient (403), not to log in again (401).
-    let authenticated = post(Some(token)).await.unwrap();
+    // 4. With the token the client is authenticated: while its scopes do not grant the
+    // method, it is told its scope is insufficient (403), not to log in again (401).
+    let authenticated = post(Some(token.clone())).await.unwrap();
     assert_eq!(authenticated.status(), 403);
     let challenge = authenticated.headers()["www-authenticate"]
         .to_str()
-        .unwrap();
+        .unwrap()
+        .to_owned();
     assert!(
         challenge.contains("error=\"insufficient_scope\""),
         "{challenge}"
     );
     assert!(challenge.contains(&metadata_url), "{challenge}");
+    let refusal: Value = authenticated.json().await.unwrap();
+    assert_eq!(refusal["id"], 1, "{refusal}");
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tools/list")
+    );
 
-    // 5. A bad token: 401 with error="invalid_token" and why.
+    // 5. The admin grants it (the file is reloaded without a restart): the same token now
+    // succeeds, and sees only the tools it may call.
+    std::fs::write(&scopes, ACCESS_V2).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let answer = loop {
+        let response = post(Some(token.clone())).await.unwrap();
+        if response.status() == 200 {
+            break common::rpc_messages(response).await.remove(0);
+        }
+        let last = (response.status(), response.text().await.unwrap());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new policy never applied: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let names: Vec<&str> = answer["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["echo"], "{answer}");
+
+    // 6. A bad token: 401 with error="invalid_token" and why.
     let bad = post(Some("eyJhbGciOiJSUzI1NiJ9.e30.c2ln".into()))
         .await
         .unwrap();

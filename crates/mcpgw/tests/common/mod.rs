@@ -287,6 +287,33 @@ pub async fn reply(response: reqwest::Response) -> Reply {
     }
 }
 
+/// The JSON-RPC messages of a JSON or SSE (`text/event-stream`) response body.
+pub async fn rpc_messages(response: reqwest::Response) -> Vec<Value> {
+    let is_sse = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/event-stream"));
+    let text = response.text().await.unwrap();
+    if !is_sse {
+        return vec![serde_json::from_str(&text).unwrap()];
+    }
+    text.split("\n\n")
+        .filter_map(|event| event.lines().find_map(|line| line.strip_prefix("data:")))
+        .filter(|data| !data.trim().is_empty())
+        .map(|data| serde_json::from_str(data.trim()).unwrap())
+        .collect()
+}
+
+/// The `_meta` a 2026-07-28 (stateless) client sends with every request.
+pub fn stateless_meta() -> Value {
+    serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    })
+}
+
 /// Asserts the uniform error shape and returns its code.
 pub fn error_code(reply: &Reply) -> String {
     let code = reply.body["error"]["code"]
