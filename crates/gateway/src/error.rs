@@ -119,14 +119,12 @@ impl GatewayError {
             .and_then(|raw| serde_json::from_str(raw).ok())
             .unwrap_or(Value::Null);
         let body = match &self {
-            GatewayError::Refused { batch, refusals } => {
-                let errors = refusals.iter().map(|refusal| {
-                    error_object(refusal.id.clone(), self.rpc_code(), &refusal.message)
-                });
-                if *batch {
-                    Value::Array(errors.collect())
+            GatewayError::Refused { batch, .. } => {
+                let mut errors = self.refusal_answers();
+                if *batch || errors.is_empty() {
+                    Value::Array(errors)
                 } else {
-                    errors.into_iter().next().unwrap_or(Value::Null)
+                    errors.swap_remove(0)
                 }
             }
             _ => error_object(id, self.rpc_code(), &self.to_string()),
@@ -149,6 +147,19 @@ impl GatewayError {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+impl GatewayError {
+    /// The JSON-RPC error answering each refused message (none for other errors).
+    pub(crate) fn refusal_answers(&self) -> Vec<Value> {
+        match self {
+            GatewayError::Refused { refusals, .. } => refusals
+                .iter()
+                .map(|refusal| error_object(refusal.id.clone(), self.rpc_code(), &refusal.message))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -217,7 +217,12 @@ impl Gateway {
             .map_err(|e| (e.into(), id.clone()))?;
             let (_decisions, outcome) =
                 authorize::check_messages(&policy, &scopes, &target.path, &inspected);
-            outcome.map_err(|e| (e, id.clone()))?;
+            if let Err(error) = outcome {
+                if route.endpoint == Endpoint::Messages {
+                    legacy::answer_on_stream(self, &target, &parts, &error);
+                }
+                return Err((error, id));
+            }
             lists_tools = inspected.messages.iter().any(|message| {
                 matches!(
                     message.method.as_deref(),

@@ -13,10 +13,13 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::header::ACCEPT;
 use http::{HeaderValue, Method, Request, Response, Uri};
+use serde_json::Value;
+use tokio::sync::mpsc;
 
 use crate::error::GatewayError;
 use crate::forward::{Caller, upstream_head};
 use crate::handler::Gateway;
+use crate::sse_inject::{INJECT_QUEUE, Injected};
 use crate::sse_rewrite::EndpointRewriter;
 use crate::table::Target;
 
@@ -36,6 +39,8 @@ pub(crate) struct Session {
     pub server: String,
     /// Where its messages go.
     pub route: SessionRoute,
+    /// Answers the gateway gives itself, put on the client's stream.
+    pub answers: mpsc::Sender<Value>,
 }
 
 /// Open legacy SSE sessions by their gateway-side id.
@@ -130,6 +135,7 @@ pub async fn open_stream(
 
     let sessions = gateway.legacy_sessions().clone();
     let server = target.path.clone();
+    let (answers, injected) = mpsc::channel(INJECT_QUEUE);
     let session_id = Arc::new(Mutex::new(None));
     let guard = SessionGuard {
         sessions: sessions.clone(),
@@ -142,6 +148,7 @@ pub async fn open_stream(
         let id = sessions.insert(Session {
             server: server.clone(),
             route: SessionRoute::Upstream(upstream),
+            answers: answers.clone(),
         });
         if let Ok(mut slot) = session_id.lock() {
             *slot = Some(id.clone());
@@ -151,7 +158,7 @@ pub async fn open_stream(
     let (mut parts, body) = response.into_parts();
     // The rewrite changes the length.
     parts.headers.remove(http::header::CONTENT_LENGTH);
-    let body = EndpointRewriter::new(body, rewrite);
+    let body = Injected::new(EndpointRewriter::new(body, rewrite), injected);
     let body = match caller.tools {
         Some(filter) => Body::new(crate::sse_filter::SseFilter::new(body, filter.clone())),
         None => Body::new(body),
@@ -169,18 +176,7 @@ pub async fn post_message(
     body: Bytes,
     caller: &Caller<'_>,
 ) -> Result<Response<Body>, GatewayError> {
-    let id = parts
-        .uri
-        .query()
-        .into_iter()
-        .flat_map(|query| query.split('&'))
-        .find_map(|pair| pair.strip_prefix("session="))
-        .ok_or(GatewayError::UnknownSession)?;
-    let session = gateway
-        .legacy_sessions()
-        .get(id)
-        .filter(|session| session.server == target.path)
-        .ok_or(GatewayError::UnknownSession)?;
+    let session = session_of(gateway, target, &parts).ok_or(GatewayError::UnknownSession)?;
     match session.route {
         SessionRoute::Upstream(upstream) => {
             upstream_head(&mut parts, upstream, &target.headers, caller);
@@ -191,6 +187,39 @@ pub async fn post_message(
         SessionRoute::Bridged(client) => {
             let timeout = gateway.request_timeout();
             crate::bridge::legacy::post(gateway, target, client, body, timeout).await
+        }
+    }
+}
+
+/// The open session a message post names, on this server.
+fn session_of(gateway: &Gateway, target: &Target, parts: &http::request::Parts) -> Option<Session> {
+    let id = parts
+        .uri
+        .query()
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .find_map(|pair| pair.strip_prefix("session="))?;
+    gateway
+        .legacy_sessions()
+        .get(id)
+        .filter(|session| session.server == target.path)
+}
+
+/// Puts the answers to a refused post on the client's stream as well, where a legacy
+/// client waits for them (the post itself still gets the 403). A client that does not
+/// read its stream loses them rather than holding up the gateway.
+pub(crate) fn answer_on_stream(
+    gateway: &Gateway,
+    target: &Target,
+    parts: &http::request::Parts,
+    error: &GatewayError,
+) {
+    let Some(session) = session_of(gateway, target, parts) else {
+        return;
+    };
+    for answer in error.refusal_answers() {
+        if session.answers.try_send(answer).is_err() {
+            tracing::debug!(server = %target.path, "a legacy client's stream is full: refusal not delivered on it");
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod legacy;
 mod list_filter;
 pub mod route;
 mod sse_filter;
+mod sse_inject;
 mod sse_rewrite;
 pub mod streamable;
 mod table;

@@ -348,22 +348,9 @@ async fn client_errors_are_json_rpc_errors_with_the_right_status() {
     assert_eq!(post(&gw, "toolbox", &[], &list).await.status(), 200);
 }
 
-/// Sends one POST with exactly this request target over a plain socket.
+/// Sends one POST with exactly this request target, as the admin.
 async fn raw_request(base: &str, path: &str, body: &str) -> (u16, Value) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let address = base.trim_start_matches("http://");
-    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {TOKEN}\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    socket.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+    common::raw_post(base, path, TOKEN, body).await
 }
 
 /// Sends only the head of a POST declaring a `length`-byte body, and returns the status:
@@ -528,31 +515,7 @@ async fn gateway_routes_answer_like_the_server_for_our_own_client() {
 
 /// Runs the official Python SDK client through the gateway; returns what it observed.
 async fn python_client(transport: &str, url: &str) -> Option<Value> {
-    let Ok(python) = std::env::var("MCPGW_TEST_PYTHON") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "MCPGW_TEST_PYTHON must be set in CI"
-        );
-        eprintln!("MCPGW_TEST_PYTHON not set: skipping the Python SDK client (run scripts/test)");
-        return None;
-    };
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/mcp_client.py");
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::process::Command::new(python)
-            .args([script, transport, url, TOKEN])
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("python client finished")
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "python client failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(serde_json::from_slice(&output.stdout).unwrap())
+    common::run_python("mcp_client.py", &[transport, url, TOKEN]).await
 }
 
 #[tokio::test]

@@ -55,6 +55,7 @@ pub async fn open(
     let sessions = gateway.legacy_sessions();
     let id = sessions.insert(Session {
         server: target.path.clone(),
+        answers: sender.clone(),
         route: SessionRoute::Bridged(BridgedClient {
             stream: sender,
             inflight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),

@@ -305,6 +305,56 @@ pub async fn rpc_messages(response: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
+/// Runs `tests/python/{script}` with the official Python SDK's venv and `args`; returns the
+/// JSON it printed. `None` (skip) outside the test script, an error under CI.
+pub async fn run_python(script: &str, args: &[&str]) -> Option<Value> {
+    let Ok(python) = std::env::var("MCPGW_TEST_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MCPGW_TEST_PYTHON must be set in CI"
+        );
+        eprintln!("MCPGW_TEST_PYTHON not set: skipping the Python SDK client (run scripts/test)");
+        return None;
+    };
+    let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        Command::new(python)
+            .arg(&script)
+            .args(args)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("python client finished")
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "python client failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+/// Sends one POST with exactly this request target over a plain socket (HTTP clients
+/// normalise `..` and `%2e%2e` away; attackers do not), with `token`.
+pub async fn raw_post(base: &str, path: &str, token: &str, body: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
 /// The `_meta` a 2026-07-28 (stateless) client sends with every request.
 pub fn stateless_meta() -> Value {
     serde_json::json!({
