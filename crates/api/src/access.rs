@@ -123,7 +123,7 @@ impl Access {
                 format!("change or remove server '{}'", server.path)
             }
             (UiAction::HealthCheck | UiAction::Toggle | UiAction::Modify, None) => {
-                format!("{} servers", action.permission())
+                "act on servers".to_owned()
             }
         };
         let mut message = format!(
