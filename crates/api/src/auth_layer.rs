@@ -13,6 +13,7 @@ use mcpgw_auth::session::{Session, SessionError, cookie};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
+use crate::access::Access;
 use crate::{ApiError, AppState};
 
 /// The header a browser's scripts send the session's CSRF token in.
@@ -110,23 +111,8 @@ pub fn check_csrf(
     }
 }
 
-/// The registry's routes need an admin until the access-control layer (`scopes.yml`)
-/// decides per principal: an authenticated caller who is not an admin gets 403.
-pub async fn require_admin(request: Request, next: Next) -> Result<Response, ApiError> {
-    match request.extensions().get::<Principal>() {
-        Some(principal) => {
-            admin_only(principal)?;
-            Ok(next.run(request).await)
-        }
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_credentials",
-            "authentication required",
-        )),
-    }
-}
-
-/// 403 unless `principal` is an admin.
+/// 403 unless `principal` is an admin (local users are managed by admins only; the
+/// registry's routes decide per caller in [`crate::access`]).
 pub fn admin_only(principal: &Principal) -> Result<(), ApiError> {
     if principal.is_admin {
         return Ok(());
@@ -135,16 +121,19 @@ pub fn admin_only(principal: &Principal) -> Result<(), ApiError> {
         StatusCode::FORBIDDEN,
         "forbidden",
         format!(
-            "{} is authenticated but may not manage the registry: only admins may, until \
-             access control (scopes.yml) is configured",
+            "{} is authenticated but may not manage local users: only admins may",
             principal.subject
         ),
     ))
 }
 
-/// `GET /api/auth/me`: the caller, as the gateway sees it; for a browser session also the
-/// CSRF token its scripts must send with state-changing requests.
+/// `GET /api/auth/me`: the caller, as the gateway sees it; `policy_scopes`, the scopes
+/// the access policy in force gives it (mapped from its groups by `group_mappings`, or
+/// its `scope` claim), so people can see why they may or may not do something; for a
+/// browser session also the CSRF token its scripts must send with state-changing
+/// requests.
 pub async fn me(
+    State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     session: Option<Extension<Session>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -155,6 +144,7 @@ pub async fn me(
             error.to_string(),
         )
     })?;
+    body["policy_scopes"] = json!(Access::of(&state, &principal).scope_names());
     if let Some(Extension(session)) = session {
         body["csrf_token"] = json!(session.csrf_token);
     }

@@ -1,14 +1,18 @@
 //! Routes with the Python registry's names and shapes, for scripts written against it.
+//! They obey the same access rules as `/api/servers` ([`crate::access`]).
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use mcpgw_auth::Principal;
+use mcpgw_policy::UiAction;
 use mcpgw_registry::ServerInput;
 use serde_json::{Value, json};
 
+use crate::access::{Access, authorized_server};
 use crate::body::{body_bytes, is_form, parse_form, parse_json};
 use crate::error::ServerPath;
 use crate::view::{python_server_json, server_json, tools_json};
@@ -53,55 +57,70 @@ pub fn input_from_form(fields: Vec<(String, String)>) -> Result<ServerInput, Api
     Ok(input)
 }
 
-/// `POST /register`: registration from the Python registry's form (JSON also accepted).
+/// `POST /register`: registration from the Python registry's form (JSON also accepted),
+/// with the rules of [`servers::register`].
 pub async fn register(
     state: State<AppState>,
+    principal: Extension<Principal>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    servers::register(state, headers, body).await
+    servers::register(state, principal, headers, body).await
 }
 
-/// `GET /api/server_details/{path}`; `all` lists every server, as in the Python registry.
+/// `GET /api/server_details/{path}` (`list_service`); `all` lists every server the caller
+/// may list, as `GET /api/servers` does, in the Python registry's shape.
 pub async fn server_details(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     if path.trim_matches('/') == "all" {
-        let servers = state.registry.list().await?;
+        let access = Access::of(&state, &principal);
+        access.authorize(UiAction::List, None)?;
+        let servers = access.listable(state.registry.list().await?);
         let by_path: serde_json::Map<String, Value> = servers
             .iter()
             .map(|server| (server.path.clone(), python_server_json(server)))
             .collect();
         return Ok(Json(Value::Object(by_path)));
     }
-    Ok(Json(python_server_json(&state.registry.get(&path).await?)))
+    let server = authorized_server(&state, &principal, &path, UiAction::List).await?;
+    Ok(Json(python_server_json(&server)))
 }
 
-/// `GET /api/tools/{path}`.
+/// `GET /api/tools/{path}` (`list_service`).
 pub async fn tools(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(tools_json(&state.registry.get(&path).await?)))
+    let server = authorized_server(&state, &principal, &path, UiAction::List).await?;
+    Ok(Json(tools_json(&server)))
 }
 
-/// `POST /api/refresh/{path}`.
+/// `POST /api/refresh/{path}` (`health_check_service`).
 pub async fn refresh(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(server_json(&state.registry.refresh(&path).await?)))
+    let server = authorized_server(&state, &principal, &path, UiAction::HealthCheck).await?;
+    Ok(Json(server_json(
+        &state.registry.refresh(&server.path).await?,
+    )))
 }
 
 /// `POST /toggle/{path}`: the Python form sends `enabled=on` to enable and omits the
-/// field to disable; `{"enabled": bool}` JSON is accepted too.
+/// field to disable; `{"enabled": bool}` JSON is accepted too (`toggle_service`).
 pub async fn toggle(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    authorized_server(&state, &principal, &path, UiAction::Toggle).await?;
     let body = body_bytes(body)?;
     let enabled = if is_form(&headers, &body) || body.trim_ascii().is_empty() {
         parse_form(&body)?

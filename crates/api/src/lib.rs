@@ -12,8 +12,11 @@
 //! (`/api/server_details/…`, `/api/tools/…`, `/api/refresh/…`, `/toggle/…`, `/register`).
 //!
 //! Protected routes take a bearer credential or a browser's session cookie
-//! ([`auth_layer::require_principal`]), with CSRF protection for the cookie.
+//! ([`auth_layer::require_principal`]), with CSRF protection for the cookie. Registry
+//! routes then ask the access policy (`UI-Scopes` of `scopes.yml`, [`access`]) whether
+//! the caller may see the server and take the action.
 
+mod access;
 mod auth_layer;
 mod body;
 mod discovery;
@@ -65,6 +68,9 @@ pub struct AppState {
     pub sessions: mcpgw_auth::session::SessionService,
     /// Sign-in at OIDC providers.
     pub oidc: Arc<mcpgw_auth::login::OidcLogin>,
+    /// The access policy in force (the one the data plane enforces), for the registry
+    /// routes' `UI-Scopes` decisions.
+    pub policy: mcpgw_policy::SharedPolicy,
 }
 
 /// Builds the router for all API routes.
@@ -86,7 +92,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/refresh/{*path}", post(legacy::refresh))
         .route("/toggle/{*path}", post(legacy::toggle))
         .route("/register", post(legacy::register))
-        .route_layer(middleware::from_fn(auth_layer::require_admin))
         .route("/api/auth/me", get(auth_layer::me))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{name}", axum::routing::delete(users::remove))

@@ -137,6 +137,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         registry: registry.clone(),
         auth,
         started,
+        policy,
     });
     let gateway = Arc::new(gateway);
     gateway.watch_registry();

@@ -1,0 +1,184 @@
+//! Who may do what on the registry API: every registry route asks here, and nowhere else,
+//! whether its caller may act, so that the audit trail can later record each decision in
+//! exactly one place ([`Access::decide`]).
+//!
+//! The rules (issue 5, `UI-Scopes` of `scopes.yml`):
+//! - A server the caller may not list (`list_service`) does not exist for it: it is left
+//!   out of every list, and naming it gets the very 404 an unknown path gets.
+//! - A server it may list but not act on gets 403 `forbidden`, naming the permission that
+//!   is missing and nothing of the policy's internals (scope names, entries).
+//! - Admins may do everything; without a scopes file only admins may do anything.
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use mcpgw_auth::Principal;
+use mcpgw_policy::{Caller, Decision, Policy, Reason, Scopes, ServerRef, UiAction};
+use mcpgw_registry::{RegistryError, Server};
+
+use crate::{ApiError, AppState};
+
+/// A caller's standing under the policy in force, resolved once per request: every
+/// decision of one request is taken against the same policy, even if it is reloaded
+/// meanwhile.
+#[derive(Debug, Clone)]
+pub struct Access {
+    policy: Arc<Policy>,
+    scopes: Scopes,
+    subject: String,
+}
+
+impl Access {
+    /// `principal`'s standing under the policy in force now.
+    pub fn of(state: &AppState, principal: &Principal) -> Access {
+        Access::under(state.policy.load(), principal)
+    }
+
+    /// `principal`'s standing under `policy`.
+    pub fn under(policy: Arc<Policy>, principal: &Principal) -> Access {
+        let scopes = policy.scopes_of(&Caller {
+            admin: principal.is_admin,
+            groups: &principal.groups,
+            scope_claim: &principal.scopes,
+        });
+        Access {
+            policy,
+            scopes,
+            subject: principal.subject.clone(),
+        }
+    }
+
+    /// The caller's scope names, in the order they are tried (for `/api/auth/me`).
+    pub fn scope_names(&self) -> &[String] {
+        &self.scopes.names
+    }
+
+    /// Decides `action`, about `server` or (listing in general, registering) about none.
+    ///
+    /// About a server, listing is decided first: a server the caller may not list gets
+    /// the 404 of an unknown path, whatever the action, so that neither 403 nor 404 tells
+    /// it the server exists. A listable server the caller may not act on gets 403. The
+    /// allowing [`Decision`] is returned so that callers can record it.
+    pub fn authorize(
+        &self,
+        action: UiAction,
+        server: Option<ServerRef<'_>>,
+    ) -> Result<Decision, ApiError> {
+        if let Some(server) = server {
+            let listing = self.decide(UiAction::List, Some(server));
+            if !listing.allowed {
+                return Err(hidden(server.path));
+            }
+            if action == UiAction::List {
+                return Ok(listing);
+            }
+        }
+        let decision = self.decide(action, server);
+        if decision.allowed {
+            Ok(decision)
+        } else {
+            Err(self.forbidden(action, server, &decision))
+        }
+    }
+
+    /// Whether the caller may see `server` at all (lists leave out those it may not).
+    pub fn can_list(&self, server: &Server) -> bool {
+        self.decide(UiAction::List, Some(server_ref(server)))
+            .allowed
+    }
+
+    /// The servers of `servers` the caller may see, in their order.
+    pub fn listable(&self, servers: Vec<Server>) -> Vec<Server> {
+        servers
+            .into_iter()
+            .filter(|server| self.can_list(server))
+            .collect()
+    }
+
+    /// The one place every registry decision is taken (the audit trail's hook).
+    fn decide(&self, action: UiAction, server: Option<ServerRef<'_>>) -> Decision {
+        self.policy.decide_ui(&self.scopes, action, server)
+    }
+
+    /// The 403 for a refused action: which permission is missing, and, when no scopes
+    /// file is in force, that only admins may act (the one thing a caller cannot fix by
+    /// asking for a permission).
+    fn forbidden(
+        &self,
+        action: UiAction,
+        server: Option<ServerRef<'_>>,
+        decision: &Decision,
+    ) -> ApiError {
+        let what = match (action, server) {
+            (UiAction::List, None) => "list servers".to_owned(),
+            (UiAction::Register, _) => "register servers".to_owned(),
+            (UiAction::List, Some(server)) => format!("see server '{}'", server.path),
+            (UiAction::HealthCheck, Some(server)) => {
+                format!("check server '{}'", server.path)
+            }
+            (UiAction::Toggle, Some(server)) => {
+                format!("enable or disable server '{}'", server.path)
+            }
+            (UiAction::Modify, Some(server)) => {
+                format!("change or remove server '{}'", server.path)
+            }
+            (UiAction::HealthCheck | UiAction::Toggle | UiAction::Modify, None) => {
+                "act on servers".to_owned()
+            }
+        };
+        let mut message = format!(
+            "{} may not {what}: the {} permission is missing",
+            self.subject,
+            action.permission()
+        );
+        if decision.reason == Reason::NoPolicy {
+            message.push_str(" (no scopes file is configured: only admins may)");
+        }
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+}
+
+/// Decides `action` for `principal` under the policy in force, about `server` or none
+/// (see [`Access::authorize`] for the 404-before-403 rule). Handlers that act on a path
+/// use [`authorized_server`] instead.
+pub fn authorize_ui(
+    state: &AppState,
+    principal: &Principal,
+    action: UiAction,
+    server: Option<&Server>,
+) -> Result<Decision, ApiError> {
+    Access::of(state, principal).authorize(action, server.map(server_ref))
+}
+
+/// The server at `path`, if the caller may see it and take `action` on it: an unknown
+/// path and a server the caller may not list are the same 404; a listable server the
+/// action is not granted on is a 403.
+pub async fn authorized_server(
+    state: &AppState,
+    principal: &Principal,
+    path: &str,
+    action: UiAction,
+) -> Result<Server, ApiError> {
+    let server = state.registry.get(path).await?;
+    authorize_ui(state, principal, action, Some(&server))?;
+    Ok(server)
+}
+
+/// A registered server as the policy names it.
+pub fn server_ref(server: &Server) -> ServerRef<'_> {
+    ServerRef {
+        path: &server.path,
+        name: &server.name,
+    }
+}
+
+/// The answer about a server the caller may not see: exactly the registry's own 404 for
+/// an unknown path (the registry looks servers up by their normalised path, which is the
+/// stored one, so the two bodies are identical).
+fn hidden(path: &str) -> ApiError {
+    ApiError::from(RegistryError::NotFound(path.to_owned()))
+}
+
+#[cfg(test)]
+#[path = "access_tests.rs"]
+mod tests;
