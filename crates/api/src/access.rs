@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use mcpgw_auth::Principal;
-use mcpgw_policy::{Caller, Decision, Policy, Reason, Scopes, ServerRef, UiAction};
+use mcpgw_policy::{Decision, Policy, Reason, Scopes, ServerRef, UiAction};
 use mcpgw_registry::{RegistryError, Server};
 
 use crate::{ApiError, AppState};
@@ -36,11 +36,7 @@ impl Access {
 
     /// `principal`'s standing under `policy`.
     pub fn under(policy: Arc<Policy>, principal: &Principal) -> Access {
-        let scopes = policy.scopes_of(&Caller {
-            admin: principal.is_admin,
-            groups: &principal.groups,
-            scope_claim: &principal.scopes,
-        });
+        let scopes = policy.scopes_of(&principal.policy_caller());
         Access {
             policy,
             scopes,

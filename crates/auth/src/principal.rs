@@ -69,6 +69,16 @@ impl Principal {
         }
     }
 
+    /// Who is asking, in the access policy's terms: its groups (mapped by
+    /// `group_mappings`), its `scope` claim, and whether it is an admin.
+    pub fn policy_caller(&self) -> mcpgw_policy::Caller<'_> {
+        mcpgw_policy::Caller {
+            admin: self.is_admin,
+            groups: &self.groups,
+            scope_claim: &self.scopes,
+        }
+    }
+
     /// A caller without credentials, in `group` (`[auth] anonymous_group`).
     pub fn anonymous(group: &str) -> Self {
         Principal {

@@ -26,11 +26,7 @@ pub struct MessageDecision {
 
 /// The caller's scopes under `policy`.
 pub fn scopes_of(policy: &Policy, principal: &Principal) -> Scopes {
-    policy.scopes_of(&mcpgw_policy::Caller {
-        admin: principal.is_admin,
-        groups: &principal.groups,
-        scope_claim: &principal.scopes,
-    })
+    policy.scopes_of(&principal.policy_caller())
 }
 
 /// The answer to a caller who may not use `server` at all. A server the caller may not
