@@ -82,8 +82,23 @@ impl Policy {
             );
         }
         for scope in &self.scope_order {
-            for entry in self.scopes.get(scope).into_iter().flatten() {
+            let entries = self
+                .scopes
+                .get(scope)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for (index, entry) in entries.iter().enumerate() {
                 lint_entry(entry, known_servers, &mut note);
+                if let Some(earlier) = entries[..index].iter().find(|e| shadows(e, entry)) {
+                    note(
+                        Severity::Warning,
+                        format!(
+                            "scope '{scope}' entry {} is unreachable: entry {} before it already \
+                             allows every method and tool on its server",
+                            entry.number, earlier.number
+                        ),
+                    );
+                }
             }
         }
         if let Some(known) = known_servers {
@@ -137,6 +152,20 @@ fn lint_entry(entry: &Entry, known: Option<&[String]>, note: &mut impl FnMut(Sev
             format!("{place} ('{server}') denies '*': its methods and tools can never be used"),
         );
     }
+    if entry.tools.is_empty()
+        && entry
+            .methods
+            .iter()
+            .any(|p| p.as_exact() == Some("tools/call"))
+    {
+        note(
+            Severity::Warning,
+            format!(
+                "{place} ('{server}') lists tools/call but no tools: a call is allowed only \
+                 for the tools an entry names"
+            ),
+        );
+    }
     for method in ["prompts/get", "resources/read"] {
         let listed = entry.methods.iter().any(|p| p.matches(method));
         if listed && entry.tools.is_empty() {
@@ -157,6 +186,21 @@ fn lint_entry(entry: &Entry, known: Option<&[String]>, note: &mut impl FnMut(Sev
             format!("{place} is about '{server}', which matches no registered server"),
         );
     }
+}
+
+/// Whether `earlier` makes `later` (of the same scope) change no decision: it covers
+/// `later`'s server and allows every method and tool, and `later` denies nothing (a deny
+/// applies whichever entry allows, so an entry with one always matters).
+fn shadows(earlier: &Entry, later: &Entry) -> bool {
+    let covers_server = match (&earlier.server, &later.server) {
+        (Some(Pattern::Any), Some(_)) => true,
+        (Some(a), Some(b)) => a.as_exact().is_some() && a.as_exact() == b.as_exact(),
+        _ => false,
+    };
+    covers_server
+        && later.deny.is_empty()
+        && earlier.methods.contains(&Pattern::Any)
+        && earlier.tools.contains(&Pattern::Any)
 }
 
 #[cfg(test)]

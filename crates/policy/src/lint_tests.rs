@@ -58,3 +58,22 @@ fn notes_scopes_nobody_is_mapped_to() {
             .contains("'lonely' is in no group mapping")
     );
 }
+
+#[test]
+fn finds_entries_shadowed_by_an_earlier_one_and_calls_without_tools() {
+    let text = "s:\n- server: '*'\n  methods: ['*']\n  tools: ['*']\n\
+                - server: a\n  methods: [tools/list]\n\
+                - server: a\n  deny: [t]\n\
+                t:\n- server: b\n  methods: [tools/call]\n\
+                - server: b\n  methods: ['*']\n  tools: ['*']\n";
+    let found = warnings(text, None);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].contains("scope 's' entry 2 is unreachable: entry 1"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].contains("entry 1 ('b') lists tools/call but no tools"),
+        "{found:?}"
+    );
+}
