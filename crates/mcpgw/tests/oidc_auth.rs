@@ -102,6 +102,15 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // Each provider's groups map to scopes through the same group_mappings.
+    let scopes = dir.path().join("scopes.yml");
+    std::fs::write(
+        &scopes,
+        "group_mappings:\n  /mcp-users: [users]\n  mcp-admins: [operators]\n  readers: [readers]\n  \
+         g-1: [entra-users]\n  Tools.Call: [callers]\n\
+         users: []\noperators: []\nreaders: []\nentra-users: []\ncallers: []\n",
+    )
+    .unwrap();
     let gw = gateway(
         dir.path(),
         &[
@@ -110,7 +119,7 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
             issuer(&cognito.issuer, "cognito", &["cog-app", "cog-id"]),
             issuer(&entra.issuer, "entra", &[AUDIENCE]),
         ],
-        "",
+        &format!("[policy]\nscopes_file = \"{}\"", scopes.display()),
     )
     .await;
 
@@ -123,6 +132,8 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
         json!(["/mcp-users", "mcp-admins", "offline_access"])
     );
     assert_eq!(kc["scopes"], json!(["mcp:read", "mcp:write"]));
+    // With groups, the scope claim is not used (as in the Python gateway).
+    assert_eq!(kc["policy_scopes"], json!(["users", "operators"]));
     assert_eq!(kc["is_admin"], false);
     assert_eq!(
         kc["auth_method"],
@@ -141,6 +152,7 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
     assert_eq!(cog["client_id"], "cog-app");
     assert_eq!(cog["username"], "svc-cog");
     assert_eq!(cog["groups"], json!(["readers"]));
+    assert_eq!(cog["policy_scopes"], json!(["readers"]));
     // Cognito: an ID token is not an access token, and another app client is another
     // audience.
     let id_token = cognito.token("cog-id", None).await;
@@ -152,9 +164,10 @@ async fn keycloak_cognito_and_entra_tokens_map_to_principals() {
     assert_eq!(status, 200, "{en}");
     assert_eq!(en["client_id"], "entra-app");
     assert_eq!(en["groups"], json!(["Tools.Call", "g-1"]));
+    assert_eq!(en["policy_scopes"], json!(["callers", "entra-users"]));
 
-    // Authenticated, but not an admin, and no scopes file: the registry says 403 and an
-    // MCP route 404 (a server the caller may not list is not revealed), never 401.
+    // Authenticated, but granted nothing: the registry says 403 and an MCP route 404 (a
+    // server the caller may not list is not revealed), never 401.
     let token = keycloak.token("kc-app", None).await;
     let listing = gw
         .request("GET", "/api/servers")
