@@ -14,6 +14,9 @@
 #   BENCH_WARMUP=1            warm-up seconds per run (checked, not measured)
 #   BENCH_CONCURRENCIES="1 32" first: latency is judged there; last: throughput
 #   BENCH_GATEWAY_LOG=info    the gateway's MCPGW_LOG
+#   BENCH_CALLER=admin        admin: the admin token (no scopes file); restricted: a gateway
+#                             token for a group that scopes.yml allows `echo` and a few
+#                             other tools (every message decided by the policy)
 #   BENCH_SKIP_BUILD=1        use the binaries already built
 #   BENCH_OUT=bench/results/latest.json
 #   CARGO_TARGET_DIR          default $HOME/.cache/mcpgw-target
@@ -29,6 +32,14 @@ read -r -a concurrencies <<<"${BENCH_CONCURRENCIES:-1 32}"
 latency_concurrency=${concurrencies[0]}
 throughput_concurrency=${concurrencies[-1]}
 gateway_log=${BENCH_GATEWAY_LOG:-info}
+caller=${BENCH_CALLER:-admin}
+case $caller in
+admin | restricted) ;;
+*)
+    echo "run.sh: BENCH_CALLER must be admin or restricted" >&2
+    exit 2
+    ;;
+esac
 out=${BENCH_OUT:-$repo/bench/results/latest.json}
 target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/mcpgw-target}
 bin=$target_dir/release
@@ -98,9 +109,27 @@ passthrough_url="$(listening_url passthrough "listening on ")/mcp"
 # The gateway, with the example server registered as `toolbox`; health checks every
 # hour, so that none runs during the measurements.
 token="bench-admin-token-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+policy_args=()
+if [[ $caller == restricted ]]; then
+    # A realistic policy: the caller's group maps to two scopes, the second one granting.
+    cat >"$work/scopes.yml" <<'YAML'
+group_mappings:
+  bench-agents: [other-team, toolbox-users]
+other-team:
+- server: currenttime
+  methods: [initialize, tools/list, tools/call]
+  tools: [current_time]
+toolbox-users:
+- server: toolbox
+  methods: [initialize, notifications/initialized, ping, tools/list, tools/call]
+  tools: [echo, add, "base64_*", word_count]
+  deny: [fail]
+YAML
+    policy_args=(--scopes "$work/scopes.yml")
+fi
 start gateway env -u MCPGW_CONFIG -u MCPGW_DATABASE_URL -u MCPGW_LISTEN -u MCPGW_DATA_DIR \
     MCPGW_ADMIN_TOKEN="$token" MCPGW_HEALTH_INTERVAL=3600 MCPGW_LOG="$gateway_log" \
-    "$bin/mcpgw" serve --listen 127.0.0.1:0 --data-dir "$work/gateway-data"
+    "$bin/mcpgw" serve --listen 127.0.0.1:0 --data-dir "$work/gateway-data" "${policy_args[@]}"
 gateway_pid=${pids[-1]}
 gateway_base=$(listening_url gateway "mcpgw listening on ")
 curl -sS --fail-with-body -o /dev/null -X POST "$gateway_base/api/servers" \
@@ -113,7 +142,14 @@ for _ in $(seq 100); do
         grep -q '"last_checked":"' && break
     sleep 0.1
 done
-echo "run.sh: direct $direct_url, floor $passthrough_url, gateway $gateway_url" >&2
+gateway_token=$token
+if [[ $caller == restricted ]]; then
+    gateway_token=$(curl -sS --fail-with-body -X POST "$gateway_base/api/tokens" \
+        -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+        -d '{"description":"bench","groups":["bench-agents"]}' |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+fi
+echo "run.sh: direct $direct_url, floor $passthrough_url, gateway $gateway_url ($caller caller)" >&2
 
 declare -A urls=([direct]=$direct_url [passthrough]=$passthrough_url [gateway]=$gateway_url)
 # The process between client and server, whose CPU time per request is reported as `hop`.
@@ -134,7 +170,7 @@ measure() {
         cpu+=(--cpu "hop=${hop_pids[$target]}")
     fi
     if [[ $target == gateway ]]; then
-        token_env=(env LOADGEN_TOKEN="$token")
+        token_env=(env LOADGEN_TOKEN="$gateway_token")
     fi
     if ! "${token_env[@]}" "$bin/loadgen" --url "${urls[$target]}" --label "$target" --round "$round" \
         --concurrency "$concurrency" --warmup-secs "$warmup" --duration-secs "$duration" \
@@ -164,7 +200,7 @@ fi
 "$bin/report" --runs "$runs" --out "$out" \
     --latency-concurrency "$latency_concurrency" \
     --throughput-concurrency "$throughput_concurrency" \
-    --meta "command=BENCH_ROUNDS=$rounds BENCH_DURATION=$duration BENCH_WARMUP=$warmup BENCH_CONCURRENCIES='${concurrencies[*]}' bench/run.sh" \
+    --meta "command=BENCH_ROUNDS=$rounds BENCH_DURATION=$duration BENCH_WARMUP=$warmup BENCH_CONCURRENCIES='${concurrencies[*]}' BENCH_CALLER=$caller bench/run.sh" \
     --meta "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     --meta "worktree_dirty=$dirty" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -174,6 +210,7 @@ fi
     --meta "kernel=$(uname -sr)" \
     --meta "rustc=$(rustc --version)" \
     --meta "gateway_log=$gateway_log" \
+    --meta "caller=$caller" \
     --meta "loadavg_start=$load_start" \
     --meta "loadavg_end=$load_end"
 echo "run.sh: wrote $out" >&2

@@ -117,9 +117,9 @@ pub async fn filter_response(
         let body = Body::new(SseFilter::new(body, filter.clone()));
         return Ok(Response::from_parts(parts, body));
     }
-    if !content_type.starts_with("application/json") {
-        return Ok(Response::from_parts(parts, body));
-    }
+    // Any other answer is read as JSON whatever its label: a server that mislabels a tool
+    // list must not get it past the filter. Only an empty body (202 to notifications)
+    // passes as it is.
     let bytes = Limited::new(body, MAX_FILTERED_BYTES)
         .collect()
         .await
@@ -128,6 +128,13 @@ pub async fn filter_response(
             reason: format!("its answer could not be read: {error}"),
         })?
         .to_bytes();
+    if bytes.is_empty() {
+        return Ok(Response::from_parts(parts, Body::from(bytes)));
+    }
     parts.headers.remove(CONTENT_LENGTH);
     Ok(Response::from_parts(parts, Body::from(filter.json(&bytes))))
 }
+
+#[cfg(test)]
+#[path = "list_filter_tests.rs"]
+mod tests;
