@@ -14,6 +14,7 @@
 //! Protected routes take a bearer credential or a browser's session cookie
 //! ([`auth_layer::require_principal`]), with CSRF protection for the cookie.
 
+mod audit;
 mod auth_layer;
 mod body;
 mod discovery;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub sessions: mcpgw_auth::session::SessionService,
     /// Sign-in at OIDC providers.
     pub oidc: Arc<mcpgw_auth::login::OidcLogin>,
+    /// The audit trail: access decisions are recorded in it and read from it.
+    pub audit: mcpgw_telemetry::audit::AuditLog,
 }
 
 /// Builds the router for all API routes.
@@ -98,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens/generate", post(tokens::generate))
         .route("/api/tokens/keys/rotate", post(tokens::rotate))
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/audit", get(audit::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::require_principal,
