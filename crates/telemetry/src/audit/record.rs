@@ -68,7 +68,8 @@ pub struct AuditRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// Unique id, assigned by the writer before the first attempt, so that a retried
-    /// batch cannot be stored twice.
+    /// batch cannot be stored twice; it starts with the time, so ids of later records
+    /// mostly sort after earlier ones.
     pub id: String,
     /// The record.
     #[serde(flatten)]
