@@ -14,6 +14,9 @@ use sqlx::any::AnyRow;
 use crate::SqlStore;
 use crate::connect::Backend;
 
+/// Most records one pruning statement deletes.
+const PRUNE_CHUNK: i64 = 5000;
+
 fn unavailable(error: sqlx::Error) -> TelemetryError {
     TelemetryError::Store(error.to_string())
 }
@@ -171,11 +174,23 @@ impl AuditStore for SqlStore {
     }
 
     async fn prune_audit(&self, before: i64) -> Result<u64, TelemetryError> {
-        let result = sqlx::query("DELETE FROM audit_log WHERE at < $1")
+        // In chunks, each its own short transaction: deleting a day of busy traffic in one
+        // statement would hold SQLite's write lock for longer than other writers wait.
+        let mut deleted = 0;
+        loop {
+            let result = sqlx::query(
+                "DELETE FROM audit_log WHERE id IN \
+                 (SELECT id FROM audit_log WHERE at < $1 LIMIT $2)",
+            )
             .bind(before)
+            .bind(PRUNE_CHUNK)
             .execute(self.pool())
             .await
             .map_err(unavailable)?;
-        Ok(result.rows_affected())
+            deleted += result.rows_affected();
+            if result.rows_affected() < PRUNE_CHUNK as u64 {
+                return Ok(deleted);
+            }
+        }
     }
 }

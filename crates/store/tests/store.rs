@@ -484,6 +484,30 @@ async fn audit_trail_pages_filters_and_prunes(store: SqlStore) {
     );
 }
 
+async fn audit_pruning_goes_past_its_chunk_size(store: SqlStore) {
+    use mcpgw_telemetry::audit::{AuditQuery, AuditStore};
+    // More old records than one pruning statement deletes, and one to keep.
+    let entries: Vec<_> = (0..11_001)
+        .map(|n| {
+            let mut entry = audit_entry(n);
+            entry.record.at = if n == 11_000 { 2_000 } else { 1_000 };
+            entry
+        })
+        .collect();
+    for batch in entries.chunks(1000) {
+        store.append_audit(batch).await.unwrap();
+    }
+    assert_eq!(store.prune_audit(2_000).await.unwrap(), 11_000);
+    let left = store
+        .query_audit(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.entries, [entries[11_000].clone()]);
+}
+
 async fn sqlite() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nested/mcpgw.db").display());
@@ -572,6 +596,7 @@ async fn reopen(url: &str) {
 
 on_both_backends!(
     audit_trail_pages_filters_and_prunes,
+    audit_pruning_goes_past_its_chunk_size,
     gateway_tokens_round_trip_and_revoke,
     users_round_trip,
     sessions_and_login_flows,
