@@ -86,6 +86,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A field as a table cell (`-` for none).
 fn text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),

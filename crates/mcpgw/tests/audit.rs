@@ -28,6 +28,7 @@ time/execute:
 /// How long records may take to reach the database (they are written in batches).
 const RECORDS_DEADLINE: Duration = Duration::from_secs(30);
 
+/// The `_meta` a stateless (2026-07-28) request carries.
 fn meta() -> Value {
     json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -36,6 +37,7 @@ fn meta() -> Value {
     })
 }
 
+/// A `tools/call` of `tool` with request id `id`.
 fn call(id: Value, tool: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": tool, "arguments": {"tz_name": "UTC"}, "_meta": meta()}})
@@ -90,6 +92,7 @@ async fn wait_for(gw: &Gateway, query: &str, count: usize) -> Vec<Value> {
     }
 }
 
+/// The record of the message with JSON-RPC id `id` (as written).
 fn by_request<'a>(records: &'a [Value], id: &str) -> &'a Value {
     records
         .iter()
@@ -97,6 +100,7 @@ fn by_request<'a>(records: &'a [Value], id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no record for request {id}: {records:?}"))
 }
 
+/// The records' ids, in order.
 fn ids(records: &[Value]) -> Vec<String> {
     records
         .iter()
@@ -104,6 +108,7 @@ fn ids(records: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A gateway on `data_dir` with the access policy in `scopes`.
 async fn start(data_dir: &Path, scopes: &Path) -> Gateway {
     Launch::quiet(data_dir)
         .args(&["--scopes", scopes.to_str().unwrap()])
@@ -339,6 +344,15 @@ async fn records_older_than_the_retention_are_pruned() {
         .append_audit(&[old("ancient", 100), old("recent", 10)])
         .await
         .unwrap();
+    // More records than one page holds, for the CLI to follow the cursor.
+    let bulk: Vec<AuditEntry> = (0..1500)
+        .map(|n| {
+            let mut entry = old(&format!("bulk{n:04}"), 1);
+            entry.record.principal = "bulk".into();
+            entry
+        })
+        .collect();
+    store.append_audit(&bulk).await.unwrap();
     store.close().await;
 
     // An invalid retention is refused with one readable line.
@@ -387,5 +401,20 @@ async fn records_older_than_the_retention_are_pruned() {
             "the old record was never pruned: {body}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // `mcpgw audit` follows pages up to --limit.
+    for (limit, expected) in [("1200", 1200), ("100000", 1500)] {
+        let (ok, stdout, stderr) = gw
+            .cli(&["audit", "--json", "--principal", "bulk", "--limit", limit])
+            .await;
+        assert!(ok, "{stderr}");
+        let listing: Value = serde_json::from_str(&stdout).unwrap();
+        let records = listing["records"].as_array().unwrap();
+        assert_eq!(records.len(), expected);
+        let mut unique = ids(records);
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), expected, "no record twice");
     }
 }

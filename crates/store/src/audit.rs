@@ -17,10 +17,12 @@ use crate::connect::Backend;
 /// Most records one pruning statement deletes.
 const PRUNE_CHUNK: i64 = 5000;
 
+/// A failed query: the store may be back on the next attempt.
 fn unavailable(error: sqlx::Error) -> TelemetryError {
     TelemetryError::Store(error.to_string())
 }
 
+/// Decodes one `audit_log` row.
 fn entry(row: &AnyRow) -> Result<AuditEntry, TelemetryError> {
     fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, TelemetryError>
     where
