@@ -1,6 +1,7 @@
 //! Who may do what on the registry API: every registry route asks here, and nowhere else,
-//! whether its caller may act, so that the audit trail can later record each decision in
-//! exactly one place ([`Access::decide`]).
+//! whether its caller may act, and each answer is recorded in the audit trail
+//! ([`Access::authorize`]). Filtering a list decides once per server; those decisions are
+//! not recorded one by one (the list request itself is).
 //!
 //! The rules (issue 5, `UI-Scopes` of `scopes.yml`):
 //! - A server the caller may not list (`list_service`) does not exist for it: it is left
@@ -15,6 +16,7 @@ use axum::http::StatusCode;
 use mcpgw_auth::Principal;
 use mcpgw_policy::{Decision, Policy, Reason, Scopes, ServerRef, UiAction};
 use mcpgw_registry::{RegistryError, Server};
+use mcpgw_telemetry::audit::{AuditLog, AuditRecord, AuditSource, now_millis};
 
 use crate::{ApiError, AppState};
 
@@ -26,12 +28,30 @@ pub struct Access {
     policy: Arc<Policy>,
     scopes: Scopes,
     subject: String,
+    auditor: Option<Auditor>,
+}
+
+/// What the audit trail needs to know of the caller, and where its records go.
+#[derive(Debug, Clone)]
+struct Auditor {
+    log: AuditLog,
+    owner: String,
+    auth: &'static str,
+    client_id: Option<String>,
 }
 
 impl Access {
     /// `principal`'s standing under the policy in force now.
     pub fn of(state: &AppState, principal: &Principal) -> Access {
-        Access::under(state.policy.load(), principal)
+        Access {
+            auditor: Some(Auditor {
+                log: state.audit.clone(),
+                owner: principal.owner(),
+                auth: principal.auth_method.kind(),
+                client_id: principal.client_id.clone(),
+            }),
+            ..Access::under(state.policy.load(), principal)
+        }
     }
 
     /// `principal`'s standing under `policy`.
@@ -41,6 +61,7 @@ impl Access {
             policy,
             scopes,
             subject: principal.subject.clone(),
+            auditor: None,
         }
     }
 
@@ -63,13 +84,16 @@ impl Access {
         if let Some(server) = server {
             let listing = self.decide(UiAction::List, Some(server));
             if !listing.allowed {
+                self.record(action, Some(server), &listing);
                 return Err(hidden(server.path));
             }
             if action == UiAction::List {
+                self.record(action, Some(server), &listing);
                 return Ok(listing);
             }
         }
         let decision = self.decide(action, server);
+        self.record(action, server, &decision);
         if decision.allowed {
             Ok(decision)
         } else {
@@ -91,9 +115,31 @@ impl Access {
             .collect()
     }
 
-    /// The one place every registry decision is taken (the audit trail's hook).
+    /// The one place every registry decision is taken.
     fn decide(&self, action: UiAction, server: Option<ServerRef<'_>>) -> Decision {
         self.policy.decide_ui(&self.scopes, action, server)
+    }
+
+    /// Puts the answer to one registry request in the audit trail (never waits). The
+    /// method is the permission asked for; a request about no server has server `*`.
+    fn record(&self, action: UiAction, server: Option<ServerRef<'_>>, decision: &Decision) {
+        let Some(auditor) = &self.auditor else {
+            return;
+        };
+        auditor.log.record(AuditRecord {
+            at: now_millis(),
+            source: AuditSource::Api,
+            principal: self.subject.clone(),
+            owner: auditor.owner.clone(),
+            auth: auditor.auth.to_owned(),
+            client_id: auditor.client_id.clone(),
+            server: server.map_or_else(|| "*".to_owned(), |server| server.path.to_owned()),
+            method: action.permission().to_owned(),
+            target: None,
+            allowed: decision.allowed,
+            reason: decision.reason.to_string(),
+            request_id: None,
+        });
     }
 
     /// The 403 for a refused action: which permission is missing, and, when no scopes

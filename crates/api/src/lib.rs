@@ -17,6 +17,7 @@
 //! the caller may see the server and take the action.
 
 mod access;
+mod audit;
 mod auth_layer;
 mod body;
 mod discovery;
@@ -71,6 +72,8 @@ pub struct AppState {
     /// The access policy in force (the one the data plane enforces), for the registry
     /// routes' `UI-Scopes` decisions.
     pub policy: mcpgw_policy::SharedPolicy,
+    /// The audit trail: access decisions are recorded in it and read from it.
+    pub audit: mcpgw_telemetry::audit::AuditLog,
 }
 
 /// Builds the router for all API routes.
@@ -103,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens/generate", post(tokens::generate))
         .route("/api/tokens/keys/rotate", post(tokens::rotate))
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/audit", get(audit::list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::require_principal,

@@ -31,6 +31,20 @@ pub enum AuthMethod {
     },
 }
 
+impl AuthMethod {
+    /// Its kind in one word, as the audit trail records it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuthMethod::AdminToken => "admin_token",
+            AuthMethod::Anonymous => "anonymous",
+            AuthMethod::GatewayToken { .. } => "gateway_token",
+            AuthMethod::Jwt { .. } => "jwt",
+            AuthMethod::Password => "password",
+            AuthMethod::OidcLogin { .. } => "oidc_login",
+        }
+    }
+}
+
 /// Who made a request, as far as authentication can tell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {

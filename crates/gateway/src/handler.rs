@@ -38,6 +38,7 @@ pub struct Gateway {
     sessions: Sessions,
     bridges: Arc<BridgePool>,
     policy: SharedPolicy,
+    audit: Option<mcpgw_telemetry::audit::AuditLog>,
 }
 
 impl Gateway {
@@ -56,12 +57,19 @@ impl Gateway {
             config,
             sessions: Sessions::default(),
             policy: SharedPolicy::default(),
+            audit: None,
         })
     }
 
     /// Decides every message with `policy` (by default only admins may do anything).
     pub fn with_policy(mut self, policy: SharedPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Records every access decision (allowed and refused) in `audit`.
+    pub fn with_audit(mut self, audit: mcpgw_telemetry::audit::AuditLog) -> Self {
+        self.audit = Some(audit);
         self
     }
 
@@ -169,6 +177,12 @@ impl Gateway {
         let access = policy.decide_server_access(&scopes, &route.server);
         if !access.allowed {
             tracing::debug!(server = %route.server, reason = %access.reason, "no access");
+            crate::audit::record_server_refusal(
+                self.audit.as_ref(),
+                &principal,
+                &route.server,
+                &access,
+            );
             return Err(fail(authorize::no_access(&policy, &scopes, &route.server)));
         }
         let target = self.target(&route.server).await.map_err(fail)?;
@@ -215,8 +229,9 @@ impl Gateway {
                 headers.get(MCP_NAME).map(|value| value.as_bytes()),
             )
             .map_err(|e| (e.into(), id.clone()))?;
-            let (_decisions, outcome) =
+            let (decisions, outcome) =
                 authorize::check_messages(&policy, &scopes, &target.path, &inspected);
+            crate::audit::record_messages(self.audit.as_ref(), &principal, &target.path, decisions);
             if let Err(error) = outcome {
                 if route.endpoint == Endpoint::Messages {
                     legacy::answer_on_stream(self, &target, &parts, &error);

@@ -31,6 +31,8 @@ pub enum Command {
     /// Check and explain a scopes.yml offline.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Read the audit trail: access decisions, newest first (admins).
+    Audit(AuditArgs),
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),
@@ -199,6 +201,44 @@ pub struct ServeArgs {
     /// Also start the example MCP servers and register them.
     #[arg(long)]
     pub demo: bool,
+    /// Days the audit trail is kept; 0 keeps it forever [default: 90].
+    #[arg(long, env = "MCPGW_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u32>,
+}
+
+/// `mcpgw audit`: filters are exact values; times are RFC 3339 (`2026-01-02T03:04:05Z`).
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Where to reach the gateway.
+    #[command(flatten)]
+    pub remote: Remote,
+    /// Only decisions on MCP routes or only registry actions.
+    #[arg(long, value_parser = ["mcp", "api"])]
+    pub source: Option<String>,
+    /// Only this caller (its subject).
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Only this server (its path).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Only this MCP method (`tools/call`) or registry action.
+    #[arg(long)]
+    pub method: Option<String>,
+    /// Only this tool or prompt name, or resource URI.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Only allowed or only refused decisions.
+    #[arg(long, value_parser = ["allow", "deny"])]
+    pub decision: Option<String>,
+    /// Decisions at or after this time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Decisions before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Most records to show (pages are followed until this many).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
 }
 
 /// Connection to a running gateway, shared by the client subcommands.

@@ -65,6 +65,17 @@ struct PolicySection {
     scopes_file: Option<PathBuf>,
 }
 
+/// The `[audit]` section: how long the audit trail is kept.
+#[derive(Debug, Default, Deserialize)]
+struct AuditSection {
+    retention_days: Option<u32>,
+}
+
+/// Default days the audit trail is kept.
+const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
+/// Longest retention that can be set (100 years); 0 means forever.
+const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
+
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
 struct FileConfig {
@@ -80,6 +91,8 @@ struct FileConfig {
     auth: AuthSection,
     #[serde(default)]
     policy: PolicySection,
+    #[serde(default)]
+    audit: AuditSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -115,6 +128,8 @@ pub struct Settings {
     pub io_threads: usize,
     /// The `scopes.yml` access policy; without one only admins may do anything.
     pub scopes_file: Option<PathBuf>,
+    /// Days audit records are kept before they are pruned; 0 keeps them forever.
+    pub audit_retention_days: u32,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -202,7 +217,15 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             .unwrap_or(jwt_defaults.min_key_refresh),
         ..jwt_defaults
     };
+    let audit_retention_days = match args.audit_retention_days.or(file.audit.retention_days) {
+        None => DEFAULT_AUDIT_RETENTION_DAYS,
+        Some(days @ 0..=MAX_AUDIT_RETENTION_DAYS) => days,
+        Some(days) => bail!(
+            "audit retention_days must be between 0 (keep forever) and {MAX_AUDIT_RETENTION_DAYS}, not {days}"
+        ),
+    };
     Ok(Settings {
+        audit_retention_days,
         gateway,
         io_threads,
         scopes_file,

@@ -2,6 +2,8 @@
 //! All behaviour lives in the library crates; this crate wires them together.
 
 mod app;
+mod audit_cmd;
+mod audit_retention;
 mod cli;
 mod client;
 mod config;
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Server(command) => server_cmd::run(*command).await,
             Command::Token(command) => token_cmd::run(command).await,
+            Command::Audit(args) => audit_cmd::run(args).await,
             Command::User(command) => user_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
             Command::Policy(_) => Ok(()),

@@ -17,12 +17,13 @@ use mcpgw_auth::vending::keys::SigningKeys;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
 use mcpgw_gateway::{Gateway, RoutingTable};
 use mcpgw_registry::{HealthChecker, Prober, RegistryService};
+use mcpgw_telemetry::audit::{AuditConfig, AuditLog};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::workers::Workers;
-use crate::{app, config, demo, policy_file};
+use crate::{app, audit_retention, config, demo, policy_file};
 
 /// How long open connections get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -121,9 +122,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         policy.clone(),
         shutdown.clone(),
     )?;
+    let audit = AuditLog::start(Arc::new(store.clone()), AuditConfig::default());
+    audit_retention::spawn(
+        audit.clone(),
+        settings.audit_retention_days,
+        shutdown.clone(),
+    );
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?
-        .with_policy(policy.clone());
+        .with_policy(policy.clone())
+        .with_audit(audit.clone());
     spawn_revocation_reload(Arc::clone(&tokens), shutdown.clone());
     spawn_session_pruning(sessions.clone(), shutdown.clone());
     let api = mcpgw_api::router(AppState {
@@ -134,6 +142,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         users,
         sessions,
         oidc: Arc::new(oidc),
+        audit: audit.clone(),
         registry: registry.clone(),
         auth,
         started,
@@ -179,6 +188,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     gateway.shutdown().await;
     registry.shutdown().await;
+    // After the last request: every decision made is in the database before it closes.
+    audit.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -1,4 +1,4 @@
-//! Human-readable output of servers for the CLI.
+//! Human-readable output for the CLI: servers, and aligned tables of any rows.
 
 use serde_json::Value;
 
@@ -125,5 +125,24 @@ pub fn print_server_details(server: &Value) {
         let description = text(&tool["description"]);
         let first_line = description.lines().next().unwrap_or_default();
         println!("  {:<32} {first_line}", text(&tool["name"]));
+    }
+}
+
+/// Prints `rows` under `header` as left-aligned columns two spaces apart.
+pub fn print_rows(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|cell| (*cell).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
     }
 }

@@ -4,8 +4,11 @@
 //! Both databases are reached through sqlx's `Any` driver with portable SQL and one set of
 //! versioned migrations (`migrations/`), so the two backends cannot drift apart; the few
 //! backend differences (SQLite's WAL and busy timeout) are set when connecting.
+//! The same database keeps the gateway's tokens, users and sessions (`mcpgw-auth`'s store
+//! traits) and the audit trail (`mcpgw-telemetry`'s `AuditStore`).
 //! This crate holds no domain rules: validation belongs to `mcpgw-registry`.
 
+mod audit;
 mod connect;
 mod rows;
 mod sessions;

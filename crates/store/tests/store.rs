@@ -356,6 +356,158 @@ async fn sessions_and_login_flows(store: SqlStore) {
     assert_eq!(store.take_login_flow("s").await.unwrap(), None);
 }
 
+fn audit_entry(n: i64) -> mcpgw_telemetry::audit::AuditEntry {
+    use mcpgw_telemetry::audit::{AuditEntry, AuditRecord, AuditSource};
+    // Every third record shares its millisecond with the next, so pages must break ties.
+    let at = 1_764_000_000_000 + (n / 3) * 2;
+    AuditEntry {
+        id: format!("id-{n:04}"),
+        record: AuditRecord {
+            at,
+            source: if n % 5 == 0 {
+                AuditSource::Api
+            } else {
+                AuditSource::Mcp
+            },
+            principal: if n % 2 == 0 { "alice" } else { "bob ✓" }.into(),
+            owner: format!("https://idp#{n}"),
+            auth: "jwt".into(),
+            client_id: (n % 4 == 0).then(|| "agent".to_owned()),
+            server: if n < 20 { "currenttime" } else { "box" }.into(),
+            method: if n % 3 == 0 {
+                "tools/list"
+            } else {
+                "tools/call"
+            }
+            .into(),
+            target: (n % 3 != 0).then(|| format!("tool_{}", n % 2)),
+            allowed: n % 7 != 0,
+            reason: "no entry for server 'box' allows tools/call of 'x' — \"quoted\"".into(),
+            request_id: Some(format!("\"req-{n}\"")),
+        },
+    }
+}
+
+async fn audit_trail_pages_filters_and_prunes(store: SqlStore) {
+    use mcpgw_telemetry::audit::{AuditQuery, AuditStore};
+    let all: Vec<_> = (0..30).map(audit_entry).collect();
+    store.append_audit(&all[..20]).await.unwrap();
+    // A batch retried after an unclear failure is not stored twice.
+    store.append_audit(&all[15..]).await.unwrap();
+    store.append_audit(&[]).await.unwrap();
+
+    let mut expected = all.clone();
+    expected.sort_by(|a, b| (b.record.at, &b.id).cmp(&(a.record.at, &a.id)));
+    let mut seen = Vec::new();
+    let mut query = AuditQuery {
+        limit: 7,
+        ..AuditQuery::default()
+    };
+    loop {
+        let page = store.query_audit(&query).await.unwrap();
+        assert!(page.entries.len() <= 7);
+        seen.extend(page.entries);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen, expected,
+        "every record once, newest first, exactly as written"
+    );
+
+    let matching = |query: AuditQuery| {
+        let store = store.clone();
+        async move {
+            let page = store
+                .query_audit(&AuditQuery {
+                    limit: 1000,
+                    ..query
+                })
+                .await
+                .unwrap();
+            assert!(page.next_cursor.is_none());
+            page.entries.into_iter().map(|e| e.id).collect::<Vec<_>>()
+        }
+    };
+    let ids = |filter: &dyn Fn(&mcpgw_telemetry::audit::AuditRecord) -> bool| {
+        expected
+            .iter()
+            .filter(|e| filter(&e.record))
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        matching(AuditQuery {
+            principal: Some("bob ✓".into()),
+            server: Some("currenttime".into()),
+            ..AuditQuery::default()
+        })
+        .await,
+        ids(&|r| r.principal == "bob ✓" && r.server == "currenttime")
+    );
+    assert_eq!(
+        matching(AuditQuery {
+            method: Some("tools/call".into()),
+            target: Some("tool_1".into()),
+            allowed: Some(false),
+            ..AuditQuery::default()
+        })
+        .await,
+        ids(&|r| r.method == "tools/call" && r.target.as_deref() == Some("tool_1") && !r.allowed)
+    );
+    let (since, until) = (1_764_000_000_006, 1_764_000_000_012);
+    assert_eq!(
+        matching(AuditQuery {
+            since: Some(since),
+            until: Some(until),
+            ..AuditQuery::default()
+        })
+        .await,
+        ids(&|r| r.at >= since && r.at < until)
+    );
+    assert!(
+        matching(AuditQuery {
+            principal: Some("alice' OR '1'='1".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .is_empty()
+    );
+
+    let pruned = store.prune_audit(since).await.unwrap();
+    assert_eq!(pruned as usize, ids(&|r| r.at < since).len());
+    assert_eq!(
+        matching(AuditQuery::default()).await,
+        ids(&|r| r.at >= since)
+    );
+}
+
+async fn audit_pruning_goes_past_its_chunk_size(store: SqlStore) {
+    use mcpgw_telemetry::audit::{AuditQuery, AuditStore};
+    // More old records than one pruning statement deletes, and one to keep.
+    let entries: Vec<_> = (0..11_001)
+        .map(|n| {
+            let mut entry = audit_entry(n);
+            entry.record.at = if n == 11_000 { 2_000 } else { 1_000 };
+            entry
+        })
+        .collect();
+    for batch in entries.chunks(1000) {
+        store.append_audit(batch).await.unwrap();
+    }
+    assert_eq!(store.prune_audit(2_000).await.unwrap(), 11_000);
+    let left = store
+        .query_audit(&AuditQuery {
+            limit: 10,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(left.entries, [entries[11_000].clone()]);
+}
+
 async fn sqlite() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("nested/mcpgw.db").display());
@@ -443,6 +595,8 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    audit_trail_pages_filters_and_prunes,
+    audit_pruning_goes_past_its_chunk_size,
     gateway_tokens_round_trip_and_revoke,
     users_round_trip,
     sessions_and_login_flows,

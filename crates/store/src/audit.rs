@@ -1,0 +1,200 @@
+//! The audit trail's records (`mcpgw_telemetry::audit::AuditStore`) in the same database
+//! as the registry: batches appended in one statement, pages read newest first with
+//! keyset pagination, old records pruned.
+
+use async_trait::async_trait;
+use mcpgw_telemetry::TelemetryError;
+use mcpgw_telemetry::audit::{
+    AuditCursor, AuditEntry, AuditPage, AuditQuery, AuditRecord, AuditSource, AuditStore, MAX_LIMIT,
+};
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::SqlStore;
+use crate::connect::Backend;
+
+/// Most records one pruning statement deletes.
+const PRUNE_CHUNK: i64 = 5000;
+
+/// A failed query: the store may be back on the next attempt.
+fn unavailable(error: sqlx::Error) -> TelemetryError {
+    TelemetryError::Store(error.to_string())
+}
+
+/// Decodes one `audit_log` row.
+fn entry(row: &AnyRow) -> Result<AuditEntry, TelemetryError> {
+    fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, TelemetryError>
+    where
+        T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        row.try_get(column)
+            .map_err(|error| TelemetryError::Corrupt(format!("audit_log.{column}: {error}")))
+    }
+    let source: String = get(row, "source")?;
+    Ok(AuditEntry {
+        id: get(row, "id")?,
+        record: AuditRecord {
+            at: get(row, "at")?,
+            source: AuditSource::parse(&source).ok_or_else(|| {
+                TelemetryError::Corrupt(format!("audit_log.source: unknown '{source}'"))
+            })?,
+            principal: get(row, "principal")?,
+            owner: get(row, "owner")?,
+            auth: get(row, "auth")?,
+            client_id: get(row, "client_id")?,
+            server: get(row, "server")?,
+            method: get(row, "method")?,
+            target: get(row, "target")?,
+            allowed: get::<i64>(row, "allowed")? != 0,
+            reason: get(row, "reason")?,
+            request_id: get(row, "request_id")?,
+        },
+    })
+}
+
+/// One record as the JSON object the batch insert reads its columns from.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    id: &'a str,
+    at: i64,
+    source: &'static str,
+    principal: &'a str,
+    owner: &'a str,
+    auth: &'a str,
+    client_id: Option<&'a str>,
+    server: &'a str,
+    method: &'a str,
+    target: Option<&'a str>,
+    allowed: i64,
+    reason: &'a str,
+    request_id: Option<&'a str>,
+}
+
+/// The batch as one JSON array, bound as a single parameter.
+fn json_batch(batch: &[AuditEntry]) -> Result<String, TelemetryError> {
+    let rows: Vec<JsonRow<'_>> = batch
+        .iter()
+        .map(|AuditEntry { id, record }| JsonRow {
+            id,
+            at: record.at,
+            source: record.source.as_str(),
+            principal: &record.principal,
+            owner: &record.owner,
+            auth: &record.auth,
+            client_id: record.client_id.as_deref(),
+            server: &record.server,
+            method: &record.method,
+            target: record.target.as_deref(),
+            allowed: i64::from(record.allowed),
+            reason: &record.reason,
+            request_id: record.request_id.as_deref(),
+        })
+        .collect();
+    serde_json::to_string(&rows).map_err(|error| TelemetryError::Store(error.to_string()))
+}
+
+/// The batch insert on SQLite: one statement reading the rows out of a JSON array (the
+/// `WHERE true` keeps `ON CONFLICT` from being parsed as part of the `SELECT`).
+const INSERT_SQLITE: &str = "INSERT INTO audit_log (id, at, source, principal, owner, auth, \
+    client_id, server, method, target, allowed, reason, request_id) \
+    SELECT value->>'id', value->>'at', value->>'source', value->>'principal', \
+    value->>'owner', value->>'auth', value->>'client_id', value->>'server', \
+    value->>'method', value->>'target', value->>'allowed', value->>'reason', \
+    value->>'request_id' FROM json_each($1) WHERE true ON CONFLICT (id) DO NOTHING";
+
+/// The same on PostgreSQL.
+const INSERT_POSTGRES: &str = "INSERT INTO audit_log (id, at, source, principal, owner, auth, \
+    client_id, server, method, target, allowed, reason, request_id) \
+    SELECT e->>'id', (e->>'at')::bigint, e->>'source', e->>'principal', e->>'owner', \
+    e->>'auth', e->>'client_id', e->>'server', e->>'method', e->>'target', \
+    (e->>'allowed')::bigint, e->>'reason', e->>'request_id' \
+    FROM json_array_elements($1::json) AS e ON CONFLICT (id) DO NOTHING";
+
+#[async_trait]
+impl AuditStore for SqlStore {
+    async fn append_audit(&self, batch: &[AuditEntry]) -> Result<(), TelemetryError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // One statement per batch, the rows in one JSON parameter: one round trip and one
+        // commit (one fsync on SQLite), and the batch is stored whole or not at all.
+        // Measured on SQLite, this costs about half the CPU of multi-row VALUES statements
+        // through sqlx's Any driver, and a fifth of one INSERT per row.
+        let sql = match self.backend() {
+            Backend::Sqlite => INSERT_SQLITE,
+            Backend::Postgres => INSERT_POSTGRES,
+        };
+        sqlx::query(sql)
+            .bind(json_batch(batch)?)
+            .execute(self.pool())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<AuditPage, TelemetryError> {
+        let limit = query.limit.clamp(1, MAX_LIMIT);
+        // One fixed statement: a filter that is not given is a NULL that matches
+        // everything. One row more than the page tells whether another page follows.
+        let rows = sqlx::query(
+            "SELECT id, at, source, principal, owner, auth, client_id, server, method, target, \
+             allowed, reason, request_id FROM audit_log \
+             WHERE ($1 IS NULL OR principal = $1) \
+             AND ($2 IS NULL OR server = $2) \
+             AND ($3 IS NULL OR method = $3) \
+             AND ($4 IS NULL OR target = $4) \
+             AND ($5 IS NULL OR allowed = $5) \
+             AND ($6 IS NULL OR at >= $6) \
+             AND ($7 IS NULL OR at < $7) \
+             AND ($8 IS NULL OR at < $8 OR (at = $8 AND id < $9)) \
+             AND ($11 IS NULL OR source = $11) \
+             ORDER BY at DESC, id DESC LIMIT $10",
+        )
+        .bind(&query.principal)
+        .bind(&query.server)
+        .bind(&query.method)
+        .bind(&query.target)
+        .bind(query.allowed.map(i64::from))
+        .bind(query.since)
+        .bind(query.until)
+        .bind(query.cursor.as_ref().map(|cursor| cursor.at))
+        .bind(query.cursor.as_ref().map(|cursor| cursor.id.as_str()))
+        .bind(i64::from(limit) + 1)
+        .bind(query.source.map(AuditSource::as_str))
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?;
+        let mut entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+        let more = entries.len() > limit as usize;
+        entries.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| entries.last().map(AuditCursor::after))
+            .flatten();
+        Ok(AuditPage {
+            entries,
+            next_cursor,
+        })
+    }
+
+    async fn prune_audit(&self, before: i64) -> Result<u64, TelemetryError> {
+        // In chunks, each its own short transaction: deleting a day of busy traffic in one
+        // statement would hold SQLite's write lock for longer than other writers wait.
+        let mut deleted = 0;
+        loop {
+            let result = sqlx::query(
+                "DELETE FROM audit_log WHERE id IN \
+                 (SELECT id FROM audit_log WHERE at < $1 LIMIT $2)",
+            )
+            .bind(before)
+            .bind(PRUNE_CHUNK)
+            .execute(self.pool())
+            .await
+            .map_err(unavailable)?;
+            deleted += result.rows_affected();
+            if result.rows_affected() < PRUNE_CHUNK as u64 {
+                return Ok(deleted);
+            }
+        }
+    }
+}
