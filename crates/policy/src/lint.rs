@@ -1,5 +1,6 @@
 //! `mcpgw policy lint`: what in a scopes file cannot work as its author meant.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::pattern::Pattern;
@@ -63,9 +64,11 @@ impl Policy {
                 }
             }
         }
-        let mapped = |scope: &str| self.groups.values().flatten().any(|s| s == scope);
+        // A set, not a search of every mapping for every scope: that was quadratic, ten
+        // seconds at start for a 1.2 MB file.
+        let mapped: HashSet<&str> = self.groups.values().flatten().map(String::as_str).collect();
         for scope in self.scope_order.iter().chain(&self.ui_order) {
-            if !mapped(scope) {
+            if !mapped.contains(scope.as_str()) {
                 note(
                     Severity::Info,
                     format!(
