@@ -111,6 +111,8 @@ pub fn upstream_head(
             let dropped = HOP_BY_HOP.contains(&name)
                 || NOT_FORWARDED.contains(&name)
                 || (name == header::AUTHORIZATION && !caller.keep_authorization)
+                // An answer the gateway must filter has to arrive readable.
+                || (name == header::ACCEPT_ENCODING && caller.tools.is_some())
                 || named.contains(&name);
             current = (!dropped).then_some(name);
         }
@@ -120,6 +122,12 @@ pub fn upstream_head(
     }
     for (name, value) in configured {
         headers.insert(name.clone(), value.clone());
+    }
+    if caller.tools.is_some() {
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
     }
     if let Some(principal) = caller.identity {
         add_identity(&mut headers, principal);
@@ -266,9 +274,28 @@ mod tests {
             identity: None,
             tools: None,
         };
-        upstream_head(&mut parts, uri, &HeaderMap::new(), &caller);
+        upstream_head(&mut parts, uri.clone(), &HeaderMap::new(), &caller);
         let names: Vec<&str> = parts.headers.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["authorization"]);
         assert_eq!(parts.headers["authorization"], "Bearer upstream-token");
+
+        // An answer the gateway must filter is asked for uncompressed.
+        let policy = std::sync::Arc::new(
+            mcpgw_policy::Policy::parse("s:\n- server: x\n  tools: [a]\n").unwrap(),
+        );
+        let scopes = policy.scopes_of(&mcpgw_policy::Caller {
+            admin: false,
+            groups: &[],
+            scope_claim: &["s".to_owned()],
+        });
+        let filter = crate::list_filter::ListFilter::new(policy.tool_filter(scopes, "x")).unwrap();
+        let mut parts = head_of(&[("accept-encoding", "gzip, br")]);
+        let caller = Caller {
+            tools: Some(&filter),
+            ..Caller::default()
+        };
+        upstream_head(&mut parts, uri, &HeaderMap::new(), &caller);
+        assert_eq!(parts.headers["accept-encoding"], "identity");
+        assert_eq!(parts.headers.get_all("accept-encoding").iter().count(), 1);
     }
 }

@@ -132,6 +132,9 @@ pub async fn open_stream(
     if !crate::forward::is_event_stream(&response) {
         return Ok(response);
     }
+    if caller.tools.is_some() {
+        crate::list_filter::refuse_encoded(response.headers(), &target.path)?;
+    }
 
     let sessions = gateway.legacy_sessions().clone();
     let server = target.path.clone();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use bytes::Bytes;
 use http::Response;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http_body_util::{BodyExt, Limited};
 use mcpgw_policy::ToolFilter;
 use serde_json::Value;
@@ -103,23 +103,21 @@ pub async fn filter_response(
     server: &str,
 ) -> Result<Response<Body>, GatewayError> {
     let (mut parts, body) = response.into_parts();
+    refuse_encoded(&parts.headers, server)?;
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if !parts.status.is_success() {
-        return Ok(Response::from_parts(parts, body));
-    }
-    if content_type.starts_with("text/event-stream") {
+    if content_type.starts_with("text/event-stream") && parts.status.is_success() {
         parts.headers.remove(CONTENT_LENGTH);
         let body = Body::new(SseFilter::new(body, filter.clone()));
         return Ok(Response::from_parts(parts, body));
     }
     // Any other answer is read as JSON whatever its label: a server that mislabels a tool
-    // list must not get it past the filter. Only an empty body (202 to notifications)
-    // passes as it is.
+    // list must not get it past the filter. Only an empty body (202 to notifications), and
+    // an error answer that cannot hold a list (a plain-text 404), pass as they are.
     let bytes = Limited::new(body, MAX_FILTERED_BYTES)
         .collect()
         .await
@@ -128,11 +126,29 @@ pub async fn filter_response(
             reason: format!("its answer could not be read: {error}"),
         })?
         .to_bytes();
-    if bytes.is_empty() {
+    if bytes.is_empty() || (!parts.status.is_success() && !ListFilter::may_hold_tools(&bytes)) {
         return Ok(Response::from_parts(parts, Body::from(bytes)));
     }
     parts.headers.remove(CONTENT_LENGTH);
     Ok(Response::from_parts(parts, Body::from(filter.json(&bytes))))
+}
+
+/// Refuses an answer the gateway cannot read: it asks for none (`Accept-Encoding:
+/// identity`) whenever it must filter, so a compressed answer is a server ignoring that,
+/// and passing it on would pass its tool lists unchecked.
+pub fn refuse_encoded(headers: &http::HeaderMap, server: &str) -> Result<(), GatewayError> {
+    match headers.get(CONTENT_ENCODING) {
+        Some(encoding) if !encoding.as_bytes().eq_ignore_ascii_case(b"identity") => {
+            Err(GatewayError::Upstream {
+                server: server.to_owned(),
+                reason: format!(
+                    "its answer is compressed ({}) although none was asked for, and cannot be checked",
+                    String::from_utf8_lossy(encoding.as_bytes())
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

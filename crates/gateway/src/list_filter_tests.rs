@@ -143,3 +143,38 @@ async fn mislabelled_answers_are_read_as_json_and_empty_ones_pass() {
         ""
     );
 }
+
+#[tokio::test]
+async fn what_cannot_be_read_is_withheld_not_passed() {
+    // JSON other readers accept and serde_json refuses (a lone surrogate).
+    let upstream = response(
+        "text/event-stream",
+        vec![
+            "data: {\"id\":1,\"result\":{\"tools\":[{\"name\":\"rm\",\"description\":\"x\\ud800y\"}]}}\n\n",
+        ],
+    );
+    let out = text(filter_response(upstream, &filter(), "s").await.unwrap()).await;
+    assert!(!out.contains("rm"), "{out}");
+    assert!(out.contains("could not be checked"), "{out}");
+
+    // A compressed answer, whatever its type, is refused.
+    let mut gzipped = response("text/event-stream", vec!["\u{1f}\u{8b}..."]);
+    gzipped
+        .headers_mut()
+        .insert(http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
+    let error = filter_response(gzipped, &filter(), "s").await.unwrap_err();
+    assert!(error.to_string().contains("compressed"), "{error}");
+
+    // An error answer that cannot hold a list passes; one that holds a list is filtered.
+    let mut missing = response("text/plain", vec!["Session not found"]);
+    *missing.status_mut() = http::StatusCode::NOT_FOUND;
+    let out = text(filter_response(missing, &filter(), "s").await.unwrap()).await;
+    assert_eq!(out, "Session not found");
+    let mut odd = response(
+        "application/json",
+        vec![r#"{"result":{"tools":[{"name":"rm"}]}}"#],
+    );
+    *odd.status_mut() = http::StatusCode::BAD_REQUEST;
+    let out = text(filter_response(odd, &filter(), "s").await.unwrap()).await;
+    assert!(!out.contains("rm"), "{out}");
+}

@@ -56,13 +56,23 @@ impl<B> SseFilter<B> {
         Ok(out.freeze())
     }
 
-    /// The event written again, when filtering removed something from it.
+    /// The event written again, when filtering removed something from it. An event that
+    /// may hold a tool list but cannot be read is replaced by an error: what the gateway
+    /// cannot check, it does not pass on.
     fn filtered(&self, block: &[u8]) -> Option<Vec<u8>> {
         if !ListFilter::may_hold_tools(block) {
             return None;
         }
-        let event = SseDecoder::new().feed(block).ok()?.into_iter().next()?;
-        let mut message: Value = serde_json::from_str(&event.data).ok()?;
+        let decoded = SseDecoder::new().feed(block).ok();
+        let Some(event) = decoded.as_ref().and_then(|events| events.first()) else {
+            return Some(unreadable_event());
+        };
+        if event.data.trim().is_empty() {
+            return None;
+        }
+        let Ok(mut message) = serde_json::from_str::<Value>(&event.data) else {
+            return Some(unreadable_event());
+        };
         if !self.filter.message(&mut message) {
             return None;
         }
@@ -76,6 +86,15 @@ impl<B> SseFilter<B> {
         out.push_str(&format!("data: {message}\n\n"));
         Some(out.into_bytes())
     }
+}
+
+/// What replaces an event that may hold a tool list but cannot be read.
+fn unreadable_event() -> Vec<u8> {
+    let error = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+        "code": crate::error::GATEWAY_ERROR,
+        "message": "an event of the server's stream could not be checked and was withheld",
+    }});
+    format!("event: message\ndata: {error}\n\n").into_bytes()
 }
 
 impl<B> Body for SseFilter<B>
