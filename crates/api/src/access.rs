@@ -107,6 +107,16 @@ impl Access {
             .allowed
     }
 
+    /// `server` as the caller may see it: only the tools it may call, as on the MCP
+    /// routes, so the registry never tells a caller the names of tools it cannot use.
+    pub fn shown(&self, mut server: Server) -> Server {
+        let filter = self.policy.tool_filter(self.scopes.clone(), &server.path);
+        if !filter.allows_everything() {
+            server.tools.retain(|tool| filter.allows(&tool.name));
+        }
+        server
+    }
+
     /// The servers of `servers` the caller may see, in their order.
     pub fn listable(&self, servers: Vec<Server>) -> Vec<Server> {
         servers
@@ -180,30 +190,20 @@ impl Access {
     }
 }
 
-/// Decides `action` for `principal` under the policy in force, about `server` or none
-/// (see [`Access::authorize`] for the 404-before-403 rule). Handlers that act on a path
-/// use [`authorized_server`] instead.
-pub fn authorize_ui(
-    state: &AppState,
-    principal: &Principal,
-    action: UiAction,
-    server: Option<&Server>,
-) -> Result<Decision, ApiError> {
-    Access::of(state, principal).authorize(action, server.map(server_ref))
-}
-
-/// The server at `path`, if the caller may see it and take `action` on it: an unknown
-/// path and a server the caller may not list are the same 404; a listable server the
-/// action is not granted on is a 403.
+/// The server at `path` as the caller may see it ([`Access::shown`]), if it may see it
+/// and take `action` on it: an unknown path and a server the caller may not list are the
+/// same 404; a listable server the action is not granted on is a 403. The caller's
+/// [`Access`] comes along, to show what the action returns.
 pub async fn authorized_server(
     state: &AppState,
     principal: &Principal,
     path: &str,
     action: UiAction,
-) -> Result<Server, ApiError> {
+) -> Result<(Server, Access), ApiError> {
     let server = state.registry.get(path).await?;
-    authorize_ui(state, principal, action, Some(&server))?;
-    Ok(server)
+    let access = Access::of(state, principal);
+    access.authorize(action, Some(server_ref(&server)))?;
+    Ok((access.shown(server), access))
 }
 
 /// A registered server as the policy names it.

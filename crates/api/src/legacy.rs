@@ -80,12 +80,15 @@ pub async fn server_details(
         access.authorize(UiAction::List, None)?;
         let servers = access.listable(state.registry.list().await?);
         let by_path: serde_json::Map<String, Value> = servers
-            .iter()
-            .map(|server| (server.path.clone(), python_server_json(server)))
+            .into_iter()
+            .map(|server| {
+                let server = access.shown(server);
+                (server.path.clone(), python_server_json(&server))
+            })
             .collect();
         return Ok(Json(Value::Object(by_path)));
     }
-    let server = authorized_server(&state, &principal, &path, UiAction::List).await?;
+    let (server, _) = authorized_server(&state, &principal, &path, UiAction::List).await?;
     Ok(Json(python_server_json(&server)))
 }
 
@@ -95,7 +98,7 @@ pub async fn tools(
     Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
-    let server = authorized_server(&state, &principal, &path, UiAction::List).await?;
+    let (server, _) = authorized_server(&state, &principal, &path, UiAction::List).await?;
     Ok(Json(tools_json(&server)))
 }
 
@@ -105,9 +108,10 @@ pub async fn refresh(
     Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
-    let server = authorized_server(&state, &principal, &path, UiAction::HealthCheck).await?;
+    let (server, access) =
+        authorized_server(&state, &principal, &path, UiAction::HealthCheck).await?;
     Ok(Json(server_json(
-        &state.registry.refresh(&server.path).await?,
+        &access.shown(state.registry.refresh(&server.path).await?),
     )))
 }
 

@@ -13,7 +13,7 @@ use mcpgw_registry::ServerInput;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::access::{Access, authorize_ui, authorized_server};
+use crate::access::{Access, authorized_server};
 use crate::body::{body_bytes, is_form, parse_form, parse_json};
 use crate::error::ServerPath;
 use crate::legacy::input_from_form;
@@ -29,7 +29,10 @@ pub async fn list(
     let access = Access::of(&state, &principal);
     access.authorize(UiAction::List, None)?;
     let servers = access.listable(state.registry.list().await?);
-    let items: Vec<Value> = servers.iter().map(server_json).collect();
+    let items: Vec<Value> = servers
+        .into_iter()
+        .map(|server| server_json(&access.shown(server)))
+        .collect();
     Ok(Json(json!({ "servers": items, "count": items.len() })))
 }
 
@@ -61,9 +64,10 @@ pub async fn register(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    authorize_ui(&state, &principal, UiAction::Register, None)?;
+    let access = Access::of(&state, &principal);
+    access.authorize(UiAction::Register, None)?;
     let input = read_input(&headers, &body_bytes(body)?)?;
-    let server = state.registry.register(input).await?;
+    let server = access.shown(state.registry.register(input).await?);
     let location = format!("/api/servers/{}", server.path);
     Ok((
         StatusCode::CREATED,
@@ -78,7 +82,7 @@ pub async fn show(
     Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
-    let server = authorized_server(&state, &principal, &path, UiAction::List).await?;
+    let (server, _) = authorized_server(&state, &principal, &path, UiAction::List).await?;
     Ok(Json(server_json(&server)))
 }
 
@@ -95,10 +99,10 @@ pub async fn update(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorized_server(&state, &principal, &path, UiAction::Modify).await?;
+    let (_, access) = authorized_server(&state, &principal, &path, UiAction::Modify).await?;
     let input = read_input(&headers, &body_bytes(body)?)?;
     Ok(Json(server_json(
-        &state.registry.update(&path, input).await?,
+        &access.shown(state.registry.update(&path, input).await?),
     )))
 }
 
@@ -108,7 +112,7 @@ pub async fn remove(
     Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<StatusCode, ApiError> {
-    let server = authorized_server(&state, &principal, &path, UiAction::Modify).await?;
+    let (server, _) = authorized_server(&state, &principal, &path, UiAction::Modify).await?;
     state.registry.remove(&server.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -127,10 +131,10 @@ pub async fn toggle(
     ServerPath(path): ServerPath,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorized_server(&state, &principal, &path, UiAction::Toggle).await?;
+    let (_, access) = authorized_server(&state, &principal, &path, UiAction::Toggle).await?;
     let ToggleInput { enabled } = parse_json(&body_bytes(body)?)?;
     Ok(Json(server_json(
-        &state.registry.set_enabled(&path, enabled).await?,
+        &access.shown(state.registry.set_enabled(&path, enabled).await?),
     )))
 }
 
@@ -140,7 +144,7 @@ pub async fn tools(
     Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
-    let server = authorized_server(&state, &principal, &path, UiAction::List).await?;
+    let (server, _) = authorized_server(&state, &principal, &path, UiAction::List).await?;
     Ok(Json(tools_json(&server)))
 }
 
@@ -151,8 +155,9 @@ pub async fn refresh(
     Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
-    let server = authorized_server(&state, &principal, &path, UiAction::HealthCheck).await?;
+    let (server, access) =
+        authorized_server(&state, &principal, &path, UiAction::HealthCheck).await?;
     Ok(Json(server_json(
-        &state.registry.refresh(&server.path).await?,
+        &access.shown(state.registry.refresh(&server.path).await?),
     )))
 }

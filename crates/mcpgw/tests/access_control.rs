@@ -231,6 +231,55 @@ async fn a_restricted_caller_lists_only_its_tools_and_calls_only_those() {
             .contains("resources/list")
     );
 
+    // The registry shows the same tools: never the names of tools the caller cannot use.
+    let registry_tools = |token: String, path: &'static str| {
+        let request = gw.request("GET", path).bearer_auth(token);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while registry_tools(TOKEN.to_owned(), "/api/servers/toolbox/tools").await["num_tools"] != 11 {
+        assert!(
+            Instant::now() < deadline,
+            "the registration's check never listed the tools"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let names = |tools: &Value| {
+        let mut names: Vec<String> = tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|tool| tool["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let own = registry_tools(analyst.clone(), "/api/servers/toolbox/tools").await;
+    assert_eq!(names(&own["tools"]), analysts_see);
+    assert_eq!(own["num_tools"], 3);
+    let python = registry_tools(analyst.clone(), "/api/tools/toolbox").await;
+    assert_eq!(names(&python["tools"]), analysts_see);
+    let details = registry_tools(analyst.clone(), "/api/server_details/all").await;
+    assert_eq!(names(&details["toolbox"]["tool_list"]), analysts_see);
+    let listed = registry_tools(analyst.clone(), "/api/servers").await;
+    let counts: Vec<(&str, i64)> = listed["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|server| {
+            (
+                server["path"].as_str().unwrap(),
+                server["num_tools"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // `locked` denies everything: it is listed, with none of its tools.
+    assert_eq!(counts, [("locked", 0), ("toolbox", 3)], "{listed}");
+
     // A server without any entry for the caller does not exist for it: the same 404 as a
     // server nobody registered. One it may list but not use is a 403.
     let secret = list_tools(&gw, "secret", Some(&analyst)).await;
