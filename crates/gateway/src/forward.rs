@@ -67,6 +67,8 @@ pub struct Caller<'a> {
     /// The tools the caller may see, when it may not see them all: tool lists in the
     /// answer are cut down to these.
     pub tools: Option<&'a crate::list_filter::ListFilter>,
+    /// The caller's owner key: sessions it opens are its own.
+    pub owner: &'a str,
 }
 
 /// The header names the `Connection` header lists (empty, without allocating, when it
@@ -271,8 +273,7 @@ mod tests {
         ]);
         let caller = Caller {
             keep_authorization: true,
-            identity: None,
-            tools: None,
+            ..Caller::default()
         };
         upstream_head(&mut parts, uri.clone(), &HeaderMap::new(), &caller);
         let names: Vec<&str> = parts.headers.keys().map(HeaderName::as_str).collect();

@@ -21,6 +21,10 @@ use crate::forward::{Caller, MCP_METHOD, MCP_NAME, X_AUTHORIZATION, client_head}
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
 use crate::list_filter::ListFilter;
+use crate::session_owners::SessionOwners;
+
+/// The Streamable HTTP session header.
+const MCP_SESSION_ID: &str = "mcp-session-id";
 use crate::route::{Endpoint, Route};
 use crate::streamable;
 use crate::table::{RoutingTable, Target};
@@ -39,6 +43,7 @@ pub struct Gateway {
     bridges: Arc<BridgePool>,
     policy: SharedPolicy,
     audit: Option<mcpgw_telemetry::audit::AuditLog>,
+    session_owners: SessionOwners,
 }
 
 impl Gateway {
@@ -58,6 +63,7 @@ impl Gateway {
             sessions: Sessions::default(),
             policy: SharedPolicy::default(),
             audit: None,
+            session_owners: SessionOwners::default(),
         })
     }
 
@@ -186,6 +192,19 @@ impl Gateway {
             return Err(fail(authorize::no_access(&policy, &scopes, &route.server)));
         }
         let target = self.target(&route.server).await.map_err(fail)?;
+        let owner = principal.owner();
+        // A session id only works for whoever opened the session.
+        let session = parts
+            .headers
+            .get(MCP_SESSION_ID)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        if session
+            .as_deref()
+            .is_some_and(|session| !self.session_owners.may_use(session, &owner))
+        {
+            return Err(fail(GatewayError::UnknownSession));
+        }
         let filter = ListFilter::new(policy.tool_filter(scopes.clone(), &target.path));
         let caller = Caller {
             // Dual-token: with the gateway's credential in X-Authorization, Authorization is
@@ -197,6 +216,7 @@ impl Gateway {
                     .is_some_and(|value| self.auth.is_gateway_credential(value.as_bytes())),
             identity: self.config.forward_identity.then_some(&principal),
             tools: filter.as_ref(),
+            owner: &owner,
         };
         if !serves(route.endpoint, target.transport) {
             let message = unsupported(&target.path);
@@ -234,7 +254,7 @@ impl Gateway {
             crate::audit::record_messages(self.audit.as_ref(), &principal, &target.path, decisions);
             if let Err(error) = outcome {
                 if route.endpoint == Endpoint::Messages {
-                    legacy::answer_on_stream(self, &target, &parts, &error);
+                    legacy::answer_on_stream(self, &target, &parts, &owner, &error);
                 }
                 return Err((error, id));
             }
@@ -262,6 +282,7 @@ impl Gateway {
                 .await
                 .map_err(|error| (error, id.clone()))?
         };
+        let method = parts.method.clone();
         let result = match (route.endpoint, target.transport) {
             (Endpoint::Mcp, Transport::StreamableHttp) => {
                 streamable::forward(self, &target, parts, body, &caller).await
@@ -280,7 +301,7 @@ impl Gateway {
                 bridge::streamable::serve(&self.bridges, &target, request).await
             }
             (Endpoint::Sse, Transport::Stdio) => {
-                bridge::legacy::open(self, &target, &parts.method, filter.clone()).await
+                bridge::legacy::open(self, &target, &parts.method, filter.clone(), &owner).await
             }
             (Endpoint::Messages, Transport::Sse | Transport::Stdio) => {
                 let body = body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
@@ -291,7 +312,38 @@ impl Gateway {
             }
             (_, Transport::StreamableHttp) => Err(GatewayError::NotHere(unsupported(&target.path))),
         };
+        if let Ok(response) = &result
+            && route.endpoint == Endpoint::Mcp
+        {
+            self.follow_session(session.as_deref(), &method, response, &owner);
+        }
         result.map_err(|error| (error, id))
+    }
+
+    /// Binds a session the server just opened to its caller; forgets one that was ended.
+    fn follow_session(
+        &self,
+        sent: Option<&str>,
+        method: &Method,
+        response: &Response<Body>,
+        owner: &str,
+    ) {
+        if !response.status().is_success() {
+            return;
+        }
+        match sent {
+            Some(session) if *method == Method::DELETE => self.session_owners.forget(session),
+            Some(_) => {}
+            None => {
+                if let Some(opened) = response
+                    .headers()
+                    .get(MCP_SESSION_ID)
+                    .and_then(|value| value.to_str().ok())
+                {
+                    self.session_owners.bind(opened, owner);
+                }
+            }
+        }
     }
 
     async fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {

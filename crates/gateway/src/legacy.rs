@@ -41,6 +41,8 @@ pub(crate) struct Session {
     pub route: SessionRoute,
     /// Answers the gateway gives itself, put on the client's stream.
     pub answers: mpsc::Sender<Value>,
+    /// Who opened it ([`mcpgw_auth::Principal::owner`]): only they may post into it.
+    pub owner: String,
 }
 
 /// Open legacy SSE sessions by their gateway-side id.
@@ -139,6 +141,7 @@ pub async fn open_stream(
     let sessions = gateway.legacy_sessions().clone();
     let server = target.path.clone();
     let (answers, injected) = mpsc::channel(INJECT_QUEUE);
+    let owner = caller.owner.to_owned();
     let session_id = Arc::new(Mutex::new(None));
     let guard = SessionGuard {
         sessions: sessions.clone(),
@@ -152,6 +155,7 @@ pub async fn open_stream(
             server: server.clone(),
             route: SessionRoute::Upstream(upstream),
             answers: answers.clone(),
+            owner: owner.clone(),
         });
         if let Ok(mut slot) = session_id.lock() {
             *slot = Some(id.clone());
@@ -179,7 +183,8 @@ pub async fn post_message(
     body: Bytes,
     caller: &Caller<'_>,
 ) -> Result<Response<Body>, GatewayError> {
-    let session = session_of(gateway, target, &parts).ok_or(GatewayError::UnknownSession)?;
+    let session =
+        session_of(gateway, target, &parts, caller.owner).ok_or(GatewayError::UnknownSession)?;
     match session.route {
         SessionRoute::Upstream(upstream) => {
             upstream_head(&mut parts, upstream, &target.headers, caller);
@@ -194,8 +199,14 @@ pub async fn post_message(
     }
 }
 
-/// The open session a message post names, on this server.
-fn session_of(gateway: &Gateway, target: &Target, parts: &http::request::Parts) -> Option<Session> {
+/// The open session a message post names, on this server, opened by `owner` (anyone else
+/// is told there is no such session).
+fn session_of(
+    gateway: &Gateway,
+    target: &Target,
+    parts: &http::request::Parts,
+    owner: &str,
+) -> Option<Session> {
     let id = parts
         .uri
         .query()
@@ -205,7 +216,7 @@ fn session_of(gateway: &Gateway, target: &Target, parts: &http::request::Parts) 
     gateway
         .legacy_sessions()
         .get(id)
-        .filter(|session| session.server == target.path)
+        .filter(|session| session.server == target.path && session.owner == owner)
 }
 
 /// Puts the answers to a refused post on the client's stream as well, where a legacy
@@ -215,9 +226,10 @@ pub(crate) fn answer_on_stream(
     gateway: &Gateway,
     target: &Target,
     parts: &http::request::Parts,
+    owner: &str,
     error: &GatewayError,
 ) {
-    let Some(session) = session_of(gateway, target, parts) else {
+    let Some(session) = session_of(gateway, target, parts, owner) else {
         return;
     };
     for answer in error.refusal_answers() {

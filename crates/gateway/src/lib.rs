@@ -23,6 +23,7 @@ mod ids;
 pub mod legacy;
 mod list_filter;
 pub mod route;
+mod session_owners;
 mod sse_filter;
 mod sse_inject;
 mod sse_rewrite;

@@ -45,6 +45,8 @@ toolbox-ops:
 public:
 - server: toolbox
   methods: [tools/list]
+- server: toolbox-stdio
+  methods: [tools/list]
 "#;
 
 /// A gateway with the policy file `policy` and `[auth] anonymous_group`; also returns the
@@ -540,4 +542,149 @@ async fn a_reload_changes_new_decisions_while_an_open_stream_keeps_working() {
         assert!(Instant::now() < deadline, "SIGHUP never reloaded");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A stateful (2025-11-25) request to `path`, as `token` (none: anonymous), in `session`.
+async fn stateful(
+    gw: &Gateway,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    session: Option<&str>,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = gw
+        .request(method, path)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(session) = session {
+        request = request.header("mcp-session-id", session);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_session_belongs_to_whoever_opened_it() {
+    let toolbox = upstreams::example("toolbox", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _scopes) = start(dir.path(), POLICY).await;
+    register(&gw, "toolbox", &toolbox.url).await;
+    let stdio = json!({"path": "toolbox-stdio", "command": common::binary(),
+        "args": ["example-server", "toolbox", "--stdio"]});
+    assert_eq!(
+        gw.api("POST", "/api/servers", Some(stdio)).await.status,
+        201
+    );
+    let analyst = token_for(&gw, &["analysts"]).await;
+
+    // Streamable HTTP: the analyst's session, used by an anonymous visitor (who may list
+    // toolbox's tools in a session of its own).
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let opened = stateful(
+        &gw,
+        "POST",
+        "/toolbox/mcp",
+        Some(&analyst),
+        None,
+        Some(init.clone()),
+    )
+    .await;
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let stolen = stateful(
+        &gw,
+        "POST",
+        "/toolbox/mcp",
+        None,
+        Some(&session),
+        Some(list.clone()),
+    )
+    .await;
+    assert_eq!(stolen.status(), 404);
+    let ended = stateful(&gw, "DELETE", "/toolbox/mcp", None, Some(&session), None).await;
+    assert_eq!(ended.status(), 404);
+    let stream = stateful(&gw, "GET", "/toolbox/mcp", None, Some(&session), None).await;
+    assert_eq!(stream.status(), 404);
+    // The visitor's own session works; the analyst's is untouched.
+    let own = stateful(&gw, "POST", "/toolbox/mcp", None, None, Some(init)).await;
+    assert_eq!(own.status(), 200);
+    let still = stateful(
+        &gw,
+        "POST",
+        "/toolbox/mcp",
+        Some(&analyst),
+        Some(&session),
+        Some(list),
+    )
+    .await;
+    assert_eq!(still.status(), 200);
+    assert_eq!(
+        stateful(
+            &gw,
+            "DELETE",
+            "/toolbox/mcp",
+            Some(&analyst),
+            Some(&session),
+            None
+        )
+        .await
+        .status()
+        .as_u16()
+            / 100,
+        2
+    );
+
+    // Legacy SSE: the analyst's stream, posted into by the visitor.
+    let mut events = gw
+        .request("GET", "/toolbox-stdio/sse")
+        .bearer_auth(&analyst)
+        .send()
+        .await
+        .unwrap()
+        .bytes_stream();
+    let mut seen = String::new();
+    let endpoint = loop {
+        let chunk = futures::StreamExt::next(&mut events)
+            .await
+            .unwrap()
+            .unwrap();
+        seen.push_str(std::str::from_utf8(&chunk).unwrap());
+        if let Some(line) = seen
+            .lines()
+            .find(|line| line.starts_with("data: /toolbox-stdio/messages"))
+        {
+            break line.trim_start_matches("data: ").to_owned();
+        }
+    };
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}).to_string();
+    let injected = gw
+        .request("POST", &endpoint)
+        .header("content-type", "application/json")
+        .body(call.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(injected.status(), 404);
+    let own = gw
+        .request("POST", &endpoint)
+        .bearer_auth(&analyst)
+        .header("content-type", "application/json")
+        .body(call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 202);
 }

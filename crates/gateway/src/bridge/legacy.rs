@@ -43,6 +43,7 @@ pub async fn open(
     target: &Target,
     method: &Method,
     filter: Option<ListFilter>,
+    owner: &str,
 ) -> Result<Response<Body>, GatewayError> {
     if *method != Method::GET {
         return Err(GatewayError::NotHere(format!(
@@ -56,6 +57,7 @@ pub async fn open(
     let id = sessions.insert(Session {
         server: target.path.clone(),
         answers: sender.clone(),
+        owner: owner.to_owned(),
         route: SessionRoute::Bridged(BridgedClient {
             stream: sender,
             inflight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
