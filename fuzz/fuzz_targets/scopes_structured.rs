@@ -411,7 +411,11 @@ fn check_model(policy: &Policy, written: &Written) {
                     },
                 )
             };
-            for tool in entry.tools.iter().filter(|t| exact(t)) {
+            for tool in entry
+                .tools
+                .iter()
+                .filter(|t| exact(t) && !mcpgw_policy::is_ambiguous_target(t))
+            {
                 let decision = decide("tools/call", Some(tool));
                 if !denies {
                     assert!(

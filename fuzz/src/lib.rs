@@ -197,7 +197,7 @@ fn check_server(
                 && let Some(tool) = target
             {
                 assert_eq!(filter.allows(tool), decision.allowed, "filter vs decide");
-                if filter.allows_everything() {
+                if filter.allows_everything() && !mcpgw_policy::is_ambiguous_target(tool) {
                     assert!(decision.allowed);
                 }
             }

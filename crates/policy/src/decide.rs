@@ -68,6 +68,12 @@ impl Policy {
                     method: method.to_owned(),
                 });
             };
+            if is_ambiguous_target(target) {
+                return Decision::deny(Reason::AmbiguousTarget {
+                    method: method.to_owned(),
+                    target: target.to_owned(),
+                });
+            }
             let mut method_listed = false;
             for entry in &entries {
                 let listed =
@@ -162,6 +168,20 @@ impl Policy {
     }
 }
 
+/// Whether a name or URI could mean something else to the server than to a pattern:
+/// `.`/`..` path segments, backslashes, or percent-encoded dots, separators or NUL. Globs
+/// match across `/`, so `file:///docs/*` would otherwise allow `file:///docs/../etc`.
+pub fn is_ambiguous_target(target: &str) -> bool {
+    let lower = target.to_ascii_lowercase();
+    target.contains('\\')
+        || ["%2e", "%2f", "%5c", "%00"]
+            .iter()
+            .any(|encoded| lower.contains(encoded))
+        || target
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
 /// The first `deny` pattern of `entries` that `hits`, as a refusal.
 fn denial(entries: &[&Entry], hits: impl Fn(&crate::Pattern) -> bool) -> Option<Decision> {
     entries.iter().find_map(|entry| {
@@ -207,7 +227,7 @@ pub struct ToolFilter {
 impl ToolFilter {
     /// Whether the caller may call `tool`.
     pub fn allows(&self, tool: &str) -> bool {
-        self.everything
+        (self.everything && !is_ambiguous_target(tool))
             || self
                 .policy
                 .decide(

@@ -436,3 +436,45 @@ fn tool_filters_follow_the_calls_they_stand_for() {
     };
     assert!(policy.tool_filter(admin, "z").allows_everything());
 }
+
+#[test]
+fn names_and_uris_with_dot_segments_or_encoded_separators_are_refused() {
+    let policy = Policy::parse(
+        "r:\n- server: files\n  methods: [resources/read, tools/call]\n  \
+         tools: ['file:///docs/*', '*']\n  deny: ['file:///docs/secret/*']\n",
+    )
+    .unwrap();
+    let scopes = scopes(&["r"]);
+    let read = |uri: &str| {
+        policy.decide(
+            &scopes,
+            &Request {
+                server: "files",
+                method: "resources/read",
+                target: Some(uri),
+            },
+        )
+    };
+    assert!(read("file:///docs/a.txt").allowed);
+    for uri in [
+        "file:///docs/../etc/passwd",
+        "file:///docs/%2e%2e/etc/passwd",
+        "file:///docs/%2E%2e/etc",
+        "file:///docs/x/../secret/a",
+        "file:///docs/./secret/a",
+        "file:///docs%2fsecret/a",
+        "file:///docs\\..\\etc",
+        "file:///docs/a%00.txt",
+    ] {
+        let decision = read(uri);
+        assert!(!decision.allowed, "{uri}");
+        assert!(
+            decision.reason.to_string().contains("dot segments"),
+            "{uri}"
+        );
+    }
+    assert!(
+        !read("file:///docs/secret/a").allowed,
+        "the deny still applies"
+    );
+}

@@ -21,7 +21,7 @@ mod reason;
 mod shared;
 mod ui;
 
-pub use decide::{HOUSEKEEPING, Request, TARGETED, ToolFilter};
+pub use decide::{HOUSEKEEPING, Request, TARGETED, ToolFilter, is_ambiguous_target};
 pub use error::PolicyError;
 pub use lint::{Finding, Severity};
 pub use pattern::Pattern;

@@ -61,6 +61,14 @@ pub enum Reason {
         /// The method.
         method: String,
     },
+    /// The name or URI has dot segments or encoded separators, which a server may resolve
+    /// to something no pattern was meant to cover (`file:///docs/../etc/passwd`).
+    AmbiguousTarget {
+        /// The method.
+        method: String,
+        /// The name or URI as sent.
+        target: String,
+    },
     /// No `UI-Scopes` permission of the caller covers this registry action.
     UiNotGranted {
         /// The permission (`list_service`, …).
@@ -108,6 +116,11 @@ impl fmt::Display for Reason {
             Reason::MissingTarget { method } => {
                 write!(f, "{method} names no tool, prompt or resource")
             }
+            Reason::AmbiguousTarget { method, target } => write!(
+                f,
+                "{method} of '{target}' is refused: dot segments or encoded separators in a \
+                 name or URI are never allowed (send its normal form)"
+            ),
             Reason::UiNotGranted {
                 permission,
                 server: Some(server),
