@@ -262,6 +262,8 @@ async fn users_mint_at_most_their_own_rights() {
         json!({"scopes": ["mcp:admin"]}),
         json!({"groups": ["team-z"]}),
         json!({"admin": true}),
+        // No groups: the token's scope claim would decide its rights instead.
+        json!({"groups": []}),
     ] {
         let (status, body) = call(&gw, "POST", "/api/tokens", &user, Some(escalation)).await;
         assert_eq!(status, 403, "{body}");

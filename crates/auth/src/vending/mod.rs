@@ -229,6 +229,16 @@ impl TokenService {
         }
         let scopes = subset("scopes", request.scopes, &by.scopes, by.is_admin)?;
         let groups = subset("groups", request.groups, &by.groups, by.is_admin)?;
+        // Without groups the access policy reads a token's `scope` claim instead, which
+        // for a caller with groups may map to other rights than its groups do: a token
+        // of such a caller keeps at least one of its groups.
+        if !by.is_admin && !by.groups.is_empty() && groups.is_empty() {
+            return Err(VendingError::Forbidden(
+                "a token of a caller with groups must carry at least one of them (without \
+                 groups, its scope claim would decide its rights instead)"
+                    .into(),
+            ));
+        }
         let owner = by.owner();
         let active = self.live_tokens_of(&owner, now).await?.len();
         if active >= self.max_active_per_owner {
