@@ -425,7 +425,10 @@ fn check_model(policy: &Policy, written: &Written) {
                 }
             }
             for method in entry.methods.iter().filter(|m| exact(m)) {
-                if ["tools/call", "prompts/get", "resources/read"].contains(&method.as_str()) {
+                if ["tools/call", "prompts/get", "resources/read"]
+                    .iter()
+                    .any(|targeted| targeted.eq_ignore_ascii_case(method.trim()))
+                {
                     continue;
                 }
                 let decision = decide(method, None);

@@ -62,7 +62,13 @@ impl Policy {
         if HOUSEKEEPING.contains(&method) {
             return Decision::allow(Reason::Granted(server_grant(entries[0])));
         }
-        if TARGETED.contains(&method) {
+        // A spelling of a targeted method that is not exactly it (`Tools/call`, a trailing
+        // space) is held to the same rules, so a wildcard `methods` grant cannot skip the
+        // check of its target at a server that reads method names loosely.
+        if TARGETED
+            .iter()
+            .any(|targeted| targeted.eq_ignore_ascii_case(method.trim()))
+        {
             let Some(target) = target else {
                 return Decision::deny(Reason::MissingTarget {
                     method: method.to_owned(),

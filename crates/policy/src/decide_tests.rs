@@ -478,3 +478,29 @@ fn names_and_uris_with_dot_segments_or_encoded_separators_are_refused() {
         "the deny still applies"
     );
 }
+
+#[test]
+fn loose_spellings_of_targeted_methods_need_their_target_too() {
+    let policy = Policy::parse("r:\n- server: s\n  methods: ['*']\n  tools: [echo]\n").unwrap();
+    let scopes = scopes(&["r"]);
+    for method in ["Tools/call", "tools/call ", "TOOLS/CALL", "Resources/Read"] {
+        let decision = policy.decide(
+            &scopes,
+            &Request {
+                server: "s",
+                method,
+                target: None,
+            },
+        );
+        assert!(!decision.allowed, "{method}: {decision}");
+    }
+    let decision = policy.decide(
+        &scopes,
+        &Request {
+            server: "s",
+            method: "tools/list",
+            target: None,
+        },
+    );
+    assert!(decision.allowed);
+}
