@@ -2,6 +2,7 @@
 //! driven over HTTP and through its CLI.
 #![allow(dead_code)]
 
+pub mod access;
 pub mod faults;
 pub mod hostile;
 pub mod oidc;
