@@ -10,10 +10,10 @@ use common::access::*;
 use common::upstreams;
 use serde_json::json;
 
-#[tokio::test]
-async fn the_official_python_sdk_sees_filtered_lists_over_every_route() {
-    let dir = tempfile::tempdir().unwrap();
-    let (gw, _scopes) = start(dir.path(), POLICY).await;
+/// A gateway with the stateful toolbox over HTTP (`toolbox`) and over stdio
+/// (`toolbox-stdio`), and a token of the `analysts` group.
+async fn two_toolboxes(dir: &std::path::Path) -> (common::Gateway, upstreams::Upstream, String) {
+    let (gw, _scopes) = start(dir, POLICY).await;
     let toolbox = upstreams::example("toolbox", false).await;
     register(&gw, "toolbox", &toolbox.url).await;
     let stdio = json!({"path": "toolbox-stdio", "command": common::binary(),
@@ -23,6 +23,13 @@ async fn the_official_python_sdk_sees_filtered_lists_over_every_route() {
         201
     );
     let analyst = token_for(&gw, &["analysts"]).await;
+    (gw, toolbox, analyst)
+}
+
+#[tokio::test]
+async fn the_official_python_sdk_sees_filtered_lists_over_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _toolbox, analyst) = two_toolboxes(dir.path()).await;
     let calls = json!([{"name": "echo", "arguments": {"message": "hi"}},
         {"name": "add", "arguments": {"a": 1, "b": 2}}, {"name": "get-sum", "arguments": {"a": 1, "b": 2}}])
     .to_string();
@@ -150,17 +157,8 @@ async fn a_reload_changes_new_decisions_while_an_open_stream_keeps_working() {
 
 #[tokio::test]
 async fn a_session_belongs_to_whoever_opened_it() {
-    let toolbox = upstreams::example("toolbox", false).await;
     let dir = tempfile::tempdir().unwrap();
-    let (gw, _scopes) = start(dir.path(), POLICY).await;
-    register(&gw, "toolbox", &toolbox.url).await;
-    let stdio = json!({"path": "toolbox-stdio", "command": common::binary(),
-        "args": ["example-server", "toolbox", "--stdio"]});
-    assert_eq!(
-        gw.api("POST", "/api/servers", Some(stdio)).await.status,
-        201
-    );
-    let analyst = token_for(&gw, &["analysts"]).await;
+    let (gw, _toolbox, analyst) = two_toolboxes(dir.path()).await;
 
     // Streamable HTTP: the analyst's session, used by an anonymous visitor (who may list
     // toolbox's tools in a session of its own).
