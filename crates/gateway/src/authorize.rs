@@ -7,7 +7,6 @@
 use mcpgw_auth::Principal;
 use mcpgw_mcp::inspect::{Inspected, Kind, Message};
 use mcpgw_policy::{Decision, Policy, Request, Scopes, ServerRef, UiAction};
-use serde_json::Value;
 
 use crate::error::{GatewayError, Refusal};
 
@@ -67,11 +66,7 @@ pub fn check_messages(
         .iter()
         .filter(|decided| !decided.decision.allowed)
         .map(|decided| Refusal {
-            id: decided
-                .id
-                .as_deref()
-                .and_then(|raw| serde_json::from_str(raw).ok())
-                .unwrap_or(Value::Null),
+            id: decided.id.clone(),
             message: refusal_text(server, decided),
         })
         .collect();

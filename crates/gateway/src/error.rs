@@ -113,23 +113,26 @@ impl GatewayError {
         }
     }
 
-    /// The response: a JSON-RPC error object with `id` (or null).
+    /// The response: a JSON-RPC error object with `id` (or null), the id written back
+    /// exactly as the client sent it (a number too large for a float stays itself).
     pub fn into_response_with_id(self, id: Option<&str>) -> Response<Body> {
-        let id: Value = id
-            .and_then(|raw| serde_json::from_str(raw).ok())
-            .unwrap_or(Value::Null);
         let body = match &self {
-            GatewayError::Refused { batch, .. } => {
-                let mut errors = self.refusal_answers();
-                if *batch || errors.is_empty() {
-                    Value::Array(errors)
+            GatewayError::Refused { batch, refusals } => {
+                let errors: Vec<String> = refusals
+                    .iter()
+                    .map(|refusal| {
+                        error_text(refusal.id.as_deref(), self.rpc_code(), &refusal.message)
+                    })
+                    .collect();
+                if *batch || errors.len() != 1 {
+                    format!("[{}]", errors.join(","))
                 } else {
-                    errors.swap_remove(0)
+                    errors.concat()
                 }
             }
-            _ => error_object(id, self.rpc_code(), &self.to_string()),
+            _ => error_text(id, self.rpc_code(), &self.to_string()),
         };
-        let mut response = Response::new(Body::from(body.to_string()));
+        let mut response = Response::new(Body::from(body));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(
@@ -156,7 +159,14 @@ impl GatewayError {
         match self {
             GatewayError::Refused { refusals, .. } => refusals
                 .iter()
-                .map(|refusal| error_object(refusal.id.clone(), self.rpc_code(), &refusal.message))
+                .map(|refusal| {
+                    let id = refusal
+                        .id
+                        .as_deref()
+                        .and_then(|raw| serde_json::from_str(raw).ok())
+                        .unwrap_or(Value::Null);
+                    error_object(id, self.rpc_code(), &refusal.message)
+                })
                 .collect(),
             _ => Vec::new(),
         }
@@ -166,10 +176,18 @@ impl GatewayError {
 /// One message the policy refused: its id and what the caller is told.
 #[derive(Debug, Clone)]
 pub struct Refusal {
-    /// The message's id (null for a notification).
-    pub id: Value,
+    /// The message's id as the client wrote it (none for a notification).
+    pub id: Option<String>,
     /// The error message.
     pub message: String,
+}
+
+/// A JSON-RPC error as text, with `raw_id` (already checked JSON: a number, a string) put
+/// in unchanged, or null.
+fn error_text(raw_id: Option<&str>, code: i64, message: &str) -> String {
+    let message = serde_json::to_string(message).unwrap_or_else(|_| "\"error\"".to_owned());
+    let id = raw_id.unwrap_or("null");
+    format!(r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":{code},"message":{message}}}}}"#)
 }
 
 fn error_object(id: Value, code: i64, message: &str) -> Value {

@@ -220,6 +220,15 @@ async fn nothing_of_a_refused_request_reaches_the_server() {
         json!(7),
     )
     .await;
+    // An id no float can hold comes back exactly as sent, so the client can match it.
+    let huge = r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"tools/call","params":{"name":"add"}}"#;
+    let refused = post(&gw, path, Some(&analyst), &[], huge).await;
+    assert_eq!(refused.status(), 403);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains(r#""id":123456789012345678901234567890,"#),
+        "{text}"
+    );
     // Paths that mean another server to some proxies are refused outright.
     for trick in [
         "/toolbox/../recorder/mcp",
