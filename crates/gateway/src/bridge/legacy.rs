@@ -67,6 +67,7 @@ pub async fn open(
         "event: endpoint\ndata: /{}/messages?session={id}\n\n",
         target.path
     ));
+    let restricted = filter.is_some();
     let answers =
         futures::stream::unfold((receiver, filter), |(mut receiver, filter)| async move {
             let mut message = receiver.recv().await?;
@@ -77,7 +78,7 @@ pub async fn open(
         });
     // The server's notifications end when its connection closes; so does this stream,
     // which tells the client to reconnect (to a restarted server).
-    let notes = notifications(&running)
+    let notes = notifications(&running, restricted)
         .map(Some)
         .chain(futures::stream::once(async { None }));
     let stream = futures::stream::once(async move { Ok(endpoint) }).chain(

@@ -53,7 +53,7 @@ pub async fn serve(
     }
     if *method == Method::GET {
         let running = pool.running(target).await?;
-        return Ok(notification_stream(&running));
+        return Ok(notification_stream(&running, filter.is_some()));
     }
     let Some(body) = body.filter(|_| *method == Method::POST) else {
         return Err(GatewayError::NotHere(format!(
@@ -199,21 +199,38 @@ fn event_stream(events: Events, filter: Option<ListFilter>) -> Response<Body> {
 }
 
 /// The server's own notifications for as long as the connection lives.
-fn notification_stream(running: &Running) -> Response<Body> {
-    sse_response(Body::from_stream(notifications(running)))
+fn notification_stream(running: &Running, restricted: bool) -> Response<Body> {
+    sse_response(Body::from_stream(notifications(running, restricted)))
 }
 
+/// Notifications of a shared connection that come from what one client did and may
+/// carry its data: log lines written while serving any client's call, and updates of
+/// resources some client subscribed to. A caller who may not use every tool does not get
+/// them (what it could learn from them is exactly what its policy hides).
+const PER_CLIENT_NOTIFICATIONS: [&str; 2] =
+    ["notifications/message", "notifications/resources/updated"];
+
 /// The server's notifications as SSE events, until its connection closes; a listener
-/// that fell behind skips what it missed and goes on.
+/// that fell behind skips what it missed and goes on. A `restricted` listener gets only
+/// those that are about the server as a whole (list changes and the like).
 pub(crate) fn notifications(
     running: &Running,
+    restricted: bool,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + use<> {
     futures::stream::unfold(
         running.channel().notifications(),
-        |mut receiver| async move {
+        move |mut receiver| async move {
             loop {
                 match receiver.recv().await {
-                    Ok(message) => return Some((Ok(sse_message(&message)), receiver)),
+                    Ok(message) => {
+                        let method = message.get("method").and_then(Value::as_str);
+                        if restricted
+                            && method.is_some_and(|m| PER_CLIENT_NOTIFICATIONS.contains(&m))
+                        {
+                            continue;
+                        }
+                        return Some((Ok(sse_message(&message)), receiver));
+                    }
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
