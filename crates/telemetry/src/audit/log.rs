@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -124,11 +125,23 @@ pub struct AuditLog {
 
 struct Shared {
     queue: mpsc::Sender<AuditRecord>,
+    /// Told when a whole batch is waiting, so that the writer need not be woken for each
+    /// record.
+    full: Arc<Notify>,
+    max_batch: usize,
     counters: Arc<Counters>,
     store: Arc<dyn AuditStore>,
     stop: CancellationToken,
     /// Taken by the first [`AuditLog::shutdown`]; only touched there, never on a request.
     writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Shared {
+    /// The last handle is gone, so no record can come: the writer writes what is queued
+    /// and ends (it waits for no record to wake it, so it must be told).
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -145,16 +158,21 @@ impl AuditLog {
         let (queue, receiver) = mpsc::channel(config.capacity.max(1));
         let counters = Arc::new(Counters::new());
         let stop = CancellationToken::new();
+        let full = Arc::new(Notify::new());
+        let max_batch = config.max_batch.max(1);
         let writer = tokio::spawn(writer::run(
             receiver,
             Arc::clone(&store),
             Arc::clone(&counters),
             config,
+            Arc::clone(&full),
             stop.clone(),
         ));
         AuditLog {
             shared: Arc::new(Shared {
                 queue,
+                full,
+                max_batch,
                 counters,
                 store,
                 stop,
@@ -172,6 +190,10 @@ impl AuditLog {
                     .counters
                     .recorded
                     .fetch_add(1, Ordering::Relaxed);
+                let queued = self.shared.queue.max_capacity() - self.shared.queue.capacity();
+                if queued >= self.shared.max_batch {
+                    self.shared.full.notify_one();
+                }
             }
             Err(TrySendError::Full(_)) => self.shared.counters.dropped(1, "queue full"),
             Err(TrySendError::Closed(_)) => self.shared.counters.dropped(1, "shut down"),

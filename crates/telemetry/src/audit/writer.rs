@@ -1,10 +1,13 @@
-//! The background task that moves records from the queue to the store in batches: a
-//! batch is written when it is full or when its first record has waited the flush
-//! interval, whichever comes first.
+//! The background task that moves records from the queue to the store in batches: what
+//! is queued is written every flush interval, and at once when a whole batch is waiting.
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::log::{AuditConfig, Counters};
@@ -13,50 +16,85 @@ use crate::audit::record::{AuditEntry, AuditRecord};
 
 /// Runs until `stop` is cancelled (or every handle is gone), then writes what is still
 /// queued and returns.
+///
+/// The writer is never woken by a single record: it drains the queue with `try_recv`
+/// (which leaves no waker behind) on every tick of the flush interval, and early when a
+/// handle finds a whole batch waiting (`full`), writing only whole batches then. Waiting
+/// in `recv` instead would make every request wake this task on another thread: a
+/// cross-thread wake-up, with its system calls, per request on the data plane.
 pub(crate) async fn run(
     mut queue: mpsc::Receiver<AuditRecord>,
     store: Arc<dyn AuditStore>,
     counters: Arc<Counters>,
     config: AuditConfig,
+    full: Arc<Notify>,
     stop: CancellationToken,
 ) {
     let max_batch = config.max_batch.max(1);
+    let writer = Writer {
+        store: &*store,
+        counters: &counters,
+        config: &config,
+        max_batch,
+    };
     let mut batch: Vec<AuditRecord> = Vec::with_capacity(max_batch);
+    let every = config.flush_interval.max(Duration::from_millis(1));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        let open = tokio::select! {
+        let (stopping, partial) = tokio::select! {
             biased;
-            () = stop.cancelled() => false,
-            received = queue.recv_many(&mut batch, max_batch) => received > 0,
+            () = stop.cancelled() => (true, true),
+            () = full.notified() => (false, false),
+            _ = ticks.tick() => (false, true),
         };
-        if !open {
+        let open = writer.drain(&mut queue, &mut batch, partial).await;
+        if stopping || !open {
             break;
         }
-        fill(&mut queue, &mut batch, max_batch, &config, &stop).await;
-        write(&*store, &counters, &config, &mut batch).await;
     }
     // Whatever is queued now is all there will be: refuse new records, write the rest.
     queue.close();
-    while queue.recv_many(&mut batch, max_batch).await > 0 {
-        write(&*store, &counters, &config, &mut batch).await;
-    }
+    writer.drain(&mut queue, &mut batch, true).await;
 }
 
-/// Adds records to `batch` until it is full, the flush interval has passed, the queue is
-/// closed, or `stop` is cancelled.
-async fn fill(
-    queue: &mut mpsc::Receiver<AuditRecord>,
-    batch: &mut Vec<AuditRecord>,
+/// Where batches go, and how big they are.
+struct Writer<'a> {
+    store: &'a dyn AuditStore,
+    counters: &'a Counters,
+    config: &'a AuditConfig,
     max_batch: usize,
-    config: &AuditConfig,
-    stop: &CancellationToken,
-) {
-    let deadline = tokio::time::Instant::now() + config.flush_interval;
-    while batch.len() < max_batch {
-        let room = max_batch - batch.len();
-        tokio::select! {
-            received = queue.recv_many(batch, room) => if received == 0 { return },
-            () = tokio::time::sleep_until(deadline) => return,
-            () = stop.cancelled() => return,
+}
+
+impl Writer<'_> {
+    /// Writes what is queued now in whole batches, and with `partial` also the last,
+    /// smaller one (otherwise it waits in `batch` for the next tick); false once every
+    /// handle is gone.
+    async fn drain(
+        &self,
+        queue: &mut mpsc::Receiver<AuditRecord>,
+        batch: &mut Vec<AuditRecord>,
+        partial: bool,
+    ) -> bool {
+        loop {
+            let mut open = true;
+            while batch.len() < self.max_batch {
+                match queue.try_recv() {
+                    Ok(record) => batch.push(record),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            let whole = batch.len() == self.max_batch;
+            if whole || (partial && !batch.is_empty()) {
+                write(self.store, self.counters, self.config, batch).await;
+            }
+            if !whole {
+                return open;
+            }
         }
     }
 }
