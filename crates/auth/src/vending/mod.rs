@@ -7,6 +7,7 @@
 //! and reloaded from the store, so that revocations made on another replica apply too.
 
 pub mod keys;
+mod verified;
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -127,6 +128,7 @@ pub struct TokenService {
     max_active_per_owner: usize,
     store: Arc<dyn TokenStore>,
     revoked: RwLock<HashSet<String>>,
+    verified: verified::VerifiedTokens,
 }
 
 /// Default most unexpired, unrevoked tokens one owner may hold.
@@ -147,6 +149,7 @@ impl TokenService {
             max_active_per_owner: DEFAULT_MAX_ACTIVE_PER_OWNER,
             store,
             revoked: RwLock::new(HashSet::new()),
+            verified: verified::VerifiedTokens::default(),
         }
     }
 
@@ -169,7 +172,9 @@ impl TokenService {
 
     /// Starts signing with a new key; the old one stays accepted until its tokens expire.
     pub fn rotate(&self, now: i64) -> Result<String, VendingError> {
-        self.keys.rotate(now)
+        let kid = self.keys.rotate(now)?;
+        self.verified.clear();
+        Ok(kid)
     }
 
     /// Reloads the revocation list from the store.
@@ -288,6 +293,30 @@ impl TokenService {
     /// Verifies one of the gateway's tokens (its `iss` is the gateway's).
     pub fn verify(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
         let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
+        if let Some(principal) = self.verified.get(token, now) {
+            if let AuthMethod::GatewayToken { token_id, .. } = &principal.auth_method
+                && self.is_revoked(token_id)
+            {
+                return Err(reject("the token has been revoked"));
+            }
+            return Ok(principal);
+        }
+        let principal = self.verify_signed(token, now)?;
+        self.verified.put(token, &principal, now);
+        Ok(principal)
+    }
+
+    /// Whether the token with id `id` is revoked (a poisoned list counts as yes).
+    fn is_revoked(&self, id: &str) -> bool {
+        self.revoked
+            .read()
+            .map(|revoked| revoked.contains(id))
+            .unwrap_or(true)
+    }
+
+    /// [`TokenService::verify`] without the cache: signature, claims, revocation.
+    fn verify_signed(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+        let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
         let header = jsonwebtoken::decode_header(token).map_err(|_| reject("not a valid JWT"))?;
         if header.alg != Algorithm::EdDSA {
             return Err(reject("the token's algorithm is not the gateway's"));
@@ -313,12 +342,7 @@ impl TokenService {
             })?
             .claims;
         let id = claims["jti"].as_str().unwrap_or_default().to_owned();
-        let revoked = self
-            .revoked
-            .read()
-            .map(|revoked| revoked.contains(&id))
-            .unwrap_or(true);
-        if revoked {
+        if self.is_revoked(&id) {
             return Err(reject("the token has been revoked"));
         }
         let strings = |name: &str| -> Vec<String> {
