@@ -18,6 +18,7 @@ mod principal;
 pub mod session;
 pub mod users;
 pub mod vending;
+mod verified;
 
 use std::sync::Arc;
 

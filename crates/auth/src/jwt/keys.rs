@@ -57,6 +57,9 @@ struct Cache {
 /// The signing keys of one issuer.
 pub struct IssuerKeys {
     issuer: String,
+    /// Bumped whenever a fetch replaces the key set: tokens verified under an older set
+    /// are verified again.
+    generation: std::sync::atomic::AtomicU64,
     http: reqwest::Client,
     min_refresh: Duration,
     cache: RwLock<Cache>,
@@ -77,11 +80,17 @@ impl IssuerKeys {
     pub fn new(issuer: &str, http: reqwest::Client, min_refresh: Duration) -> Self {
         IssuerKeys {
             issuer: issuer.to_owned(),
+            generation: std::sync::atomic::AtomicU64::new(0),
             http,
             min_refresh,
             cache: RwLock::new(Cache::default()),
             fetching: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Which key set is in use: it changes whenever the keys are fetched again.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The key a token with this key id (and algorithm family) is verified with.
@@ -185,6 +194,8 @@ impl IssuerKeys {
                 tracing::info!(issuer = %self.issuer, keys = keys.len(), "issuer keys fetched");
                 cache.keys = keys;
                 cache.endpoints = endpoints;
+                self.generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 cache.fetched_at = Some(Instant::now());
                 cache.last_error = None;
             }

@@ -88,6 +88,8 @@ struct Issuer {
 pub struct JwtVerifier {
     issuers: Vec<Issuer>,
     leeway: Duration,
+    /// Tokens verified recently, tagged with their issuer and its key set's generation.
+    verified: crate::verified::VerifiedTokens,
 }
 
 impl JwtVerifier {
@@ -125,6 +127,7 @@ impl JwtVerifier {
         }
         Ok(JwtVerifier {
             issuers,
+            verified: crate::verified::VerifiedTokens::default(),
             leeway: settings.leeway,
         })
     }
@@ -135,8 +138,32 @@ impl JwtVerifier {
         token.split('.').count() == 3 && token.starts_with("ey")
     }
 
-    /// Verifies `token` and describes its holder.
+    /// Verifies `token` and describes its holder. A token verified in the last minute,
+    /// under the key set its issuer still has, is not verified again.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = crate::now();
+        if let Some((principal, tag)) = self.verified.get(token, now)
+            && self.current_tag(tag_issuer(tag)) == Some(tag)
+        {
+            return Ok(principal);
+        }
+        let (tag, principal) = self.verify_signed(token).await?;
+        self.verified.put(token, &principal, now, tag);
+        Ok(principal)
+    }
+
+    /// The tag of tokens verified now by issuer `index`: the index in the high half, its
+    /// key set's generation in the low half.
+    fn current_tag(&self, index: usize) -> Option<u64> {
+        let issuer = self.issuers.get(index)?;
+        let index = u64::try_from(index).ok()?;
+        Some((index << 32) | (issuer.keys.generation() & 0xffff_ffff))
+    }
+
+    /// [`JwtVerifier::verify`] without the cache; also gives the tag to remember it under,
+    /// taken before the key is looked up: a key set replaced while the token was being
+    /// verified makes the tag stale, never a withdrawn key's token current.
+    async fn verify_signed(&self, token: &str) -> Result<(u64, Principal), AuthError> {
         let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| reject("not a valid JWT (or an algorithm the gateway refuses)"))?;
@@ -152,10 +179,14 @@ impl JwtVerifier {
             }
         }
         let issuer_name = unverified_issuer(token).ok_or_else(|| reject("the token has no iss"))?;
-        let issuer = self
+        let (index, issuer) = self
             .issuers
             .iter()
-            .find(|issuer| issuer.config.issuer == issuer_name)
+            .enumerate()
+            .find(|(_, issuer)| issuer.config.issuer == issuer_name)
+            .ok_or_else(|| reject("the token's issuer is not trusted"))?;
+        let tag = self
+            .current_tag(index)
             .ok_or_else(|| reject("the token's issuer is not trusted"))?;
         let (jwk, key) =
             issuer
@@ -205,8 +236,13 @@ impl JwtVerifier {
             .claims
             .check(&claims)
             .map_err(|reason| reject(&reason))?;
-        Ok(issuer.claims.principal(&issuer.config.issuer, &claims))
+        Ok((tag, issuer.claims.principal(&issuer.config.issuer, &claims)))
     }
+}
+
+/// The issuer index of a tag made by [`JwtVerifier::current_tag`].
+fn tag_issuer(tag: u64) -> usize {
+    usize::try_from(tag >> 32).unwrap_or(usize::MAX)
 }
 
 /// Whether `presented` is one of `accepted`; an accepted entry ending in `/*` matches every

@@ -7,7 +7,6 @@
 //! and reloaded from the store, so that revocations made on another replica apply too.
 
 pub mod keys;
-mod verified;
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
@@ -128,7 +127,7 @@ pub struct TokenService {
     max_active_per_owner: usize,
     store: Arc<dyn TokenStore>,
     revoked: RwLock<HashSet<String>>,
-    verified: verified::VerifiedTokens,
+    verified: crate::verified::VerifiedTokens,
 }
 
 /// Default most unexpired, unrevoked tokens one owner may hold.
@@ -149,7 +148,7 @@ impl TokenService {
             max_active_per_owner: DEFAULT_MAX_ACTIVE_PER_OWNER,
             store,
             revoked: RwLock::new(HashSet::new()),
-            verified: verified::VerifiedTokens::default(),
+            verified: crate::verified::VerifiedTokens::default(),
         }
     }
 
@@ -293,7 +292,7 @@ impl TokenService {
     /// Verifies one of the gateway's tokens (its `iss` is the gateway's).
     pub fn verify(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
         let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
-        if let Some(principal) = self.verified.get(token, now) {
+        if let Some((principal, _)) = self.verified.get(token, now) {
             if let AuthMethod::GatewayToken { token_id, .. } = &principal.auth_method
                 && self.is_revoked(token_id)
             {
@@ -302,7 +301,8 @@ impl TokenService {
             return Ok(principal);
         }
         let principal = self.verify_signed(token, now)?;
-        self.verified.put(token, &principal, now);
+        // Rotation clears the cache, so entries need no tag.
+        self.verified.put(token, &principal, now, 0);
         Ok(principal)
     }
 

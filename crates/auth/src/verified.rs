@@ -1,11 +1,12 @@
-//! Gateway tokens already verified, so that an agent's every request does not pay for an
-//! Ed25519 signature check (tens of microseconds, most of what a restricted caller's
+//! Tokens already verified, so that an agent's every request does not pay for a signature
+//! check (Ed25519, RSA or ECDSA: tens of microseconds, most of what a restricted caller's
 //! request cost the gateway before this cache).
 //!
 //! Entries are keyed by the SHA-256 of the token, so the cache holds no usable
-//! credential. One lives at most [`MAX_AGE_SECS`] and never past the token's expiry; a
-//! revocation is checked on every hit by the caller; a key rotation clears the cache, and
-//! a key retired after its overlap stops working within [`MAX_AGE_SECS`].
+//! credential. One lives at most [`MAX_AGE_SECS`] and never past the token's expiry. Each
+//! carries a `tag` its user checks on a hit: which key set verified it, so that a change
+//! of keys (a rotation, a key withdrawn at the provider) makes it verify again. Gateway
+//! tokens are also checked against the revocation list on every hit.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -30,6 +31,8 @@ struct Cached {
     principal: Principal,
     /// Seconds since the epoch after which the entry is not used.
     until: i64,
+    /// What the verifier needs to know the entry still holds (its key set's generation).
+    tag: u64,
 }
 
 fn key(token: &str) -> [u8; 32] {
@@ -37,16 +40,16 @@ fn key(token: &str) -> [u8; 32] {
 }
 
 impl VerifiedTokens {
-    /// Who `token` identifies, if it was verified less than [`MAX_AGE_SECS`] ago and has
-    /// not expired by `now`.
-    pub fn get(&self, token: &str, now: i64) -> Option<Principal> {
+    /// Who `token` identifies and the tag it was stored with, if it was verified less than
+    /// [`MAX_AGE_SECS`] ago and has not expired by `now`.
+    pub fn get(&self, token: &str, now: i64) -> Option<(Principal, u64)> {
         let entries = self.entries.read().ok()?;
         let cached = entries.get(&key(token))?;
-        (cached.until > now).then(|| cached.principal.clone())
+        (cached.until > now).then(|| (cached.principal.clone(), cached.tag))
     }
 
-    /// Remembers that `token` was verified at `now` as `principal`.
-    pub fn put(&self, token: &str, principal: &Principal, now: i64) {
+    /// Remembers that `token` was verified at `now` as `principal`, under `tag`.
+    pub fn put(&self, token: &str, principal: &Principal, now: i64, tag: u64) {
         let until = principal.expires_at.map_or(now + MAX_AGE_SECS, |expires| {
             expires.min(now + MAX_AGE_SECS)
         });
@@ -64,6 +67,7 @@ impl VerifiedTokens {
             Cached {
                 principal: principal.clone(),
                 until,
+                tag,
             },
         );
     }
@@ -90,10 +94,11 @@ mod tests {
     #[test]
     fn an_entry_lives_until_the_token_expires_or_a_minute_passes() {
         let cache = VerifiedTokens::default();
-        cache.put("t1", &expiring(1_000 + 10), 1_000);
+        cache.put("t1", &expiring(1_000 + 10), 1_000, 7);
         assert!(cache.get("t1", 1_009).is_some());
         assert!(cache.get("t1", 1_010).is_none(), "expired with the token");
-        cache.put("t2", &expiring(1_000_000), 1_000);
+        cache.put("t2", &expiring(1_000_000), 1_000, 7);
+        assert_eq!(cache.get("t2", 1_001).map(|(_, tag)| tag), Some(7));
         assert!(cache.get("t2", 1_000 + MAX_AGE_SECS - 1).is_some());
         assert!(
             cache.get("t2", 1_000 + MAX_AGE_SECS).is_none(),
@@ -108,9 +113,9 @@ mod tests {
     fn a_full_cache_drops_what_expired_first() {
         let cache = VerifiedTokens::default();
         for i in 0..MAX_ENTRIES {
-            cache.put(&format!("t{i}"), &expiring(1_005), 1_000);
+            cache.put(&format!("t{i}"), &expiring(1_005), 1_000, 0);
         }
-        cache.put("late", &expiring(5_000), 1_010);
+        cache.put("late", &expiring(5_000), 1_010, 0);
         assert!(cache.get("late", 1_011).is_some());
         assert_eq!(cache.entries.read().unwrap().len(), 1);
     }
