@@ -124,7 +124,7 @@ pub async fn toggle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    authorized_server(&state, &principal, &path, UiAction::Toggle).await?;
+    let (_, access) = authorized_server(&state, &principal, &path, UiAction::Toggle).await?;
     let body = body_bytes(body)?;
     let enabled = if is_form(&headers, &body) || body.trim_ascii().is_empty() {
         parse_form(&body)?
@@ -137,7 +137,7 @@ pub async fn toggle(
             .and_then(Value::as_bool)
             .ok_or_else(|| ApiError::invalid_field("enabled", "must be true or false"))?
     };
-    let server = state.registry.set_enabled(&path, enabled).await?;
+    let server = access.shown(state.registry.set_enabled(&path, enabled).await?);
     Ok(Json(json!({
         "message": format!("{} {}", server.path, if enabled { "enabled" } else { "disabled" }),
         "service_path": server.path,

@@ -49,10 +49,12 @@ impl VerifiedTokens {
     }
 
     /// Remembers that `token` was verified at `now` as `principal`, under `tag`.
+    /// A principal without an expiry is not remembered: the entry could outlive the token.
     pub fn put(&self, token: &str, principal: &Principal, now: i64, tag: u64) {
-        let until = principal.expires_at.map_or(now + MAX_AGE_SECS, |expires| {
-            expires.min(now + MAX_AGE_SECS)
-        });
+        let Some(expires) = principal.expires_at else {
+            return;
+        };
+        let until = expires.min(now + MAX_AGE_SECS);
         let Ok(mut entries) = self.entries.write() else {
             return;
         };
@@ -107,6 +109,11 @@ mod tests {
         assert!(cache.get("other", 1_000).is_none());
         cache.clear();
         assert!(cache.get("t2", 1_001).is_none());
+        cache.put("forever", &Principal::admin(), 1_000, 0);
+        assert!(
+            cache.get("forever", 1_001).is_none(),
+            "no expiry, not remembered"
+        );
     }
 
     #[test]

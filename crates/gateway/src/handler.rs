@@ -193,7 +193,19 @@ impl Gateway {
         }
         let target = self.target(&route.server).await.map_err(fail)?;
         let owner = principal.owner();
-        // A session id only works for whoever opened the session.
+        // A session id only works for whoever opened the session, and names one session.
+        if parts
+            .headers
+            .get_all(MCP_SESSION_ID)
+            .iter()
+            .nth(1)
+            .is_some()
+        {
+            let error = inspect::InspectError::HeaderMismatch(format!(
+                "{MCP_SESSION_ID} sent more than once"
+            ));
+            return Err(fail(error.into()));
+        }
         let session = parts
             .headers
             .get(MCP_SESSION_ID)
@@ -201,7 +213,7 @@ impl Gateway {
             .map(str::to_owned);
         if session
             .as_deref()
-            .is_some_and(|session| !self.session_owners.may_use(session, &owner))
+            .is_some_and(|session| !self.session_owners.may_use(&target.path, session, &owner))
         {
             return Err(fail(GatewayError::UnknownSession));
         }
@@ -315,7 +327,7 @@ impl Gateway {
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {
-            self.follow_session(session.as_deref(), &method, response, &owner);
+            self.follow_session(&target.path, session.as_deref(), &method, response, &owner);
         }
         result.map_err(|error| (error, id))
     }
@@ -323,6 +335,7 @@ impl Gateway {
     /// Binds a session the server just opened to its caller; forgets one that was ended.
     fn follow_session(
         &self,
+        server: &str,
         sent: Option<&str>,
         method: &Method,
         response: &Response<Body>,
@@ -332,7 +345,9 @@ impl Gateway {
             return;
         }
         match sent {
-            Some(session) if *method == Method::DELETE => self.session_owners.forget(session),
+            Some(session) if *method == Method::DELETE => {
+                self.session_owners.forget(server, session)
+            }
             Some(_) => {}
             None => {
                 if let Some(opened) = response
@@ -340,7 +355,7 @@ impl Gateway {
                     .get(MCP_SESSION_ID)
                     .and_then(|value| value.to_str().ok())
                 {
-                    self.session_owners.bind(opened, owner);
+                    self.session_owners.bind(server, opened, owner);
                 }
             }
         }

@@ -137,17 +137,24 @@ pub async fn filter_response(
 /// identity`) whenever it must filter, so a compressed answer is a server ignoring that,
 /// and passing it on would pass its tool lists unchecked.
 pub fn refuse_encoded(headers: &http::HeaderMap, server: &str) -> Result<(), GatewayError> {
-    match headers.get(CONTENT_ENCODING) {
-        Some(encoding) if !encoding.as_bytes().eq_ignore_ascii_case(b"identity") => {
-            Err(GatewayError::Upstream {
-                server: server.to_owned(),
-                reason: format!(
-                    "its answer is compressed ({}) although none was asked for, and cannot be checked",
-                    String::from_utf8_lossy(encoding.as_bytes())
-                ),
-            })
-        }
-        _ => Ok(()),
+    // Every value and every coding listed in it: `identity` first and `gzip` in a second
+    // header is still gzip.
+    let encoded = headers.get_all(CONTENT_ENCODING).iter().find(|value| {
+        value
+            .as_bytes()
+            .split(|byte| *byte == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"identity"))
+    });
+    match encoded {
+        Some(encoding) => Err(GatewayError::Upstream {
+            server: server.to_owned(),
+            reason: format!(
+                "its answer is compressed ({}) although none was asked for, and cannot be checked",
+                String::from_utf8_lossy(encoding.as_bytes())
+            ),
+        }),
+        None => Ok(()),
     }
 }
 

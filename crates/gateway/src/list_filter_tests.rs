@@ -164,6 +164,15 @@ async fn what_cannot_be_read_is_withheld_not_passed() {
         .insert(http::header::CONTENT_ENCODING, "gzip".parse().unwrap());
     let error = filter_response(gzipped, &filter(), "s").await.unwrap_err();
     assert!(error.to_string().contains("compressed"), "{error}");
+    let mut sneaky = response("application/json", vec!["{}"]);
+    sneaky
+        .headers_mut()
+        .append(http::header::CONTENT_ENCODING, "identity".parse().unwrap());
+    sneaky.headers_mut().append(
+        http::header::CONTENT_ENCODING,
+        "identity, br".parse().unwrap(),
+    );
+    assert!(filter_response(sneaky, &filter(), "s").await.is_err());
 
     // An error answer that cannot hold a list passes; one that holds a list is filtered.
     let mut missing = response("text/plain", vec!["Session not found"]);

@@ -6,45 +6,65 @@
 //! request that carried none, and forgets it when the session is ended with DELETE. A
 //! session it does not know (one opened before a restart, or at another replica) is let
 //! through: the server still checks the id itself, and binding it would lock its owner out
-//! after every restart. The map is bounded; the oldest sessions are forgotten first.
+//! after every restart. Ids are unique only per server, so the server is part of the key.
+//! The map is bounded; the oldest sessions are forgotten first.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 /// Sessions remembered at most; beyond that the oldest are forgotten.
 const MAX_SESSIONS: usize = 100_000;
+/// Longest session id remembered (ids come from servers; the spec's are short).
+const MAX_ID_BYTES: usize = 256;
 
-/// Session id → owner key ([`mcpgw_auth::Principal::owner`]).
+/// (server, session id) → owner key ([`mcpgw_auth::Principal::owner`]).
 #[derive(Debug, Default)]
 pub struct SessionOwners {
     inner: Mutex<Owners>,
 }
 
+/// A session: its server's path and its id.
+type SessionKey = (String, String);
+
 #[derive(Debug, Default)]
 struct Owners {
-    by_session: HashMap<String, String>,
-    /// Session ids, oldest first (a forgotten id may linger here until it is evicted).
-    order: VecDeque<String>,
+    by_session: HashMap<SessionKey, String>,
+    /// Sessions, oldest first (a forgotten one may linger here until it is evicted).
+    order: VecDeque<SessionKey>,
+}
+
+fn key(server: &str, session: &str) -> SessionKey {
+    (server.to_owned(), session.to_owned())
 }
 
 impl SessionOwners {
-    /// Whether `owner` may use `session`: it opened it, or the gateway does not know it.
-    pub fn may_use(&self, session: &str, owner: &str) -> bool {
+    /// Whether `owner` may use `session` of `server`: it opened it, or the gateway does
+    /// not know it.
+    pub fn may_use(&self, server: &str, session: &str, owner: &str) -> bool {
         match self.inner.lock() {
             Ok(owners) => owners
                 .by_session
-                .get(session)
+                .get(&key(server, session))
                 .is_none_or(|known| known == owner),
             // A poisoned map knows nothing it can vouch for.
             Err(_) => false,
         }
     }
 
-    /// Records that `session` was opened by `owner`.
-    pub fn bind(&self, session: &str, owner: &str) {
+    /// Records that `session` of `server` was opened by `owner`. A session already bound
+    /// keeps its owner (a server that hands out an id twice cannot move a session to
+    /// another caller); an overlong id is not remembered.
+    pub fn bind(&self, server: &str, session: &str, owner: &str) {
+        if session.len() > MAX_ID_BYTES {
+            return;
+        }
         let Ok(mut owners) = self.inner.lock() else {
             return;
         };
+        let key = key(server, session);
+        if owners.by_session.contains_key(&key) {
+            return;
+        }
         while owners.by_session.len() >= MAX_SESSIONS || owners.order.len() >= 2 * MAX_SESSIONS {
             match owners.order.pop_front() {
                 Some(oldest) => {
@@ -53,19 +73,14 @@ impl SessionOwners {
                 None => break,
             }
         }
-        if owners
-            .by_session
-            .insert(session.to_owned(), owner.to_owned())
-            .is_none()
-        {
-            owners.order.push_back(session.to_owned());
-        }
+        owners.by_session.insert(key.clone(), owner.to_owned());
+        owners.order.push_back(key);
     }
 
-    /// Forgets `session` (it was ended).
-    pub fn forget(&self, session: &str) {
+    /// Forgets `session` of `server` (it was ended).
+    pub fn forget(&self, server: &str, session: &str) {
         if let Ok(mut owners) = self.inner.lock() {
-            owners.by_session.remove(session);
+            owners.by_session.remove(&key(server, session));
         }
     }
 }
@@ -77,23 +92,29 @@ mod tests {
     #[test]
     fn a_session_is_its_openers_and_unknown_ones_pass() {
         let owners = SessionOwners::default();
-        assert!(owners.may_use("s1", "alice"), "unknown: let through");
-        owners.bind("s1", "alice");
-        assert!(owners.may_use("s1", "alice"));
-        assert!(!owners.may_use("s1", "bob"));
-        owners.forget("s1");
-        assert!(owners.may_use("s1", "bob"), "ended: unknown again");
+        assert!(owners.may_use("x", "s1", "alice"), "unknown: let through");
+        owners.bind("x", "s1", "alice");
+        assert!(owners.may_use("x", "s1", "alice"));
+        assert!(!owners.may_use("x", "s1", "bob"));
+        // The same id at another server is another session; a second bind moves nothing.
+        assert!(owners.may_use("y", "s1", "bob"));
+        owners.bind("x", "s1", "bob");
+        assert!(!owners.may_use("x", "s1", "bob"));
+        owners.forget("x", "s1");
+        assert!(owners.may_use("x", "s1", "bob"), "ended: unknown again");
+        owners.bind("x", &"z".repeat(MAX_ID_BYTES + 1), "alice");
+        assert!(owners.inner.lock().unwrap().by_session.is_empty());
     }
 
     #[test]
     fn the_oldest_sessions_are_forgotten_first() {
         let owners = SessionOwners::default();
         for i in 0..MAX_SESSIONS + 10 {
-            owners.bind(&format!("s{i}"), "alice");
+            owners.bind("x", &format!("s{i}"), "alice");
         }
         let held = owners.inner.lock().unwrap().by_session.len();
         assert_eq!(held, MAX_SESSIONS);
-        assert!(owners.may_use("s0", "bob"), "evicted");
-        assert!(!owners.may_use(&format!("s{}", MAX_SESSIONS + 9), "bob"));
+        assert!(owners.may_use("x", "s0", "bob"), "evicted");
+        assert!(!owners.may_use("x", &format!("s{}", MAX_SESSIONS + 9), "bob"));
     }
 }

@@ -193,6 +193,16 @@ async fn a_session_belongs_to_whoever_opened_it() {
     assert_eq!(ended.status(), 404);
     let stream = stateful(&gw, "GET", "/toolbox/mcp", None, Some(&session), None).await;
     assert_eq!(stream.status(), 404);
+    // Two ids, one of them the visitor's own guess: refused, whichever a server would read.
+    let doubled = gw
+        .request("GET", "/toolbox/mcp")
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", "unknown-to-anyone")
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doubled.status(), 400);
     // The visitor's own session works; the analyst's is untouched.
     let own = stateful(&gw, "POST", "/toolbox/mcp", None, None, Some(init)).await;
     assert_eq!(own.status(), 200);

@@ -189,7 +189,11 @@ impl ClaimMap {
             auth_method: AuthMethod::Jwt {
                 issuer: issuer.to_owned(),
             },
-            expires_at: claims.get("exp").and_then(Value::as_i64),
+            // A NumericDate may have a fraction (RFC 7519 §2); it is cut to whole seconds.
+            expires_at: claims
+                .get("exp")
+                .and_then(Value::as_f64)
+                .map(|exp| exp as i64),
         }
     }
 }
