@@ -54,93 +54,53 @@ fn write(dir: &Path, name: &str, content: &str) -> String {
 async fn check_explains_each_decision_with_its_exit_status() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "scopes.yml", SCOPES);
-    let check = |extra: &'static [&'static str]| {
+    // (arguments after `--scopes FILE`, exit status, what stdout or stderr must say)
+    let cases: [(&str, i32, &str); 7] = [
+        (
+            "--groups analysts --server toolbox --method tools/call --tool base64_encode",
+            0,
+            "allow: allowed by scope 'toolbox-read' entry 1 (tools: base64_*)",
+        ),
+        (
+            "--groups analysts --server toolbox --method tools/call --tool base64_encode",
+            0,
+            "scopes: toolbox-read",
+        ),
+        (
+            "--groups analysts --server toolbox --method tools/call --tool base64_decode",
+            1,
+            "deny: denied by scope 'toolbox-read' entry 1",
+        ),
+        (
+            "--groups nobody --server toolbox --method tools/list",
+            1,
+            "deny:",
+        ),
+        // Without groups, the scope claim is used, as for a token without groups.
+        (
+            "--scopes-claim toolbox-read --server toolbox --action list_service",
+            0,
+            "allow:",
+        ),
+        (
+            "--scopes-claim toolbox-read --server weather --action list_service",
+            1,
+            "deny:",
+        ),
+        (
+            "--groups analysts --server toolbox --action fly",
+            2,
+            "unknown action 'fly'",
+        ),
+    ];
+    for (extra, status, says) in cases {
         let mut args = vec!["policy", "check", "--scopes", file.as_str()];
-        args.extend_from_slice(extra);
-        async move { mcpgw(&args).await }
-    };
-
-    let allowed = check(&[
-        "--groups",
-        "analysts",
-        "--server",
-        "toolbox",
-        "--method",
-        "tools/call",
-        "--tool",
-        "base64_encode",
-    ])
-    .await;
-    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
-    let out = text(&allowed.stdout);
-    assert!(out.contains("scopes: toolbox-read"), "{out}");
-    assert!(
-        out.contains("allow: allowed by scope 'toolbox-read' entry 1 (tools: base64_*)"),
-        "{out}"
-    );
-
-    let denied = check(&[
-        "--groups",
-        "analysts",
-        "--server",
-        "toolbox",
-        "--method",
-        "tools/call",
-        "--tool",
-        "base64_decode",
-    ])
-    .await;
-    assert_eq!(denied.status.code(), Some(1));
-    assert!(
-        text(&denied.stdout).contains("deny: denied by scope 'toolbox-read' entry 1"),
-        "{}",
-        text(&denied.stdout)
-    );
-
-    let unknown_group = check(&[
-        "--groups",
-        "nobody",
-        "--server",
-        "toolbox",
-        "--method",
-        "tools/list",
-    ])
-    .await;
-    assert_eq!(unknown_group.status.code(), Some(1));
-
-    // Without groups, the scope claim is used, as for a token without groups.
-    let by_claim = check(&[
-        "--scopes-claim",
-        "toolbox-read other",
-        "--server",
-        "toolbox",
-        "--action",
-        "list_service",
-    ])
-    .await;
-    assert_eq!(
-        by_claim.status.code(),
-        Some(0),
-        "{}",
-        text(&by_claim.stdout)
-    );
-    let not_listed = check(&[
-        "--scopes-claim",
-        "toolbox-read",
-        "--server",
-        "weather",
-        "--action",
-        "list_service",
-    ])
-    .await;
-    assert_eq!(not_listed.status.code(), Some(1));
-
-    let bad_action = check(&[
-        "--groups", "analysts", "--server", "toolbox", "--action", "fly",
-    ])
-    .await;
-    assert_eq!(bad_action.status.code(), Some(2));
-    assert!(text(&bad_action.stderr).contains("unknown action 'fly'"));
+        args.extend(extra.split(' '));
+        let output = mcpgw(&args).await;
+        let shown = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert_eq!(output.status.code(), Some(status), "{extra}: {shown}");
+        assert!(shown.contains(says), "{extra}: {shown}");
+    }
 }
 
 #[tokio::test]
