@@ -4,7 +4,6 @@
 //! The caller learns which of its messages were refused, not why in the policy's terms:
 //! scope names and entries stay in the audit trail and the log.
 
-use mcpgw_auth::Principal;
 use mcpgw_mcp::inspect::{Inspected, Kind, Message};
 use mcpgw_policy::{Decision, Policy, Request, Scopes, ServerRef, UiAction};
 
@@ -21,11 +20,6 @@ pub struct MessageDecision {
     pub id: Option<String>,
     /// The decision.
     pub decision: Decision,
-}
-
-/// The caller's scopes under `policy`.
-pub fn scopes_of(policy: &Policy, principal: &Principal) -> Scopes {
-    policy.scopes_of(&principal.policy_caller())
 }
 
 /// The answer to a caller who may not use `server` at all. A server the caller may not

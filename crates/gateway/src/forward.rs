@@ -12,6 +12,8 @@ pub const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization
 pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 /// `Mcp-Name`, which must agree with the body.
 pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+/// The Streamable HTTP session header.
+pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 
 /// Headers that describe one connection, never the message (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [HeaderName; 9] = [
@@ -57,7 +59,7 @@ const NOT_FORWARDED: [HeaderName; 14] = [
 ];
 
 /// Who is calling, as far as forwarding needs to know.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
     /// The dual-token rule: the caller authenticated to the gateway with
     /// `X-Authorization`, so its `Authorization` belongs to the upstream.
@@ -67,8 +69,21 @@ pub struct Caller<'a> {
     /// The tools the caller may see, when it may not see them all: tool lists in the
     /// answer are cut down to these.
     pub tools: Option<&'a crate::list_filter::ListFilter>,
-    /// The caller's owner key: sessions it opens are its own.
-    pub owner: &'a str,
+    /// Who is calling: the sessions it opens are its own ([`Principal::owner`], worked
+    /// out only where a session needs it).
+    pub principal: &'a Principal,
+}
+
+impl<'a> Caller<'a> {
+    /// A caller that keeps nothing of its own and sees every tool.
+    pub fn plain(principal: &'a Principal) -> Caller<'a> {
+        Caller {
+            keep_authorization: false,
+            identity: None,
+            tools: None,
+            principal,
+        }
+    }
 }
 
 /// The header names the `Connection` header lists (empty, without allocating, when it
@@ -257,7 +272,8 @@ mod tests {
         let mut configured = HeaderMap::new();
         configured.insert("x-api-key", "configured".parse().unwrap());
         let uri: Uri = "http://upstream/mcp".parse().unwrap();
-        upstream_head(&mut parts, uri.clone(), &configured, &Caller::default());
+        let admin = Principal::admin();
+        upstream_head(&mut parts, uri.clone(), &configured, &Caller::plain(&admin));
         let headers = &parts.headers;
         let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["accept", "mcp-session-id", "x-api-key"]);
@@ -273,7 +289,7 @@ mod tests {
         ]);
         let caller = Caller {
             keep_authorization: true,
-            ..Caller::default()
+            ..Caller::plain(&admin)
         };
         upstream_head(&mut parts, uri.clone(), &HeaderMap::new(), &caller);
         let names: Vec<&str> = parts.headers.keys().map(HeaderName::as_str).collect();
@@ -293,7 +309,7 @@ mod tests {
         let mut parts = head_of(&[("accept-encoding", "gzip, br")]);
         let caller = Caller {
             tools: Some(&filter),
-            ..Caller::default()
+            ..Caller::plain(&admin)
         };
         upstream_head(&mut parts, uri, &HeaderMap::new(), &caller);
         assert_eq!(parts.headers["accept-encoding"], "identity");

@@ -17,15 +17,12 @@ use crate::bridge::pool::BridgePool;
 use crate::challenge;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
-use crate::forward::{Caller, MCP_METHOD, MCP_NAME, X_AUTHORIZATION, client_head};
+use crate::forward::{Caller, MCP_METHOD, MCP_NAME, MCP_SESSION_ID, X_AUTHORIZATION, client_head};
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
 use crate::list_filter::ListFilter;
-use crate::session_owners::SessionOwners;
-
-/// The Streamable HTTP session header.
-const MCP_SESSION_ID: &str = "mcp-session-id";
 use crate::route::{Endpoint, Route};
+use crate::session_owners::SessionOwners;
 use crate::streamable;
 use crate::table::{RoutingTable, Target};
 use crate::upstream::{self, UpstreamClient};
@@ -179,7 +176,7 @@ impl Gateway {
             .await
             .map_err(|e| fail(e.into()))?;
         let policy = self.policy.load();
-        let scopes = authorize::scopes_of(&policy, &principal);
+        let scopes = policy.scopes_of(&principal.policy_caller());
         let access = policy.decide_server_access(&scopes, &route.server);
         if !access.allowed {
             tracing::debug!(server = %route.server, reason = %access.reason, "no access");
@@ -192,29 +189,18 @@ impl Gateway {
             return Err(fail(authorize::no_access(&policy, &scopes, &route.server)));
         }
         let target = self.target(&route.server).await.map_err(fail)?;
-        let owner = principal.owner();
         // A session id only works for whoever opened the session, and names one session.
-        if parts
-            .headers
-            .get_all(MCP_SESSION_ID)
-            .iter()
-            .nth(1)
-            .is_some()
-        {
-            let error = inspect::InspectError::HeaderMismatch(format!(
-                "{MCP_SESSION_ID} sent more than once"
-            ));
-            return Err(fail(error.into()));
-        }
+        single_header(&parts.headers, &MCP_SESSION_ID).map_err(fail)?;
         let session = parts
             .headers
             .get(MCP_SESSION_ID)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        if session
-            .as_deref()
-            .is_some_and(|session| !self.session_owners.may_use(&target.path, session, &owner))
-        {
+        if session.as_deref().is_some_and(|session| {
+            !self
+                .session_owners
+                .may_use(&target.path, session, &principal.owner())
+        }) {
             return Err(fail(GatewayError::UnknownSession));
         }
         let filter = ListFilter::new(policy.tool_filter(scopes.clone(), &target.path));
@@ -228,7 +214,7 @@ impl Gateway {
                     .is_some_and(|value| self.auth.is_gateway_credential(value.as_bytes())),
             identity: self.config.forward_identity.then_some(&principal),
             tools: filter.as_ref(),
-            owner: &owner,
+            principal: &principal,
         };
         if !serves(route.endpoint, target.transport) {
             let message = unsupported(&target.path);
@@ -248,12 +234,7 @@ impl Gateway {
             id = inspected.single_id().map(|raw| raw.get().to_owned());
             let headers = &parts.headers;
             for name in [MCP_METHOD, MCP_NAME] {
-                if headers.get_all(&name).iter().nth(1).is_some() {
-                    let error = inspect::InspectError::HeaderMismatch(format!(
-                        "{name} sent more than once"
-                    ));
-                    return Err((error.into(), id));
-                }
+                single_header(headers, &name).map_err(|error| (error, id.clone()))?;
             }
             inspect::check_headers(
                 &inspected,
@@ -266,7 +247,7 @@ impl Gateway {
             crate::audit::record_messages(self.audit.as_ref(), &principal, &target.path, decisions);
             if let Err(error) = outcome {
                 if route.endpoint == Endpoint::Messages {
-                    legacy::answer_on_stream(self, &target, &parts, &owner, &error);
+                    legacy::answer_on_stream(self, &target, &parts, &principal.owner(), &error);
                 }
                 return Err((error, id));
             }
@@ -313,6 +294,7 @@ impl Gateway {
                 bridge::streamable::serve(&self.bridges, &target, request).await
             }
             (Endpoint::Sse, Transport::Stdio) => {
+                let owner = principal.owner();
                 bridge::legacy::open(self, &target, &parts.method, filter.clone(), &owner).await
             }
             (Endpoint::Messages, Transport::Sse | Transport::Stdio) => {
@@ -327,7 +309,13 @@ impl Gateway {
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {
-            self.follow_session(&target.path, session.as_deref(), &method, response, &owner);
+            self.follow_session(
+                &target.path,
+                session.as_deref(),
+                &method,
+                response,
+                &principal,
+            );
         }
         result.map_err(|error| (error, id))
     }
@@ -339,7 +327,7 @@ impl Gateway {
         sent: Option<&str>,
         method: &Method,
         response: &Response<Body>,
-        owner: &str,
+        principal: &mcpgw_auth::Principal,
     ) {
         if !response.status().is_success() {
             return;
@@ -355,7 +343,7 @@ impl Gateway {
                     .get(MCP_SESSION_ID)
                     .and_then(|value| value.to_str().ok())
                 {
-                    self.session_owners.bind(server, opened, owner);
+                    self.session_owners.bind(server, opened, &principal.owner());
                 }
             }
         }
@@ -419,6 +407,16 @@ impl Gateway {
         let body = IdleBody::new(body, self.config.idle_timeout);
         Ok(Response::from_parts(parts, Body::new(body)))
     }
+}
+
+/// Refuses a request that sends `name` more than once: two values could mean two
+/// different things to the gateway and to the server.
+fn single_header(headers: &HeaderMap, name: &http::HeaderName) -> Result<(), GatewayError> {
+    if headers.get_all(name).iter().nth(1).is_some() {
+        let error = inspect::InspectError::HeaderMismatch(format!("{name} sent more than once"));
+        return Err(error.into());
+    }
+    Ok(())
 }
 
 fn unsupported(server: &str) -> String {

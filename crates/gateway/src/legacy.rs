@@ -141,7 +141,7 @@ pub async fn open_stream(
     let sessions = gateway.legacy_sessions().clone();
     let server = target.path.clone();
     let (answers, injected) = mpsc::channel(INJECT_QUEUE);
-    let owner = caller.owner.to_owned();
+    let owner = caller.principal.owner();
     let session_id = Arc::new(Mutex::new(None));
     let guard = SessionGuard {
         sessions: sessions.clone(),
@@ -183,8 +183,8 @@ pub async fn post_message(
     body: Bytes,
     caller: &Caller<'_>,
 ) -> Result<Response<Body>, GatewayError> {
-    let session =
-        session_of(gateway, target, &parts, caller.owner).ok_or(GatewayError::UnknownSession)?;
+    let session = session_of(gateway, target, &parts, &caller.principal.owner())
+        .ok_or(GatewayError::UnknownSession)?;
     match session.route {
         SessionRoute::Upstream(upstream) => {
             upstream_head(&mut parts, upstream, &target.headers, caller);

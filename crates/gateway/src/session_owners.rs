@@ -17,24 +17,37 @@ const MAX_SESSIONS: usize = 100_000;
 /// Longest session id remembered (ids come from servers; the spec's are short).
 const MAX_ID_BYTES: usize = 256;
 
-/// (server, session id) → owner key ([`mcpgw_auth::Principal::owner`]).
+/// Server → session id → owner key ([`mcpgw_auth::Principal::owner`]); nested so that a
+/// request's lookup borrows its strings instead of building a key.
 #[derive(Debug, Default)]
 pub struct SessionOwners {
     inner: Mutex<Owners>,
 }
 
-/// A session: its server's path and its id.
-type SessionKey = (String, String);
-
 #[derive(Debug, Default)]
 struct Owners {
-    by_session: HashMap<SessionKey, String>,
-    /// Sessions, oldest first (a forgotten one may linger here until it is evicted).
-    order: VecDeque<SessionKey>,
+    by_server: HashMap<String, HashMap<String, String>>,
+    /// Sessions bound.
+    len: usize,
+    /// (server, session), oldest first (a forgotten one may linger until it is evicted).
+    order: VecDeque<(String, String)>,
 }
 
-fn key(server: &str, session: &str) -> SessionKey {
-    (server.to_owned(), session.to_owned())
+impl Owners {
+    fn owner(&self, server: &str, session: &str) -> Option<&String> {
+        self.by_server.get(server)?.get(session)
+    }
+
+    fn remove(&mut self, server: &str, session: &str) {
+        if let Some(sessions) = self.by_server.get_mut(server)
+            && sessions.remove(session).is_some()
+        {
+            self.len -= 1;
+            if sessions.is_empty() {
+                self.by_server.remove(server);
+            }
+        }
+    }
 }
 
 impl SessionOwners {
@@ -43,8 +56,7 @@ impl SessionOwners {
     pub fn may_use(&self, server: &str, session: &str, owner: &str) -> bool {
         match self.inner.lock() {
             Ok(owners) => owners
-                .by_session
-                .get(&key(server, session))
+                .owner(server, session)
                 .is_none_or(|known| known == owner),
             // A poisoned map knows nothing it can vouch for.
             Err(_) => false,
@@ -61,26 +73,30 @@ impl SessionOwners {
         let Ok(mut owners) = self.inner.lock() else {
             return;
         };
-        let key = key(server, session);
-        if owners.by_session.contains_key(&key) {
+        if owners.owner(server, session).is_some() {
             return;
         }
-        while owners.by_session.len() >= MAX_SESSIONS || owners.order.len() >= 2 * MAX_SESSIONS {
+        while owners.len >= MAX_SESSIONS || owners.order.len() >= 2 * MAX_SESSIONS {
             match owners.order.pop_front() {
-                Some(oldest) => {
-                    owners.by_session.remove(&oldest);
-                }
+                Some((old_server, old_session)) => owners.remove(&old_server, &old_session),
                 None => break,
             }
         }
-        owners.by_session.insert(key.clone(), owner.to_owned());
-        owners.order.push_back(key);
+        owners
+            .by_server
+            .entry(server.to_owned())
+            .or_default()
+            .insert(session.to_owned(), owner.to_owned());
+        owners.len += 1;
+        owners
+            .order
+            .push_back((server.to_owned(), session.to_owned()));
     }
 
     /// Forgets `session` of `server` (it was ended).
     pub fn forget(&self, server: &str, session: &str) {
         if let Ok(mut owners) = self.inner.lock() {
-            owners.by_session.remove(&key(server, session));
+            owners.remove(server, session);
         }
     }
 }
@@ -103,7 +119,7 @@ mod tests {
         owners.forget("x", "s1");
         assert!(owners.may_use("x", "s1", "bob"), "ended: unknown again");
         owners.bind("x", &"z".repeat(MAX_ID_BYTES + 1), "alice");
-        assert!(owners.inner.lock().unwrap().by_session.is_empty());
+        assert_eq!(owners.inner.lock().unwrap().len, 0);
     }
 
     #[test]
@@ -112,7 +128,7 @@ mod tests {
         for i in 0..MAX_SESSIONS + 10 {
             owners.bind("x", &format!("s{i}"), "alice");
         }
-        let held = owners.inner.lock().unwrap().by_session.len();
+        let held = owners.inner.lock().unwrap().len;
         assert_eq!(held, MAX_SESSIONS);
         assert!(owners.may_use("x", "s0", "bob"), "evicted");
         assert!(!owners.may_use("x", &format!("s{}", MAX_SESSIONS + 9), "bob"));

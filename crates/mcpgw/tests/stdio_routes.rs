@@ -456,3 +456,60 @@ async fn a_client_that_stops_reading_does_not_stall_the_others() {
     }
     drop(stalled);
 }
+
+#[tokio::test]
+async fn a_restricted_listener_gets_no_log_lines_caused_by_other_clients() {
+    let Some(entry) = common::upstreams::everything_entry() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _scopes) = common::access::start(dir.path(), common::access::POLICY).await;
+    // The analysts' `toolbox*` entry covers this server, with two of its tools.
+    let body = json!({"path": "toolbox-everything", "command": "node", "args": [entry, "stdio"]});
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    let analyst = common::access::token_for(&gw, &["analysts"]).await;
+
+    let open = |token: String| {
+        let request = gw
+            .request("GET", "/toolbox-everything/sse")
+            .bearer_auth(token);
+        async move {
+            let mut stream = request.send().await.unwrap();
+            assert_eq!(stream.status(), 200);
+            let first = read_events(&mut stream, |_| true).await;
+            (stream, first[0].as_str().unwrap().to_owned())
+        }
+    };
+    let (mut admin_stream, admin_endpoint) = open(TOKEN.to_owned()).await;
+    let (mut analyst_stream, analyst_endpoint) = open(analyst.clone()).await;
+    let post = |endpoint: &str, token: &str, body: Value| {
+        gw.request("POST", endpoint)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+
+    // The admin starts the server's logging: its log line reaches the admin's stream.
+    let toggle = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+        "params": {"name": "toggle-simulated-logging", "arguments": {}}});
+    assert_eq!(
+        post(&admin_endpoint, TOKEN, toggle).await.unwrap().status(),
+        202
+    );
+    let is_log = |event: &Value| event["method"] == "notifications/message";
+    read_events(&mut admin_stream, is_log).await;
+
+    // The analyst's stream, read up to the answer of a ping sent after that line went
+    // out, holds no log line.
+    let ping = json!({"jsonrpc": "2.0", "id": "marker", "method": "ping"});
+    assert_eq!(
+        post(&analyst_endpoint, &analyst, ping)
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let seen = read_events(&mut analyst_stream, |event| event["id"] == "marker").await;
+    assert!(!seen.iter().any(is_log), "{seen:?}");
+}

@@ -147,7 +147,9 @@ pub async fn serve(
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(session) = session.and_then(|id| HeaderValue::from_str(&id).ok()) {
-        response.headers_mut().insert("mcp-session-id", session);
+        response
+            .headers_mut()
+            .insert(crate::forward::MCP_SESSION_ID, session);
     }
     Ok(response)
 }
