@@ -12,6 +12,7 @@ mod handshake;
 mod http;
 mod legacy_sse;
 mod process_group;
+mod response;
 mod spawn;
 mod stderr_tail;
 mod stdio;
