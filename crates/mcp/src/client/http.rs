@@ -2,27 +2,23 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use serde_json::Value;
 use url::Url;
 
-use super::body::{read_limited, read_prefix};
+use super::body::read_prefix;
 use super::handshake::{self, Discovery, RpcChannel};
-use super::{ProbeError, ProbeOptions, ProbeReport, legacy_sse};
+use super::{ProbeError, ProbeOptions, ProbeReport, legacy_sse, response};
 use crate::jsonrpc::{self, RpcError};
-use crate::sse::SseDecoder;
 use crate::version::{self, Era};
 
-/// Largest JSON body accepted from a server during a probe.
-const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// How much of an error body is read: enough for a JSON-RPC error object, and no more,
 /// whatever the server keeps sending.
 const MAX_ERROR_BODY_BYTES: usize = 4 * 1024;
 /// How much of an error body is kept for the health reason.
 const MAX_DETAIL_CHARS: usize = 200;
 /// How long ending a session may take; it runs in the background, after the probe.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Builds a header map from configured `(name, value)` pairs.
 pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, ProbeError> {
@@ -193,7 +189,7 @@ impl RpcChannel for StreamableChannel<'_> {
         let response = self
             .post(&jsonrpc::request(id, method, params), method)
             .await?;
-        read_response(response, id).await
+        response::read_response(response, id, None, &mut |_| {}).await
     }
 
     async fn notify(&mut self, method: &str, params: Value) -> Result<(), ProbeError> {
@@ -207,63 +203,6 @@ impl RpcChannel for StreamableChannel<'_> {
             self.protocol_version = Some(version);
         }
     }
-}
-
-/// Reads the response with `id` from a JSON or SSE body.
-async fn read_response(
-    response: reqwest::Response,
-    id: u64,
-) -> Result<Result<Value, RpcError>, ProbeError> {
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("text/event-stream") {
-        return read_sse_response(response, id).await;
-    }
-    if !content_type.starts_with("application/json") {
-        return Err(ProbeError::Protocol(format!(
-            "unexpected content type {content_type:?}"
-        )));
-    }
-    let bytes = read_limited(response, MAX_BODY_BYTES).await?;
-    let body: Value = serde_json::from_slice(&bytes)
-        .map_err(|error| ProbeError::Protocol(format!("invalid JSON in response: {error}")))?;
-    jsonrpc::find_response(&body, id)
-        .ok_or_else(|| ProbeError::Protocol(format!("no response with id {id} in body")))
-}
-
-async fn read_sse_response(
-    response: reqwest::Response,
-    id: u64,
-) -> Result<Result<Value, RpcError>, ProbeError> {
-    let mut decoder = SseDecoder::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| ProbeError::from_transport(&error))?;
-        let events = decoder
-            .feed(&chunk)
-            .map_err(|error| ProbeError::Protocol(error.to_string()))?;
-        // Events without data (stream priming, keep-alives) carry no message.
-        for event in events.into_iter().filter(is_message) {
-            let Ok(message) = serde_json::from_str::<Value>(&event.data) else {
-                return Err(ProbeError::Protocol("invalid JSON in SSE event".into()));
-            };
-            if let Some(outcome) = jsonrpc::find_response(&message, id) {
-                return Ok(outcome);
-            }
-        }
-    }
-    Err(ProbeError::Protocol(format!(
-        "SSE stream ended before the response to request {id}"
-    )))
-}
-
-/// True for an SSE event that carries a JSON-RPC message.
-pub(crate) fn is_message(event: &crate::sse::SseEvent) -> bool {
-    event.kind() == "message" && !event.data.trim().is_empty()
 }
 
 /// Probes a Streamable HTTP endpoint: stateless discovery, then `initialize`, then the

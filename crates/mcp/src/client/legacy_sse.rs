@@ -11,7 +11,8 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use super::handshake::{self, RpcChannel};
-use super::http::{header_map, is_message, status_error};
+use super::http::{header_map, status_error};
+use super::response::is_message;
 use super::{ProbeError, ProbeOptions, ProbeReport};
 use crate::jsonrpc::{self, RpcError};
 use crate::sse::SseDecoder;

@@ -5,6 +5,10 @@
 //! The era is detected as the 2026-07-28 backward-compatibility rules describe: a modern
 //! `server/discover` first, then the `initialize` handshake, then (for HTTP) the legacy
 //! HTTP+SSE transport.
+//!
+//! [`HttpSession`] is the lasting counterpart for calls: one caller's connection to one
+//! Streamable HTTP server, kept across requests (stateless, or a stateful session that is
+//! re-established when the server loses it).
 
 mod body;
 mod error;
@@ -12,6 +16,9 @@ mod handshake;
 mod http;
 mod legacy_sse;
 mod process_group;
+mod response;
+mod session;
+mod session_wire;
 mod spawn;
 mod stderr_tail;
 mod stdio;
@@ -25,6 +32,7 @@ use url::Url;
 
 pub use error::ProbeError;
 pub use legacy_sse::resolve_endpoint;
+pub use session::{HttpSession, SessionOptions};
 pub use spawn::{GroupHandle, ServerProcess, spawn_server};
 
 use crate::version::Era;
