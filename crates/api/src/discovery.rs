@@ -25,6 +25,8 @@ pub async fn server(
     Path(resource): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let shaped = match resource.split('/').collect::<Vec<_>>().as_slice() {
+        // The aggregated server.
+        ["mcp" | "sse"] => true,
         [server, "mcp" | "sse"] => {
             !server.is_empty()
                 && server
@@ -37,7 +39,7 @@ pub async fn server(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            "metadata exists for /{server}/mcp and /{server}/sse resources only",
+            "metadata exists for /mcp, /sse, /{server}/mcp and /{server}/sse resources only",
         ));
     }
     document(&state, &headers, &resource)

@@ -8,13 +8,23 @@ use mcpgw_auth::{AuthError, discovery};
 use crate::error::GatewayError;
 use crate::route::{Endpoint, Route};
 
-/// Where the protected-resource metadata of `route` is served.
-pub fn metadata_url(base: &str, route: &Route) -> String {
-    let endpoint = match route.endpoint {
+/// The resource a route's endpoint is, as its metadata names it: `{server}/mcp` or
+/// `{server}/sse` (the message endpoint belongs to the SSE resource).
+pub fn resource_of(route: &Route) -> String {
+    format!("{}/{}", route.server, endpoint_resource(route.endpoint))
+}
+
+/// The resource name of an endpoint of the aggregated server (`mcp` or `sse`).
+pub fn endpoint_resource(endpoint: Endpoint) -> &'static str {
+    match endpoint {
         Endpoint::Mcp => "mcp",
         Endpoint::Sse | Endpoint::Messages => "sse",
-    };
-    discovery::metadata_url(base, &format!("{}/{endpoint}", route.server))
+    }
+}
+
+/// Where the protected-resource metadata of `resource` is served.
+pub fn metadata_url(base: &str, resource: &str) -> String {
+    discovery::metadata_url(base, resource)
 }
 
 /// The challenge for a 401 or 403 on `route`, if `error` calls for one.
@@ -68,7 +78,7 @@ mod tests {
             server: "weather".into(),
             endpoint: Endpoint::Mcp,
         };
-        let metadata = metadata_url("http://127.0.0.1:7860", &route);
+        let metadata = metadata_url("http://127.0.0.1:7860", &resource_of(&route));
         assert_eq!(
             metadata,
             "http://127.0.0.1:7860/.well-known/oauth-protected-resource/weather/mcp"

@@ -155,7 +155,7 @@ pub fn upstream_head(
 }
 
 /// Tells the upstream who is calling. Values that are not valid header text are left out.
-fn add_identity(headers: &mut HeaderMap, principal: &Principal) {
+pub(crate) fn add_identity(headers: &mut HeaderMap, principal: &Principal) {
     // The subject, not a display name an identity provider may let its users choose.
     let user = principal.subject.as_str();
     let method = match &principal.auth_method {

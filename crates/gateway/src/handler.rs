@@ -122,6 +122,31 @@ impl Gateway {
         self.config.first_byte_timeout
     }
 
+    /// The longest silence allowed inside a streamed answer.
+    pub(crate) fn idle_timeout(&self) -> std::time::Duration {
+        self.config.idle_timeout
+    }
+
+    /// The data-plane settings.
+    pub(crate) fn config(&self) -> &GatewayConfig {
+        &self.config
+    }
+
+    /// Who is calling.
+    pub(crate) fn auth(&self) -> &Authenticator {
+        &self.auth
+    }
+
+    /// The access policy in force.
+    pub(crate) fn policy(&self) -> &SharedPolicy {
+        &self.policy
+    }
+
+    /// Where access decisions are recorded, if anywhere.
+    pub(crate) fn audit(&self) -> Option<&mcpgw_telemetry::audit::AuditLog> {
+        self.audit.as_ref()
+    }
+
     /// Open legacy SSE sessions.
     pub fn legacy_sessions(&self) -> &Sessions {
         &self.sessions
@@ -134,7 +159,7 @@ impl Gateway {
         match self.serve(&route, parts, body).await {
             Ok(response) => response,
             Err((error, id)) => {
-                let challenge = self.challenge(&route, host, &error);
+                let challenge = self.challenge(&challenge::resource_of(&route), host, &error);
                 let mut response = error.into_response_with_id(id.as_deref());
                 if let Some(challenge) = challenge {
                     response
@@ -147,9 +172,9 @@ impl Gateway {
     }
 
     /// The `WWW-Authenticate` header for a refused request, naming the resource metadata.
-    fn challenge(
+    pub(crate) fn challenge(
         &self,
-        route: &Route,
+        resource: &str,
         host: Option<http::HeaderValue>,
         error: &GatewayError,
     ) -> Option<http::HeaderValue> {
@@ -158,7 +183,7 @@ impl Gateway {
             headers.insert(http::header::HOST, host);
         }
         let base = mcpgw_auth::discovery::base_url(self.config.public_url.as_deref(), &headers);
-        let metadata = base.map(|base| challenge::metadata_url(&base, route));
+        let metadata = base.map(|base| challenge::metadata_url(&base, resource));
         challenge::challenge(error, metadata.as_deref())
     }
 
@@ -349,7 +374,7 @@ impl Gateway {
         }
     }
 
-    async fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {
+    pub(crate) async fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {
         let target = self
             .table
             .get(server)
@@ -366,7 +391,11 @@ impl Gateway {
     }
 
     /// Reads the whole request body, refusing more than the configured limit.
-    async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, GatewayError> {
+    pub(crate) async fn read_body(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Bytes, GatewayError> {
         let limit = self.config.max_body_bytes;
         let declared = headers
             .get(CONTENT_LENGTH)
@@ -411,7 +440,10 @@ impl Gateway {
 
 /// Refuses a request that sends `name` more than once: two values could mean two
 /// different things to the gateway and to the server.
-fn single_header(headers: &HeaderMap, name: &http::HeaderName) -> Result<(), GatewayError> {
+pub(crate) fn single_header(
+    headers: &HeaderMap,
+    name: &http::HeaderName,
+) -> Result<(), GatewayError> {
     if headers.get_all(name).iter().nth(1).is_some() {
         let error = inspect::InspectError::HeaderMismatch(format!("{name} sent more than once"));
         return Err(error.into());

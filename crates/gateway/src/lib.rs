@@ -10,6 +10,7 @@
 //!
 //! This crate owns no registry rules and no HTTP API; it must not buffer response bodies.
 
+pub mod aggregate;
 mod audit;
 mod authorize;
 pub mod bridge;

@@ -82,9 +82,31 @@ pub fn parse(raw_path: &str) -> Result<Option<Route>, GatewayError> {
     }
 }
 
+/// The endpoint of the aggregated server a raw path names (`/mcp`, `/sse`,
+/// `/messages`, one trailing slash tolerated, percent-decoded), if any.
+pub fn aggregate_endpoint(raw_path: &str) -> Option<Endpoint> {
+    let rest = raw_path.strip_prefix('/')?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains('/') {
+        return None;
+    }
+    Endpoint::parse(&percent_decode_str(rest).decode_utf8_lossy())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aggregate_endpoints() {
+        assert_eq!(aggregate_endpoint("/mcp"), Some(Endpoint::Mcp));
+        assert_eq!(aggregate_endpoint("/%6dcp/"), Some(Endpoint::Mcp));
+        assert_eq!(aggregate_endpoint("/sse"), Some(Endpoint::Sse));
+        assert_eq!(aggregate_endpoint("/messages/"), Some(Endpoint::Messages));
+        assert_eq!(aggregate_endpoint("/a/mcp"), None);
+        assert_eq!(aggregate_endpoint("/mcp%2f"), None);
+        assert_eq!(aggregate_endpoint("/health"), None);
+    }
 
     fn route(path: &str) -> Option<Route> {
         parse(path).unwrap()

@@ -37,6 +37,7 @@ struct GatewaySection {
     first_byte_timeout_secs: Option<f64>,
     idle_timeout_secs: Option<f64>,
     io_threads: Option<usize>,
+    tool_separator: Option<String>,
 }
 
 /// Default longest lifetime of a gateway-minted token: 30 days.
@@ -130,6 +131,9 @@ pub struct Settings {
     pub scopes_file: Option<PathBuf>,
     /// Days audit records are kept before they are pruned; 0 keeps them forever.
     pub audit_retention_days: u32,
+    /// Between server and tool in the aggregated endpoint's tool names
+    /// (`[gateway] tool_separator`, default `__`).
+    pub tool_separator: String,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -199,6 +203,20 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         public_url: public_url.clone(),
         forward_identity: file.auth.forward_identity,
     };
+    let tool_separator = match file.gateway.tool_separator.clone() {
+        None => mcpgw_gateway::aggregate::DEFAULT_SEPARATOR.to_owned(),
+        Some(separator)
+            if (1..=8).contains(&separator.len())
+                && separator
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) =>
+        {
+            separator
+        }
+        Some(separator) => bail!(
+            "gateway tool_separator must be 1 to 8 of A-Z a-z 0-9 _ - . (the characters tool names may use), not {separator:?}"
+        ),
+    };
     let io_threads = match file.gateway.io_threads {
         Some(count @ 0..=1024) => count,
         Some(count) => bail!("gateway io_threads must be between 0 and 1024, not {count}"),
@@ -226,6 +244,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
     };
     Ok(Settings {
         audit_retention_days,
+        tool_separator,
         gateway,
         io_threads,
         scopes_file,

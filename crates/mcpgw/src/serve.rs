@@ -15,6 +15,7 @@ use mcpgw_auth::users::{Bootstrapped, UserService};
 use mcpgw_auth::vending::TokenService;
 use mcpgw_auth::vending::keys::SigningKeys;
 use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
+use mcpgw_gateway::aggregate::{AggregateEndpoint, LiveCatalog};
 use mcpgw_gateway::{Gateway, RoutingTable};
 use mcpgw_registry::{HealthChecker, Prober, RegistryService};
 use mcpgw_telemetry::audit::{AuditConfig, AuditLog};
@@ -150,7 +151,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     });
     let gateway = Arc::new(gateway);
     gateway.watch_registry();
-    let app = app::service(Arc::clone(&gateway), api);
+    let catalog = LiveCatalog::start(
+        registry.clone(),
+        settings.tool_separator.clone(),
+        mcpgw_gateway::aggregate::BUILTIN_TOOLS,
+    )
+    .await?;
+    let aggregate = AggregateEndpoint::new(
+        Arc::clone(&gateway),
+        catalog,
+        registry.clone(),
+        shutdown.clone(),
+    )
+    .context("cannot set up the aggregated endpoint")?;
+    let app = app::service(Arc::clone(&gateway), Arc::new(aggregate), api);
     tracing::info!(
         %address,
         database = store.backend().name(),

@@ -176,11 +176,16 @@ impl RegistryService {
             tracing::debug!(path = %server.path, "check result dropped: the server changed meanwhile");
             return Ok(());
         }
+        let health_changed = outcome.health.status != server.health.status;
         if changed_tools.is_some() {
             tracing::info!(path = %server.path, tools = outcome.tools.as_ref().map_or(0, Vec::len), "tool list changed");
         }
-        if outcome.health.status != server.health.status {
+        if health_changed {
             tracing::info!(path = %server.path, health = %outcome.health.summary(), "health changed");
+        }
+        // What the aggregated endpoint offers depends on both: tell whoever follows.
+        if changed_tools.is_some() || health_changed {
+            self.changed();
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub const RESERVED_PATHS: &[&str] = &[
     "login",
     "logout",
     "mcp",
+    "mcpgw",
     "messages",
     "metrics",
     "oauth",

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod access;
+pub mod agent;
 pub mod faults;
 pub mod hostile;
 pub mod oidc;

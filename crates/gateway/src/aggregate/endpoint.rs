@@ -1,0 +1,228 @@
+//! [`AggregateEndpoint`]: the HTTP entry of the aggregated server. The caller is
+//! authenticated (401 with the protected-resource challenge otherwise), a session id must
+//! be the caller's own, `Mcp-Method`/`Mcp-Name` must agree with the body, and only then
+//! does rmcp see the request, with the caller in its extensions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, Response};
+use mcpgw_mcp::inspect;
+use mcpgw_registry::RegistryService;
+use rmcp::transport::StreamableHttpService;
+use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use tokio_util::sync::CancellationToken;
+
+use super::catalog::LiveCatalog;
+use super::legacy::LegacyEndpoint;
+use super::server::AggregateServer;
+use super::sessions::UpstreamSessions;
+use super::{Aggregator, builtin};
+use crate::challenge;
+use crate::error::GatewayError;
+use crate::forward::{MCP_METHOD, MCP_NAME, MCP_SESSION_ID};
+use crate::handler::{Gateway, single_header};
+use crate::route::Endpoint;
+use crate::session_owners::SessionOwners;
+
+/// How often idle upstream sessions are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Which tools a route offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// `/mcp`: every usable server's tools and the built-in tools.
+    Everything,
+    /// `/mcpgw/mcp`: the built-in tools alone (the Python gateway's `mcpgw` server).
+    Builtins,
+}
+
+impl Surface {
+    /// The key sessions of this surface are bound to their owners under.
+    fn owners_key(self) -> &'static str {
+        match self {
+            // Not a valid server path, so never confused with one.
+            Surface::Everything => "/mcp",
+            Surface::Builtins => builtin::SERVER,
+        }
+    }
+
+    /// The protected resource this surface's endpoint is.
+    fn resource(self, endpoint: Endpoint) -> String {
+        let name = challenge::endpoint_resource(endpoint);
+        match self {
+            Surface::Everything => name.to_owned(),
+            Surface::Builtins => format!("{}/{name}", builtin::SERVER),
+        }
+    }
+}
+
+type Service = StreamableHttpService<AggregateServer, LocalSessionManager>;
+
+/// The aggregated server's routes: `/mcp`, `/sse` + `/messages`, and `/mcpgw/…`.
+pub struct AggregateEndpoint {
+    core: Arc<Aggregator>,
+    everything: Service,
+    builtins: Service,
+    legacy: LegacyEndpoint,
+    owners: SessionOwners,
+}
+
+impl AggregateEndpoint {
+    /// Serves `catalog` through `gateway`; sessions end when `shutdown` is cancelled.
+    pub fn new(
+        gateway: Arc<Gateway>,
+        catalog: LiveCatalog,
+        registry: RegistryService,
+        shutdown: CancellationToken,
+    ) -> Result<AggregateEndpoint, GatewayError> {
+        let config = gateway.config();
+        let http = mcpgw_mcp::client::http_client(config.connect_timeout).map_err(|error| {
+            GatewayError::Upstream {
+                server: "*".into(),
+                reason: error.to_string(),
+            }
+        })?;
+        let sessions =
+            UpstreamSessions::new(http, config.first_byte_timeout, config.forward_identity);
+        let core = Arc::new(Aggregator {
+            gateway,
+            catalog,
+            sessions,
+            registry,
+        });
+        let sweeper = Arc::downgrade(&core);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                every.tick().await;
+                match sweeper.upgrade() {
+                    Some(core) => core.sessions.sweep(),
+                    None => return,
+                }
+            }
+        });
+        let service = |surface: Surface| {
+            let core = Arc::clone(&core);
+            // Host and Origin checks belong to the gateway as a whole, not to one route:
+            // behind a proxy the Host is the public name, which rmcp cannot know.
+            let config = StreamableHttpServerConfig::default()
+                .with_legacy_session_mode(true)
+                .with_cancellation_token(shutdown.child_token())
+                .disable_allowed_hosts();
+            StreamableHttpService::new(
+                move || {
+                    Ok(AggregateServer {
+                        core: Arc::clone(&core),
+                        surface,
+                        principal: None,
+                    })
+                },
+                Arc::new(LocalSessionManager::default()),
+                config,
+            )
+        };
+        Ok(AggregateEndpoint {
+            everything: service(Surface::Everything),
+            builtins: service(Surface::Builtins),
+            legacy: LegacyEndpoint::new(Arc::clone(&core), shutdown),
+            core,
+            owners: SessionOwners::default(),
+        })
+    }
+
+    /// Serves one request to `endpoint` of `surface`.
+    pub async fn handle(
+        &self,
+        surface: Surface,
+        endpoint: Endpoint,
+        request: Request<Body>,
+    ) -> Response<Body> {
+        let host = request.headers().get(http::header::HOST).cloned();
+        match self.serve(surface, endpoint, request).await {
+            Ok(response) => response,
+            Err(error) => {
+                let gateway = &self.core.gateway;
+                let resource = surface.resource(endpoint);
+                let challenge = gateway.challenge(&resource, host, &error);
+                let mut response = error.into_response_with_id(None);
+                if let Some(challenge) = challenge {
+                    response
+                        .headers_mut()
+                        .insert(http::header::WWW_AUTHENTICATE, challenge);
+                }
+                response
+            }
+        }
+    }
+
+    async fn serve(
+        &self,
+        surface: Surface,
+        endpoint: Endpoint,
+        request: Request<Body>,
+    ) -> Result<Response<Body>, GatewayError> {
+        let (mut parts, body) = request.into_parts();
+        let gateway = &self.core.gateway;
+        let principal = Arc::new(gateway.auth().authenticate(&parts.headers).await?);
+        if endpoint != Endpoint::Mcp {
+            let body = match parts.method {
+                Method::POST => Some(gateway.read_body(&parts.headers, body).await?),
+                _ => None,
+            };
+            return self
+                .legacy
+                .serve(surface, endpoint, parts, body, principal)
+                .await;
+        }
+        single_header(&parts.headers, &MCP_SESSION_ID)?;
+        let session = session_id(&parts.headers);
+        let key = surface.owners_key();
+        let owner = principal.owner();
+        if let Some(session) = &session
+            && !self.owners.may_use(key, session, &owner)
+        {
+            return Err(GatewayError::UnknownSession);
+        }
+        let body = if parts.method == Method::POST {
+            let bytes = gateway.read_body(&parts.headers, body).await?;
+            let inspected = inspect::inspect(&bytes)?;
+            for name in [MCP_METHOD, MCP_NAME] {
+                single_header(&parts.headers, &name)?;
+            }
+            inspect::check_headers(
+                &inspected,
+                parts.headers.get(MCP_METHOD).map(|value| value.as_bytes()),
+                parts.headers.get(MCP_NAME).map(|value| value.as_bytes()),
+            )?;
+            Body::from(bytes)
+        } else {
+            body
+        };
+        let method = parts.method.clone();
+        parts.extensions.insert(principal);
+        let request = Request::from_parts(parts, body);
+        let service = match surface {
+            Surface::Everything => &self.everything,
+            Surface::Builtins => &self.builtins,
+        };
+        let response = service.handle(request).await.map(Body::new);
+        if response.status().is_success() {
+            match (&session, session_id(response.headers())) {
+                (Some(session), _) if method == Method::DELETE => self.owners.forget(key, session),
+                (None, Some(opened)) => self.owners.bind(key, &opened, &owner),
+                _ => {}
+            }
+        }
+        Ok(response)
+    }
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(MCP_SESSION_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
