@@ -174,20 +174,29 @@ impl Aggregator {
             Some(Value::Object(object)) => object.clone(),
             Some(_) => return Ok(tool_error("`arguments` must be an object")),
         };
-        let catalog = self.catalog.current();
-        let Some(exposed) = catalog.find_original(server, tool) else {
-            return Ok(tool_error(format!(
+        // A tool the caller may not call is as unknown as one that does not exist.
+        let unknown = || {
+            tool_error(format!(
                 "no tool '{tool}' on a usable server '{}' (use intelligent_tool_finder or list_services)",
                 server.trim_matches('/')
-            )));
+            ))
+        };
+        let catalog = self.catalog.current();
+        let Some(exposed) = catalog.find_original(server, tool) else {
+            return Ok(unknown());
         };
         let invocation = Invocation {
             arguments: Some(tool_arguments),
             progress_token,
             ..Invocation::default()
         };
-        self.call_upstream(caller, exposed, invocation, on_notification)
+        match self
+            .call_upstream(caller, exposed, invocation, on_notification)
             .await
+        {
+            Err(CallFailure::NotOffered(_)) => Ok(unknown()),
+            other => other,
+        }
     }
 
     /// The registry's servers the caller may list.

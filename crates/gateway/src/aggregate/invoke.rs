@@ -18,6 +18,10 @@ use crate::bridge::BridgeError;
 use crate::bridge::channel::is_undelivered;
 use crate::error::GatewayError;
 
+/// The longest a call waits for a crashed stdio or SSE server to be started again (its
+/// restart backoff) before failing.
+const MAX_RESTART_WAIT: Duration = Duration::from_secs(5);
+
 /// One tool call to forward.
 pub(crate) struct ToolCall<'a> {
     /// The server that has the tool.
@@ -109,13 +113,18 @@ impl Aggregator {
         let target = self.gateway.target(&server.path).await?;
         let message = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
         let mut events = None;
-        for _attempt in 0..2 {
-            let running = self
-                .gateway
-                .bridges()
-                .running(&target)
-                .await
-                .map_err(GatewayError::from)?;
+        for attempt in 0..2 {
+            let running = match self.gateway.bridges().running(&target).await {
+                Ok(running) => running,
+                // Restarted a moment ago after a crash: worth one short wait, not a failure.
+                Err(BridgeError::BackingOff { seconds, .. })
+                    if attempt == 0 && seconds <= MAX_RESTART_WAIT.as_secs() =>
+                {
+                    tokio::time::sleep(Duration::from_secs(seconds)).await;
+                    continue;
+                }
+                Err(error) => return Err(GatewayError::from(error).into()),
+            };
             match running.channel().request(message.clone()).await {
                 Ok(sent) => {
                     events = Some(sent);

@@ -90,3 +90,22 @@ async fn wait_for_port(port: u16) {
     }
     panic!("server on port {port} did not start");
 }
+
+/// Starts `mcpgw example-server NAME` (stateful) on `port` of 127.0.0.1, to be stopped and
+/// started again at the same address.
+pub async fn example_at(name: &str, port: u16) -> Upstream {
+    let mut command = Command::new(super::binary());
+    command.args([
+        "example-server",
+        name,
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    let (child, url) = super::spawn_announcing(command, "listening on ").await;
+    Upstream { _child: child, url }
+}
+
+/// A loopback port nothing listens on right now.
+pub async fn unused_port() -> u16 {
+    free_port().await
+}

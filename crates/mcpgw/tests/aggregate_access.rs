@@ -1,0 +1,483 @@
+//! The aggregated endpoint's rules: a restricted caller sees and calls only its tools
+//! (built-in ones included), the finder → invoke round trip an agent makes, an upstream
+//! restarted under an open session, raw 2026-07-28 exchanges without a session, the
+//! built-in `/mcpgw/mcp` server, legacy SSE clients, and sessions bound to their caller.
+
+mod common;
+
+use std::time::Duration;
+
+use common::access::{start, token_for};
+use common::agent::Agent;
+use common::{Gateway, Launch, TOKEN, upstreams};
+use serde_json::{Value, json};
+
+const POLICY: &str = r#"
+group_mappings:
+  analysts: [toolbox-read]
+  agents: [finder]
+UI-Scopes:
+  toolbox-read:
+    list_service: [toolbox]
+  finder:
+    list_service: [all]
+toolbox-read:
+- server: "toolbox*"
+  methods: [initialize, notifications/initialized, tools/list, tools/call]
+  tools: [echo, "base64_*"]
+finder:
+- server: mcpgw
+  methods: [initialize, notifications/initialized, tools/list, tools/call]
+  tools: [intelligent_tool_finder, invoke_mcp_tool, list_services]
+- server: clock
+  methods: [tools/call]
+  tools: [current_time_by_timezone]
+"#;
+
+async fn register_healthy(gw: &Gateway, body: Value) {
+    let path = body["path"].as_str().unwrap().to_owned();
+    let reply = gw.api("POST", "/api/servers", Some(body)).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    gw.wait_for_server(&path, Duration::from_secs(30), |server| {
+        server["health"]["status"] == "healthy"
+    })
+    .await;
+}
+
+fn stdio_toolbox(path: &str) -> Value {
+    json!({"path": path, "command": common::binary(), "args": ["example-server", "toolbox", "--stdio"]})
+}
+
+fn structured(answer: &Value) -> &Value {
+    assert_eq!(answer["ok"], true, "{answer}");
+    &answer["structured"]["result"]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restricted_caller_sees_and_calls_only_its_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _) = start(dir.path(), POLICY).await;
+    let toolbox = upstreams::example("toolbox", false).await;
+    register_healthy(&gw, common::http_server("toolbox", &toolbox.url)).await;
+    register_healthy(&gw, stdio_toolbox("toolbox-stdio")).await;
+    let analyst = token_for(&gw, &["analysts"]).await;
+    let url = format!("{}/mcp", gw.url);
+    let Some(mut agent) = Agent::connect("http", "stateful", &url, &analyst).await else {
+        return;
+    };
+    let mut tools = agent.tools().await;
+    tools.sort();
+    assert_eq!(
+        tools,
+        [
+            "toolbox-stdio__base64_decode",
+            "toolbox-stdio__base64_encode",
+            "toolbox-stdio__echo",
+            "toolbox__base64_decode",
+            "toolbox__base64_encode",
+            "toolbox__echo",
+        ]
+    );
+    let echoed = agent
+        .call("toolbox-stdio__echo", json!({"message": "mine"}))
+        .await;
+    assert_eq!(echoed["text"], "mine", "{echoed}");
+    for refused in ["toolbox__add", "intelligent_tool_finder", "nobody__echo"] {
+        let answer = agent.call(refused, json!({"a": 1, "b": 2})).await;
+        assert_eq!(answer["ok"], false, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains("unknown tool"),
+            "{answer}"
+        );
+    }
+    // The refusal is in the audit trail, with the real server and tool.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = gw
+            .api(
+                "GET",
+                "/api/audit?server=toolbox&tool=add&decision=deny",
+                None,
+            )
+            .await;
+        if reply.body["count"] == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", reply.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_finds_a_tool_then_invokes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _) = start(dir.path(), POLICY).await;
+    let time = upstreams::example("currenttime", true).await;
+    let toolbox = upstreams::example("toolbox", false).await;
+    register_healthy(&gw, common::http_server("clock", &time.url)).await;
+    register_healthy(&gw, common::http_server("toolbox", &toolbox.url)).await;
+    let token = token_for(&gw, &["agents"]).await;
+    let url = format!("{}/mcp", gw.url);
+    let Some(mut agent) = Agent::connect("http", "stateless", &url, &token).await else {
+        return;
+    };
+    let mut tools = agent.tools().await;
+    tools.sort();
+    assert_eq!(
+        tools,
+        [
+            "clock__current_time_by_timezone",
+            "intelligent_tool_finder",
+            "invoke_mcp_tool",
+            "list_services"
+        ]
+    );
+    let found = agent
+        .call(
+            "intelligent_tool_finder",
+            json!({"natural_language_query": "what time is it in Tokyo"}),
+        )
+        .await;
+    let best = &structured(&found)[0];
+    assert_eq!(best["tool_name"], "current_time_by_timezone", "{found}");
+    assert_eq!(best["service_path"], "/clock");
+    assert_eq!(best["aggregated_name"], "clock__current_time_by_timezone");
+    assert!(
+        best["tool_parsed_description"]["parameters"]["tz_name"].is_string(),
+        "{best}"
+    );
+    let score = best["overall_similarity_score"].as_f64().unwrap();
+    assert!(score > 0.0 && score <= 1.0, "{best}");
+    // Tools the agent may not call are never found.
+    let hidden = agent
+        .call(
+            "intelligent_tool_finder",
+            json!({"natural_language_query": "echo a message", "top_n_tools": 5}),
+        )
+        .await;
+    assert_eq!(structured(&hidden), &json!([]), "{hidden}");
+
+    let invoked = agent
+        .call(
+            "invoke_mcp_tool",
+            json!({"server_name": best["service_path"], "tool_name": best["tool_name"], "arguments": {"tz_name": "Asia/Tokyo"}}),
+        )
+        .await;
+    assert_eq!(invoked["ok"], true, "{invoked}");
+    assert!(
+        invoked["text"].as_str().unwrap().contains("Asia/Tokyo"),
+        "{invoked}"
+    );
+    let refused = agent
+        .call(
+            "invoke_mcp_tool",
+            json!({"server_name": "toolbox", "tool_name": "echo", "arguments": {"message": "x"}}),
+        )
+        .await;
+    assert_eq!(refused["is_error"], true, "{refused}");
+    let listed = agent.call("list_services", json!({})).await;
+    let paths: Vec<&str> = structured(&listed)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|server| server["service_path"].as_str().unwrap())
+        .collect();
+    // `list_service: [all]` still needs an entry for the server (the Python rule).
+    assert_eq!(paths, ["/clock"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_restarted_under_an_open_session_is_reached_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::quiet(dir.path()).start().await;
+    let port = upstreams::unused_port().await;
+    let first = upstreams::example_at("toolbox", port).await;
+    register_healthy(&gw, common::http_server("toolbox", &first.url)).await;
+    register_healthy(&gw, stdio_toolbox("box")).await;
+    let url = format!("{}/mcp", gw.url);
+    let Some(mut agent) = Agent::connect("http", "stateful", &url, TOKEN).await else {
+        return;
+    };
+    for tool in ["toolbox__echo", "box__echo"] {
+        let answer = agent.call(tool, json!({"message": "before"})).await;
+        assert_eq!(answer["text"], "before", "{answer}");
+    }
+    // The HTTP server restarts: its sessions are gone; the gateway opens a new one.
+    drop(first);
+    let _second = upstreams::example_at("toolbox", port).await;
+    let answer = agent
+        .call("toolbox__echo", json!({"message": "after"}))
+        .await;
+    assert_eq!(answer["text"], "after", "{answer}");
+    // The stdio server dies: the gateway starts it again.
+    let marker = format!("{}", common::binary());
+    let pids = common::hostile::processes_with(&marker)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.contains("--stdio"))
+        })
+        .collect::<Vec<_>>();
+    assert!(!pids.is_empty());
+    common::hostile::kill_all(&pids);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answer = agent.call("box__echo", json!({"message": "again"})).await;
+    assert_eq!(answer["text"], "again", "{answer}");
+}
+
+/// POSTs one 2026-07-28 message to `path` with the headers such a client sends.
+async fn stateless(
+    gw: &Gateway,
+    path: &str,
+    token: Option<&str>,
+    method: &str,
+    name: Option<&str>,
+    params: Value,
+) -> reqwest::Response {
+    let mut params = params;
+    params["_meta"] = common::stateless_meta();
+    let mut request = gw
+        .request("POST", path)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method)
+        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}));
+    if let Some(name) = name {
+        request = request.header("mcp-name", name);
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raw_stateless_exchange_needs_no_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::quiet(dir.path()).start().await;
+    let toolbox = upstreams::example("toolbox", true).await;
+    register_healthy(&gw, common::http_server("toolbox", &toolbox.url)).await;
+
+    let discovered = stateless(&gw, "/mcp", Some(TOKEN), "server/discover", None, json!({})).await;
+    assert_eq!(discovered.status(), 200);
+    assert!(discovered.headers().get("mcp-session-id").is_none());
+    let discovered = common::rpc_messages(discovered).await.remove(0);
+    let result = &discovered["result"];
+    assert!(
+        result["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28")),
+        "{discovered}"
+    );
+    assert_eq!(
+        result["capabilities"]["tools"]["listChanged"], true,
+        "{discovered}"
+    );
+
+    let listed = stateless(&gw, "/mcp", Some(TOKEN), "tools/list", None, json!({})).await;
+    assert!(listed.headers().get("mcp-session-id").is_none());
+    let listed = common::rpc_messages(listed).await.remove(0);
+    assert_eq!(listed["result"]["cacheScope"], "private", "{listed}");
+    assert_eq!(listed["result"]["ttlMs"], 30000, "{listed}");
+    let echo = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|tool| tool["name"] == "toolbox__echo")
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(echo["_meta"]["io.mcpgw/server"], "toolbox");
+    assert_eq!(echo["_meta"]["io.mcpgw/tool"], "echo");
+    assert_eq!(
+        echo["inputSchema"]["required"],
+        json!(["message"]),
+        "{echo}"
+    );
+
+    let call = json!({"name": "toolbox__echo", "arguments": {"message": "raw"}});
+    let called = stateless(
+        &gw,
+        "/mcp",
+        Some(TOKEN),
+        "tools/call",
+        Some("toolbox__echo"),
+        call.clone(),
+    )
+    .await;
+    let called = common::rpc_messages(called).await.remove(0);
+    assert_eq!(called["result"]["content"][0]["text"], "raw", "{called}");
+    assert_eq!(called["result"]["resultType"], "complete", "{called}");
+
+    // Header and body must agree, before anything else happens.
+    let mismatch = stateless(
+        &gw,
+        "/mcp",
+        Some(TOKEN),
+        "tools/call",
+        Some("toolbox__fail"),
+        call,
+    )
+    .await;
+    assert_eq!(mismatch.status(), 400);
+    let mismatch = common::rpc_messages(mismatch).await.remove(0);
+    assert_eq!(mismatch["error"]["code"], -32020, "{mismatch}");
+
+    // No credentials: 401, and where to find out how to get some.
+    let anonymous = stateless(&gw, "/mcp", None, "tools/list", None, json!({})).await;
+    assert_eq!(anonymous.status(), 401);
+    let challenge = anonymous.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let metadata = format!("{}/.well-known/oauth-protected-resource/mcp", gw.url);
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{metadata}\"")),
+        "{challenge}"
+    );
+    let document = common::get_json(&metadata).await;
+    assert_eq!(
+        document["resource"],
+        format!("{}/mcp", gw.url),
+        "{document}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_builtin_server_manages_the_registry_for_those_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _) = start(dir.path(), POLICY).await;
+    let time = upstreams::example("currenttime", false).await;
+    let url = format!("{}/mcpgw/mcp", gw.url);
+    let Some(mut admin) = Agent::connect("http", "stateful", &url, TOKEN).await else {
+        return;
+    };
+    let tools = admin.tools().await;
+    assert_eq!(
+        tools,
+        [
+            "intelligent_tool_finder",
+            "invoke_mcp_tool",
+            "list_services",
+            "get_service_tools",
+            "healthcheck",
+            "refresh_service",
+            "toggle_service",
+            "register_service",
+            "remove_service",
+        ]
+    );
+    let registered = admin
+        .call("register_service", json!({"path": "clock", "server_name": "Clock", "proxy_pass_url": time.url, "num_stars": 5}))
+        .await;
+    assert_eq!(registered["is_error"], false, "{registered}");
+    gw.wait_for_server("clock", Duration::from_secs(30), |server| {
+        server["health"]["status"] == "healthy"
+    })
+    .await;
+    let tools = admin
+        .call("get_service_tools", json!({"service_path": "/clock"}))
+        .await;
+    assert_eq!(
+        tools["structured"]["tools"][0]["name"], "current_time_by_timezone",
+        "{tools}"
+    );
+    let health = admin.call("healthcheck", json!({})).await;
+    assert_eq!(
+        health["structured"]["/clock"]["health"], "healthy",
+        "{health}"
+    );
+    let toggled = admin
+        .call("toggle_service", json!({"service_path": "clock"}))
+        .await;
+    assert_eq!(toggled["structured"]["enabled"], false, "{toggled}");
+    let bad = admin
+        .call(
+            "register_service",
+            json!({"path": "Bad Path", "url": "http://127.0.0.1:9/mcp"}),
+        )
+        .await;
+    assert_eq!(bad["is_error"], true, "{bad}");
+    assert!(bad["text"].as_str().unwrap().contains("path"), "{bad}");
+
+    // An agent allowed only the finder tools is offered only those, and may not manage.
+    let token = token_for(&gw, &["agents"]).await;
+    let Some(mut agent) = Agent::connect("http", "stateless", &url, &token).await else {
+        return;
+    };
+    assert_eq!(
+        agent.tools().await,
+        [
+            "intelligent_tool_finder",
+            "invoke_mcp_tool",
+            "list_services"
+        ]
+    );
+    let refused = agent
+        .call("remove_service", json!({"service_path": "clock"}))
+        .await;
+    assert!(
+        refused["error"].as_str().unwrap().contains("unknown tool"),
+        "{refused}"
+    );
+    let removed = admin
+        .call("remove_service", json!({"service_path": "clock"}))
+        .await;
+    assert_eq!(removed["structured"]["removed"], "/clock", "{removed}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_sse_clients_use_the_aggregated_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::quiet(dir.path()).start().await;
+    register_healthy(&gw, stdio_toolbox("box")).await;
+    let url = format!("{}/sse", gw.url);
+    let Some(mut agent) = Agent::connect("sse", "stateful", &url, TOKEN).await else {
+        return;
+    };
+    let tools = agent.tools().await;
+    assert!(
+        tools.iter().any(|tool| tool == "box__countdown"),
+        "{tools:?}"
+    );
+    let counted = agent
+        .call("box__countdown", json!({"steps": 2, "delay_ms": 20}))
+        .await;
+    assert_eq!(counted["progress"], json!([1.0, 2.0]), "{counted}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_is_only_its_openers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, _) = start(dir.path(), POLICY).await;
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let opened = gw
+        .request("POST", "/mcp")
+        .bearer_auth(TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let _ = opened.bytes().await;
+    // Tokens the admin mints are the admin's own; an anonymous caller is someone else.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    for (token, status) in [(None, 404), (Some(TOKEN), 200)] {
+        let mut request = gw
+            .request("POST", "/mcp")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(&list);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status);
+    }
+}
