@@ -210,8 +210,7 @@ async fn an_upstream_restarted_under_an_open_session_is_reached_again() {
         .await;
     assert_eq!(answer["text"], "after", "{answer}");
     // The stdio server dies: the gateway starts it again.
-    let marker = format!("{}", common::binary());
-    let pids = common::hostile::processes_with(&marker)
+    let pids = common::hostile::processes_with(common::binary())
         .into_iter()
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
