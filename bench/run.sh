@@ -17,6 +17,10 @@
 #   BENCH_CALLER=admin        admin: the admin token (no scopes file); restricted: a gateway
 #                             token for a group that scopes.yml allows `echo` and a few
 #                             other tools (every message decided by the policy)
+#   BENCH_ROUTE=server        server: the gateway target is the server's own route
+#                             /toolbox/mcp; aggregate: the aggregated endpoint /mcp, calling
+#                             `toolbox__echo` (one more lookup, the caller's own upstream
+#                             session, the result re-serialised by rmcp)
 #   BENCH_SKIP_BUILD=1        use the binaries already built
 #   BENCH_OUT=bench/results/latest.json
 #   CARGO_TARGET_DIR          default $HOME/.cache/mcpgw-target
@@ -33,6 +37,14 @@ latency_concurrency=${concurrencies[0]}
 throughput_concurrency=${concurrencies[-1]}
 gateway_log=${BENCH_GATEWAY_LOG:-info}
 caller=${BENCH_CALLER:-admin}
+route=${BENCH_ROUTE:-server}
+case $route in
+server | aggregate) ;;
+*)
+    echo "run.sh: BENCH_ROUTE must be server or aggregate" >&2
+    exit 2
+    ;;
+esac
 case $caller in
 admin | restricted) ;;
 *)
@@ -136,6 +148,11 @@ curl -sS --fail-with-body -o /dev/null -X POST "$gateway_base/api/servers" \
     -H "Authorization: Bearer $token" -H 'content-type: application/json' \
     -d "{\"path\":\"toolbox\",\"url\":\"$direct_url\"}"
 gateway_url="$gateway_base/toolbox/mcp"
+gateway_tool=echo
+if [[ $route == aggregate ]]; then
+    gateway_url="$gateway_base/mcp"
+    gateway_tool=toolbox__echo
+fi
 # Let the registration's first health check finish before anything is measured.
 for _ in $(seq 100); do
     curl -sS -H "Authorization: Bearer $token" "$gateway_base/api/servers/toolbox" |
@@ -149,7 +166,7 @@ if [[ $caller == restricted ]]; then
         -d '{"description":"bench","groups":["bench-agents"]}' |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 fi
-echo "run.sh: direct $direct_url, floor $passthrough_url, gateway $gateway_url ($caller caller)" >&2
+echo "run.sh: direct $direct_url, floor $passthrough_url, gateway $gateway_url ($caller caller, tool $gateway_tool)" >&2
 
 declare -A urls=([direct]=$direct_url [passthrough]=$passthrough_url [gateway]=$gateway_url)
 # The process between client and server, whose CPU time per request is reported as `hop`.
@@ -163,7 +180,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # measure TARGET CONCURRENCY ROUND: one loadgen run, its JSON line appended to $runs.
 measure() {
-    local target=$1 concurrency=$2 round=$3 token_env=(env -u LOADGEN_TOKEN)
+    local target=$1 concurrency=$2 round=$3 token_env=(env -u LOADGEN_TOKEN) tool=echo
     local cpu=(--clock-ticks "$clock_ticks" --cpu client=self --cpu "upstream=$upstream_pid"
         --cpu machine=machine)
     if [[ -n ${hop_pids[$target]:-} ]]; then
@@ -171,8 +188,9 @@ measure() {
     fi
     if [[ $target == gateway ]]; then
         token_env=(env LOADGEN_TOKEN="$gateway_token")
+        tool=$gateway_tool
     fi
-    if ! "${token_env[@]}" "$bin/loadgen" --url "${urls[$target]}" --label "$target" --round "$round" \
+    if ! "${token_env[@]}" "$bin/loadgen" --url "${urls[$target]}" --tool "$tool" --label "$target" --round "$round" \
         --concurrency "$concurrency" --warmup-secs "$warmup" --duration-secs "$duration" \
         "${cpu[@]}" |
         tee -a "$runs" >&2; then
@@ -200,7 +218,7 @@ fi
 "$bin/report" --runs "$runs" --out "$out" \
     --latency-concurrency "$latency_concurrency" \
     --throughput-concurrency "$throughput_concurrency" \
-    --meta "command=BENCH_ROUNDS=$rounds BENCH_DURATION=$duration BENCH_WARMUP=$warmup BENCH_CONCURRENCIES='${concurrencies[*]}' BENCH_CALLER=$caller bench/run.sh" \
+    --meta "command=BENCH_ROUNDS=$rounds BENCH_DURATION=$duration BENCH_WARMUP=$warmup BENCH_CONCURRENCIES='${concurrencies[*]}' BENCH_CALLER=$caller BENCH_ROUTE=$route bench/run.sh" \
     --meta "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     --meta "worktree_dirty=$dirty" \
     --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -211,6 +229,7 @@ fi
     --meta "rustc=$(rustc --version)" \
     --meta "gateway_log=$gateway_log" \
     --meta "caller=$caller" \
+    --meta "route=$route" \
     --meta "loadavg_start=$load_start" \
     --meta "loadavg_end=$load_end"
 echo "run.sh: wrote $out" >&2

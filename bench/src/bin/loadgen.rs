@@ -34,6 +34,9 @@ struct Args {
     /// Bearer token to send.
     #[arg(long, env = "LOADGEN_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The echo tool's name at the target (`toolbox__echo` on the aggregated `/mcp`).
+    #[arg(long, default_value = mcpgw_bench::loadgen::TOOL)]
+    tool: String,
     /// Text for `echo` to send back.
     #[arg(long, default_value = "hello from loadgen")]
     message: String,
@@ -57,6 +60,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         warmup: Duration::try_from_secs_f64(args.warmup_secs)?,
         duration: Duration::try_from_secs_f64(args.duration_secs)?,
         token: args.token,
+        tool: args.tool,
         message: args.message,
         cpu_watches: args.cpu_watches,
         clock_ticks_per_second: args.clock_ticks,

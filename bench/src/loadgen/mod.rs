@@ -15,7 +15,7 @@ use http::Uri;
 use tokio::time::Instant;
 
 pub use cpu::CpuWatch;
-pub use request::EchoCall;
+pub use request::{EchoCall, TOOL};
 pub use summary::RunSummary;
 use worker::{Schedule, WorkerOutcome};
 
@@ -36,6 +36,8 @@ pub struct Settings {
     pub duration: Duration,
     /// Bearer token, if the target needs one.
     pub token: Option<String>,
+    /// The echo tool's name at the target.
+    pub tool: String,
     /// The text `echo` is asked to send back.
     pub message: String,
     /// Processes whose CPU time per request is reported.
@@ -54,6 +56,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<RunSummary> {
     let call = Arc::new(EchoCall::new(
         &settings.url,
         settings.token.as_deref(),
+        &settings.tool,
         &settings.message,
     )?);
     let started = Instant::now() + START_DELAY;

@@ -12,7 +12,7 @@ use serde_json::json;
 pub const PROTOCOL_VERSION: &str = "2026-07-28";
 /// The JSON-RPC id of every request (each is answered on its own exchange).
 pub const REQUEST_ID: u64 = 1;
-/// The tool called.
+/// The tool called unless told otherwise (`toolbox__echo` on the aggregated endpoint).
 pub const TOOL: &str = "echo";
 
 /// A prepared `tools/call echo` request for one target.
@@ -26,6 +26,8 @@ pub struct EchoCall {
     host: HeaderValue,
     /// `Bearer <token>`, when the target needs one.
     authorization: Option<HeaderValue>,
+    /// The tool's name, also sent as `Mcp-Name`.
+    tool: HeaderValue,
     /// The serialised JSON-RPC request.
     body: Bytes,
     /// What `echo` must send back.
@@ -33,8 +35,9 @@ pub struct EchoCall {
 }
 
 impl EchoCall {
-    /// Prepares the call to `url` (an `http://` URL) asking `echo` to return `message`.
-    pub fn new(url: &Uri, token: Option<&str>, message: &str) -> anyhow::Result<Self> {
+    /// Prepares the call to `url` (an `http://` URL) asking the echo tool `tool` to return
+    /// `message`.
+    pub fn new(url: &Uri, token: Option<&str>, tool: &str, message: &str) -> anyhow::Result<Self> {
         if url.scheme_str() != Some("http") {
             bail!("only http:// targets are supported, not {url}");
         }
@@ -50,7 +53,9 @@ impl EchoCall {
             path_and_query: path.parse().context("the URL's path")?,
             host: HeaderValue::from_str(authority.as_str()).context("the URL's host")?,
             authorization,
-            body: Bytes::from(body(message).to_string()),
+            tool: HeaderValue::from_str(tool)
+                .context("the tool name is not a valid header value")?,
+            body: Bytes::from(body(tool, message).to_string()),
             message: message.to_owned(),
         })
     }
@@ -75,7 +80,7 @@ impl EchoCall {
             .header(ACCEPT, "application/json, text/event-stream")
             .header("mcp-protocol-version", PROTOCOL_VERSION)
             .header("mcp-method", "tools/call")
-            .header("mcp-name", TOOL);
+            .header("mcp-name", self.tool.clone());
         if let Some(authorization) = &self.authorization {
             builder = builder.header(AUTHORIZATION, authorization.clone());
         }
@@ -86,13 +91,13 @@ impl EchoCall {
 }
 
 /// The JSON-RPC request body.
-fn body(message: &str) -> serde_json::Value {
+fn body(tool: &str, message: &str) -> serde_json::Value {
     json!({
         "jsonrpc": "2.0",
         "id": REQUEST_ID,
         "method": "tools/call",
         "params": {
-            "name": TOOL,
+            "name": tool,
             "arguments": {"message": message},
             "_meta": {
                 "io.modelcontextprotocol/protocolVersion": PROTOCOL_VERSION,
@@ -109,7 +114,7 @@ mod tests {
     #[test]
     fn request_carries_the_mcp_headers_and_body() {
         let url: Uri = "http://127.0.0.1:9/toolbox/mcp".parse().unwrap();
-        let call = EchoCall::new(&url, Some("secret"), "hi").unwrap();
+        let call = EchoCall::new(&url, Some("secret"), TOOL, "hi").unwrap();
         assert_eq!(call.authority(), "127.0.0.1:9");
         let request = call.request().unwrap();
         assert_eq!(request.uri(), "/toolbox/mcp");
@@ -127,6 +132,6 @@ mod tests {
     #[test]
     fn https_is_refused() {
         let url: Uri = "https://127.0.0.1/mcp".parse().unwrap();
-        assert!(EchoCall::new(&url, None, "hi").is_err());
+        assert!(EchoCall::new(&url, None, TOOL, "hi").is_err());
     }
 }

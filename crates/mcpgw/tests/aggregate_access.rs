@@ -101,6 +101,9 @@ async fn a_restricted_caller_sees_and_calls_only_its_tools() {
             )
             .await;
         if reply.body["count"] == 1 {
+            let record = &reply.body["records"][0];
+            assert_eq!(record["method"], "tools/call", "{record}");
+            assert!(record["request_id"].is_string(), "{record}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{:?}", reply.body);
@@ -193,7 +196,11 @@ async fn an_upstream_restarted_under_an_open_session_is_reached_again() {
     let port = upstreams::unused_port().await;
     let first = upstreams::example_at("toolbox", port).await;
     register_healthy(&gw, common::http_server("toolbox", &first.url)).await;
-    register_healthy(&gw, stdio_toolbox("box")).await;
+    // Marked, so that only this test's process is killed (tests run side by side).
+    let marker = format!("MCPGW_RESTART_TEST={}", std::process::id());
+    let mut stdio = stdio_toolbox("box");
+    stdio["env"] = json!({"MCPGW_RESTART_TEST": std::process::id().to_string()});
+    register_healthy(&gw, stdio).await;
     let url = format!("{}/mcp", gw.url);
     let Some(mut agent) = Agent::connect("http", "stateful", &url, TOKEN).await else {
         return;
@@ -213,8 +220,8 @@ async fn an_upstream_restarted_under_an_open_session_is_reached_again() {
     let pids = common::hostile::processes_with(common::binary())
         .into_iter()
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmdline| cmdline.contains("--stdio"))
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| String::from_utf8_lossy(&environ).contains(&marker))
         })
         .collect::<Vec<_>>();
     assert!(!pids.is_empty());

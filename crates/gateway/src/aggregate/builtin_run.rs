@@ -185,6 +185,7 @@ impl Aggregator {
         let Some(exposed) = catalog.find_original(server, tool) else {
             return Ok(unknown());
         };
+        // The call is recorded on its own, under the real server and tool.
         let invocation = Invocation {
             arguments: Some(tool_arguments),
             progress_token,

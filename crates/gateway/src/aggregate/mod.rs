@@ -55,6 +55,8 @@ pub(crate) struct Invocation {
     pub progress_token: Option<Value>,
     /// Parameters passed on as they are (see [`ToolCall::continuation`]).
     pub continuation: Map<String, Value>,
+    /// The JSON-RPC id of the client's request as written, for the audit trail.
+    pub request_id: Option<String>,
 }
 
 /// Who is calling, with the policy decisions are taken under (loaded once per request).
@@ -137,7 +139,13 @@ impl Aggregator {
     ) -> Result<Value, CallFailure> {
         if let Some(tool) = Builtin::parse(name) {
             let decision = Self::may_use_builtin(caller, tool);
-            self.record(caller, builtin::SERVER, name, &decision);
+            self.record(
+                caller,
+                builtin::SERVER,
+                name,
+                invocation.request_id.clone(),
+                &decision,
+            );
             if !decision.allowed {
                 return Err(CallFailure::NotOffered(name.to_owned()));
             }
@@ -179,7 +187,14 @@ impl Aggregator {
                 target: Some(&exposed.tool.name),
             },
         );
-        self.record(caller, &exposed.server.path, &exposed.tool.name, &decision);
+        let id = invocation.request_id.clone();
+        self.record(
+            caller,
+            &exposed.server.path,
+            &exposed.tool.name,
+            id,
+            &decision,
+        );
         if !decision.allowed {
             return Err(CallFailure::NotOffered(exposed.name.clone()));
         }
@@ -195,7 +210,14 @@ impl Aggregator {
     }
 
     /// Puts one call's decision in the audit trail.
-    fn record(&self, caller: &Caller, server: &str, tool: &str, decision: &mcpgw_policy::Decision) {
+    fn record(
+        &self,
+        caller: &Caller,
+        server: &str,
+        tool: &str,
+        id: Option<String>,
+        decision: &mcpgw_policy::Decision,
+    ) {
         crate::audit::record_messages(
             self.gateway.audit(),
             &caller.principal,
@@ -203,7 +225,7 @@ impl Aggregator {
             vec![MessageDecision {
                 method: "tools/call".into(),
                 target: Some(tool.to_owned()),
-                id: None,
+                id,
                 decision: decision.clone(),
             }],
         );

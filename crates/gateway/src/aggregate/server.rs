@@ -224,6 +224,7 @@ impl ServerHandler for AggregateServer {
             arguments: request.arguments,
             progress_token: wanted,
             continuation,
+            request_id: serde_json::to_string(&context.id).ok(),
         };
         let call = self.core.call(
             &caller,
