@@ -63,6 +63,17 @@ impl SessionOwners {
         }
     }
 
+    /// Whether `owner` is known to have opened `session` of `server`: for sessions the
+    /// gateway itself serves, where an id it does not know is no session at all (and a
+    /// binding pushed out of the bounded map must not open the session to anyone).
+    pub fn is_owner(&self, server: &str, session: &str, owner: &str) -> bool {
+        self.inner.lock().is_ok_and(|owners| {
+            owners
+                .owner(server, session)
+                .is_some_and(|known| known == owner)
+        })
+    }
+
     /// Records that `session` of `server` was opened by `owner`. A session already bound
     /// keeps its owner (a server that hands out an id twice cannot move a session to
     /// another caller); an overlong id is not remembered.

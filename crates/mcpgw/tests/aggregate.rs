@@ -4,26 +4,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::agent::Agent;
-use common::{Gateway, Launch, TOKEN, upstreams};
-use serde_json::{Value, json};
-
-/// Registers `body` and waits until the server is healthy (so `/mcp` offers its tools).
-async fn register_healthy(gw: &Gateway, body: Value) {
-    let path = body["path"].as_str().unwrap().to_owned();
-    let reply = gw.api("POST", "/api/servers", Some(body)).await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    gw.wait_for_server(&path, Duration::from_secs(30), |server| {
-        server["health"]["status"] == "healthy"
-    })
-    .await;
-}
-
-fn stdio_toolbox(path: &str) -> Value {
-    json!({"path": path, "command": common::binary(), "args": ["example-server", "toolbox", "--stdio"]})
-}
+use common::{Launch, TOKEN, upstreams};
+use serde_json::json;
 
 /// The agent's round: tools of three eras listed and called, progress relayed, and a
 /// list change announced when a fourth server is registered.
@@ -35,11 +18,12 @@ async fn three_eras(era: &str) {
     let gw = Launch::quiet(dir.path()).start().await;
     let http = upstreams::everything(&entry, "streamableHttp").await;
     let sse = upstreams::everything(&entry, "sse").await;
-    register_healthy(&gw, common::http_server("everything", &http.url)).await;
+    gw.register_healthy(common::http_server("everything", &http.url))
+        .await;
     let mut legacy = common::http_server("everything-sse", &sse.url);
     legacy["transport"] = json!("sse");
-    register_healthy(&gw, legacy).await;
-    register_healthy(&gw, stdio_toolbox("box")).await;
+    gw.register_healthy(legacy).await;
+    gw.register_healthy(upstreams::stdio_toolbox("box")).await;
 
     let url = format!("{}/mcp", gw.url);
     let Some(mut agent) = Agent::connect("http", era, &url, TOKEN).await else {
@@ -100,7 +84,8 @@ async fn three_eras(era: &str) {
 
     // A new server: the open session is told, and its tools are offered.
     let time = upstreams::example("currenttime", false).await;
-    register_healthy(&gw, common::http_server("clock", &time.url)).await;
+    gw.register_healthy(common::http_server("clock", &time.url))
+        .await;
     assert!(
         agent.list_changed(20).await,
         "tools/list_changed after a registration"

@@ -34,20 +34,6 @@ finder:
   tools: [current_time_by_timezone]
 "#;
 
-async fn register_healthy(gw: &Gateway, body: Value) {
-    let path = body["path"].as_str().unwrap().to_owned();
-    let reply = gw.api("POST", "/api/servers", Some(body)).await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    gw.wait_for_server(&path, Duration::from_secs(30), |server| {
-        server["health"]["status"] == "healthy"
-    })
-    .await;
-}
-
-fn stdio_toolbox(path: &str) -> Value {
-    json!({"path": path, "command": common::binary(), "args": ["example-server", "toolbox", "--stdio"]})
-}
-
 fn structured(answer: &Value) -> &Value {
     assert_eq!(answer["ok"], true, "{answer}");
     &answer["structured"]["result"]
@@ -58,8 +44,10 @@ async fn a_restricted_caller_sees_and_calls_only_its_tools() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, _) = start(dir.path(), POLICY).await;
     let toolbox = upstreams::example("toolbox", false).await;
-    register_healthy(&gw, common::http_server("toolbox", &toolbox.url)).await;
-    register_healthy(&gw, stdio_toolbox("toolbox-stdio")).await;
+    gw.register_healthy(common::http_server("toolbox", &toolbox.url))
+        .await;
+    gw.register_healthy(upstreams::stdio_toolbox("toolbox-stdio"))
+        .await;
     let analyst = token_for(&gw, &["analysts"]).await;
     let url = format!("{}/mcp", gw.url);
     let Some(mut agent) = Agent::connect("http", "stateful", &url, &analyst).await else {
@@ -117,8 +105,10 @@ async fn an_agent_finds_a_tool_then_invokes_it() {
     let (gw, _) = start(dir.path(), POLICY).await;
     let time = upstreams::example("currenttime", true).await;
     let toolbox = upstreams::example("toolbox", false).await;
-    register_healthy(&gw, common::http_server("clock", &time.url)).await;
-    register_healthy(&gw, common::http_server("toolbox", &toolbox.url)).await;
+    gw.register_healthy(common::http_server("clock", &time.url))
+        .await;
+    gw.register_healthy(common::http_server("toolbox", &toolbox.url))
+        .await;
     let token = token_for(&gw, &["agents"]).await;
     let url = format!("{}/mcp", gw.url);
     let Some(mut agent) = Agent::connect("http", "stateless", &url, &token).await else {
@@ -195,12 +185,13 @@ async fn an_upstream_restarted_under_an_open_session_is_reached_again() {
     let gw = Launch::quiet(dir.path()).start().await;
     let port = upstreams::unused_port().await;
     let first = upstreams::example_at("toolbox", port).await;
-    register_healthy(&gw, common::http_server("toolbox", &first.url)).await;
+    gw.register_healthy(common::http_server("toolbox", &first.url))
+        .await;
     // Marked, so that only this test's process is killed (tests run side by side).
     let marker = format!("MCPGW_RESTART_TEST={}", std::process::id());
-    let mut stdio = stdio_toolbox("box");
+    let mut stdio = upstreams::stdio_toolbox("box");
     stdio["env"] = json!({"MCPGW_RESTART_TEST": std::process::id().to_string()});
-    register_healthy(&gw, stdio).await;
+    gw.register_healthy(stdio).await;
     let url = format!("{}/mcp", gw.url);
     let Some(mut agent) = Agent::connect("http", "stateful", &url, TOKEN).await else {
         return;
@@ -262,7 +253,8 @@ async fn a_raw_stateless_exchange_needs_no_session() {
     let dir = tempfile::tempdir().unwrap();
     let gw = Launch::quiet(dir.path()).start().await;
     let toolbox = upstreams::example("toolbox", true).await;
-    register_healthy(&gw, common::http_server("toolbox", &toolbox.url)).await;
+    gw.register_healthy(common::http_server("toolbox", &toolbox.url))
+        .await;
 
     let discovered = stateless(&gw, "/mcp", Some(TOKEN), "server/discover", None, json!({})).await;
     assert_eq!(discovered.status(), 200);
@@ -435,7 +427,7 @@ async fn the_builtin_server_manages_the_registry_for_those_allowed() {
 async fn legacy_sse_clients_use_the_aggregated_server() {
     let dir = tempfile::tempdir().unwrap();
     let gw = Launch::quiet(dir.path()).start().await;
-    register_healthy(&gw, stdio_toolbox("box")).await;
+    gw.register_healthy(upstreams::stdio_toolbox("box")).await;
     let url = format!("{}/sse", gw.url);
     let Some(mut agent) = Agent::connect("sse", "stateful", &url, TOKEN).await else {
         return;

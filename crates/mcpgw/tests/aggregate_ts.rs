@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gateway, Launch, TOKEN, upstreams};
+use common::{Launch, TOKEN, upstreams};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
@@ -74,17 +74,6 @@ async fn run_client(
     })
 }
 
-/// Registers `body` and waits until the server is healthy (so `/mcp` offers its tools).
-async fn register_healthy(gw: &Gateway, body: Value) {
-    let path = body["path"].as_str().unwrap().to_owned();
-    let reply = gw.api("POST", "/api/servers", Some(body)).await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    gw.wait_for_server(&path, Duration::from_secs(30), |server| {
-        server["health"]["status"] == "healthy"
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_typescript_sdk_lists_and_calls_aggregated_tools() {
     let Some(modules) = node_modules() else {
@@ -93,13 +82,9 @@ async fn the_typescript_sdk_lists_and_calls_aggregated_tools() {
     let dir = tempfile::tempdir().unwrap();
     let gw = Launch::quiet(dir.path()).start().await;
     let toolbox = upstreams::example("toolbox", false).await;
-    register_healthy(&gw, common::http_server("toolbox", &toolbox.url)).await;
-    register_healthy(
-        &gw,
-        json!({"path": "box", "command": common::binary(),
-            "args": ["example-server", "toolbox", "--stdio"]}),
-    )
-    .await;
+    gw.register_healthy(common::http_server("toolbox", &toolbox.url))
+        .await;
+    gw.register_healthy(upstreams::stdio_toolbox("box")).await;
     let url = format!("{}/mcp", gw.url);
 
     let echoed = run_client(

@@ -34,8 +34,21 @@ pub(crate) fn tool_error(message: impl Into<String>) -> Value {
     json!({"content": [{"type": "text", "text": message.into()}], "isError": true})
 }
 
-/// A server as the listing tools describe it.
-fn summary(server: &Server) -> Value {
+/// A server as the listing tools describe it, counting only the tools the caller may
+/// call (as the REST API shows it): the count of the others is not the caller's business.
+fn summary(caller: &Caller, server: &Server) -> Value {
+    let filter = caller
+        .policy
+        .tool_filter(caller.scopes.clone(), &server.path);
+    let tools = if filter.allows_everything() {
+        server.tools.len()
+    } else {
+        server
+            .tools
+            .iter()
+            .filter(|tool| filter.allows(&tool.name))
+            .count()
+    };
     json!({
         "service_path": format!("/{}", server.path),
         "service_name": server.name,
@@ -47,7 +60,7 @@ fn summary(server: &Server) -> Value {
         "health_reason": server.health.reason,
         "last_checked": server.health.last_checked,
         "era": server.health.era,
-        "num_tools": server.tools.len(),
+        "num_tools": tools,
     })
 }
 
@@ -196,6 +209,20 @@ impl Aggregator {
             .await
         {
             Err(CallFailure::NotOffered(_)) => Ok(unknown()),
+            // A request for more input cannot be answered through this tool: the client's
+            // retry would be a call of invoke_mcp_tool, not of the tool that asked.
+            Ok(result)
+                if result
+                    .get("resultType")
+                    .and_then(Value::as_str)
+                    .is_some_and(|kind| kind != "complete") =>
+            {
+                Ok(tool_error(format!(
+                    "'{tool}' asked for input from the user, which invoke_mcp_tool cannot relay; \
+                     call it by its aggregated name ({}) instead",
+                    exposed.name
+                )))
+            }
             other => other,
         }
     }
@@ -219,11 +246,16 @@ impl Aggregator {
             Value::Object(
                 servers
                     .iter()
-                    .map(|server| (format!("/{}", server.path), summary(server)))
+                    .map(|server| (format!("/{}", server.path), summary(caller, server)))
                     .collect(),
             )
         } else {
-            Value::Array(servers.iter().map(summary).collect())
+            Value::Array(
+                servers
+                    .iter()
+                    .map(|server| summary(caller, server))
+                    .collect(),
+            )
         };
         Ok(tool_result(value))
     }
@@ -238,10 +270,13 @@ impl Aggregator {
         let path = string_arg(arguments, "service_path")?;
         let unknown = || tool_error(format!("no server '{}'", path.trim_matches('/')));
         let server = self.registry.get(path).await.map_err(|_| unknown())?;
-        if !decide(caller, UiAction::List, Some(&server)).allowed {
+        let listing = decide(caller, UiAction::List, Some(&server));
+        if !listing.allowed {
+            self.record_ui(caller, action, Some(&server.path), &listing);
             return Err(unknown());
         }
         let decision = decide(caller, action, Some(&server));
+        self.record_ui(caller, action, Some(&server.path), &decision);
         if !decision.allowed {
             return Err(tool_error(format!(
                 "you may not do this to '{}': it needs the {} permission",
@@ -310,7 +345,7 @@ impl Aggregator {
                 return Ok(tool_result(json!({"removed": format!("/{}", server.path)})));
             }
         };
-        Ok(tool_result(summary(&changed)))
+        Ok(tool_result(summary(caller, &changed)))
     }
 
     async fn register(
@@ -318,7 +353,9 @@ impl Aggregator {
         caller: &Caller,
         mut arguments: Map<String, Value>,
     ) -> Result<Value, Value> {
-        if !decide(caller, UiAction::Register, None).allowed {
+        let decision = decide(caller, UiAction::Register, None);
+        self.record_ui(caller, UiAction::Register, None, &decision);
+        if !decision.allowed {
             return Err(tool_error(
                 "you may not register servers: it needs the register_service permission",
             ));
@@ -337,7 +374,31 @@ impl Aggregator {
             .register(input)
             .await
             .map_err(|error| tool_error(error.to_string()))?;
-        Ok(tool_result(summary(&server)))
+        Ok(tool_result(summary(caller, &server)))
+    }
+}
+
+impl Aggregator {
+    /// Puts a registry decision in the audit trail, as the REST API does: the method is
+    /// the permission asked for, a decision about no server has server `*`.
+    fn record_ui(
+        &self,
+        caller: &Caller,
+        action: UiAction,
+        server: Option<&str>,
+        decision: &Decision,
+    ) {
+        crate::audit::record_messages(
+            self.gateway.audit(),
+            &caller.principal,
+            server.unwrap_or("*"),
+            vec![crate::authorize::MessageDecision {
+                method: action.permission().to_owned(),
+                target: None,
+                id: None,
+                decision: decision.clone(),
+            }],
+        );
     }
 }
 

@@ -8,6 +8,8 @@
 //! told of real changes, not of every health check.
 
 use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ pub struct ExposedTool {
     pub server: Arc<Server>,
     /// The tool as the server described it.
     pub tool: Tool,
+    /// A digest of what clients are shown of it, to tell cheaply whether a caller's list
+    /// changed.
+    pub digest: u64,
 }
 
 impl ExposedTool {
@@ -86,10 +91,17 @@ impl Catalog {
             .iter()
             .flat_map(|server| server.tools.iter().map(move |tool| (server, tool)))
             .zip(names)
-            .map(|((server, tool), name)| ExposedTool {
-                name,
-                server: Arc::clone(server),
-                tool: tool.clone(),
+            .map(|((server, tool), name)| {
+                let mut exposed = ExposedTool {
+                    name,
+                    server: Arc::clone(server),
+                    tool: tool.clone(),
+                    digest: 0,
+                };
+                let mut hasher = DefaultHasher::new();
+                exposed.to_json().to_string().hash(&mut hasher);
+                exposed.digest = hasher.finish();
+                exposed
             })
             .collect();
         let by_name = tools

@@ -78,7 +78,7 @@ impl AggregateEndpoint {
         registry: RegistryService,
         shutdown: CancellationToken,
     ) -> Result<AggregateEndpoint, GatewayError> {
-        let config = gateway.config();
+        let config = gateway.config().clone();
         let http = mcpgw_mcp::client::http_client(config.connect_timeout).map_err(|error| {
             GatewayError::Upstream {
                 server: "*".into(),
@@ -92,15 +92,26 @@ impl AggregateEndpoint {
             catalog,
             sessions,
             registry,
+            shutdown: shutdown.clone(),
         });
         let sweeper = Arc::downgrade(&core);
+        let mut changes = core.catalog.subscribe();
+        let stop = shutdown.clone();
         tokio::spawn(async move {
             let mut every = tokio::time::interval(SWEEP_EVERY);
             loop {
-                every.tick().await;
-                match sweeper.upgrade() {
-                    Some(core) => core.sessions.sweep(),
-                    None => return,
+                let changed = tokio::select! {
+                    _ = every.tick() => false,
+                    changed = changes.changed() => changed.is_ok(),
+                    () = stop.cancelled() => return,
+                };
+                let Some(core) = sweeper.upgrade() else {
+                    return;
+                };
+                if changed {
+                    core.sessions.keep_only(&core.catalog.current());
+                } else {
+                    core.sessions.sweep();
                 }
             }
         });
@@ -113,16 +124,11 @@ impl AggregateEndpoint {
             let config = StreamableHttpServerConfig::default()
                 .with_legacy_session_mode(true)
                 .with_json_response(true)
+                .with_max_request_body_bytes(config.max_body_bytes)
                 .with_cancellation_token(shutdown.child_token())
                 .disable_allowed_hosts();
             StreamableHttpService::new(
-                move || {
-                    Ok(AggregateServer {
-                        core: Arc::clone(&core),
-                        surface,
-                        principal: None,
-                    })
-                },
+                move || Ok(AggregateServer::new(Arc::clone(&core), surface, None)),
                 Arc::new(LocalSessionManager::default()),
                 config,
             )
@@ -185,13 +191,14 @@ impl AggregateEndpoint {
         let key = surface.owners_key();
         let owner = principal.owner();
         if let Some(session) = &session
-            && !self.owners.may_use(key, session, &owner)
+            && !self.owners.is_owner(key, session, &owner)
         {
             return Err(GatewayError::UnknownSession);
         }
         let body = if parts.method == Method::POST {
             let bytes = gateway.read_body(&parts.headers, body).await?;
             let inspected = inspect::inspect(&bytes)?;
+            refuse_batch(&inspected)?;
             for name in [MCP_METHOD, MCP_NAME] {
                 single_header(&parts.headers, &name)?;
             }
@@ -221,6 +228,19 @@ impl AggregateEndpoint {
         }
         Ok(response)
     }
+}
+
+/// JSON-RPC batches left MCP in 2025-06-18 and rmcp takes one message per request: a
+/// batch is refused as an invalid request, not with rmcp's bare 415.
+pub(crate) fn refuse_batch(inspected: &inspect::Inspected<'_>) -> Result<(), GatewayError> {
+    if inspected.batch {
+        let error = inspect::InspectError::InvalidRequest(
+            "send one JSON-RPC message per request: the aggregated endpoint takes no batches"
+                .into(),
+        );
+        return Err(error.into());
+    }
+    Ok(())
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {

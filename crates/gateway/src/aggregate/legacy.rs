@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::server::AggregateServer;
+use super::sessions::caller_key;
 use super::{Aggregator, Surface, builtin};
 use crate::error::GatewayError;
 use crate::route::Endpoint;
@@ -32,11 +33,18 @@ const PIPE_BYTES: usize = 256 * 1024;
 const INPUT_QUEUE: usize = 64;
 /// Most legacy sessions open at once.
 const MAX_SESSIONS: usize = 10_000;
+/// Most legacy sessions one caller may hold open, so that nobody can take them all.
+const MAX_PER_CALLER: usize = 100;
+/// Longest wait for room in a session's input: a client that does not read its stream
+/// holds up its own posts, not the gateway.
+const INPUT_WAIT: Duration = Duration::from_secs(10);
 /// A comment line on an idle stream, so proxies do not cut it.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
 struct Session {
-    owner: String,
+    /// [`caller_key`] of whoever opened it: only the same caller, with the same rights,
+    /// may post into it.
+    caller: String,
     surface: Surface,
     input: mpsc::Sender<Vec<u8>>,
 }
@@ -99,29 +107,29 @@ impl LegacyEndpoint {
         let (input, mut inbox) = mpsc::channel::<Vec<u8>>(INPUT_QUEUE);
         {
             let mut sessions = self.sessions.lock().map_err(|_| GatewayError::Registry)?;
-            if sessions.len() >= MAX_SESSIONS {
+            let caller = caller_key(&principal);
+            let own = sessions
+                .values()
+                .filter(|session| session.caller == caller)
+                .count();
+            if sessions.len() >= MAX_SESSIONS || own >= MAX_PER_CALLER {
                 return Err(GatewayError::Restarting {
                     server: "mcp".into(),
                     reason: "too many legacy SSE sessions are open".into(),
                     retry_after: 5,
                 });
             }
-            let owner = principal.owner();
             sessions.insert(
                 id.clone(),
                 Session {
-                    owner,
+                    caller,
                     surface,
                     input,
                 },
             );
         }
         let (client_side, server_side) = tokio::io::duplex(PIPE_BYTES);
-        let server = AggregateServer {
-            core: Arc::clone(&self.core),
-            surface,
-            principal: Some(principal),
-        };
+        let server = AggregateServer::new(Arc::clone(&self.core), surface, Some(principal));
         let stop = self.shutdown.child_token();
         let (server_read, server_write) = tokio::io::split(server_side);
         let ended = stop.clone();
@@ -194,24 +202,31 @@ impl LegacyEndpoint {
             let sessions = self.sessions.lock().map_err(|_| GatewayError::Registry)?;
             match sessions.get(&id) {
                 Some(session)
-                    if session.surface == surface && session.owner == principal.owner() =>
+                    if session.surface == surface && session.caller == caller_key(principal) =>
                 {
                     session.input.clone()
                 }
                 _ => return Err(GatewayError::UnknownSession),
             }
         };
-        mcpgw_mcp::inspect::inspect(body)?;
+        super::endpoint::refuse_batch(&mcpgw_mcp::inspect::inspect(body)?)?;
         // One line per message on the pipe: re-serialised without the newlines a pretty
         // printed body may hold.
         let value: Value = serde_json::from_slice(body)
             .map_err(|error| GatewayError::ClientBody(error.to_string()))?;
         let line = serde_json::to_vec(&value)
             .map_err(|error| GatewayError::ClientBody(error.to_string()))?;
-        input
-            .send(line)
-            .await
-            .map_err(|_| GatewayError::UnknownSession)?;
+        match tokio::time::timeout(INPUT_WAIT, input.send(line)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(GatewayError::UnknownSession),
+            Err(_) => {
+                return Err(GatewayError::Restarting {
+                    server: "mcp".into(),
+                    reason: "this session's event stream is not being read".into(),
+                    retry_after: 1,
+                });
+            }
+        }
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::ACCEPTED;
         Ok(response)

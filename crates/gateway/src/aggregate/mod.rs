@@ -75,6 +75,8 @@ pub(crate) struct Aggregator {
     catalog: LiveCatalog,
     sessions: UpstreamSessions,
     registry: RegistryService,
+    /// Cancelled at shutdown: ends the tasks that follow changes for sessions.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Aggregator {
@@ -119,11 +121,20 @@ impl Aggregator {
         tools
     }
 
-    /// A digest of what [`Aggregator::tools_for`] offers, to tell whether it changed.
+    /// A digest of what [`Aggregator::tools_for`] offers, to tell whether it changed
+    /// (from the digests the catalog computed once, not from the tools' JSON).
     pub(crate) fn fingerprint(&self, caller: &Caller, surface: Surface) -> u64 {
         let mut hasher = DefaultHasher::new();
-        for tool in self.tools_for(caller, surface) {
-            tool.to_string().hash(&mut hasher);
+        for tool in Builtin::ALL {
+            Self::may_use_builtin(caller, tool)
+                .allowed
+                .hash(&mut hasher);
+        }
+        if surface == Surface::Everything {
+            let catalog = self.catalog.current();
+            for tool in catalog.visible(&caller.policy, &caller.scopes) {
+                tool.digest.hash(&mut hasher);
+            }
         }
         hasher.finish()
     }

@@ -74,7 +74,34 @@ pub fn assign(pairs: &[(&str, &str)], separator: &str, reserved: &[&str]) -> Vec
             *name = tagged(server, separator, tool);
         }
     }
+    make_unique(&mut names, reserved);
     names
+}
+
+/// Last resort, for names still equal after tagging (a plain name chosen to equal another
+/// pair's tagged one, or two tags that collide): every repeat after the first, in the
+/// given order, is numbered (`-2`, `-3` …) until no two names are equal.
+fn make_unique(names: &mut [String], reserved: &[&str]) {
+    let mut taken: std::collections::HashSet<String> =
+        reserved.iter().map(|name| (*name).to_owned()).collect();
+    for index in 0..names.len() {
+        if taken.insert(names[index].clone()) {
+            continue;
+        }
+        let base = names[index].clone();
+        let mut number = 2usize;
+        let unique = loop {
+            let suffix = format!("-{number}");
+            let room = MAX_TOOL_NAME - suffix.len();
+            let candidate = format!("{}{suffix}", &base[..base.len().min(room)]);
+            if !taken.contains(&candidate) && !names[index + 1..].contains(&candidate) {
+                break candidate;
+            }
+            number += 1;
+        };
+        taken.insert(unique.clone());
+        names[index] = unique;
+    }
 }
 
 #[cfg(test)]
@@ -117,5 +144,18 @@ mod tests {
         assert_eq!(forward[2], "z__y");
         let names = assign(&[("list", "services")], "_", &["list_services"]);
         assert_ne!(names[0], "list_services");
+    }
+
+    #[test]
+    fn a_name_chosen_to_equal_another_pairs_tag_is_still_unique() {
+        // Server `a__b` with tool `c` clashes with server `a` and tool `b__c`, so both are
+        // tagged; a third server registers a tool named exactly like one of the tags.
+        let tagged_name = assign(&[("a__b", "c"), ("a", "b__c")], "__", &[])[0].clone();
+        let (server, tool) = tagged_name.split_once("__").unwrap();
+        let pairs = [("a__b", "c"), ("a", "b__c"), (server, tool)];
+        let names = assign(&pairs, "__", &[]);
+        let distinct: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), 3, "{names:?}");
+        assert!(names.iter().all(|name| name.len() <= MAX_TOOL_NAME));
     }
 }

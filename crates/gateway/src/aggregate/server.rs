@@ -5,15 +5,17 @@
 //! request's extensions (or, on a legacy SSE session, the one that opened it).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use mcpgw_auth::Principal;
 use rmcp::ErrorData;
 use rmcp::handler::server::ServerHandler;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CreateTaskResult,
-    ErrorCode, Extensions, Implementation, InputRequiredResult, ListToolsResult,
-    PaginatedRequestParams, ProgressNotificationParam, ProgressToken, ResultType,
-    ServerCapabilities, ServerConfig, SubscriptionFilter, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ErrorCode, Extensions,
+    Implementation, InputRequiredResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, ResultType, ServerCapabilities, ServerConfig,
+    SubscriptionFilter, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use serde_json::Value;
@@ -33,16 +35,36 @@ const INSTRUCTIONS: &str = "Tools of every MCP server you may use through this g
 {server}__{tool}. With many tools, call intelligent_tool_finder with the task in plain words, \
 then the tool it returns (by its aggregated_name, or with invoke_mcp_tool).";
 
+/// How often a session's change follower checks that its session is still open.
+const SESSION_CHECK: Duration = Duration::from_secs(30);
+
 /// One MCP server instance (rmcp makes one per session, and one per stateless request).
 #[derive(Clone)]
 pub(crate) struct AggregateServer {
-    pub(crate) core: Arc<Aggregator>,
-    pub(crate) surface: Surface,
+    core: Arc<Aggregator>,
+    surface: Surface,
     /// The caller of a legacy SSE session, fixed when it opened.
-    pub(crate) principal: Option<Arc<Principal>>,
+    principal: Option<Arc<Principal>>,
+    /// Set once this session's change follower runs: a client that sends
+    /// `notifications/initialized` again does not start another.
+    following: Arc<AtomicBool>,
 }
 
 impl AggregateServer {
+    /// An instance serving `surface`; `principal` for a legacy SSE session.
+    pub(crate) fn new(
+        core: Arc<Aggregator>,
+        surface: Surface,
+        principal: Option<Arc<Principal>>,
+    ) -> AggregateServer {
+        AggregateServer {
+            core,
+            surface,
+            principal,
+            following: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
     fn principal(&self, extensions: &Extensions) -> Result<Arc<Principal>, ErrorData> {
         if let Some(principal) = &self.principal {
             return Ok(Arc::clone(principal));
@@ -119,8 +141,15 @@ fn response_of(result: Value) -> Result<CallToolResponse, ErrorData> {
         Some("input_required") => {
             serde_json::from_value::<InputRequiredResult>(result).map(CallToolResponse::from)
         }
+        // The gateway neither asks for tasks nor routes `tasks/*`: a task it cannot
+        // follow would be a result the client can never collect.
         Some("task") => {
-            serde_json::from_value::<CreateTaskResult>(result).map(CallToolResponse::from)
+            return Err(ErrorData::new(
+                ErrorCode(GATEWAY_ERROR as i32),
+                "the server answered with a task, which the aggregated endpoint cannot follow; \
+                 call the tool on the server's own route",
+                None,
+            ));
         }
         // An older server's result has no `resultType`; a 2026-07-28 client needs one
         // (rmcp leaves it out again for clients of older revisions).
@@ -278,17 +307,30 @@ impl ServerHandler for AggregateServer {
         let Ok(principal) = self.principal(&context.extensions) else {
             return;
         };
+        if self.following.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let server = self.clone();
         let peer = context.peer.clone();
         tokio::spawn(async move {
-            server
-                .follow_changes(principal, || {
-                    let peer = peer.clone();
-                    async move {
-                        !peer.is_transport_closed() && peer.notify_tool_list_changed().await.is_ok()
+            let closed = {
+                let peer = peer.clone();
+                async move {
+                    let mut every = tokio::time::interval(SESSION_CHECK);
+                    while !peer.is_transport_closed() {
+                        every.tick().await;
                     }
-                })
-                .await;
+                }
+            };
+            let follow = server.follow_changes(principal, || {
+                let peer = peer.clone();
+                async move { peer.notify_tool_list_changed().await.is_ok() }
+            });
+            tokio::select! {
+                () = follow => {}
+                () = closed => {}
+                () = server.core.shutdown.cancelled() => {}
+            }
         });
     }
 }

@@ -3,9 +3,15 @@
 //! own session (its per-session state is never shared between callers) and a stateless
 //! one sees each caller's identity.
 //!
-//! A session is replaced when the server's definition changes (its revision), forgotten
-//! after [`IDLE`] without use, and the least recently used is dropped when
-//! [`MAX_SESSIONS`] are held. Dropping one ends it upstream (`DELETE`) in the background.
+//! A caller is everything the upstream is told about it ([`caller_key`]): two tokens of
+//! one owner with different scopes get different sessions, so neither rides on the
+//! other's identity. Anonymous callers are one caller.
+//!
+//! A session belongs to one definition of the server (its registration time and
+//! revision): it is dropped when the server is edited, removed or re-registered under the
+//! same path, forgotten after [`IDLE`] without use, and the least recently used is dropped
+//! when [`MAX_SESSIONS`] are held. Dropping one ends it upstream (`DELETE`) in the
+//! background.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +23,7 @@ use mcpgw_mcp::Era;
 use mcpgw_mcp::client::{HttpSession, SessionOptions};
 use mcpgw_registry::Server;
 
+use super::catalog::Catalog;
 use crate::error::GatewayError;
 
 /// A session not used for this long is ended.
@@ -24,11 +31,38 @@ const IDLE: Duration = Duration::from_secs(600);
 /// At most this many upstream sessions are held at once.
 const MAX_SESSIONS: usize = 10_000;
 
-/// Which session: the server's path and the caller's [`Principal::owner`].
+/// Which session: the server's path and the caller's [`caller_key`].
 type Key = (String, String);
 
+/// One definition of a server: a re-registration under the same path starts again at
+/// revision 0, so the registration time tells them apart.
+type Definition = (chrono::DateTime<chrono::Utc>, i64);
+
+fn definition(server: &Server) -> Definition {
+    (server.created_at, server.revision)
+}
+
+/// Everything that identifies a caller to an upstream: who (owner and subject), how it
+/// authenticated, as which OAuth client, with which groups and scopes.
+pub(crate) fn caller_key(principal: &Principal) -> String {
+    let mut groups = principal.groups.clone();
+    groups.sort();
+    let mut scopes = principal.scopes.clone();
+    scopes.sort();
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        principal.owner(),
+        principal.subject,
+        principal.auth_method.kind(),
+        principal.client_id.as_deref().unwrap_or(""),
+        principal.is_admin,
+        groups.join(" "),
+        scopes.join(" ")
+    )
+}
+
 struct Held {
-    revision: i64,
+    definition: Definition,
     session: Arc<HttpSession>,
     last_used: Instant,
 }
@@ -59,11 +93,11 @@ impl UpstreamSessions {
         server: &Server,
         principal: &Principal,
     ) -> Result<Arc<HttpSession>, GatewayError> {
-        let key = (server.path.clone(), principal.owner());
+        let key = (server.path.clone(), caller_key(principal));
         let now = Instant::now();
         let mut held = self.held.lock().map_err(|_| GatewayError::Registry)?;
         if let Some(entry) = held.get_mut(&key)
-            && entry.revision == server.revision
+            && entry.definition == definition(server)
         {
             entry.last_used = now;
             return Ok(Arc::clone(&entry.session));
@@ -83,7 +117,7 @@ impl UpstreamSessions {
         held.insert(
             key,
             Held {
-                revision: server.revision,
+                definition: definition(server),
                 session: Arc::clone(&session),
                 last_used: now,
             },
@@ -96,6 +130,19 @@ impl UpstreamSessions {
         let now = Instant::now();
         if let Ok(mut held) = self.held.lock() {
             held.retain(|_, entry| now.duration_since(entry.last_used) < IDLE);
+        }
+    }
+
+    /// Ends the sessions of servers no longer offered as they were when the session was
+    /// opened (removed, disabled, down, redefined): nothing more may reach the old target.
+    pub(crate) fn keep_only(&self, catalog: &Catalog) {
+        let current: HashMap<&str, Definition> = catalog
+            .servers()
+            .iter()
+            .map(|server| (server.path.as_str(), definition(server)))
+            .collect();
+        if let Ok(mut held) = self.held.lock() {
+            held.retain(|(path, _), entry| current.get(path.as_str()) == Some(&entry.definition));
         }
     }
 

@@ -219,6 +219,18 @@ impl Gateway {
         }
     }
 
+    /// Registers `body` and waits until the server is healthy (so that `/mcp` offers its
+    /// tools).
+    pub async fn register_healthy(&self, body: Value) {
+        let path = body["path"].as_str().unwrap().to_owned();
+        let reply = self.api("POST", "/api/servers", Some(body)).await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        self.wait_for_server(&path, Duration::from_secs(30), |server| {
+            server["health"]["status"] == "healthy"
+        })
+        .await;
+    }
+
     /// Runs the CLI against this gateway; returns (exit success, stdout, stderr).
     pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
         run_cli(

@@ -109,3 +109,12 @@ pub async fn example_at(name: &str, port: u16) -> Upstream {
 pub async fn unused_port() -> u16 {
     free_port().await
 }
+
+/// A registration body for the example toolbox over stdio, run by the gateway.
+pub fn stdio_toolbox(path: &str) -> serde_json::Value {
+    serde_json::json!({
+        "path": path,
+        "command": super::binary(),
+        "args": ["example-server", "toolbox", "--stdio"],
+    })
+}
