@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 use url::Url;
 
 use super::handshake::{initialize_params, read_initialize, stateless_meta};
+use super::http::CLOSE_TIMEOUT;
 use super::response::read_response;
 use super::session_wire::{Failure, Verdict, mcp_name, stateless_verdict, with_meta};
 use super::{ProbeError, ProbeOptions};
@@ -29,6 +30,9 @@ mod post;
 const SESSION_ID: &str = "mcp-session-id";
 /// Header carrying the protocol version of every request after the handshake.
 const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// The `reason` of the `notifications/cancelled` sent for a request dropped unanswered.
+const CANCEL_REASON: &str = "the gateway's client went away";
 
 /// Era states, kept in one atomic so [`HttpSession::era`] needs no lock.
 const STATELESS_TRYING: u8 = 0;
@@ -80,7 +84,7 @@ enum Route<'a> {
     /// The `initialize` request: no session yet.
     Handshake,
     /// Anything sent on an established stateful session.
-    Session(&'a Established),
+    Session(&'a Arc<Established>),
 }
 
 /// One caller's connection to one Streamable HTTP MCP server, kept across calls.
@@ -133,6 +137,13 @@ impl HttpSession {
     /// A request that certainly did not reach the server (no connection, or a stateful
     /// session the server forgot) is sent once more, on a new session; one that may have
     /// been delivered never is.
+    ///
+    /// Dropping the returned future before the outcome cancels the request upstream. In the
+    /// stateless era closing the response stream is the cancellation (2026-07-28: "No
+    /// `notifications/cancelled` message is required or expected"); in the stateful era it
+    /// is not (2025-11-25: "Disconnection SHOULD NOT be interpreted as the client
+    /// cancelling its request"), so a `notifications/cancelled` for the request is sent on
+    /// its session in the background, bounded by `CLOSE_TIMEOUT`.
     pub async fn request(
         &self,
         method: &str,
@@ -339,11 +350,67 @@ impl HttpSession {
         on_notification: &mut (dyn FnMut(Value) + Send),
     ) -> Result<Result<Value, RpcError>, Failure> {
         let id = self.next_id();
-        let response = self
-            .post(&jsonrpc::request(id, method, params), route)
-            .await?;
-        let mut on_other = |message: Value| self.on_other(message, route, on_notification);
-        Ok(read_response(response, id, Some(self.probe.timeout), &mut on_other).await?)
+        // Armed before the POST: once its body is out, the server may be running the
+        // request even if no response headers came yet.
+        let guard = CancelOnDrop {
+            owner: self,
+            pending: match route {
+                Route::Session(session) => Some((id, Arc::clone(session))),
+                Route::Stateless { .. } | Route::Handshake => None,
+            },
+        };
+        let outcome = async {
+            let response = self
+                .post(&jsonrpc::request(id, method, params), route)
+                .await?;
+            let mut on_other = |message: Value| self.on_other(message, route, on_notification);
+            Ok(read_response(response, id, Some(self.probe.timeout), &mut on_other).await?)
+        }
+        .await;
+        guard.disarm();
+        outcome
+    }
+}
+
+/// Cancels a request sent on a stateful session when the future waiting for its response
+/// is dropped first (the gateway's client went away, or a caller's deadline fired).
+///
+/// Closing the response stream does not cancel a 2025-11-25 request, so the guard sends
+/// `notifications/cancelled` with the request's id on the session it went to. The send
+/// runs on the current tokio runtime (skipped outside one), bounded by `CLOSE_TIMEOUT`;
+/// its outcome is ignored, as a notification gets no answer and the server may be gone.
+struct CancelOnDrop<'a> {
+    /// The session whose client and headers send the notification.
+    owner: &'a HttpSession,
+    /// The request's id and the stateful session it was sent on; `None` when there is
+    /// nothing to cancel (a stateless request, or one that settled).
+    pending: Option<(u64, Arc<Established>)>,
+}
+
+impl CancelOnDrop<'_> {
+    /// The request settled (answered, or failed): nothing to cancel.
+    fn disarm(mut self) {
+        self.pending = None;
+    }
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        let Some((id, session)) = self.pending.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let params = json!({ "requestId": id, "reason": CANCEL_REASON });
+        let body = jsonrpc::notification("notifications/cancelled", params);
+        let Ok(request) = self.owner.builder(&body, &Route::Session(&session)) else {
+            return;
+        };
+        tracing::debug!(url = %self.owner.url, id, "request dropped unanswered; cancelling it");
+        runtime.spawn(async move {
+            let _ = request.timeout(CLOSE_TIMEOUT).send().await;
+        });
     }
 }
 

@@ -46,7 +46,7 @@ impl HttpSession {
     }
 
     /// A POST of `body` with the headers `route` calls for.
-    fn builder(
+    pub(super) fn builder(
         &self,
         body: &Value,
         route: &Route<'_>,

@@ -253,3 +253,183 @@ async fn json_rpc_errors_come_back_as_the_servers_answer() {
         server.stop().await;
     }
 }
+
+/// What a [`Watched`] server saw: the `notifications/cancelled` params it received, and
+/// how each tool call it ran ended.
+#[derive(Clone, Default)]
+struct Seen {
+    cancelled: Arc<std::sync::Mutex<Vec<Value>>>,
+    finished: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Seen {
+    fn cancelled(&self) -> Vec<Value> {
+        self.cancelled.lock().expect("lock").clone()
+    }
+
+    fn finished(&self) -> Vec<String> {
+        self.finished.lock().expect("lock").clone()
+    }
+
+    /// Polls (bounded by [`TIMEOUT`]) until `done` holds.
+    async fn wait_for(&self, what: &str, done: impl Fn(&Self) -> bool) {
+        let waited = tokio::time::timeout(TIMEOUT, async {
+            while !done(self) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok(),
+            "{what}: cancelled {:?}, finished {:?}",
+            self.cancelled(),
+            self.finished()
+        );
+    }
+}
+
+/// The real toolbox, plus a record of the cancellations it receives and of how its tool
+/// calls end (the toolbox itself shows neither once the caller is gone).
+#[derive(Clone)]
+struct Watched {
+    toolbox: mcpgw_example_servers::Toolbox,
+    seen: Seen,
+}
+
+impl rmcp::ServerHandler for Watched {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        self.toolbox.get_info()
+    }
+
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        let outcome = self.toolbox.call_tool(request, context).await;
+        self.seen
+            .finished
+            .lock()
+            .expect("lock")
+            .push(format!("{outcome:?}"));
+        outcome
+    }
+
+    async fn on_cancelled(
+        &self,
+        notification: rmcp::model::CancelledNotificationParam,
+        _context: rmcp::service::NotificationContext<rmcp::RoleServer>,
+    ) {
+        let params = serde_json::to_value(notification).expect("params");
+        self.seen.cancelled.lock().expect("lock").push(params);
+    }
+}
+
+/// Serves a [`Watched`] toolbox on 127.0.0.1 in the mode [`serve_http`] uses; returns its
+/// URL, what it sees, and the token that stops it.
+async fn watched_server(stateful: bool) -> (Url, Seen, CancellationToken) {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+
+    let seen = Seen::default();
+    let handler = Watched {
+        toolbox: mcpgw_example_servers::Toolbox::new(),
+        seen: seen.clone(),
+    };
+    let shutdown = CancellationToken::new();
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(stateful)
+        .with_json_response(!stateful)
+        .with_cancellation_token(shutdown.child_token());
+    let service = StreamableHttpService::new(
+        move || Ok(handler.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let router = axum::Router::new().route_service(MCP_PATH, service);
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    });
+    let url = Url::parse(&format!("http://{addr}{MCP_PATH}")).expect("url");
+    (url, seen, shutdown)
+}
+
+/// Starts a long `countdown` with progress and drops the call once the first progress
+/// notification arrived, as the gateway does when its client goes away.
+async fn drop_countdown_after_first_progress(session: &HttpSession) {
+    let (notes, mut progress) = tokio::sync::mpsc::unbounded_channel();
+    let mut on_note = move |note: Value| {
+        let _ = notes.send(note);
+    };
+    // 100 steps of 1 s: far longer than any wait below, so a finished countdown means
+    // it was cancelled.
+    let params = json!({
+        "name": "countdown",
+        "arguments": { "steps": 100, "delay_ms": 1000 },
+        "_meta": { "progressToken": "p-drop" },
+    });
+    let call = session.request("tools/call", params, &mut on_note);
+    tokio::select! {
+        outcome = call => panic!("the countdown ended before it was dropped: {outcome:?}"),
+        note = progress.recv() => {
+            let note = note.expect("a notification");
+            assert_eq!(note["method"], "notifications/progress", "{note}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_stateful_call_is_cancelled_upstream() {
+    let (url, seen, shutdown) = watched_server(true).await;
+    let session = session_to(url, None);
+    drop_countdown_after_first_progress(&session).await;
+    // `initialize` took id 1, the countdown id 2.
+    assert_eq!(session.next_id.load(Ordering::Relaxed), 3);
+
+    seen.wait_for("the server received the cancellation", |seen| {
+        !seen.cancelled().is_empty()
+    })
+    .await;
+    assert_eq!(
+        seen.cancelled(),
+        vec![json!({ "requestId": 2, "reason": "the gateway's client went away" })]
+    );
+    seen.wait_for("the countdown stopped", |seen| !seen.finished().is_empty())
+        .await;
+    let finished = seen.finished();
+    assert!(
+        finished[0].contains("countdown cancelled at step"),
+        "{finished:?}"
+    );
+
+    // The session stays usable, and an answered call sends no cancellation.
+    assert_eq!(echo(&session, "still here").await, Ok("still here".into()));
+    assert_eq!(seen.cancelled().len(), 1);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_dropped_stateless_call_is_cancelled_by_closing_its_stream() {
+    let (url, seen, shutdown) = watched_server(false).await;
+    let session = session_to(url, Some(Era::Stateless));
+    drop_countdown_after_first_progress(&session).await;
+    // 2026-07-28: closing the stream is the cancellation; the server stops the tool
+    // without any `notifications/cancelled`.
+    seen.wait_for("the countdown stopped", |seen| !seen.finished().is_empty())
+        .await;
+    let finished = seen.finished();
+    assert!(
+        finished[0].contains("countdown cancelled at step"),
+        "{finished:?}"
+    );
+    assert_eq!(echo(&session, "still here").await, Ok("still here".into()));
+    assert_eq!(seen.cancelled(), Vec::<Value>::new());
+    shutdown.cancel();
+}

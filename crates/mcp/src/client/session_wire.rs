@@ -7,14 +7,10 @@ use serde_json::{Value, json};
 
 use super::ProbeError;
 use crate::jsonrpc::RpcError;
-use crate::version::{HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION};
+use crate::version::UNSUPPORTED_PROTOCOL_VERSION;
 
 /// JSON-RPC "method not found"; also how a server-to-client request is refused.
 pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
-/// JSON-RPC "invalid params".
-const INVALID_PARAMS: i64 = -32602;
-/// 2026-07-28 `MissingRequiredClientCapabilityError`.
-const MISSING_CLIENT_CAPABILITY: i64 = -32021;
 /// Marks a header value carried as base64 (2026-07-28 "Value Encoding").
 const SENTINEL_PREFIX: &str = "=?base64?";
 /// Ends a base64-carried header value.
@@ -117,14 +113,17 @@ pub(crate) enum Verdict {
 }
 
 /// Classifies how a stateless attempt ended, following the 2026-07-28 backward
-/// compatibility rules (as `handshake::discovery_outcome` does for `server/discover`):
+/// compatibility rules. Falling back sends the same request again (after `initialize`),
+/// so it is allowed only when the server certainly did not act on it:
 ///
 /// * `UNSUPPORTED_PROTOCOL_VERSION` (in a body or in an HTTP error) → fall back, since the
 ///   server's versions are older ones reached through `initialize`;
-/// * HTTP 400/404/405 whose body is not a recognised modern JSON-RPC error → fall back,
-///   as the server is not a modern one — unless it already answered in this era, in
-///   which case the refusal is about this request;
-/// * any other JSON-RPC error in an HTTP error body → the server's answer.
+/// * HTTP 400/404/405 whose body is not a JSON-RPC error at all (an old server's plain
+///   error page) → fall back, as the server is not a modern one — unless it already
+///   answered in this era, in which case the refusal is about this request;
+/// * any other JSON-RPC error, in a body or in an HTTP error, → the server's answer: a
+///   server that replies in JSON-RPC may have processed the request (`-32603` above all),
+///   and a `tools/call` must not run twice.
 pub(crate) fn stateless_verdict(
     outcome: Result<Result<Value, RpcError>, ProbeError>,
     confirmed: bool,
@@ -142,21 +141,15 @@ pub(crate) fn stateless_verdict(
         Err(
             error @ ProbeError::HttpStatus {
                 status: 400 | 404 | 405,
+                rpc: None,
                 ..
             },
-        ) if !confirmed && !is_modern_refusal(&error) => Verdict::Fallback(error),
+        ) if !confirmed => Verdict::Fallback(error),
         Err(ProbeError::HttpStatus {
             rpc: Some(error), ..
         }) => Verdict::Answer(Err(error)),
         Err(error) => Verdict::Fail(error),
     }
-}
-
-/// True for an HTTP error carrying a JSON-RPC error only a modern server sends.
-fn is_modern_refusal(error: &ProbeError) -> bool {
-    matches!(error, ProbeError::HttpStatus { rpc: Some(rpc), .. }
-        if [METHOD_NOT_FOUND, INVALID_PARAMS, HEADER_MISMATCH, MISSING_CLIENT_CAPABILITY]
-            .contains(&rpc.code))
 }
 
 /// The reply to a request the server sent on a response stream.

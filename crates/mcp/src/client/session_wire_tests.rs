@@ -52,14 +52,15 @@ fn protocol_meta_is_merged_keeping_the_callers_keys() {
 }
 
 #[test]
-fn unsupported_version_and_legacy_refusals_fall_back() {
+fn unsupported_version_and_plain_legacy_refusals_fall_back() {
     let unsupported = UNSUPPORTED_PROTOCOL_VERSION;
     for outcome in [
         Ok(Err(rpc(unsupported))),
         Err(http(400, Some(unsupported))),
+        Err(http(404, Some(unsupported))),
+        Err(http(400, None)),
         Err(http(404, None)),
         Err(http(405, None)),
-        Err(http(400, Some(-32000))),
     ] {
         assert!(matches!(
             stateless_verdict(outcome, false),
@@ -72,9 +73,34 @@ fn unsupported_version_and_legacy_refusals_fall_back() {
         Verdict::Fallback(_)
     ));
     assert_eq!(
-        stateless_verdict(Err(http(400, Some(-32000))), true),
-        Verdict::Answer(Err(rpc(-32000)))
+        stateless_verdict(Err(http(404, None)), true),
+        Verdict::Fail(http(404, None))
     );
+}
+
+#[test]
+fn json_rpc_errors_never_fall_back_as_the_request_may_have_run() {
+    // Any JSON-RPC error but the version refusal is the server's answer, even before the
+    // era is confirmed: falling back would send a possibly delivered request again.
+    for status in [400, 404, 405] {
+        for code in [
+            -32603, // internal error: the server may have run the tool
+            -32000,
+            -32600,
+            METHOD_NOT_FOUND,
+            -32602,
+            crate::version::HEADER_MISMATCH,
+            -32021, // missing client capability
+        ] {
+            for confirmed in [false, true] {
+                assert_eq!(
+                    stateless_verdict(Err(http(status, Some(code))), confirmed),
+                    Verdict::Answer(Err(rpc(code))),
+                    "HTTP {status}, code {code}, confirmed {confirmed}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -88,12 +114,20 @@ fn modern_refusals_and_other_failures_stay() {
         Verdict::Answer(Err(rpc(-32602)))
     );
     assert_eq!(
+        stateless_verdict(Ok(Err(rpc(-32603))), false),
+        Verdict::Answer(Err(rpc(-32603)))
+    );
+    assert_eq!(
         stateless_verdict(Ok(Ok(json!({}))), false),
         Verdict::Answer(Ok(json!({})))
     );
     assert_eq!(
         stateless_verdict(Err(http(500, None)), false),
         Verdict::Fail(http(500, None))
+    );
+    assert_eq!(
+        stateless_verdict(Err(http(500, Some(-32603))), false),
+        Verdict::Answer(Err(rpc(-32603)))
     );
     assert_eq!(
         stateless_verdict(Err(ProbeError::ConnectionRefused), false),
