@@ -1,7 +1,6 @@
-//! The aggregated endpoint's rules: a restricted caller sees and calls only its tools
-//! (built-in ones included), the finder → invoke round trip an agent makes, an upstream
-//! restarted under an open session, raw 2026-07-28 exchanges without a session, the
-//! built-in `/mcpgw/mcp` server, legacy SSE clients, and sessions bound to their caller.
+//! What agents do on the aggregated endpoint: a restricted caller sees and calls only its
+//! tools (built-in ones included), the finder → invoke round trip, an upstream restarted
+//! under an open session, the built-in `/mcpgw/mcp` server, legacy SSE clients.
 
 mod common;
 
@@ -9,7 +8,7 @@ use std::time::Duration;
 
 use common::access::{start, token_for};
 use common::agent::Agent;
-use common::{Gateway, Launch, TOKEN, upstreams};
+use common::{Launch, TOKEN, upstreams};
 use serde_json::{Value, json};
 
 const POLICY: &str = r#"
@@ -220,124 +219,6 @@ async fn an_upstream_restarted_under_an_open_session_is_reached_again() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let answer = agent.call("box__echo", json!({"message": "again"})).await;
     assert_eq!(answer["text"], "again", "{answer}");
-}
-
-/// POSTs one 2026-07-28 message to `path` with the headers such a client sends.
-async fn stateless(
-    gw: &Gateway,
-    path: &str,
-    token: Option<&str>,
-    method: &str,
-    name: Option<&str>,
-    params: Value,
-) -> reqwest::Response {
-    let mut params = params;
-    params["_meta"] = common::stateless_meta();
-    let mut request = gw
-        .request("POST", path)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", method)
-        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}));
-    if let Some(name) = name {
-        request = request.header("mcp-name", name);
-    }
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_raw_stateless_exchange_needs_no_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let gw = Launch::quiet(dir.path()).start().await;
-    let toolbox = upstreams::example("toolbox", true).await;
-    gw.register_healthy(common::http_server("toolbox", &toolbox.url))
-        .await;
-
-    let discovered = stateless(&gw, "/mcp", Some(TOKEN), "server/discover", None, json!({})).await;
-    assert_eq!(discovered.status(), 200);
-    assert!(discovered.headers().get("mcp-session-id").is_none());
-    let discovered = common::rpc_messages(discovered).await.remove(0);
-    let result = &discovered["result"];
-    assert!(
-        result["supportedVersions"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("2026-07-28")),
-        "{discovered}"
-    );
-    assert_eq!(
-        result["capabilities"]["tools"]["listChanged"], true,
-        "{discovered}"
-    );
-
-    let listed = stateless(&gw, "/mcp", Some(TOKEN), "tools/list", None, json!({})).await;
-    assert!(listed.headers().get("mcp-session-id").is_none());
-    let listed = common::rpc_messages(listed).await.remove(0);
-    assert_eq!(listed["result"]["cacheScope"], "private", "{listed}");
-    assert_eq!(listed["result"]["ttlMs"], 30000, "{listed}");
-    let echo = listed["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|tool| tool["name"] == "toolbox__echo")
-        .unwrap_or_else(|| panic!("{listed}"));
-    assert_eq!(echo["_meta"]["io.mcpgw/server"], "toolbox");
-    assert_eq!(echo["_meta"]["io.mcpgw/tool"], "echo");
-    assert_eq!(
-        echo["inputSchema"]["required"],
-        json!(["message"]),
-        "{echo}"
-    );
-
-    let call = json!({"name": "toolbox__echo", "arguments": {"message": "raw"}});
-    let called = stateless(
-        &gw,
-        "/mcp",
-        Some(TOKEN),
-        "tools/call",
-        Some("toolbox__echo"),
-        call.clone(),
-    )
-    .await;
-    let called = common::rpc_messages(called).await.remove(0);
-    assert_eq!(called["result"]["content"][0]["text"], "raw", "{called}");
-    assert_eq!(called["result"]["resultType"], "complete", "{called}");
-
-    // Header and body must agree, before anything else happens.
-    let mismatch = stateless(
-        &gw,
-        "/mcp",
-        Some(TOKEN),
-        "tools/call",
-        Some("toolbox__fail"),
-        call,
-    )
-    .await;
-    assert_eq!(mismatch.status(), 400);
-    let mismatch = common::rpc_messages(mismatch).await.remove(0);
-    assert_eq!(mismatch["error"]["code"], -32020, "{mismatch}");
-
-    // No credentials: 401, and where to find out how to get some.
-    let anonymous = stateless(&gw, "/mcp", None, "tools/list", None, json!({})).await;
-    assert_eq!(anonymous.status(), 401);
-    let challenge = anonymous.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let metadata = format!("{}/.well-known/oauth-protected-resource/mcp", gw.url);
-    assert!(
-        challenge.contains(&format!("resource_metadata=\"{metadata}\"")),
-        "{challenge}"
-    );
-    let document = common::get_json(&metadata).await;
-    assert_eq!(
-        document["resource"],
-        format!("{}/mcp", gw.url),
-        "{document}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -207,6 +207,15 @@ impl AggregateEndpoint {
                 parts.headers.get(MCP_METHOD).map(|value| value.as_bytes()),
                 parts.headers.get(MCP_NAME).map(|value| value.as_bytes()),
             )?;
+            // Header and body agree: the request may take the direct path.
+            if surface == Surface::Everything
+                && let Some(direct) = self
+                    .core
+                    .try_direct(&parts, &bytes, &inspected, &principal)
+                    .await
+            {
+                return direct;
+            }
             Body::from(bytes)
         } else {
             body

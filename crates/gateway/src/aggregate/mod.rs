@@ -18,6 +18,7 @@
 mod builtin;
 mod builtin_run;
 mod catalog;
+mod direct;
 mod endpoint;
 mod invoke;
 mod legacy;
