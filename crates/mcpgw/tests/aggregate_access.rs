@@ -216,7 +216,18 @@ async fn an_upstream_restarted_under_an_open_session_is_reached_again() {
         .collect::<Vec<_>>();
     assert!(!pids.is_empty());
     common::hostile::kill_all(&pids);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Until the gateway has reaped it (so it knows), as a client cannot tell either.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while pids
+        .iter()
+        .any(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stdio server was never reaped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let answer = agent.call("box__echo", json!({"message": "again"})).await;
     assert_eq!(answer["text"], "again", "{answer}");
 }

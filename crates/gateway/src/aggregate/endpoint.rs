@@ -61,11 +61,21 @@ impl Surface {
 
 type Service = StreamableHttpService<AggregateServer, LocalSessionManager>;
 
+/// Most stateful sessions open at once on one surface (each holds a task and buffers
+/// until it ends or idles out after rmcp's five minutes).
+const MAX_SESSIONS: usize = 10_000;
+
+/// One surface's MCP service and its session table (to count sessions).
+struct Served {
+    service: Service,
+    sessions: Arc<LocalSessionManager>,
+}
+
 /// The aggregated server's routes: `/mcp`, `/sse` + `/messages`, and `/mcpgw/…`.
 pub struct AggregateEndpoint {
     core: Arc<Aggregator>,
-    everything: Service,
-    builtins: Service,
+    everything: Served,
+    builtins: Served,
     legacy: LegacyEndpoint,
     owners: SessionOwners,
 }
@@ -127,11 +137,13 @@ impl AggregateEndpoint {
                 .with_max_request_body_bytes(config.max_body_bytes)
                 .with_cancellation_token(shutdown.child_token())
                 .disable_allowed_hosts();
-            StreamableHttpService::new(
+            let sessions = Arc::new(LocalSessionManager::default());
+            let service = StreamableHttpService::new(
                 move || Ok(AggregateServer::new(Arc::clone(&core), surface, None)),
-                Arc::new(LocalSessionManager::default()),
+                Arc::clone(&sessions),
                 config,
-            )
+            );
+            Served { service, sessions }
         };
         Ok(AggregateEndpoint {
             everything: service(Surface::Everything),
@@ -195,6 +207,7 @@ impl AggregateEndpoint {
         {
             return Err(GatewayError::UnknownSession);
         }
+        let mut opens_session = false;
         let body = if parts.method == Method::POST {
             let bytes = gateway.read_body(&parts.headers, body).await?;
             let inspected = inspect::inspect(&bytes)?;
@@ -207,6 +220,10 @@ impl AggregateEndpoint {
                 parts.headers.get(MCP_METHOD).map(|value| value.as_bytes()),
                 parts.headers.get(MCP_NAME).map(|value| value.as_bytes()),
             )?;
+            opens_session = inspected
+                .messages
+                .iter()
+                .any(|message| message.method.as_deref() == Some("initialize"));
             // Header and body agree: the request may take the direct path.
             if surface == Surface::Everything
                 && let Some(direct) = self
@@ -223,11 +240,22 @@ impl AggregateEndpoint {
         let method = parts.method.clone();
         parts.extensions.insert(principal);
         let request = Request::from_parts(parts, body);
-        let service = match surface {
+        let served = match surface {
             Surface::Everything => &self.everything,
             Surface::Builtins => &self.builtins,
         };
-        let response = service.handle(request).await.map(Body::new);
+        if session.is_none()
+            && method == Method::POST
+            && opens_session
+            && served.sessions.sessions.read().await.len() >= MAX_SESSIONS
+        {
+            return Err(GatewayError::Restarting {
+                server: "mcp".into(),
+                reason: "too many sessions are open; try again shortly".into(),
+                retry_after: 5,
+            });
+        }
+        let response = served.service.handle(request).await.map(Body::new);
         if response.status().is_success() {
             match (&session, session_id(response.headers())) {
                 (Some(session), _) if method == Method::DELETE => self.owners.forget(key, session),

@@ -367,7 +367,17 @@ impl HttpSession {
             Ok(read_response(response, id, Some(self.probe.timeout), &mut on_other).await?)
         }
         .await;
-        guard.disarm();
+        // A request that timed out is still running upstream as far as anyone knows: it
+        // is cancelled (the spec's advice for timeouts) by letting the guard go off.
+        if !matches!(
+            &outcome,
+            Err(Failure {
+                error: ProbeError::Timeout(_),
+                ..
+            })
+        ) {
+            guard.disarm();
+        }
         outcome
     }
 }
