@@ -14,25 +14,15 @@ use tokio::process::Command;
 /// The node_modules directory holding the SDK, or `None` outside `scripts/test` (asserted
 /// in CI, so the test cannot be skipped silently there).
 fn node_modules() -> Option<String> {
-    match std::env::var("MCPGW_TEST_NODE_MODULES") {
-        Ok(dir)
-            if std::path::Path::new(&dir)
+    common::test_dependency(
+        "MCPGW_TEST_NODE_MODULES",
+        |dir| {
+            std::path::Path::new(dir)
                 .join("@modelcontextprotocol/sdk/package.json")
-                .is_file() =>
-        {
-            Some(dir)
-        }
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "MCPGW_TEST_NODE_MODULES must hold @modelcontextprotocol/sdk in CI"
-            );
-            eprintln!(
-                "MCPGW_TEST_NODE_MODULES not set: skipping the TypeScript SDK client (run scripts/test)"
-            );
-            None
-        }
-    }
+                .is_file()
+        },
+        "node_modules holding @modelcontextprotocol/sdk",
+    )
 }
 
 /// Runs the client once: connect, list, call `tool` with `arguments`; returns its JSON.

@@ -196,11 +196,7 @@ async fn official_python_sdk_reaches_a_stdio_server_on_both_routes() {
     let Some(entry) = common::upstreams::everything_entry() else {
         return;
     };
-    let Ok(python) = std::env::var("MCPGW_TEST_PYTHON") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "MCPGW_TEST_PYTHON must be set in CI"
-        );
+    let Some(python) = common::python() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

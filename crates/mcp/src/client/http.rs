@@ -33,6 +33,31 @@ pub(crate) fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, Prob
     Ok(map)
 }
 
+/// A POST of one JSON-RPC message to an MCP endpoint, with the headers every such POST
+/// carries (configured headers, `Accept` of both answer forms, JSON content).
+pub(crate) fn mcp_post(
+    http: &reqwest::Client,
+    url: &Url,
+    headers: &HeaderMap,
+    body: &Value,
+) -> reqwest::RequestBuilder {
+    http.post(url.clone())
+        .headers(headers.clone())
+        .header(ACCEPT, "application/json, text/event-stream")
+        .header(CONTENT_TYPE, "application/json")
+        .json(body)
+}
+
+/// A response's content type, lower-cased (empty when absent or unreadable).
+pub(crate) fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
 /// Turns a non-success HTTP response into the matching error.
 pub(crate) async fn status_error(response: reqwest::Response) -> ProbeError {
     let status = response.status().as_u16();
@@ -113,14 +138,7 @@ impl<'a> StreamableChannel<'a> {
     }
 
     async fn post(&mut self, body: &Value, method: &str) -> Result<reqwest::Response, ProbeError> {
-        let mut request = self
-            .options
-            .http
-            .post(self.url.clone())
-            .headers(self.headers.clone())
-            .header(ACCEPT, "application/json, text/event-stream")
-            .header(CONTENT_TYPE, "application/json")
-            .json(body);
+        let mut request = mcp_post(&self.options.http, self.url, &self.headers, body);
         if let Some(session) = &self.session_id {
             request = request.header("mcp-session-id", session.clone());
         }

@@ -56,12 +56,7 @@ impl<'a> LegacyChannel<'a> {
         if !response.status().is_success() {
             return Err(status_error(response).await);
         }
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let content_type = super::http::content_type(&response);
         if !content_type.starts_with("text/event-stream") {
             return Err(ProbeError::Protocol(format!(
                 "SSE endpoint answered with content type {content_type:?}"

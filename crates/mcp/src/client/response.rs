@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use reqwest::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::ProbeError;
@@ -32,12 +31,7 @@ pub(crate) async fn read_response(
     silence: Option<Duration>,
     on_other: &mut (dyn FnMut(Value) + Send),
 ) -> Result<Result<Value, RpcError>, ProbeError> {
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type = super::http::content_type(&response);
     if content_type.starts_with("text/event-stream") {
         return read_sse_response(response, id, silence, on_other).await;
     }

@@ -1,7 +1,7 @@
 //! The HTTP side of [`HttpSession`]: the headers of each kind of POST, what a failed POST
 //! means for a resend, answering server-to-client requests, and ending a session.
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use reqwest::header::HeaderValue;
 use serde_json::Value;
 
 use super::{Established, HttpSession, PROTOCOL_VERSION, Route, SESSION_ID};
@@ -51,14 +51,8 @@ impl HttpSession {
         body: &Value,
         route: &Route<'_>,
     ) -> Result<reqwest::RequestBuilder, ProbeError> {
-        let mut request = self
-            .probe
-            .http
-            .post(self.url.clone())
-            .headers(self.headers.clone())
-            .header(ACCEPT, "application/json, text/event-stream")
-            .header(CONTENT_TYPE, "application/json")
-            .json(body);
+        let mut request =
+            crate::client::http::mcp_post(&self.probe.http, &self.url, &self.headers, body);
         match route {
             Route::Stateless { method, name } => {
                 request = request.header(PROTOCOL_VERSION, version::STATELESS_2026);

@@ -20,16 +20,7 @@ impl Agent {
     /// Connects with `transport` (`http` or `sse`) in `era` (`stateful` or `stateless`)
     /// to `url` with `token`. `None` (skip) outside the test script, an error under CI.
     pub async fn connect(transport: &str, era: &str, url: &str, token: &str) -> Option<Agent> {
-        let Ok(python) = std::env::var("MCPGW_TEST_PYTHON") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "MCPGW_TEST_PYTHON must be set in CI"
-            );
-            eprintln!(
-                "MCPGW_TEST_PYTHON not set: skipping the Python SDK agent (run scripts/test)"
-            );
-            return None;
-        };
+        let python = super::python()?;
         let script = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/python/aggregate_client.py"

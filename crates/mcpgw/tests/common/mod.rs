@@ -319,17 +319,32 @@ pub async fn rpc_messages(response: reqwest::Response) -> Vec<Value> {
         .collect()
 }
 
+/// The value of `var`, naming third-party software the test script installs, when
+/// `present` accepts it. Otherwise the test is skipped with a message locally, and fails
+/// under `CI`, so that an end-to-end test is never skipped silently there.
+pub fn test_dependency(var: &str, present: impl Fn(&str) -> bool, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(value) if present(&value) => Some(value),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{var} must point at {what} in CI"
+            );
+            eprintln!("{var} not set: skipping what needs {what} (run scripts/test)");
+            None
+        }
+    }
+}
+
+/// The official Python SDK's interpreter (`MCPGW_TEST_PYTHON`), per [`test_dependency`].
+pub fn python() -> Option<String> {
+    test_dependency("MCPGW_TEST_PYTHON", |_| true, "the Python SDK's venv")
+}
+
 /// Runs `tests/python/{script}` with the official Python SDK's venv and `args`; returns the
 /// JSON it printed. `None` (skip) outside the test script, an error under CI.
 pub async fn run_python(script: &str, args: &[&str]) -> Option<Value> {
-    let Ok(python) = std::env::var("MCPGW_TEST_PYTHON") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "MCPGW_TEST_PYTHON must be set in CI"
-        );
-        eprintln!("MCPGW_TEST_PYTHON not set: skipping the Python SDK client (run scripts/test)");
-        return None;
-    };
+    let python = python()?;
     let script = format!("{}/tests/python/{script}", env!("CARGO_MANIFEST_DIR"));
     let output = tokio::time::timeout(
         Duration::from_secs(90),

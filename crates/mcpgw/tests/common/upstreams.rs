@@ -28,19 +28,11 @@ pub async fn example(name: &str, stateless: bool) -> Upstream {
 /// Path of server-everything's entry point, if the test script installed it. Under CI
 /// its absence is an error, so end-to-end tests cannot be skipped silently there.
 pub fn everything_entry() -> Option<String> {
-    match std::env::var("MCPGW_TEST_EVERYTHING") {
-        Ok(path) if std::path::Path::new(&path).is_file() => Some(path),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "MCPGW_TEST_EVERYTHING must point at server-everything in CI"
-            );
-            eprintln!(
-                "MCPGW_TEST_EVERYTHING not set: skipping server-everything tests (run scripts/test)"
-            );
-            None
-        }
-    }
+    super::test_dependency(
+        "MCPGW_TEST_EVERYTHING",
+        |path| std::path::Path::new(path).is_file(),
+        "server-everything's entry point",
+    )
 }
 
 /// The preload that forces node servers onto 127.0.0.1.
