@@ -286,3 +286,25 @@ async fn a_session_is_only_its_openers() {
         assert_eq!(response.status(), status);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tool_separator_is_configurable() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mcpgw.toml");
+    std::fs::write(&config, "[gateway]\ntool_separator = \".\"\n").unwrap();
+    let gw = Launch::quiet(&dir.path().join("data"))
+        .args(&["--config", config.to_str().unwrap()])
+        .start()
+        .await;
+    gw.register_healthy(upstreams::stdio_toolbox("box")).await;
+    let listed = stateless(&gw, "/mcp", Some(TOKEN), "tools/list", None, json!({})).await;
+    let listed = common::rpc_messages(listed).await.remove(0);
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    assert!(names.contains(&"box.echo"), "{names:?}");
+    assert!(!names.iter().any(|name| name.contains("__")), "{names:?}");
+}

@@ -241,16 +241,25 @@ async fn broken_config_files_stop_the_gateway_with_one_error_line() {
     let missing = dir.path().join("missing.toml");
     let nan_jitter = write(dir.path(), "nan.toml", "[health]\njitter = nan\n");
     let threads = write(dir.path(), "threads.toml", "[gateway]\nio_threads = 5000\n");
+    let separator = write(
+        dir.path(),
+        "sep.toml",
+        "[gateway]\ntool_separator = \"/\"\n",
+    );
     for (file, expected) in [
         (&syntax, "invalid"),
         (&wrong_type, "invalid"),
         (&missing, "cannot read config file"),
         (&nan_jitter, "jitter must be between 0 and 1"),
         (&threads, "io_threads must be between 0 and 1024"),
+        (&separator, "tool_separator must be 1 to 8 of"),
     ] {
         let output = serve_until_exit(&data, &["--config", arg(file)]).await;
         let line = error_line(&output);
-        if expected.contains("jitter") || expected.contains("io_threads") {
+        if expected.contains("jitter")
+            || expected.contains("io_threads")
+            || expected.contains("tool_separator")
+        {
             assert!(line.contains(expected), "{line}");
             continue;
         }
