@@ -23,7 +23,10 @@ pub use health::{HealthCheckConfig, HealthChecker};
 pub use input::{REDACTED, ServerInput, TagsInput};
 pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport, now};
 pub use probe::Prober;
-pub use search::{ToolDocument, ToolHit, rank_tools};
+pub use search::{
+    SEMANTIC_WEIGHT, ToolDocument, ToolHit, VectorIndex, rank_by_scores, rank_tools,
+    rank_tools_hybrid,
+};
 pub use service::RegistryService;
 pub use store::Store;
 pub use validation::RESERVED_PATHS;

@@ -1,6 +1,7 @@
 use serde_json::{Value, json};
 
-use super::{ToolDocument, ToolHit, for_each_term, rank_tools};
+use super::terms::for_each_term;
+use super::{ToolDocument, ToolHit, rank_tools};
 use crate::model::Tool;
 
 struct Fixture {
