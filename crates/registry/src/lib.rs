@@ -28,5 +28,5 @@ pub use search::{
     rank_tools_hybrid,
 };
 pub use service::RegistryService;
-pub use store::Store;
+pub use store::{EmbeddingStore, Store};
 pub use validation::RESERVED_PATHS;

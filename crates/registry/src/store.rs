@@ -51,3 +51,22 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }
+
+/// Embeddings of searchable texts (a tool's or a server's), kept by model and by a hash of
+/// the text, so that a restart, or a server registered again unchanged, embeds nothing.
+#[async_trait]
+pub trait EmbeddingStore: Send + Sync + 'static {
+    /// Every stored embedding of `model`, as (text hash, vector).
+    async fn load_embeddings(&self, model: &str) -> Result<Vec<(String, Vec<f32>)>, StoreError>;
+
+    /// Stores embeddings of `model`, atomically; a (model, hash) already stored is kept.
+    async fn save_embeddings(
+        &self,
+        model: &str,
+        entries: &[(String, Vec<f32>)],
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the embeddings of `model` whose hash is not in `keep` (texts no longer
+    /// indexed); returns how many.
+    async fn prune_embeddings(&self, model: &str, keep: &[String]) -> Result<u64, StoreError>;
+}

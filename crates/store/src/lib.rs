@@ -5,11 +5,13 @@
 //! versioned migrations (`migrations/`), so the two backends cannot drift apart; the few
 //! backend differences (SQLite's WAL and busy timeout) are set when connecting.
 //! The same database keeps the gateway's tokens, users and sessions (`mcpgw-auth`'s store
-//! traits) and the audit trail (`mcpgw-telemetry`'s `AuditStore`).
+//! traits), the audit trail (`mcpgw-telemetry`'s `AuditStore`) and the cached embeddings of
+//! tool search (`mcpgw_registry::EmbeddingStore`).
 //! This crate holds no domain rules: validation belongs to `mcpgw-registry`.
 
 mod audit;
 mod connect;
+mod embeddings;
 mod rows;
 mod sessions;
 mod sql_store;

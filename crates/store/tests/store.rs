@@ -583,6 +583,47 @@ macro_rules! on_both_backends {
     };
 }
 
+async fn embeddings_are_kept_by_model_and_text(store: SqlStore) {
+    use mcpgw_registry::EmbeddingStore;
+    let first = vec![0.25f32, -0.5, 1.0];
+    let second = vec![1.0f32, 0.0, 0.0];
+    store
+        .save_embeddings(
+            "m1",
+            &[("a".into(), first.clone()), ("b".into(), second.clone())],
+        )
+        .await
+        .unwrap();
+    // A hash already stored keeps its vector; another model is another space.
+    store
+        .save_embeddings("m1", &[("a".into(), vec![9.0, 9.0, 9.0])])
+        .await
+        .unwrap();
+    store
+        .save_embeddings("m2", &[("a".into(), second.clone())])
+        .await
+        .unwrap();
+    let mut loaded = store.load_embeddings("m1").await.unwrap();
+    loaded.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        loaded,
+        [("a".to_owned(), first), ("b".to_owned(), second.clone())]
+    );
+    assert_eq!(
+        store.prune_embeddings("m1", &["b".into()]).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.load_embeddings("m1").await.unwrap(),
+        [("b".to_owned(), second.clone())]
+    );
+    assert_eq!(
+        store.load_embeddings("m2").await.unwrap(),
+        [("a".to_owned(), second)]
+    );
+    store.save_embeddings("m1", &[]).await.unwrap();
+}
+
 async fn reopen(url: &str) {
     let first = connect(url).await.unwrap();
     first.insert_server(&sample("kept")).await.unwrap();
@@ -595,6 +636,7 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    embeddings_are_kept_by_model_and_text,
     audit_trail_pages_filters_and_prunes,
     audit_pruning_goes_past_its_chunk_size,
     gateway_tokens_round_trip_and_revoke,
