@@ -151,6 +151,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     });
     let gateway = Arc::new(gateway);
     gateway.watch_registry();
+    // Filled once an embedding model is loaded (the semantic-search issue); until then
+    // tool search ranks by words.
+    let semantic = mcpgw_registry::SemanticSlot::default();
     let catalog = LiveCatalog::start(
         registry.clone(),
         settings.tool_separator.clone(),
@@ -161,6 +164,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::clone(&gateway),
         catalog,
         registry.clone(),
+        semantic.clone(),
         shutdown.clone(),
     )
     .context("cannot set up the aggregated endpoint")?;

@@ -7,7 +7,7 @@
 
 use mcpgw_policy::{Decision, Policy, Scopes, ServerRef, UiAction};
 use mcpgw_registry::{Server, ServerInput};
-use mcpgw_registry::{ToolDocument, rank_tools};
+use mcpgw_registry::{ToolDocument, find_tools};
 use serde_json::{Map, Value, json};
 
 use super::builtin::Builtin;
@@ -98,7 +98,7 @@ impl Aggregator {
         on_notification: OnNotification<'_>,
     ) -> Result<Value, CallFailure> {
         let outcome = match tool {
-            Builtin::Finder => self.find_tools(caller, &arguments),
+            Builtin::Finder => self.find_tools(caller, &arguments).await,
             Builtin::Invoke => {
                 return self
                     .invoke_by_name(caller, &arguments, progress_token, on_notification)
@@ -115,7 +115,11 @@ impl Aggregator {
         Ok(outcome.unwrap_or_else(|error| error))
     }
 
-    fn find_tools(&self, caller: &Caller, arguments: &Map<String, Value>) -> Result<Value, Value> {
+    async fn find_tools(
+        &self,
+        caller: &Caller,
+        arguments: &Map<String, Value>,
+    ) -> Result<Value, Value> {
         let query = string_arg(arguments, "natural_language_query")?;
         let services = count_arg(arguments, "top_k_services", 3)?;
         let tools = count_arg(arguments, "top_n_tools", 1)?;
@@ -131,7 +135,9 @@ impl Aggregator {
                 tool: &exposed.tool,
             })
             .collect();
-        let hits = rank_tools(query, &documents, services, tools);
+        let semantic = self.semantic.get();
+        let (hits, _mode) =
+            find_tools(query, &documents, semantic.as_deref(), services, tools).await;
         let found: Vec<Value> = hits
             .iter()
             .map(|hit| {

@@ -81,11 +81,13 @@ pub struct AggregateEndpoint {
 }
 
 impl AggregateEndpoint {
-    /// Serves `catalog` through `gateway`; sessions end when `shutdown` is cancelled.
+    /// Serves `catalog` through `gateway`, finding tools with `semantic` once it holds an
+    /// index; sessions end when `shutdown` is cancelled.
     pub fn new(
         gateway: Arc<Gateway>,
         catalog: LiveCatalog,
         registry: RegistryService,
+        semantic: mcpgw_registry::SemanticSlot,
         shutdown: CancellationToken,
     ) -> Result<AggregateEndpoint, GatewayError> {
         let config = gateway.config().clone();
@@ -102,6 +104,7 @@ impl AggregateEndpoint {
             catalog,
             sessions,
             registry,
+            semantic,
             shutdown: shutdown.clone(),
         });
         let sweeper = Arc::downgrade(&core);

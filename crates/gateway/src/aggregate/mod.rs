@@ -76,6 +76,8 @@ pub(crate) struct Aggregator {
     catalog: LiveCatalog,
     sessions: UpstreamSessions,
     registry: RegistryService,
+    /// Sentence embeddings for the tool finder, once a model is loaded.
+    semantic: mcpgw_registry::SemanticSlot,
     /// Cancelled at shutdown: ends the tasks that follow changes for sessions.
     shutdown: tokio_util::sync::CancellationToken,
 }

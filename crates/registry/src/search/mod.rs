@@ -13,6 +13,7 @@
 //! any per-document scores can be ranked the same two-stage way by [`rank_by_scores`].
 
 mod lexical;
+mod semantic;
 mod terms;
 mod vectors;
 
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 
 use crate::model::Tool;
 
+pub use semantic::{SearchMode, SemanticIndex, SemanticSlot, find_tools, server_text, tool_text};
 pub use vectors::VectorIndex;
 
 /// One tool a caller may use, with the text it is found by. Borrowed so that the caller
