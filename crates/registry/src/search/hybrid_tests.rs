@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use super::{ToolDocument, rank_by_scores, rank_tools, rank_tools_hybrid};
+use super::{ToolDocument, matched_fields, rank_by_scores, rank_tools, rank_tools_hybrid};
 use crate::model::Tool;
 
 fn tool(name: &str, description: &str) -> Tool {
@@ -77,4 +77,29 @@ fn given_scores_are_ranked_in_two_stages() {
     let indices: Vec<usize> = all.iter().map(|hit| hit.index).collect();
     assert_eq!(indices, [0, 2, 1], "a tool scoring 0 is never returned");
     assert!(rank_by_scores(&documents, &scores, &coverage, 0, 5).is_empty());
+}
+
+#[test]
+fn matched_fields_say_why_a_tool_was_found() {
+    let tool = Tool {
+        name: "current_time_by_timezone".into(),
+        title: None,
+        description: Some("The date and hour somewhere".into()),
+        input_schema: json!({"properties": {"tz_name": {"description": "IANA zone, e.g. Asia/Tokyo"}}}),
+        output_schema: None,
+        annotations: None,
+    };
+    let document = ToolDocument {
+        server_path: "clock",
+        server_name: "Clock",
+        server_description: "Tells the time",
+        server_tags: &[],
+        tool: &tool,
+    };
+    assert_eq!(
+        matched_fields("time in Tokyo", &document),
+        ["name", "parameters", "server"]
+    );
+    assert_eq!(matched_fields("which hour", &document), ["description"]);
+    assert!(matched_fields("weather", &document).is_empty());
 }

@@ -162,6 +162,59 @@ pub fn rank_by_scores(
     hits
 }
 
+/// Which fields of `document` hold a term of `query` (`name`, `title`, `description`,
+/// `parameters`, `server`), to tell a reader why a tool was found.
+pub fn matched_fields(query: &str, document: &ToolDocument<'_>) -> Vec<&'static str> {
+    let terms = terms::query_terms(query);
+    let mut word = String::new();
+    let mut holds = |text: &str| {
+        let mut found = false;
+        terms::for_each_term(text, &mut word, &mut |term| {
+            found |= terms.binary_search_by(|t| t.as_str().cmp(term)).is_ok();
+        });
+        found
+    };
+    let tool = document.tool;
+    let mut fields = Vec::new();
+    if holds(&tool.name) {
+        fields.push("name");
+    }
+    if tool.title.as_deref().is_some_and(&mut holds) {
+        fields.push("title");
+    }
+    if tool.description.as_deref().is_some_and(&mut holds) {
+        fields.push("description");
+    }
+    let parameters = tool
+        .input_schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .is_some_and(|properties| {
+            properties.iter().any(|(name, property)| {
+                holds(name)
+                    || property
+                        .get("description")
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(&mut holds)
+            })
+        });
+    if parameters {
+        fields.push("parameters");
+    }
+    let server = [
+        document.server_name,
+        document.server_path,
+        document.server_description,
+    ]
+    .into_iter()
+    .chain(document.server_tags.iter().map(String::as_str))
+    .any(&mut holds);
+    if server {
+        fields.push("server");
+    }
+    fields
+}
+
 #[cfg(test)]
 #[path = "search_tests.rs"]
 mod tests;
