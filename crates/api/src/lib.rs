@@ -26,6 +26,7 @@ mod health;
 mod legacy;
 mod login;
 mod pages;
+mod search;
 mod servers;
 mod tokens;
 mod users;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub policy: mcpgw_policy::SharedPolicy,
     /// The audit trail: access decisions are recorded in it and read from it.
     pub audit: mcpgw_telemetry::audit::AuditLog,
+    /// Sentence embeddings for search, once a model is loaded.
+    pub semantic: mcpgw_registry::SemanticSlot,
 }
 
 /// Builds the router for all API routes.
@@ -107,6 +110,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens/keys/rotate", post(tokens::rotate))
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/api/audit", get(audit::list))
+        .route("/api/search", get(search::get))
+        .route("/api/search/semantic", post(search::semantic))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::require_principal,

@@ -33,6 +33,8 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Read the audit trail: access decisions, newest first (admins).
     Audit(AuditArgs),
+    /// Find tools and servers by what they do, in plain words.
+    Search(SearchArgs),
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),
@@ -204,6 +206,25 @@ pub struct ServeArgs {
     /// Days the audit trail is kept; 0 keeps it forever [default: 90].
     #[arg(long, env = "MCPGW_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u32>,
+}
+
+/// `mcpgw search "what time is it in Tokyo"`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Where to reach the gateway.
+    #[command(flatten)]
+    pub remote: Remote,
+    /// What to find, in plain words.
+    pub query: String,
+    /// Tools, servers or both.
+    #[arg(long = "type", default_value = "tool", value_parser = ["tool", "server", "all"])]
+    pub kind: String,
+    /// How many results (of each kind).
+    #[arg(short = 'k', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub limit: u32,
+    /// Only servers with all these tags (comma-separated).
+    #[arg(long)]
+    pub tags: Option<String>,
 }
 
 /// `mcpgw audit`: filters are exact values; times are RFC 3339 (`2026-01-02T03:04:05Z`).

@@ -10,6 +10,7 @@ mod config;
 mod demo;
 mod policy_cmd;
 mod policy_file;
+mod search_cmd;
 mod serve;
 mod server_cmd;
 mod table;
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
             Command::Server(command) => server_cmd::run(*command).await,
             Command::Token(command) => token_cmd::run(command).await,
             Command::Audit(args) => audit_cmd::run(args).await,
+            Command::Search(args) => search_cmd::run(args).await,
             Command::User(command) => user_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
             Command::Policy(_) => Ok(()),

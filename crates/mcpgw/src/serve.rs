@@ -135,7 +135,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_audit(audit.clone());
     spawn_revocation_reload(Arc::clone(&tokens), shutdown.clone());
     spawn_session_pruning(sessions.clone(), shutdown.clone());
+    // Filled once an embedding model is loaded (the semantic-search issue); until then
+    // tool search ranks by words.
+    let semantic = mcpgw_registry::SemanticSlot::default();
     let api = mcpgw_api::router(AppState {
+        semantic: semantic.clone(),
         tokens,
         authorization_servers: settings.issuers.iter().map(|i| i.issuer.clone()).collect(),
         public_url: settings.public_url.clone(),
@@ -151,9 +155,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     });
     let gateway = Arc::new(gateway);
     gateway.watch_registry();
-    // Filled once an embedding model is loaded (the semantic-search issue); until then
-    // tool search ranks by words.
-    let semantic = mcpgw_registry::SemanticSlot::default();
     let catalog = LiveCatalog::start(
         registry.clone(),
         settings.tool_separator.clone(),
