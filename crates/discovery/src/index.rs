@@ -1,0 +1,287 @@
+//! [`EmbeddingIndex`]: the registry's tools as sentence embeddings, kept current off the
+//! request path, implementing the registry's [`SemanticIndex`].
+//!
+//! Each tool's text ([`tool_text`]) is embedded once: vectors are kept in the database by
+//! model and a SHA-256 of the text ([`EmbeddingStore`]), so a restart, or a server
+//! registered again unchanged, embeds nothing. A follower task reads the registry after
+//! every change, embeds only texts it has not seen (in batches, on a blocking thread), and
+//! swaps in the new table; a search uses whatever table is in force, so a tool added a
+//! moment ago is found by words until its vector is there. Queries are embedded on the
+//! blocking pool too, a few at a time, and the last ones are remembered.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mcpgw_registry::{
+    EmbeddingStore, RegistryService, SemanticIndex, Server, ToolDocument, VectorIndex, tool_text,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::embed::Embedder;
+
+/// Queries embedded at once (each takes a core for a few milliseconds).
+const QUERY_CONCURRENCY: usize = 2;
+/// Query embeddings remembered (agents repeat themselves).
+const QUERY_CACHE: usize = 1024;
+/// Texts embedded per batch by the follower.
+const BATCH: usize = 64;
+/// Pause after a failed registry read or embedding batch.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// A unit vector, as embedded or loaded.
+type Vector = Arc<[f32]>;
+
+/// What searches read: every tool's vector in one contiguous matrix, and its row by server
+/// path, then tool name (borrowed lookups, no key building).
+#[derive(Default)]
+struct Table {
+    rows: HashMap<String, HashMap<String, usize>>,
+    matrix: VectorIndex,
+}
+
+/// Sentence embeddings of the registry's tools.
+pub struct EmbeddingIndex {
+    embedder: Arc<dyn Embedder>,
+    store: Arc<dyn EmbeddingStore>,
+    /// Vectors by text hash: everything embedded or loaded so far.
+    by_hash: Mutex<HashMap<String, Vector>>,
+    /// The table searches read.
+    table: RwLock<Arc<Table>>,
+    queries: Semaphore,
+    recent: Mutex<HashMap<String, Vector>>,
+}
+
+/// The SHA-256 of `text`, in hex: the cache key of its vector.
+pub fn text_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+impl EmbeddingIndex {
+    /// An index for `embedder`'s vectors, loading those already in `store`.
+    pub async fn load(
+        embedder: Arc<dyn Embedder>,
+        store: Arc<dyn EmbeddingStore>,
+    ) -> Result<Arc<EmbeddingIndex>, mcpgw_registry::StoreError> {
+        let stored = store.load_embeddings(embedder.model_id()).await?;
+        let dimensions = embedder.dimensions();
+        let by_hash: HashMap<String, Vector> = stored
+            .into_iter()
+            .filter(|(_, vector)| vector.len() == dimensions)
+            .map(|(hash, vector)| (hash, Vector::from(vector)))
+            .collect();
+        Ok(Arc::new(EmbeddingIndex {
+            embedder,
+            store,
+            by_hash: Mutex::new(by_hash),
+            table: RwLock::new(Arc::new(Table::default())),
+            queries: Semaphore::new(QUERY_CONCURRENCY),
+            recent: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Number of texts with a vector (loaded or embedded).
+    pub fn known(&self) -> usize {
+        self.by_hash.lock().map(|known| known.len()).unwrap_or(0)
+    }
+
+    /// Keeps the table in line with `registry`, now and after every change, until the
+    /// registry goes away.
+    pub fn follow(self: &Arc<Self>, registry: RegistryService) {
+        let index = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut changes = registry.subscribe();
+            loop {
+                changes.borrow_and_update();
+                let Some(current) = index.upgrade() else {
+                    return;
+                };
+                let done = match registry.list().await {
+                    Ok(servers) => current.refresh(&servers).await,
+                    Err(error) => {
+                        tracing::warn!(%error, "search index not refreshed; retrying");
+                        false
+                    }
+                };
+                drop(current);
+                if !done {
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Embeds what is new among `servers`' tools, stores it, and puts the new table in
+    /// force. False when something failed (the next attempt finishes the job).
+    pub async fn refresh(&self, servers: &[Server]) -> bool {
+        let mut texts: Vec<(&str, &str, String, String)> = Vec::new();
+        for server in servers {
+            for tool in &server.tools {
+                let document = ToolDocument {
+                    server_path: &server.path,
+                    server_name: &server.name,
+                    server_description: &server.description,
+                    server_tags: &server.tags,
+                    tool,
+                };
+                let text = tool_text(&document);
+                texts.push((&server.path, &tool.name, text_hash(&text), text));
+            }
+        }
+        let missing: Vec<(String, String)> = {
+            let Ok(known) = self.by_hash.lock() else {
+                return false;
+            };
+            let mut seen = std::collections::HashSet::new();
+            texts
+                .iter()
+                .filter(|(_, _, hash, _)| !known.contains_key(hash) && seen.insert(hash.clone()))
+                .map(|(_, _, hash, text)| (hash.clone(), text.clone()))
+                .collect()
+        };
+        let mut complete = true;
+        for batch in missing.chunks(BATCH) {
+            if !self.embed_batch(batch).await {
+                complete = false;
+                break;
+            }
+        }
+        // Built in a block: the lock must be gone before the next await.
+        let table = {
+            let Ok(known) = self.by_hash.lock() else {
+                return false;
+            };
+            let mut table = Table {
+                rows: HashMap::new(),
+                matrix: VectorIndex::new(self.embedder.dimensions()),
+            };
+            for (path, tool, hash, _) in &texts {
+                if let Some(row) = known.get(hash).and_then(|vector| table.matrix.push(vector)) {
+                    table
+                        .rows
+                        .entry((*path).to_owned())
+                        .or_default()
+                        .insert((*tool).to_owned(), row);
+                }
+            }
+            table
+        };
+        if let Ok(mut current) = self.table.write() {
+            *current = Arc::new(table);
+        }
+        if complete {
+            let keep: Vec<String> = texts.iter().map(|(_, _, hash, _)| hash.clone()).collect();
+            if let Err(error) = self
+                .store
+                .prune_embeddings(self.embedder.model_id(), &keep)
+                .await
+            {
+                tracing::warn!(%error, "old embeddings not pruned");
+            }
+        }
+        complete
+    }
+
+    /// Embeds one batch on the blocking pool and remembers it (in memory and the store).
+    async fn embed_batch(&self, batch: &[(String, String)]) -> bool {
+        let embedder = Arc::clone(&self.embedder);
+        let texts: Vec<String> = batch.iter().map(|(_, text)| text.clone()).collect();
+        let embedded = tokio::task::spawn_blocking(move || {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            embedder.embed(&texts)
+        })
+        .await;
+        let vectors = match embedded {
+            Ok(Ok(vectors)) if vectors.len() == batch.len() => vectors,
+            Ok(Ok(_)) => {
+                tracing::warn!("the embedder returned the wrong number of vectors");
+                return false;
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "tool texts not embedded");
+                return false;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "embedding task failed");
+                return false;
+            }
+        };
+        let entries: Vec<(String, Vec<f32>)> = batch
+            .iter()
+            .map(|(hash, _)| hash.clone())
+            .zip(vectors)
+            .collect();
+        if let Err(error) = self
+            .store
+            .save_embeddings(self.embedder.model_id(), &entries)
+            .await
+        {
+            // Still usable from memory; stored again after the next change.
+            tracing::warn!(%error, "embeddings not stored");
+        }
+        if let Ok(mut known) = self.by_hash.lock() {
+            for (hash, vector) in entries {
+                known.insert(hash, Vector::from(vector));
+            }
+        }
+        true
+    }
+}
+
+#[async_trait]
+impl SemanticIndex for EmbeddingIndex {
+    fn model(&self) -> &str {
+        self.embedder.model_id()
+    }
+
+    async fn embed_query(&self, query: &str) -> Option<Vec<f32>> {
+        if let Some(vector) = self.recent.lock().ok()?.get(query) {
+            return Some(vector.to_vec());
+        }
+        let _permit = self.queries.acquire().await.ok()?;
+        let embedder = Arc::clone(&self.embedder);
+        let text = query.to_owned();
+        let vector = tokio::task::spawn_blocking(move || embedder.embed(&[text.as_str()]))
+            .await
+            .ok()?
+            .ok()?
+            .pop()?;
+        if let Ok(mut recent) = self.recent.lock() {
+            if recent.len() >= QUERY_CACHE {
+                recent.clear();
+            }
+            recent.insert(query.to_owned(), Vector::from(vector.clone()));
+        }
+        Some(vector)
+    }
+
+    fn similarities(&self, query: &[f32], documents: &[ToolDocument<'_>]) -> Vec<f32> {
+        let table = match self.table.read() {
+            Ok(table) => Arc::clone(&table),
+            Err(_) => return vec![0.0; documents.len()],
+        };
+        // Every row at once (one pass over contiguous memory), then the caller's documents
+        // picked out: cheaper than a scattered pass once a caller sees most tools.
+        let scores = table.matrix.scores(query);
+        documents
+            .iter()
+            .map(|document| {
+                table
+                    .rows
+                    .get(document.server_path)
+                    .and_then(|tools| tools.get(&document.tool.name))
+                    .and_then(|row| scores.get(*row).copied())
+                    .unwrap_or(0.0)
+            })
+            .collect()
+    }
+}
