@@ -72,6 +72,12 @@ struct AuditSection {
     retention_days: Option<u32>,
 }
 
+/// The `[search]` section: where the embedding model is.
+#[derive(Debug, Default, Deserialize)]
+struct SearchSection {
+    model_dir: Option<PathBuf>,
+}
+
 /// Default days the audit trail is kept.
 const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
 /// Longest retention that can be set (100 years); 0 means forever.
@@ -94,6 +100,8 @@ struct FileConfig {
     policy: PolicySection,
     #[serde(default)]
     audit: AuditSection,
+    #[serde(default)]
+    search: SearchSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -134,6 +142,9 @@ pub struct Settings {
     /// Between server and tool in the aggregated endpoint's tool names
     /// (`[gateway] tool_separator`, default `__`).
     pub tool_separator: String,
+    /// Where the embedding model is (`[search] model_dir`, default
+    /// `<data_dir>/models/all-MiniLM-L6-v2`, where `mcpgw model fetch` puts it).
+    pub model_dir: PathBuf,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -281,6 +292,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         issuers: file.auth.issuers,
         jwt,
         listen,
+        model_dir: match file.search.model_dir {
+            // Relative to the config file, like the scopes file.
+            Some(dir) => match config_dir {
+                Some(base) if dir.is_relative() => base.join(dir),
+                _ => dir,
+            },
+            None => data_dir.join("models").join("all-MiniLM-L6-v2"),
+        },
         data_dir,
         database_url,
         public_url,

@@ -11,6 +11,7 @@ mod demo;
 mod policy_cmd;
 mod policy_file;
 mod search_cmd;
+mod semantic;
 mod serve;
 mod server_cmd;
 mod table;

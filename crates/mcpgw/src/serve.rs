@@ -138,6 +138,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Filled once an embedding model is loaded (the semantic-search issue); until then
     // tool search ranks by words.
     let semantic = mcpgw_registry::SemanticSlot::default();
+    crate::semantic::start(
+        settings.model_dir.clone(),
+        Arc::new(store.clone()),
+        registry.clone(),
+        semantic.clone(),
+    );
     let api = mcpgw_api::router(AppState {
         semantic: semantic.clone(),
         tokens,
