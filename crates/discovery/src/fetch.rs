@@ -131,7 +131,7 @@ pub async fn fetch_model(
                 });
             }
             Err(error) => {
-                tracing::warn!(%source, %error, "model source failed");
+                tracing::info!(%source, %error, "model source failed, trying the next");
                 failures.push(format!("{source}: {error}"));
             }
         }

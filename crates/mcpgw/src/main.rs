@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod model_cmd;
 mod policy_cmd;
 mod policy_file;
 mod serve;
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
             Command::Token(command) => token_cmd::run(command).await,
             Command::Audit(args) => audit_cmd::run(args).await,
             Command::User(command) => user_cmd::run(command).await,
+            Command::Model(command) => model_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
             Command::Policy(_) => Ok(()),
         }
