@@ -77,14 +77,14 @@ async fn wheel_url(http: &reqwest::Client) -> Result<(String, String), Discovery
         .get(PYPI_JSON)
         .send()
         .await
-        .map_err(|error| fail(format!("{PYPI_JSON}: {}", chain(&error))))?;
+        .map_err(|error| fail(format!("{PYPI_JSON}: {}", chain(&error.without_url()))))?;
     if !response.status().is_success() {
         return Err(fail(format!("{PYPI_JSON}: HTTP {}", response.status())));
     }
     let body: serde_json::Value = response
         .json()
         .await
-        .map_err(|error| fail(format!("{PYPI_JSON}: {}", chain(&error))))?;
+        .map_err(|error| fail(format!("{PYPI_JSON}: {}", chain(&error.without_url()))))?;
     let files = body["urls"]
         .as_array()
         .map(Vec::as_slice)
@@ -118,7 +118,7 @@ async fn download(
         .get(url)
         .send()
         .await
-        .map_err(|error| fail(chain(&error)))?;
+        .map_err(|error| fail(chain(&error.without_url())))?;
     if !response.status().is_success() {
         return Err(fail(format!("HTTP {}", response.status())));
     }
@@ -131,7 +131,7 @@ async fn download(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|error| fail(chain(&error)))?
+        .map_err(|error| fail(chain(&error.without_url())))?
     {
         received += chunk.len() as u64;
         if received > MAX_DOWNLOAD_BYTES {
@@ -157,7 +157,7 @@ fn client(source_name: &'static str) -> Result<reqwest::Client, DiscoveryError> 
         .build()
         .map_err(|error| DiscoveryError::Download {
             source_name,
-            reason: chain(&error),
+            reason: chain(&error.without_url()),
         })
 }
 

@@ -58,7 +58,7 @@ pub enum DiscoveryError {
         reason: String,
     },
     /// A download failed (network, HTTP status, or an unexpected answer).
-    #[error("{source_name}: {reason}")]
+    #[error("{reason}")]
     Download {
         /// Which source (`hf`, `pypi`).
         source_name: &'static str,

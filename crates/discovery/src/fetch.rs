@@ -131,7 +131,7 @@ pub async fn fetch_model(
                 });
             }
             Err(error) => {
-                tracing::warn!(%source, %error, "model source failed");
+                tracing::info!(%source, %error, "model source failed, trying the next");
                 failures.push(format!("{source}: {error}"));
             }
         }
@@ -224,7 +224,10 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, DiscoveryError> + Send + 'static,
 ) -> Result<T, DiscoveryError> {
     tokio::task::spawn_blocking(work).await.map_err(|error| {
-        DiscoveryError::io(PathBuf::new(), std::io::Error::other(error.to_string()))
+        DiscoveryError::io(
+            "(model installation task)",
+            std::io::Error::other(error.to_string()),
+        )
     })?
 }
 

