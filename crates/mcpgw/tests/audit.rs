@@ -64,14 +64,7 @@ async fn post(gw: &Gateway, server: &str, token: &str, body: &Value) -> u16 {
 
 /// `GET /api/audit?{query}` with `token`.
 async fn audit(gw: &Gateway, query: &str, token: &str) -> (u16, Value) {
-    let response = gw
-        .request("GET", &format!("/api/audit?{query}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    gw.get_as(&format!("/api/audit?{query}"), token).await
 }
 
 /// Polls `GET /api/audit?{query}` until it holds `count` records.

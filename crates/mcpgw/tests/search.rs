@@ -21,14 +21,7 @@ toolbox-read:
 "#;
 
 async fn search(gw: &Gateway, token: &str, query: &str) -> (u16, Value) {
-    let response = gw
-        .request("GET", &format!("/api/search?{query}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    gw.get_as(&format!("/api/search?{query}"), token).await
 }
 
 fn tool_names(found: &Value) -> Vec<String> {

@@ -50,14 +50,8 @@ async fn wait_for_hybrid(gw: &Gateway) {
 }
 
 async fn search(gw: &Gateway, query: &str) -> Value {
-    gw.request("GET", &format!("/api/search?q={query}&type=tool&k=3"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let path = format!("/api/search?q={query}&type=tool&k=3");
+    gw.get_as(&path, TOKEN).await.1
 }
 
 /// Polls a search until its first tool is `expected` (the index follows the registry

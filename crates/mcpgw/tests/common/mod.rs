@@ -219,6 +219,18 @@ impl Gateway {
         }
     }
 
+    /// `GET path` with `token`: the status and the JSON body (`null` when not JSON).
+    pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .request("GET", path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// Registers `body` and waits until the server is healthy (so that `/mcp` offers its
     /// tools).
     pub async fn register_healthy(&self, body: Value) {

@@ -14,6 +14,21 @@ fn tool(name: &str, description: &str) -> Tool {
     }
 }
 
+/// One document per tool, on the server of the same position in `paths`.
+fn documents<'a>(tools: &'a [Tool], paths: &[&'a str]) -> Vec<ToolDocument<'a>> {
+    tools
+        .iter()
+        .zip(paths)
+        .map(|(tool, path)| ToolDocument {
+            server_path: path,
+            server_name: path,
+            server_description: "",
+            server_tags: &[],
+            tool,
+        })
+        .collect()
+}
+
 #[test]
 fn meaning_finds_what_words_miss_and_words_still_count() {
     let tools = [
@@ -25,17 +40,7 @@ fn meaning_finds_what_words_miss_and_words_still_count() {
         tool("create_issue", "Open an issue in a repository"),
     ];
     let paths = ["clock", "weather", "github"];
-    let documents: Vec<ToolDocument<'_>> = tools
-        .iter()
-        .zip(paths)
-        .map(|(tool, path)| ToolDocument {
-            server_path: path,
-            server_name: path,
-            server_description: "",
-            server_tags: &[],
-            tool,
-        })
-        .collect();
+    let documents = documents(&tools, &paths);
     // "What hour is it in Osaka" shares no searchable word with any tool.
     let query = "what hour is it in Osaka";
     assert!(rank_tools(query, &documents, 3, 3).is_empty());
@@ -57,17 +62,7 @@ fn meaning_finds_what_words_miss_and_words_still_count() {
 fn given_scores_are_ranked_in_two_stages() {
     let tools = [tool("a", ""), tool("b", ""), tool("c", ""), tool("d", "")];
     let paths = ["one", "one", "two", "three"];
-    let documents: Vec<ToolDocument<'_>> = tools
-        .iter()
-        .zip(paths)
-        .map(|(tool, path)| ToolDocument {
-            server_path: path,
-            server_name: path,
-            server_description: "",
-            server_tags: &[],
-            tool,
-        })
-        .collect();
+    let documents = documents(&tools, &paths);
     let scores = [0.9, 0.8, 0.85, 0.0];
     let coverage = Default::default();
     let top_server = rank_by_scores(&documents, &scores, &coverage, 1, 5);
