@@ -8,6 +8,8 @@
 //! loaded and by words until then (`search_mode` says which).
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, RawQuery, State};
 use mcpgw_auth::Principal;
 use mcpgw_policy::UiAction;
@@ -16,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::access::Access;
+use crate::body::{body_bytes, parse_json};
 use crate::{ApiError, AppState};
 
 /// Results per kind when `k` / `max_results` is not given.
@@ -114,8 +117,10 @@ pub async fn get(
 pub async fn semantic(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Json(request): Json<SemanticRequest>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    // The API's own reading: a clear `{"error": …}` naming the field, never axum's text.
+    let request: SemanticRequest = parse_json(&body_bytes(body)?)?;
     let limit = request.max_results.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid_field(

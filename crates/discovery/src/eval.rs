@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use mcpgw_registry::{
-    Tool, ToolDocument, rank_by_scores, rank_tools, rank_tools_hybrid, rank_tools_weighted,
-    server_text, tool_text,
+    Tool, ToolDocument, VectorIndex, rank_by_scores, rank_tools, rank_tools_hybrid,
+    rank_tools_weighted, server_text, tool_text,
 };
 use serde::Deserialize;
 
@@ -184,7 +184,7 @@ pub fn evaluate(
         return Ok(results);
     };
     let tool_texts: Vec<String> = documents.iter().map(tool_text).collect();
-    let tool_vectors = embed_all(embedder, &tool_texts)?;
+    let tool_vectors = matrix(embedder, &tool_texts)?;
     let query_texts: Vec<String> = data.queries.iter().map(|q| q.query.clone()).collect();
     let query_vectors = embed_all(embedder, &query_texts)?;
     let server_texts: Vec<String> = data
@@ -192,11 +192,11 @@ pub fn evaluate(
         .iter()
         .map(|s| server_text(&s.server.name, &s.server.description, &s.server.tags))
         .collect();
-    let server_vectors = embed_all(embedder, &server_texts)?;
+    let server_vectors = matrix(embedder, &server_texts)?;
     let no_bonus = HashMap::new();
     let (mut semantic, mut hybrid, mut baseline) = (Vec::new(), Vec::new(), Vec::new());
     for (query, vector) in data.queries.iter().zip(&query_vectors) {
-        let cosine: Vec<f32> = tool_vectors.iter().map(|tool| dot(tool, vector)).collect();
+        let cosine = tool_vectors.scores(vector);
         let as_scores: Vec<f64> = cosine.iter().map(|&c| f64::from(c).max(1e-9)).collect();
         semantic.push(indices(rank_by_scores(
             &documents, &as_scores, &no_bonus, all, DEPTH,
@@ -210,8 +210,8 @@ pub fn evaluate(
         )));
         // The Python method: servers by their description first, then their tools.
         let mut servers: Vec<(usize, f32)> = server_vectors
-            .iter()
-            .map(|server| dot(server, vector))
+            .scores(vector)
+            .into_iter()
             .enumerate()
             .collect();
         servers.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -244,8 +244,7 @@ pub fn evaluate(
                 .iter()
                 .zip(&query_vectors)
                 .map(|(query, vector)| {
-                    let cosine: Vec<f32> =
-                        tool_vectors.iter().map(|tool| dot(tool, vector)).collect();
+                    let cosine = tool_vectors.scores(vector);
                     indices(rank_tools_weighted(
                         &query.query,
                         &documents,
@@ -271,8 +270,13 @@ fn embed_all(embedder: &dyn Embedder, texts: &[String]) -> Result<Vec<Vec<f32>>,
     embedder.embed(&texts)
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// The texts' embeddings as one matrix, scored like the served index.
+fn matrix(embedder: &dyn Embedder, texts: &[String]) -> Result<VectorIndex, DiscoveryError> {
+    let mut index = VectorIndex::new(embedder.dimensions());
+    for vector in embed_all(embedder, texts)? {
+        index.push(&vector);
+    }
+    Ok(index)
 }
 
 /// The scores as a markdown table.

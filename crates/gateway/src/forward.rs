@@ -12,6 +12,8 @@ pub const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization
 pub const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
 /// `Mcp-Name`, which must agree with the body.
 pub const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+/// `Mcp-Protocol-Version`, the revision a Streamable HTTP request speaks.
+pub const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
 /// The Streamable HTTP session header.
 pub const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 

@@ -39,18 +39,24 @@ pub struct Target {
     pub revision: i64,
 }
 
+/// The headers configured for `server`'s upstream. The registry validated them; a pair
+/// that still fails is skipped, not fatal.
+pub(crate) fn configured_headers(server: &Server) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &server.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    headers
+}
+
 impl Target {
     fn from_server(server: &Server) -> Target {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &server.headers {
-            // The registry validated these; a pair that still fails is skipped, not fatal.
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                headers.insert(name, value);
-            }
-        }
+        let headers = configured_headers(server);
         Target {
             path: server.path.clone(),
             transport: server.transport,

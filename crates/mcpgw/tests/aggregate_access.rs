@@ -276,6 +276,28 @@ async fn the_builtin_server_manages_the_registry_for_those_allowed() {
         health["structured"]["/clock"]["health"], "healthy",
         "{health}"
     );
+    let refreshed = admin
+        .call("refresh_service", json!({"service_path": "/clock"}))
+        .await;
+    assert_eq!(refreshed["structured"]["health"], "healthy", "{refreshed}");
+    assert_eq!(refreshed["structured"]["num_tools"], 1, "{refreshed}");
+    // Registry actions taken through the built-in tools are in the audit trail, as the
+    // REST API's are.
+    // (The audit writer stores records in batches: wait for it.)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, audit) = gw
+            .get_as("/api/audit?method=register_service&decision=allow", TOKEN)
+            .await;
+        assert_eq!(status, 200);
+        if audit["count"] == 1 {
+            assert_eq!(audit["records"][0]["source"], "mcp", "{audit}");
+            assert_eq!(audit["records"][0]["server"], "*", "{audit}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{audit}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let toggled = admin
         .call("toggle_service", json!({"service_path": "clock"}))
         .await;
@@ -333,4 +355,16 @@ async fn legacy_sse_clients_use_the_aggregated_server() {
         .call("box__countdown", json!({"steps": 2, "delay_ms": 20}))
         .await;
     assert_eq!(counted["progress"], json!([1.0, 2.0]), "{counted}");
+    // The built-in server has its legacy endpoint too, with the built-in tools alone.
+    let url = format!("{}/mcpgw/sse", gw.url);
+    let Some(mut builtins) = Agent::connect("sse", "stateful", &url, TOKEN).await else {
+        return;
+    };
+    let tools = builtins.tools().await;
+    assert_eq!(tools.len(), 9, "{tools:?}");
+    let listed = builtins.call("list_services", json!({})).await;
+    assert_eq!(
+        listed["structured"]["result"][0]["service_path"], "/box",
+        "{listed}"
+    );
 }

@@ -83,6 +83,33 @@ async fn tools_and_servers_are_found_in_plain_words() {
     let (_, found) = search(&gw, TOKEN, "q=time&tags=nothing").await;
     assert!(found["tools"].as_array().unwrap().is_empty(), "{found}");
 
+    // A body that is not the request gets the API's error, naming what is wrong.
+    for (body, status, code) in [
+        ("{not json", 400, "bad_request"),
+        (
+            r#"{"query": "time", "entity_types": ["prompt"]}"#,
+            422,
+            "invalid",
+        ),
+        (r#"{"query": "time", "colour": 1}"#, 422, "invalid"),
+    ] {
+        let response = gw
+            .request("POST", "/api/search/semantic")
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert!(
+            error["error"]["code"].as_str().unwrap().starts_with(code),
+            "{error}"
+        );
+        assert!(error["error"]["message"].is_string(), "{error}");
+    }
+
     // The Python registry's shape.
     let response = gw
         .request("POST", "/api/search/semantic")

@@ -25,11 +25,7 @@ use serde_json::Value;
 
 use super::Aggregator;
 use crate::error::GatewayError;
-use crate::forward::{MCP_METHOD, MCP_NAME};
-
-/// `Mcp-Protocol-Version`.
-const MCP_PROTOCOL_VERSION: http::HeaderName =
-    http::HeaderName::from_static("mcp-protocol-version");
+use crate::forward::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION};
 
 impl Aggregator {
     /// Forwards the request directly when it qualifies; `None` sends it down the rmcp path.

@@ -204,9 +204,8 @@ impl AggregateEndpoint {
         single_header(&parts.headers, &MCP_SESSION_ID)?;
         let session = session_id(&parts.headers);
         let key = surface.owners_key();
-        let owner = principal.owner();
         if let Some(session) = &session
-            && !self.owners.is_owner(key, session, &owner)
+            && !self.owners.is_owner(key, session, &principal.owner())
         {
             return Err(GatewayError::UnknownSession);
         }
@@ -241,6 +240,8 @@ impl AggregateEndpoint {
             body
         };
         let method = parts.method.clone();
+        // Only an `initialize` opens a session: the owner key is built for those alone.
+        let opener = opens_session.then(|| principal.owner());
         parts.extensions.insert(principal);
         let request = Request::from_parts(parts, body);
         let served = match surface {
@@ -262,7 +263,11 @@ impl AggregateEndpoint {
         if response.status().is_success() {
             match (&session, session_id(response.headers())) {
                 (Some(session), _) if method == Method::DELETE => self.owners.forget(key, session),
-                (None, Some(opened)) => self.owners.bind(key, &opened, &owner),
+                (None, Some(opened)) => {
+                    if let Some(opener) = &opener {
+                        self.owners.bind(key, &opened, opener);
+                    }
+                }
                 _ => {}
             }
         }

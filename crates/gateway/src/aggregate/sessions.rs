@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
 use mcpgw_auth::Principal;
 use mcpgw_mcp::Era;
 use mcpgw_mcp::client::{HttpSession, SessionOptions};
@@ -161,15 +160,7 @@ impl UpstreamSessions {
             .ok_or_else(|| unusable("no URL registered".into()))?
             .parse()
             .map_err(|error| unusable(format!("its URL is invalid: {error}")))?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &server.headers {
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(name.as_bytes()),
-                http::HeaderValue::from_str(value),
-            ) {
-                headers.insert(name, value);
-            }
-        }
+        let mut headers = crate::table::configured_headers(server);
         if self.forward_identity {
             crate::forward::add_identity(&mut headers, principal);
         }
