@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use mcpgw_auth::Principal;
-use mcpgw_policy::{Decision, Policy, Reason, Scopes, ServerRef, UiAction};
+use mcpgw_policy::{Decision, Policy, Reason, Scopes, ServerRef, ToolFilter, UiAction};
 use mcpgw_registry::{RegistryError, Server};
 use mcpgw_telemetry::audit::{AuditLog, AuditRecord, AuditSource, now_millis};
 
@@ -107,10 +107,15 @@ impl Access {
             .allowed
     }
 
+    /// Which of `path`'s tools the caller may call (as on the MCP routes).
+    pub fn tool_filter(&self, path: &str) -> ToolFilter {
+        self.policy.tool_filter(self.scopes.clone(), path)
+    }
+
     /// `server` as the caller may see it: only the tools it may call, as on the MCP
     /// routes, so the registry never tells a caller the names of tools it cannot use.
     pub fn shown(&self, mut server: Server) -> Server {
-        let filter = self.policy.tool_filter(self.scopes.clone(), &server.path);
+        let filter = self.tool_filter(&server.path);
         if !filter.allows_everything() {
             server.tools.retain(|tool| filter.allows(&tool.name));
         }

@@ -77,6 +77,8 @@ pub struct AppState {
     pub audit: mcpgw_telemetry::audit::AuditLog,
     /// Sentence embeddings for search, once a model is loaded.
     pub semantic: mcpgw_registry::SemanticSlot,
+    /// The servers and tools search looks at, tokenised once per registry change.
+    pub search: mcpgw_registry::LiveSearchCatalog,
 }
 
 /// Builds the router for all API routes.

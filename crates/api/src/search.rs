@@ -13,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, RawQuery, State};
 use mcpgw_auth::Principal;
 use mcpgw_policy::UiAction;
-use mcpgw_registry::{HealthState, Server, ToolDocument, find_tools, matched_fields};
+use mcpgw_registry::{Candidates, Server, ToolDocument, document, find_tools, matched_fields};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -169,30 +169,36 @@ async fn search(
     }
     let access = Access::of(state, principal);
     access.authorize(UiAction::List, None)?;
-    let servers: Vec<Server> = access
-        .listable(state.registry.list().await?)
-        .into_iter()
-        .filter(|server| server.enabled && server.health.status == HealthState::Healthy)
-        .filter(|server| wanted.tags.iter().all(|tag| server.tags.contains(tag)))
-        .map(|server| access.shown(server))
-        .collect();
-    let documents: Vec<ToolDocument<'_>> = servers
-        .iter()
-        .flat_map(|server| {
-            server.tools.iter().map(move |tool| ToolDocument {
-                server_path: &server.path,
-                server_name: &server.name,
-                server_description: &server.description,
-                server_tags: &server.tags,
-                tool,
-            })
-        })
-        .collect();
+    // The catalogue holds the enabled, healthy servers, tokenised once per registry change.
+    let catalog = state.search.current();
+    let mut documents: Vec<ToolDocument<'_>> = Vec::new();
+    let mut rows: Vec<usize> = Vec::new();
+    let mut servers: Vec<&Server> = Vec::new();
+    for (position, server) in catalog.servers().iter().enumerate() {
+        if !access.can_list(server) || !wanted.tags.iter().all(|tag| server.tags.contains(tag)) {
+            continue;
+        }
+        servers.push(server);
+        let filter = access.tool_filter(&server.path);
+        for (number, tool) in server.tools.iter().enumerate() {
+            if let Some(row) = catalog.row(position, number)
+                && filter.allows(&tool.name)
+            {
+                documents.push(document(server, tool));
+                rows.push(row);
+            }
+        }
+    }
+    let candidates = Candidates {
+        index: catalog.index(),
+        documents: &documents,
+        rows: &rows,
+    };
     let semantic = state.semantic.get();
     let everything = documents.len().max(1);
     let (hits, mode) = find_tools(
         query,
-        &documents,
+        &candidates,
         semantic.as_deref(),
         everything,
         everything,

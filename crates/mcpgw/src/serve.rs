@@ -144,8 +144,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         registry.clone(),
         semantic.clone(),
     );
+    let search = mcpgw_registry::LiveSearchCatalog::start(registry.clone())
+        .await
+        .context("cannot read the registry for search")?;
     let api = mcpgw_api::router(AppState {
         semantic: semantic.clone(),
+        search,
         tokens,
         authorization_servers: settings.issuers.iter().map(|i| i.issuer.clone()).collect(),
         public_url: settings.public_url.clone(),

@@ -9,6 +9,7 @@
 //! implementations in `mcpgw-store`.
 
 mod error;
+mod follow;
 mod health;
 mod input;
 mod model;
@@ -19,14 +20,16 @@ mod store;
 mod validation;
 
 pub use error::{ErrorKind, RegistryError, StoreError};
+pub use follow::follow;
 pub use health::{HealthCheckConfig, HealthChecker};
 pub use input::{REDACTED, ServerInput, TagsInput};
 pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport, now};
 pub use probe::Prober;
 pub use search::{
-    SEMANTIC_WEIGHT, SearchMode, SemanticIndex, SemanticSlot, ToolDocument, ToolHit, VectorIndex,
-    find_tools, matched_fields, rank_by_scores, rank_tools, rank_tools_hybrid, rank_tools_weighted,
-    server_text, tool_text,
+    Candidates, LexicalIndex, LiveSearchCatalog, SEMANTIC_WEIGHT, SearchCatalog, SearchMode,
+    SemanticIndex, SemanticSlot, ToolDocument, ToolHit, VectorIndex, document, find_tools,
+    matched_fields, rank_by_scores, rank_candidates, rank_tools, rank_tools_hybrid,
+    rank_tools_weighted, server_text, tool_text,
 };
 pub use service::RegistryService;
 pub use store::{EmbeddingStore, Store};

@@ -6,11 +6,12 @@
 //! (the model reads them and can correct itself), not protocol errors.
 
 use mcpgw_policy::{Decision, Policy, Scopes, ServerRef, UiAction};
+use mcpgw_registry::{Candidates, ToolDocument, document, find_tools};
 use mcpgw_registry::{Server, ServerInput};
-use mcpgw_registry::{ToolDocument, find_tools};
 use serde_json::{Map, Value, json};
 
 use super::builtin::Builtin;
+use super::catalog::ExposedTool;
 use super::invoke::{CallFailure, OnNotification};
 use super::{Aggregator, Caller, Invocation};
 
@@ -124,20 +125,20 @@ impl Aggregator {
         let services = count_arg(arguments, "top_k_services", 3)?;
         let tools = count_arg(arguments, "top_n_tools", 1)?;
         let catalog = self.catalog.current();
-        let visible: Vec<_> = catalog.visible(&caller.policy, &caller.scopes).collect();
+        let (rows, visible): (Vec<usize>, Vec<&ExposedTool>) =
+            catalog.visible_rows(&caller.policy, &caller.scopes).unzip();
         let documents: Vec<ToolDocument<'_>> = visible
             .iter()
-            .map(|exposed| ToolDocument {
-                server_path: &exposed.server.path,
-                server_name: &exposed.server.name,
-                server_description: &exposed.server.description,
-                server_tags: &exposed.server.tags,
-                tool: &exposed.tool,
-            })
+            .map(|exposed| document(&exposed.server, &exposed.tool))
             .collect();
+        let candidates = Candidates {
+            index: catalog.search_index(),
+            documents: &documents,
+            rows: &rows,
+        };
         let semantic = self.semantic.get();
         let (hits, _mode) =
-            find_tools(query, &documents, semantic.as_deref(), services, tools).await;
+            find_tools(query, &candidates, semantic.as_deref(), services, tools).await;
         let found: Vec<Value> = hits
             .iter()
             .map(|hit| {

@@ -11,10 +11,12 @@ use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::time::Duration;
 
 use mcpgw_policy::{Policy, Request, Scopes};
-use mcpgw_registry::{HealthState, RegistryError, RegistryService, Server, Tool};
+use mcpgw_registry::{
+    HealthState, LexicalIndex, RegistryError, RegistryService, Server, Tool, ToolDocument,
+    document, follow,
+};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -24,9 +26,6 @@ use super::naming;
 pub const META_SERVER: &str = "io.mcpgw/server";
 /// `_meta` key holding the tool's name on its server.
 pub const META_TOOL: &str = "io.mcpgw/tool";
-
-/// How long to wait before reading the registry again after a failed read.
-const RETRY: Duration = Duration::from_secs(1);
 
 /// One upstream tool as the aggregated endpoint offers it.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +64,8 @@ pub struct Catalog {
     servers: Vec<Arc<Server>>,
     tools: Vec<ExposedTool>,
     by_name: HashMap<String, usize>,
+    /// The tools tokenised for `intelligent_tool_finder`; row `i` is `tools[i]`.
+    search: LexicalIndex,
 }
 
 impl Catalog {
@@ -109,11 +110,22 @@ impl Catalog {
             .enumerate()
             .map(|(index, tool)| (tool.name.clone(), index))
             .collect();
+        let documents: Vec<ToolDocument<'_>> = tools
+            .iter()
+            .map(|exposed| document(&exposed.server, &exposed.tool))
+            .collect();
+        let search = LexicalIndex::build(&documents);
         Catalog {
             servers,
             tools,
             by_name,
+            search,
         }
+    }
+
+    /// The tools tokenised for search; row `i` is `tools()[i]`.
+    pub fn search_index(&self) -> &LexicalIndex {
+        &self.search
     }
 
     /// Every usable server, by path.
@@ -145,7 +157,17 @@ impl Catalog {
         policy: &'a Policy,
         scopes: &'a Scopes,
     ) -> impl Iterator<Item = &'a ExposedTool> + 'a {
-        self.tools.iter().filter(move |exposed| {
+        self.visible_rows(policy, scopes)
+            .map(|(_, exposed)| exposed)
+    }
+
+    /// [`visible`](Self::visible), each with its position in [`tools`](Self::tools).
+    pub fn visible_rows<'a>(
+        &'a self,
+        policy: &'a Policy,
+        scopes: &'a Scopes,
+    ) -> impl Iterator<Item = (usize, &'a ExposedTool)> + 'a {
+        self.tools.iter().enumerate().filter(move |(_, exposed)| {
             policy
                 .decide(
                     scopes,
@@ -190,29 +212,8 @@ impl LiveCatalog {
         separator: String,
         reserved: &'static [&'static str],
     ) -> Result<LiveCatalog, RegistryError> {
-        let mut changes = registry.subscribe();
-        changes.borrow_and_update();
-        let first = Catalog::build(registry.list().await?, &separator, reserved);
-        let (sender, current) = watch::channel(Arc::new(first));
-        tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                let servers = loop {
-                    match registry.list().await {
-                        Ok(servers) => break servers,
-                        Err(error) => {
-                            tracing::warn!(%error, "aggregated tool list not rebuilt; retrying");
-                            tokio::time::sleep(RETRY).await;
-                        }
-                    }
-                };
-                let next = Catalog::build(servers, &separator, reserved);
-                sender.send_if_modified(|current| {
-                    let changed = !current.offers_same(&next);
-                    *current = Arc::new(next);
-                    changed
-                });
-            }
-        });
+        let build = move |servers| Catalog::build(servers, &separator, reserved);
+        let current = follow(registry, build, |a, b| !a.offers_same(b)).await?;
         Ok(LiveCatalog { current })
     }
 

@@ -6,12 +6,14 @@
 //! description and tags. Like the Python gateway's finder it works in two stages: the
 //! servers most relevant to the query are chosen first, then the best tools among theirs.
 //!
-//! The lexical score is pure and needs no index: every call tokenises the documents again,
-//! but only counts the (few) query terms, so the cost is one linear pass over the text with
-//! no allocation per token ([`lexical`], [`terms`]). Semantic scores (cosine similarities of
-//! sentence embeddings, kept in a [`VectorIndex`]) are fused with it by [`rank_tools_hybrid`];
-//! any per-document scores can be ranked the same two-stage way by [`rank_by_scores`].
+//! The words are tokenised once per catalogue into a [`LexicalIndex`] (a query then walks
+//! only its own terms' postings, [`lexical`], [`terms`]); [`rank_tools`] indexes on the
+//! spot for one-off rankings. Semantic scores (cosine similarities of sentence embeddings,
+//! kept in a [`VectorIndex`]) are fused with it by [`rank_candidates`] and
+//! [`rank_tools_hybrid`]; any per-document scores can be ranked the same two-stage way by
+//! [`rank_by_scores`].
 
+mod catalog;
 mod lexical;
 mod semantic;
 mod terms;
@@ -21,6 +23,8 @@ use std::collections::HashMap;
 
 use crate::model::Tool;
 
+pub use catalog::{LiveSearchCatalog, SearchCatalog, document};
+pub use lexical::LexicalIndex;
 pub use semantic::{SearchMode, SemanticIndex, SemanticSlot, find_tools, server_text, tool_text};
 pub use vectors::VectorIndex;
 
@@ -57,27 +61,35 @@ const SERVER_MATCH_BONUS: f64 = 0.25;
 /// comes from words (BM25). Chosen on the evaluation set (`crates/discovery/eval/`).
 pub const SEMANTIC_WEIGHT: f64 = 0.7;
 
+/// A caller's view of an indexed catalogue: the documents it may see, each with its row in
+/// `index`. Ranking reads only these rows, so what the caller may not see moves no score.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidates<'a> {
+    /// The catalogue, tokenised.
+    pub index: &'a LexicalIndex,
+    /// The documents the caller may see.
+    pub documents: &'a [ToolDocument<'a>],
+    /// `rows[i]` is `documents[i]`'s row in `index`.
+    pub rows: &'a [usize],
+}
+
 /// Ranks like the Python gateway's finder, by words alone: picks the `top_k_services`
 /// servers most relevant to the query (by their best tool's score plus how much of the
 /// query their own text covers), then returns the `top_n_tools` best tools among those
 /// servers' tools, best first. Ties are broken by server path, then tool name, then
 /// index, so the order never depends on the order of `documents`' equals. Tools that match
 /// no query term are never returned; a query with no searchable words (empty, or stop
-/// words only) returns nothing.
+/// words only) returns nothing. Tokenises `documents` first: to rank the same catalogue
+/// often, build a [`LexicalIndex`] once and use [`rank_candidates`].
 pub fn rank_tools(
     query: &str,
     documents: &[ToolDocument<'_>],
     top_k_services: usize,
     top_n_tools: usize,
 ) -> Vec<ToolHit> {
-    let lexical = lexical::score(query, documents);
-    rank_by_scores(
-        documents,
-        &lexical.scores,
-        &lexical.coverage,
-        top_k_services,
-        top_n_tools,
-    )
+    with_index(documents, |candidates| {
+        rank_candidates(query, candidates, None, top_k_services, top_n_tools)
+    })
 }
 
 /// Ranks by words and meaning together: each document's score is
@@ -111,9 +123,57 @@ pub fn rank_tools_weighted(
     top_k_services: usize,
     top_n_tools: usize,
 ) -> Vec<ToolHit> {
-    let lexical = lexical::score(query, documents);
-    let fused: Vec<f64> = lexical
-        .scores
+    with_index(documents, |candidates| {
+        let lexical = candidates.index.score(query, candidates.rows);
+        let fused = fuse(&lexical.scores, cosine, semantic_weight);
+        rank_by_scores(
+            documents,
+            &fused,
+            &lexical.coverage,
+            top_k_services,
+            top_n_tools,
+        )
+    })
+}
+
+/// Ranks a caller's `candidates`: by words alone without `cosine`, by words and meaning
+/// (as [`rank_tools_hybrid`]) with it (`cosine[i]` for `candidates.documents[i]`).
+pub fn rank_candidates(
+    query: &str,
+    candidates: &Candidates<'_>,
+    cosine: Option<&[f32]>,
+    top_k_services: usize,
+    top_n_tools: usize,
+) -> Vec<ToolHit> {
+    let lexical = candidates.index.score(query, candidates.rows);
+    let scores = match cosine {
+        Some(cosine) => fuse(&lexical.scores, cosine, SEMANTIC_WEIGHT),
+        None => lexical.scores,
+    };
+    rank_by_scores(
+        candidates.documents,
+        &scores,
+        &lexical.coverage,
+        top_k_services,
+        top_n_tools,
+    )
+}
+
+/// Calls `rank` with `documents` indexed on the spot, every one a candidate.
+fn with_index<T>(documents: &[ToolDocument<'_>], rank: impl FnOnce(&Candidates<'_>) -> T) -> T {
+    let index = LexicalIndex::build(documents);
+    let rows: Vec<usize> = (0..documents.len()).collect();
+    rank(&Candidates {
+        index: &index,
+        documents,
+        rows: &rows,
+    })
+}
+
+/// `semantic_weight × max(cosine, 0) + (1 − semantic_weight) × words`, per document (a
+/// document without a cosine counts 0 for meaning).
+fn fuse(words: &[f64], cosine: &[f32], semantic_weight: f64) -> Vec<f64> {
+    words
         .iter()
         .zip(
             cosine
@@ -122,14 +182,7 @@ pub fn rank_tools_weighted(
                 .chain(std::iter::repeat(0.0)),
         )
         .map(|(&words, meaning)| semantic_weight * meaning + (1.0 - semantic_weight) * words)
-        .collect();
-    rank_by_scores(
-        documents,
-        &fused,
-        &lexical.coverage,
-        top_k_services,
-        top_n_tools,
-    )
+        .collect()
 }
 
 /// The two stages on given per-document scores (`scores[i]` for `documents[i]`, higher is
@@ -145,40 +198,65 @@ pub fn rank_by_scores(
     if top_k_services == 0 || top_n_tools == 0 {
         return Vec::new();
     }
-    let mut best: HashMap<&str, f64> = HashMap::new();
+    // Best score per server. Documents come grouped by server, so the previous document's
+    // entry is usually the one: one string comparison instead of a hash per document.
+    let mut servers: Vec<(&str, f64)> = Vec::new();
+    let mut slot_of: HashMap<&str, usize> = HashMap::new();
+    let mut previous: Option<(&str, usize)> = None;
+    let mut server_slots: Vec<usize> = Vec::with_capacity(documents.len());
     for (doc, &score) in documents.iter().zip(scores) {
+        let slot = match previous {
+            Some((path, slot)) if path == doc.server_path => slot,
+            _ => *slot_of.entry(doc.server_path).or_insert_with(|| {
+                servers.push((doc.server_path, 0.0));
+                servers.len() - 1
+            }),
+        };
+        previous = Some((doc.server_path, slot));
+        server_slots.push(slot);
         if score > 0.0 {
-            let entry = best.entry(doc.server_path).or_insert(0.0);
-            *entry = entry.max(score);
+            servers[slot].1 = servers[slot].1.max(score);
         }
     }
-    let mut servers: Vec<(&str, f64)> = best
+    let mut ranked: Vec<(usize, f64)> = servers
         .iter()
-        .map(|(path, best)| {
-            let bonus = coverage.get(path).copied().unwrap_or(0.0);
-            (*path, best + SERVER_MATCH_BONUS * bonus)
-        })
-        .collect();
-    servers.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    servers.truncate(top_k_services);
-    let mut hits: Vec<ToolHit> = documents
-        .iter()
-        .zip(scores)
         .enumerate()
-        .filter(|(_, (doc, score))| {
-            **score > 0.0 && servers.iter().any(|(path, _)| *path == doc.server_path)
+        .filter(|(_, (_, best))| *best > 0.0)
+        .map(|(slot, (path, best))| {
+            let bonus = coverage.get(path).copied().unwrap_or(0.0);
+            (slot, best + SERVER_MATCH_BONUS * bonus)
         })
-        .map(|(index, (_, &score))| ToolHit { index, score })
         .collect();
-    hits.sort_by(|a, b| {
+    ranked.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then_with(|| servers[a.0].0.cmp(servers[b.0].0))
+    });
+    let mut chosen = vec![false; servers.len()];
+    for (slot, _) in ranked.iter().take(top_k_services) {
+        chosen[*slot] = true;
+    }
+    let mut hits: Vec<ToolHit> = scores
+        .iter()
+        .zip(&server_slots)
+        .enumerate()
+        .filter(|(_, (score, slot))| **score > 0.0 && chosen[**slot])
+        .map(|(index, (&score, _))| ToolHit { index, score })
+        .collect();
+    let order = |a: &ToolHit, b: &ToolHit| {
         let (da, db) = (&documents[a.index], &documents[b.index]);
         b.score
             .total_cmp(&a.score)
             .then_with(|| da.server_path.cmp(db.server_path))
             .then_with(|| da.tool.name.cmp(&db.tool.name))
             .then_with(|| a.index.cmp(&b.index))
-    });
-    hits.truncate(top_n_tools);
+    };
+    // Only the best few are wanted: select them, then sort just those (the order is
+    // total, so this is the full sort's prefix).
+    if hits.len() > top_n_tools {
+        hits.select_nth_unstable_by(top_n_tools - 1, order);
+        hits.truncate(top_n_tools);
+    }
+    hits.sort_by(order);
     hits
 }
 

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
 use super::terms::for_each_term;
-use super::{ToolDocument, ToolHit, rank_tools};
+use super::{Candidates, LexicalIndex, ToolDocument, ToolHit, rank_candidates, rank_tools};
 use crate::model::Tool;
 
 struct Fixture {
@@ -346,4 +346,52 @@ fn scores_are_bounded_and_descending() {
             "{query}: {hits:?}"
         );
     }
+}
+
+#[test]
+fn hidden_tools_move_no_score_of_the_rows_a_caller_sees() {
+    let fixtures = catalogue();
+    let all = documents(&fixtures);
+    let index = LexicalIndex::build(&all);
+    // Callers that see everything, every other tool, or all but the pull-request server.
+    let subsets: [Vec<usize>; 3] = [
+        (0..all.len()).collect(),
+        (0..all.len()).step_by(2).collect(),
+        (0..all.len())
+            .filter(|&i| all[i].server_path != "github")
+            .collect(),
+    ];
+    let queries = [
+        "open a pull request",
+        "what time is it in Tokyo",
+        "read the file contents",
+        "weather alerts for my state",
+        "list things",
+    ];
+    for rows in &subsets {
+        let seen: Vec<ToolDocument<'_>> = rows.iter().map(|&row| all[row]).collect();
+        let through_big = Candidates {
+            index: &index,
+            documents: &seen,
+            rows,
+        };
+        let own_index = LexicalIndex::build(&seen);
+        let own_rows: Vec<usize> = (0..seen.len()).collect();
+        for query in queries {
+            // Exactly the scores of a catalogue holding only what the caller sees.
+            let big = index.score(query, rows);
+            let small = own_index.score(query, &own_rows);
+            assert_eq!(big.scores, small.scores, "{query} over {rows:?}");
+            assert_eq!(big.coverage, small.coverage, "{query} over {rows:?}");
+            assert_eq!(
+                rank_candidates(query, &through_big, None, 5, 5),
+                rank_tools(query, &seen, 5, 5),
+                "{query} over {rows:?}"
+            );
+        }
+    }
+    // And the pull-request tools are really found when visible.
+    let everything: Vec<usize> = (0..all.len()).collect();
+    let hits = index.score("open a pull request", &everything);
+    assert!(hits.scores.iter().any(|score| *score > 0.5));
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{ToolDocument, ToolHit, rank_tools, rank_tools_hybrid};
+use super::{Candidates, ToolDocument, ToolHit, rank_candidates};
 
 /// How a search was ranked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +63,11 @@ impl SemanticSlot {
     }
 }
 
-/// Ranks `documents` for `query`: hybrid when `semantic` is given and can embed the query,
-/// lexical otherwise. Two stages, as [`rank_tools`].
+/// Ranks a caller's `candidates` for `query`: hybrid when `semantic` is given and can embed
+/// the query, lexical otherwise. Two stages, as [`rank_tools`](super::rank_tools).
 pub async fn find_tools(
     query: &str,
-    documents: &[ToolDocument<'_>],
+    candidates: &Candidates<'_>,
     semantic: Option<&dyn SemanticIndex>,
     top_k_services: usize,
     top_n_tools: usize,
@@ -75,11 +75,17 @@ pub async fn find_tools(
     if let Some(index) = semantic
         && let Some(vector) = index.embed_query(query).await
     {
-        let cosine = index.similarities(&vector, documents);
-        let hits = rank_tools_hybrid(query, documents, &cosine, top_k_services, top_n_tools);
+        let cosine = index.similarities(&vector, candidates.documents);
+        let hits = rank_candidates(
+            query,
+            candidates,
+            Some(&cosine),
+            top_k_services,
+            top_n_tools,
+        );
         return (hits, SearchMode::Hybrid);
     }
-    let hits = rank_tools(query, documents, top_k_services, top_n_tools);
+    let hits = rank_candidates(query, candidates, None, top_k_services, top_n_tools);
     (hits, SearchMode::Lexical)
 }
 

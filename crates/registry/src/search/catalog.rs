@@ -1,0 +1,111 @@
+//! [`SearchCatalog`]: the servers search looks at (enabled and healthy, by path) and their
+//! tools tokenised, and [`LiveSearchCatalog`], which rebuilds it off the request path after
+//! every registry change, so that a search reads no store and tokenises nothing.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::{LexicalIndex, ToolDocument};
+use crate::error::RegistryError;
+use crate::follow::follow;
+use crate::model::{HealthState, Server};
+use crate::service::RegistryService;
+
+/// Usable servers and their tools, indexed for search.
+#[derive(Debug, Default)]
+pub struct SearchCatalog {
+    servers: Vec<Arc<Server>>,
+    /// Per server (same order), the row of its first tool.
+    first_rows: Vec<usize>,
+    index: LexicalIndex,
+}
+
+impl SearchCatalog {
+    /// The catalogue of `servers`' enabled, healthy ones; a tool's row is its position when
+    /// servers are ordered by path and tools as their server lists them.
+    pub fn build(servers: Vec<Server>) -> SearchCatalog {
+        let mut servers: Vec<Arc<Server>> = servers
+            .into_iter()
+            .filter(|server| server.enabled && server.health.status == HealthState::Healthy)
+            .map(Arc::new)
+            .collect();
+        servers.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut first_rows = Vec::with_capacity(servers.len());
+        let mut documents = Vec::new();
+        for server in &servers {
+            first_rows.push(documents.len());
+            documents.extend(server.tools.iter().map(|tool| document(server, tool)));
+        }
+        let index = LexicalIndex::build(&documents);
+        SearchCatalog {
+            servers,
+            first_rows,
+            index,
+        }
+    }
+
+    /// The usable servers, by path.
+    pub fn servers(&self) -> &[Arc<Server>] {
+        &self.servers
+    }
+
+    /// The tools' index.
+    pub fn index(&self) -> &LexicalIndex {
+        &self.index
+    }
+
+    /// The row of tool `tool` (its position in its server's list) of `servers()[server]`.
+    pub fn row(&self, server: usize, tool: usize) -> Option<usize> {
+        let first = *self.first_rows.get(server)?;
+        (tool < self.servers[server].tools.len()).then_some(first + tool)
+    }
+
+    /// Whether two catalogues hold the same servers at the same revisions with the same
+    /// tools (a health check that changed nothing else is no news).
+    fn differs(&self, other: &SearchCatalog) -> bool {
+        self.servers.len() != other.servers.len()
+            || self
+                .servers
+                .iter()
+                .zip(&other.servers)
+                .any(|(a, b)| a.path != b.path || a.revision != b.revision || a.tools != b.tools)
+    }
+}
+
+/// The tool document of `tool` on `server`.
+pub fn document<'a>(server: &'a Server, tool: &'a crate::model::Tool) -> ToolDocument<'a> {
+    ToolDocument {
+        server_path: &server.path,
+        server_name: &server.name,
+        server_description: &server.description,
+        server_tags: &server.tags,
+        tool,
+    }
+}
+
+/// The search catalogue as of the latest registry change.
+#[derive(Clone)]
+pub struct LiveSearchCatalog {
+    current: watch::Receiver<Arc<SearchCatalog>>,
+}
+
+impl LiveSearchCatalog {
+    /// Builds the catalogue now and follows the registry from then on.
+    pub async fn start(registry: RegistryService) -> Result<LiveSearchCatalog, RegistryError> {
+        let current = follow(registry, SearchCatalog::build, SearchCatalog::differs).await?;
+        Ok(LiveSearchCatalog { current })
+    }
+
+    /// A catalogue that never changes (tools and tests).
+    pub fn fixed(catalog: SearchCatalog) -> LiveSearchCatalog {
+        LiveSearchCatalog {
+            current: watch::channel(Arc::new(catalog)).1,
+        }
+    }
+
+    /// The catalogue in force.
+    pub fn current(&self) -> Arc<SearchCatalog> {
+        Arc::clone(&self.current.borrow())
+    }
+}
