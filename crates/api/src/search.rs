@@ -7,13 +7,18 @@
 //! not see moves no score and no count. Ranking is hybrid once an embedding model is
 //! loaded and by words until then (`search_mode` says which).
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, RawQuery, State};
 use mcpgw_auth::Principal;
 use mcpgw_policy::UiAction;
-use mcpgw_registry::{Candidates, Server, ToolDocument, document, find_tools, matched_fields};
+use mcpgw_registry::{
+    Candidates, SearchCatalog, SearchMode, Server, ToolDocument, document, fuse_scores,
+    matched_fields, rank_by_scores, score_candidates, server_matched_fields,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -173,12 +178,12 @@ async fn search(
     let catalog = state.search.current();
     let mut documents: Vec<ToolDocument<'_>> = Vec::new();
     let mut rows: Vec<usize> = Vec::new();
-    let mut servers: Vec<&Server> = Vec::new();
+    let mut servers: Vec<usize> = Vec::new();
     for (position, server) in catalog.servers().iter().enumerate() {
         if !access.can_list(server) || !wanted.tags.iter().all(|tag| server.tags.contains(tag)) {
             continue;
         }
-        servers.push(server);
+        servers.push(position);
         let filter = access.tool_filter(&server.path);
         for (number, tool) in server.tools.iter().enumerate() {
             if let Some(row) = catalog.row(position, number)
@@ -195,19 +200,30 @@ async fn search(
         rows: &rows,
     };
     let semantic = state.semantic.get();
-    let everything = documents.len().max(1);
-    let (hits, mode) = find_tools(
-        query,
-        &candidates,
-        semantic.as_deref(),
-        everything,
-        everything,
-    )
-    .await;
+    let vector = match &semantic {
+        Some(index) => index.embed_query(query).await,
+        None => None,
+    };
+    let cosine = semantic
+        .as_ref()
+        .zip(vector.as_ref())
+        .map(|(index, vector)| index.similarities(vector, &documents));
+    let mode = if cosine.is_some() {
+        SearchMode::Hybrid
+    } else {
+        SearchMode::Lexical
+    };
+    let scored = score_candidates(query, &candidates, cosine.as_deref());
 
-    let tools: Vec<Value> = hits
+    let tools: Vec<Value> = if wanted.tools {
+        rank_by_scores(
+            &documents,
+            &scored.scores,
+            &scored.coverage,
+            usize::MAX,
+            wanted.limit,
+        )
         .iter()
-        .take(if wanted.tools { wanted.limit } else { 0 })
         .map(|hit| {
             let document = &documents[hit.index];
             json!({
@@ -220,40 +236,119 @@ async fn search(
                 "matched": matched_fields(query, document),
             })
         })
-        .collect();
-    // A server ranks by its best tool; the tools it is found by come with it.
-    let mut by_server: Vec<(&str, f64, Vec<&str>)> = Vec::new();
-    for hit in &hits {
-        let document = &documents[hit.index];
-        match by_server
-            .iter_mut()
-            .find(|(path, ..)| *path == document.server_path)
-        {
-            Some((_, _, names)) => names.push(&document.tool.name),
-            None => by_server.push((document.server_path, hit.score, vec![&document.tool.name])),
-        }
-    }
-    let servers_found: Vec<Value> = by_server
-        .iter()
-        .take(if wanted.servers { wanted.limit } else { 0 })
-        .filter_map(|(path, score, names)| {
-            let server = servers.iter().find(|server| server.path == *path)?;
-            Some(json!({
-                "path": server.path,
-                "name": server.name,
-                "description": server.description,
-                "tags": server.tags,
-                "score": rounded(*score),
-                "matching_tools": names,
-            }))
-        })
-        .collect();
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let servers_found = if wanted.servers {
+        let found = ServersFound {
+            catalog: &catalog,
+            visible: &servers,
+            documents: &documents,
+            tool_scores: &scored.scores,
+        };
+        found.rank(query, None, wanted.limit)
+    } else {
+        Vec::new()
+    };
     Ok(json!({
         "query": query,
         "search_mode": mode.as_str(),
         "servers": servers_found,
         "tools": tools,
     }))
+}
+
+/// What server search ranks: the servers a caller may list and their tools' scores.
+struct ServersFound<'a> {
+    catalog: &'a SearchCatalog,
+    /// Positions in `catalog.servers()` of the servers the caller may list.
+    visible: &'a [usize],
+    documents: &'a [ToolDocument<'a>],
+    tool_scores: &'a [f64],
+}
+
+/// A server found, before it is written out.
+struct ServerHit<'a> {
+    score: f64,
+    server: &'a Server,
+    /// Its best matching tools (score, name), best first.
+    tools: Vec<(f64, &'a str)>,
+    /// Whether it was found by a tool rather than by its own text.
+    by_tools: bool,
+}
+
+/// Tools named with a server found.
+const MATCHING_TOOLS: usize = 5;
+
+impl ServersFound<'_> {
+    /// The best `limit` servers: each scores the better of its own text (words, fused with
+    /// `cosine[i]`, the similarity of the query to `visible[i]`'s embedded text, when
+    /// given) and its best tool, so a server is found by what it says and by what it does.
+    fn rank(&self, query: &str, cosine: Option<&[f32]>, limit: usize) -> Vec<Value> {
+        let words = self.catalog.server_scores(query, self.visible);
+        let own = match cosine {
+            Some(cosine) => fuse_scores(&words, cosine),
+            None => words,
+        };
+        // The caller's tools that matched, by server (documents come grouped by server).
+        let mut by_server: HashMap<&str, Vec<(f64, &str)>> = HashMap::new();
+        for (document, &score) in self.documents.iter().zip(self.tool_scores) {
+            if score > 0.0 {
+                by_server
+                    .entry(document.server_path)
+                    .or_default()
+                    .push((score, &document.tool.name));
+            }
+        }
+        let mut ranked: Vec<ServerHit<'_>> = self
+            .visible
+            .iter()
+            .zip(own)
+            .filter_map(|(&position, own)| {
+                let server = self.catalog.servers().get(position)?;
+                let mut tools = by_server.remove(server.path.as_str()).unwrap_or_default();
+                tools.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+                tools.truncate(MATCHING_TOOLS);
+                let best_tool = tools.first().map_or(0.0, |(score, _)| *score);
+                let score = own.max(best_tool);
+                (score > 0.0).then_some(ServerHit {
+                    score,
+                    server,
+                    tools,
+                    by_tools: best_tool >= own,
+                })
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.server.path.cmp(&b.server.path))
+        });
+        ranked
+            .into_iter()
+            .take(limit)
+            .map(|hit| {
+                let server = hit.server;
+                let mut matched = server_matched_fields(query, server);
+                if hit.by_tools {
+                    matched.push("tools");
+                }
+                let names: Vec<&str> = hit.tools.iter().map(|(_, name)| *name).collect();
+                let score = hit.score;
+                json!({
+                    "path": server.path,
+                    "name": server.name,
+                    "description": server.description,
+                    "tags": server.tags,
+                    "num_tools": server.tools.len(),
+                    "score": rounded(score),
+                    "matched": matched,
+                    "matching_tools": names,
+                })
+            })
+            .collect()
+    }
 }
 
 /// Scores with four decimals: more says nothing and makes answers harder to read.

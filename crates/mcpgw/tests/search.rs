@@ -24,6 +24,27 @@ async fn search(gw: &Gateway, token: &str, query: &str) -> (u16, Value) {
     gw.get_as(&format!("/api/search?{query}"), token).await
 }
 
+/// Searches until `settled` holds: search follows the registry off the request path, so a
+/// change is searchable a moment (well under a second) after the API answered it.
+async fn search_settled(
+    gw: &Gateway,
+    token: &str,
+    query: &str,
+    settled: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        let (status, body) = search(gw, token, query).await;
+        assert_eq!(status, 200, "{body}");
+        found = body;
+        if settled(&found) {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("search never settled: {found}");
+}
+
 fn tool_names(found: &Value) -> Vec<String> {
     found["tools"]
         .as_array()
@@ -47,7 +68,15 @@ async fn servers(gw: &Gateway) -> upstreams::Upstream {
     gw.register_healthy(clock).await;
     let mut stdio = upstreams::stdio_toolbox("box");
     stdio["tags"] = json!(["demo"]);
+    stdio["description"] = json!("Reference utilities for conformance checks");
     gw.register_healthy(stdio).await;
+    // Both are searchable once the search catalogue has caught up.
+    search_settled(gw, TOKEN, "q=echo+time&type=server", |found| {
+        found["servers"]
+            .as_array()
+            .is_some_and(|servers| servers.len() == 2)
+    })
+    .await;
     time
 }
 
@@ -80,6 +109,16 @@ async fn tools_and_servers_are_found_in_plain_words() {
     let (_, found) = search(&gw, TOKEN, "q=time&type=server&tags=time").await;
     assert_eq!(found["servers"][0]["path"], "clock");
     assert!(found["tools"].as_array().unwrap().is_empty());
+    // A server is found by its own words too, not only by its tools' (`matched` says
+    // which; "tools" would say its tools scored higher).
+    let (_, found) = search(&gw, TOKEN, "q=conformance+checks&type=server").await;
+    assert_eq!(found["servers"][0]["path"], "box", "{found}");
+    assert_eq!(
+        found["servers"][0]["matched"],
+        json!(["description"]),
+        "{found}"
+    );
+    assert_eq!(found["servers"].as_array().unwrap().len(), 1, "{found}");
     let (_, found) = search(&gw, TOKEN, "q=time&tags=nothing").await;
     assert!(found["tools"].as_array().unwrap().is_empty(), "{found}");
 
@@ -136,13 +175,12 @@ async fn tools_and_servers_are_found_in_plain_words() {
         )
         .await;
     assert_eq!(toggled.status, 200);
-    let (_, found) = search(&gw, TOKEN, "q=current+time+timezone").await;
-    assert!(
-        !tool_names(&found)
+    search_settled(&gw, TOKEN, "q=current+time+timezone", |found| {
+        !tool_names(found)
             .iter()
-            .any(|name| name.starts_with("clock/")),
-        "{found}"
-    );
+            .any(|name| name.starts_with("clock/"))
+    })
+    .await;
 
     // Bad requests say what is wrong.
     for (query, status) in [

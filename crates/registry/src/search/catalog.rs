@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::{LexicalIndex, ToolDocument};
 use crate::error::RegistryError;
 use crate::follow::follow;
-use crate::model::{HealthState, Server};
+use crate::model::{HealthState, Server, Tool};
 use crate::service::RegistryService;
 
 /// Usable servers and their tools, indexed for search.
@@ -19,6 +19,9 @@ pub struct SearchCatalog {
     /// Per server (same order), the row of its first tool.
     first_rows: Vec<usize>,
     index: LexicalIndex,
+    /// The servers themselves as documents (row = position in `servers`): the name weighs
+    /// as a tool's name, the description as a tool's, path and tags as server text.
+    server_index: LexicalIndex,
 }
 
 impl SearchCatalog {
@@ -38,11 +41,35 @@ impl SearchCatalog {
             documents.extend(server.tools.iter().map(|tool| document(server, tool)));
         }
         let index = LexicalIndex::build(&documents);
+        let as_tools: Vec<Tool> = servers
+            .iter()
+            .map(|server| server_as_tool(server))
+            .collect();
+        let server_documents: Vec<ToolDocument<'_>> = servers
+            .iter()
+            .zip(&as_tools)
+            .map(|(server, tool)| ToolDocument {
+                server_path: &server.path,
+                server_name: "",
+                server_description: "",
+                server_tags: &server.tags,
+                tool,
+            })
+            .collect();
+        let server_index = LexicalIndex::build(&server_documents);
         SearchCatalog {
             servers,
             first_rows,
             index,
+            server_index,
         }
+    }
+
+    /// How well each of `servers` (positions in [`servers`](Self::servers)) matches `query`
+    /// by its own words (name, description, path, tags), in `0..=1`, computed over those
+    /// servers alone.
+    pub fn server_scores(&self, query: &str, servers: &[usize]) -> Vec<f64> {
+        self.server_index.score(query, servers).scores
     }
 
     /// The usable servers, by path.
@@ -73,8 +100,20 @@ impl SearchCatalog {
     }
 }
 
+/// A server read as one document: its name as a title, its description as one.
+fn server_as_tool(server: &Server) -> Tool {
+    Tool {
+        name: String::new(),
+        title: Some(server.name.clone()),
+        description: Some(server.description.clone()),
+        input_schema: serde_json::Value::Null,
+        output_schema: None,
+        annotations: None,
+    }
+}
+
 /// The tool document of `tool` on `server`.
-pub fn document<'a>(server: &'a Server, tool: &'a crate::model::Tool) -> ToolDocument<'a> {
+pub fn document<'a>(server: &'a Server, tool: &'a Tool) -> ToolDocument<'a> {
     ToolDocument {
         server_path: &server.path,
         server_name: &server.name,

@@ -123,6 +123,33 @@ impl LexicalIndex {
         self.lengths.len()
     }
 
+    /// Heap bytes held (capacities; the vocabulary's table counted by its entries), for
+    /// memory reports.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let vocabulary: usize = self
+            .vocabulary
+            .keys()
+            .map(|term| term.capacity() + size_of::<(String, u32)>() + 1)
+            .sum();
+        let postings: usize = self
+            .postings
+            .iter()
+            .map(|list| list.capacity() * size_of::<(u32, f64)>() + size_of::<Vec<(u32, f64)>>())
+            .sum();
+        let servers: usize = self
+            .server_paths
+            .iter()
+            .zip(&self.server_terms)
+            .map(|(path, terms)| path.capacity() + terms.capacity() * size_of::<u32>() + 48)
+            .sum();
+        vocabulary
+            + postings
+            + servers
+            + self.lengths.capacity() * size_of::<f64>()
+            + self.server_of.capacity() * size_of::<u32>()
+    }
+
     /// True when no document was indexed.
     pub fn is_empty(&self) -> bool {
         self.lengths.is_empty()

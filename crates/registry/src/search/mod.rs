@@ -145,18 +145,47 @@ pub fn rank_candidates(
     top_k_services: usize,
     top_n_tools: usize,
 ) -> Vec<ToolHit> {
+    let scored = score_candidates(query, candidates, cosine);
+    rank_by_scores(
+        candidates.documents,
+        &scored.scores,
+        &scored.coverage,
+        top_k_services,
+        top_n_tools,
+    )
+}
+
+/// Every candidate's score, before the two stages pick the best.
+#[derive(Debug, Clone)]
+pub struct Scored<'a> {
+    /// `scores[i]` is `candidates.documents[i]`'s, in `0..=1` (0: no match).
+    pub scores: Vec<f64>,
+    /// Per server path, the share of the query its own text covers.
+    pub coverage: HashMap<&'a str, f64>,
+}
+
+/// Scores a caller's `candidates` by words, fused with meaning when `cosine` is given
+/// (`cosine[i]` for `candidates.documents[i]`), as [`rank_candidates`] ranks them.
+pub fn score_candidates<'a>(
+    query: &str,
+    candidates: &Candidates<'a>,
+    cosine: Option<&[f32]>,
+) -> Scored<'a> {
     let lexical = candidates.index.score(query, candidates.rows);
     let scores = match cosine {
         Some(cosine) => fuse(&lexical.scores, cosine, SEMANTIC_WEIGHT),
         None => lexical.scores,
     };
-    rank_by_scores(
-        candidates.documents,
-        &scores,
-        &lexical.coverage,
-        top_k_services,
-        top_n_tools,
-    )
+    Scored {
+        scores,
+        coverage: lexical.coverage,
+    }
+}
+
+/// Fuses per-item word scores with cosine similarities (missing cosines count 0) the way
+/// tools are ranked, for other items (servers) ranked alongside them.
+pub fn fuse_scores(words: &[f64], cosine: &[f32]) -> Vec<f64> {
+    fuse(words, cosine, SEMANTIC_WEIGHT)
 }
 
 /// Calls `rank` with `documents` indexed on the spot, every one a candidate.
@@ -263,15 +292,7 @@ pub fn rank_by_scores(
 /// Which fields of `document` hold a term of `query` (`name`, `title`, `description`,
 /// `parameters`, `server`), to tell a reader why a tool was found.
 pub fn matched_fields(query: &str, document: &ToolDocument<'_>) -> Vec<&'static str> {
-    let terms = terms::query_terms(query);
-    let mut word = String::new();
-    let mut holds = |text: &str| {
-        let mut found = false;
-        terms::for_each_term(text, &mut word, &mut |term| {
-            found |= terms.binary_search_by(|t| t.as_str().cmp(term)).is_ok();
-        });
-        found
-    };
+    let mut holds = term_finder(query);
     let tool = document.tool;
     let mut fields = Vec::new();
     if holds(&tool.name) {
@@ -311,6 +332,37 @@ pub fn matched_fields(query: &str, document: &ToolDocument<'_>) -> Vec<&'static 
         fields.push("server");
     }
     fields
+}
+
+/// Which of a server's own fields hold a term of `query` (`name`, `path`, `description`,
+/// `tags`).
+pub fn server_matched_fields(query: &str, server: &crate::model::Server) -> Vec<&'static str> {
+    let mut holds = term_finder(query);
+    let mut fields = Vec::new();
+    for (field, found) in [
+        ("name", holds(&server.name)),
+        ("path", holds(&server.path)),
+        ("description", holds(&server.description)),
+        ("tags", server.tags.iter().any(|tag| holds(tag))),
+    ] {
+        if found {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
+/// A test of whether a text holds one of `query`'s terms.
+fn term_finder(query: &str) -> impl FnMut(&str) -> bool {
+    let terms = terms::query_terms(query);
+    let mut word = String::new();
+    move |text: &str| {
+        let mut found = false;
+        terms::for_each_term(text, &mut word, &mut |term| {
+            found |= terms.binary_search_by(|t| t.as_str().cmp(term)).is_ok();
+        });
+        found
+    }
 }
 
 #[cfg(test)]
