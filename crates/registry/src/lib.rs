@@ -25,8 +25,8 @@ pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport, now
 pub use probe::Prober;
 pub use search::{
     SEMANTIC_WEIGHT, SearchMode, SemanticIndex, SemanticSlot, ToolDocument, ToolHit, VectorIndex,
-    find_tools, matched_fields, rank_by_scores, rank_tools, rank_tools_hybrid, rank_tools_weighted,
-    server_text, tool_text,
+    best_cosine, find_tools, fuse, matched_fields, rank_by_scores, rank_tools, rank_tools_hybrid,
+    rank_tools_weighted, server_text, tool_summary, tool_text, tool_texts,
 };
 pub use service::RegistryService;
 pub use store::{EmbeddingStore, Store};

@@ -12,6 +12,7 @@
 //! sentence embeddings, kept in a [`VectorIndex`]) are fused with it by [`rank_tools_hybrid`];
 //! any per-document scores can be ranked the same two-stage way by [`rank_by_scores`].
 
+mod fusion;
 mod lexical;
 mod semantic;
 mod terms;
@@ -21,7 +22,11 @@ use std::collections::HashMap;
 
 use crate::model::Tool;
 
-pub use semantic::{SearchMode, SemanticIndex, SemanticSlot, find_tools, server_text, tool_text};
+pub use fusion::{SEMANTIC_WEIGHT, best_cosine, fuse};
+pub use semantic::{
+    SearchMode, SemanticIndex, SemanticSlot, find_tools, server_text, tool_summary, tool_text,
+    tool_texts,
+};
 pub use vectors::VectorIndex;
 
 /// One tool a caller may use, with the text it is found by. Borrowed so that the caller
@@ -53,9 +58,6 @@ pub struct ToolHit {
 
 /// How much a server's own text adds to its rank, at full coverage of the query.
 const SERVER_MATCH_BONUS: f64 = 0.25;
-/// The share of a hybrid score that comes from meaning (cosine similarity); the rest
-/// comes from words (BM25). Chosen on the evaluation set (`crates/discovery/eval/`).
-pub const SEMANTIC_WEIGHT: f64 = 0.7;
 
 /// Ranks like the Python gateway's finder, by words alone: picks the `top_k_services`
 /// servers most relevant to the query (by their best tool's score plus how much of the
@@ -80,10 +82,9 @@ pub fn rank_tools(
     )
 }
 
-/// Ranks by words and meaning together: each document's score is
-/// `SEMANTIC_WEIGHT × max(cosine, 0) + (1 − SEMANTIC_WEIGHT) × BM25`, where `cosine[i]` is
-/// the similarity of the query's embedding to document `i`'s; then the same two stages as
-/// [`rank_tools`].
+/// Ranks by words and meaning together: each document's score is [`fuse`]d from its BM25
+/// score and `cosine[i]`, the best similarity of the query's embedding to document `i`'s
+/// embedded texts, with [`SEMANTIC_WEIGHT`]; then the same two stages as [`rank_tools`].
 pub fn rank_tools_hybrid(
     query: &str,
     documents: &[ToolDocument<'_>],
@@ -102,7 +103,7 @@ pub fn rank_tools_hybrid(
 }
 
 /// [`rank_tools_hybrid`] with another share for meaning (`semantic_weight` in 0..=1), for
-/// choosing [`SEMANTIC_WEIGHT`] on the evaluation set.
+/// choosing [`SEMANTIC_WEIGHT`] on the evaluation set (`search-eval --sweep`).
 pub fn rank_tools_weighted(
     query: &str,
     documents: &[ToolDocument<'_>],
@@ -112,17 +113,7 @@ pub fn rank_tools_weighted(
     top_n_tools: usize,
 ) -> Vec<ToolHit> {
     let lexical = lexical::score(query, documents);
-    let fused: Vec<f64> = lexical
-        .scores
-        .iter()
-        .zip(
-            cosine
-                .iter()
-                .map(|&c| f64::from(c).max(0.0))
-                .chain(std::iter::repeat(0.0)),
-        )
-        .map(|(&words, meaning)| semantic_weight * meaning + (1.0 - semantic_weight) * words)
-        .collect();
+    let fused = fuse(&lexical.scores, cosine, semantic_weight);
     rank_by_scores(
         documents,
         &fused,
