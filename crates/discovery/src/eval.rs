@@ -4,9 +4,11 @@
 //! For every query each method ranks all tools; a query counts as found at *k* when one
 //! of its relevant tools is among the first *k* (`recall@k`), and its reciprocal rank is
 //! 1 / the position of the first relevant tool (0 past [`DEPTH`]); MRR is the mean.
-//! Methods: lexical (BM25), semantic (cosine of embeddings), hybrid (both, as served), and
-//! the Python gateway's two-stage method re-created as the baseline: the 3 servers whose
-//! embedded description is closest to the query, then their tools by embedding.
+//! Methods: lexical (BM25), semantic (a tool's best cosine over its embedded texts), hybrid
+//! (both, as served), hybrid with the share of meaning chosen on the other half of the
+//! queries ([`holdout`]), and the Python gateway's two-stage method re-created as the
+//! baseline: the 3 servers whose embedded description is closest to the query, then their
+//! tools by the embedding of their (one, full) text.
 
 use std::collections::HashMap;
 use std::path::Path;
