@@ -16,7 +16,7 @@ use axum::extract::{Extension, RawQuery, State};
 use mcpgw_auth::Principal;
 use mcpgw_policy::UiAction;
 use mcpgw_registry::{
-    Candidates, SearchCatalog, SearchMode, Server, ToolDocument, document, fuse_scores,
+    Candidates, SEMANTIC_WEIGHT, SearchCatalog, SearchMode, Server, ToolDocument, document, fuse,
     matched_fields, rank_by_scores, score_candidates, server_matched_fields,
 };
 use serde::Deserialize;
@@ -288,7 +288,7 @@ impl ServersFound<'_> {
     fn rank(&self, query: &str, cosine: Option<&[f32]>, limit: usize) -> Vec<Value> {
         let words = self.catalog.server_scores(query, self.visible);
         let own = match cosine {
-            Some(cosine) => fuse_scores(&words, cosine),
+            Some(cosine) => fuse(&words, cosine, SEMANTIC_WEIGHT),
             None => words,
         };
         // The caller's tools that matched, by server (documents come grouped by server).

@@ -1,7 +1,8 @@
 //! [`EmbeddingIndex`]: the registry's tools as sentence embeddings, kept current off the
 //! request path, implementing the registry's [`SemanticIndex`].
 //!
-//! Each tool's text ([`tool_text`]) is embedded once: vectors are kept in the database by
+//! Each tool's texts ([`tool_texts`]: its full text and a short summary; a tool is as close
+//! to a query as its closer text) are embedded once: vectors are kept in the database by
 //! model and a SHA-256 of the text ([`EmbeddingStore`]), so a restart, or a server
 //! registered again unchanged, embeds nothing. A follower task reads the registry after
 //! every change, embeds only texts it has not seen (in batches, on a blocking thread), and
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mcpgw_registry::{
-    EmbeddingStore, RegistryService, SemanticIndex, Server, ToolDocument, VectorIndex, tool_text,
+    EmbeddingStore, RegistryService, SemanticIndex, Server, ToolDocument, VectorIndex, tool_texts,
 };
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -34,11 +35,11 @@ const RETRY: Duration = Duration::from_secs(1);
 /// A unit vector, as embedded or loaded.
 type Vector = Arc<[f32]>;
 
-/// What searches read: every tool's vector in one contiguous matrix, and its row by server
-/// path, then tool name (borrowed lookups, no key building).
+/// What searches read: every tool's vectors in one contiguous matrix, and their rows by
+/// server path, then tool name (borrowed lookups, no key building).
 #[derive(Default)]
 struct Table {
-    rows: HashMap<String, HashMap<String, usize>>,
+    rows: HashMap<String, HashMap<String, Vec<usize>>>,
     matrix: VectorIndex,
 }
 
@@ -133,8 +134,9 @@ impl EmbeddingIndex {
                     server_tags: &server.tags,
                     tool,
                 };
-                let text = tool_text(&document);
-                texts.push((&server.path, &tool.name, text_hash(&text), text));
+                for text in tool_texts(&document) {
+                    texts.push((&server.path, &tool.name, text_hash(&text), text));
+                }
             }
         }
         let missing: Vec<(String, String)> = {
@@ -170,7 +172,9 @@ impl EmbeddingIndex {
                         .rows
                         .entry((*path).to_owned())
                         .or_default()
-                        .insert((*tool).to_owned(), row);
+                        .entry((*tool).to_owned())
+                        .or_default()
+                        .push(row);
                 }
             }
             table
@@ -270,7 +274,8 @@ impl SemanticIndex for EmbeddingIndex {
             Err(_) => return vec![0.0; documents.len()],
         };
         // Every row at once (one pass over contiguous memory), then the caller's documents
-        // picked out: cheaper than a scattered pass once a caller sees most tools.
+        // picked out: cheaper than a scattered pass once a caller sees most tools. A tool
+        // is as close as its closest text.
         let scores = table.matrix.scores(query);
         documents
             .iter()
@@ -279,7 +284,11 @@ impl SemanticIndex for EmbeddingIndex {
                     .rows
                     .get(document.server_path)
                     .and_then(|tools| tools.get(&document.tool.name))
-                    .and_then(|row| scores.get(*row).copied())
+                    .and_then(|rows| {
+                        rows.iter()
+                            .filter_map(|row| scores.get(*row).copied())
+                            .reduce(f32::max)
+                    })
                     .unwrap_or(0.0)
             })
             .collect()

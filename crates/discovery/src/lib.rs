@@ -18,6 +18,7 @@ mod download;
 mod embed;
 mod error;
 pub mod eval;
+mod eval_misses;
 mod fetch;
 mod index;
 mod wheel;

@@ -133,6 +133,9 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|count| count.parse().ok())
         .unwrap_or_else(|| panic!("{loaded}"));
-    assert_eq!(cached, 12, "1 clock tool and 11 toolbox tools: {loaded}");
+    assert_eq!(
+        cached, 24,
+        "two texts each of 1 clock tool and 11 toolbox tools: {loaded}"
+    );
     drop(time);
 }

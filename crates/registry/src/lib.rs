@@ -27,10 +27,10 @@ pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport, now
 pub use probe::Prober;
 pub use search::{
     Candidates, LexicalIndex, LiveSearchCatalog, SEMANTIC_WEIGHT, Scored, SearchCatalog,
-    SearchMode, SemanticIndex, SemanticSlot, ToolDocument, ToolHit, VectorIndex, document,
-    find_tools, fuse_scores, matched_fields, rank_by_scores, rank_candidates, rank_tools,
+    SearchMode, SemanticIndex, SemanticSlot, ToolDocument, ToolHit, VectorIndex, best_cosine,
+    document, find_tools, fuse, matched_fields, rank_by_scores, rank_candidates, rank_tools,
     rank_tools_hybrid, rank_tools_weighted, score_candidates, server_matched_fields, server_text,
-    tool_text,
+    tool_summary, tool_text, tool_texts,
 };
 pub use service::RegistryService;
 pub use store::{EmbeddingStore, Store};

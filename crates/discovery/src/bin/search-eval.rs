@@ -1,5 +1,8 @@
-//! `search-eval [--model-dir DIR] [--data DIR]`: retrieval quality of every ranking method
-//! on the evaluation set, as a markdown table (lexical only without a model).
+//! `search-eval [--model-dir DIR] [--data DIR] [--sweep] [--misses]`: retrieval quality of
+//! every ranking method on the evaluation set, as a markdown table (lexical only without a
+//! model). With a model the table always has the held-out row (the share of meaning chosen
+//! on one half of the queries, scored on the other); `--sweep` adds the variants the served
+//! parameters were chosen among, `--misses` lists the queries hybrid misses at 5.
 //!
 //! `cargo run --release -p mcpgw-discovery --bin search-eval -- --model-dir
 //! mcpgw-data/models/all-MiniLM-L6-v2`
@@ -8,29 +11,37 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use mcpgw_discovery::eval::{evaluate, load, markdown};
+use mcpgw_discovery::eval::{Options, evaluate, load, markdown};
 use mcpgw_discovery::{Embedder, MiniLm};
 
+/// Reads the arguments and runs; exit code 2 on a usage error.
 fn main() -> ExitCode {
     let mut model_dir: Option<PathBuf> = None;
     let mut data = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/eval"));
-    let mut sweep = false;
+    let mut options = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--sweep" {
-            sweep = true;
-            continue;
+        match arg.as_str() {
+            "--sweep" => {
+                options.sweep = true;
+                continue;
+            }
+            "--misses" => {
+                options.misses = true;
+                continue;
+            }
+            _ => {}
         }
         match (arg.as_str(), args.next()) {
             ("--model-dir", Some(dir)) => model_dir = Some(dir.into()),
             ("--data", Some(dir)) => data = dir.into(),
             _ => {
-                eprintln!("usage: search-eval [--model-dir DIR] [--data DIR] [--sweep]");
+                eprintln!("usage: search-eval [--model-dir DIR] [--data DIR] [--sweep] [--misses]");
                 return ExitCode::from(2);
             }
         }
     }
-    match run(model_dir, data, sweep) {
+    match run(model_dir, data, options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("search-eval: {error}");
@@ -39,18 +50,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads the data set and the model, evaluates, prints.
 fn run(
     model_dir: Option<PathBuf>,
     data: PathBuf,
-    sweep: bool,
+    options: Options,
 ) -> Result<(), mcpgw_discovery::DiscoveryError> {
     let set = load(&data)?;
     let model = model_dir.map(|dir| MiniLm::load(&dir)).transpose()?;
     let started = Instant::now();
-    let results = evaluate(
+    let report = evaluate(
         &set,
         model.as_ref().map(|model| model as &dyn Embedder),
-        sweep,
+        options,
     )?;
     println!(
         "{} tools of {} servers, {} queries; {:.1} s\n",
@@ -59,6 +71,15 @@ fn run(
         set.queries.len(),
         started.elapsed().as_secs_f64()
     );
-    print!("{}", markdown(&results));
+    print!("{}", markdown(&report.scores));
+    if let [even, odd] = report.holdout_weights[..] {
+        println!("\nheld out: w = {even} chosen on the even-numbered queries, {odd} on the odd");
+    }
+    if options.misses {
+        println!("\nhybrid misses at 5 ({}):\n", report.misses.len());
+        for miss in &report.misses {
+            println!("{miss}");
+        }
+    }
     Ok(())
 }

@@ -1,6 +1,9 @@
 use serde_json::json;
 
-use super::{ToolDocument, matched_fields, rank_by_scores, rank_tools, rank_tools_hybrid};
+use super::{
+    SEMANTIC_WEIGHT, ToolDocument, best_cosine, fuse, matched_fields, rank_by_scores, rank_tools,
+    rank_tools_hybrid,
+};
 use crate::model::Tool;
 
 fn tool(name: &str, description: &str) -> Tool {
@@ -55,6 +58,79 @@ fn meaning_finds_what_words_miss_and_words_still_count() {
     // Negative similarities count as none, and scores stay within 0..=1.
     let hits = rank_tools_hybrid("forecast", &documents, &[-0.5, 0.9, -1.0], 3, 3);
     assert_eq!(hits.len(), 1);
+    assert!(hits.iter().all(|hit| (0.0..=1.0).contains(&hit.score)));
+}
+
+#[test]
+fn fusion_weighs_words_and_meaning() {
+    let w = SEMANTIC_WEIGHT;
+    // Documents: both signals, meaning alone, words alone, neither, opposite meaning.
+    let lexical = [0.5, 0.0, 0.8, 0.0, 0.0];
+    let cosine = [0.4, 0.6, 0.0, 0.0, -0.7];
+    let fused = fuse(&lexical, &cosine, w);
+    assert_eq!(fused.len(), lexical.len());
+    assert!((fused[0] - (w * 0.4 + (1.0 - w) * 0.5)).abs() < 1e-6);
+    assert!((fused[1] - w * 0.6).abs() < 1e-6, "found by meaning alone");
+    assert!(
+        (fused[2] - (1.0 - w) * 0.8).abs() < 1e-6,
+        "found by words alone"
+    );
+    assert_eq!(fused[3], 0.0, "no match is 0");
+    assert_eq!(fused[4], 0.0, "an opposite meaning is no match");
+    // Meaning weighs more than words: a strong cosine beats strong words alone, and a
+    // document with both beats one with words alone.
+    assert!(fused[1] > fused[2] && fused[0] > fused[2]);
+    // The ends of the weight are one signal each.
+    assert_eq!(fuse(&lexical, &cosine, 0.0), lexical);
+    let meaning_only = fuse(&lexical, &cosine, 1.0);
+    assert!((meaning_only[1] - 0.6).abs() < 1e-6 && meaning_only[2] == 0.0);
+}
+
+#[test]
+fn fused_scores_stay_in_range_whatever_comes_in() {
+    // Rounding can push a cosine past 1; a broken score must not poison the ranking.
+    let fused = fuse(&[1.0, f64::NAN, 2.0, 0.3], &[1.001, 0.5, 1.0], 0.75);
+    assert!(
+        fused.iter().all(|score| (0.0..=1.0).contains(score)),
+        "{fused:?}"
+    );
+    assert_eq!(fused[0], 1.0);
+    assert!((fused[1] - 0.375).abs() < 1e-6, "NaN words count as none");
+    // A document without a cosine (not embedded yet) is scored by its words.
+    assert!((fused[3] - 0.25 * 0.3).abs() < 1e-6);
+    // A NaN weight falls back to the served one instead of zeroing everything.
+    assert_eq!(
+        fuse(&[0.5], &[0.5], f64::NAN),
+        fuse(&[0.5], &[0.5], SEMANTIC_WEIGHT)
+    );
+}
+
+#[test]
+fn a_tool_is_as_close_as_its_closest_text() {
+    assert_eq!(
+        best_cosine(&[0.2, 0.5, -0.1], &[0.4, 0.3]),
+        [0.4, 0.5, -0.1]
+    );
+    assert!(best_cosine(&[], &[]).is_empty());
+}
+
+#[test]
+fn hybrid_ranks_both_signals_before_either_alone() {
+    let tools = [
+        tool("get_weather", "Current weather for a city"),
+        tool("forecast", "Rain and sunshine in the days ahead"),
+        tool("weather_alerts", "Official warnings"),
+        tool("create_issue", "Open an issue in a repository"),
+    ];
+    let paths = ["met", "met", "met", "github"];
+    let documents = documents(&tools, &paths);
+    // "weather" is in the words of 0 and 2 (and 0's meaning), 1 is close in meaning only,
+    // 2 is not embedded yet (no cosine), 3 matches nothing.
+    let cosine = [0.55, 0.5, 0.0, 0.05];
+    let hits = rank_tools_hybrid("weather tomorrow", &documents, &cosine[..2], 2, 4);
+    let order: Vec<usize> = hits.iter().map(|hit| hit.index).collect();
+    assert_eq!(order, [0, 1, 2], "{hits:?}");
+    assert!(hits.windows(2).all(|pair| pair[0].score >= pair[1].score));
     assert!(hits.iter().all(|hit| (0.0..=1.0).contains(&hit.score)));
 }
 

@@ -14,6 +14,7 @@
 //! [`rank_by_scores`].
 
 mod catalog;
+mod fusion;
 mod lexical;
 mod semantic;
 mod terms;
@@ -24,8 +25,12 @@ use std::collections::HashMap;
 use crate::model::Tool;
 
 pub use catalog::{LiveSearchCatalog, SearchCatalog, document};
+pub use fusion::{SEMANTIC_WEIGHT, best_cosine, fuse};
 pub use lexical::LexicalIndex;
-pub use semantic::{SearchMode, SemanticIndex, SemanticSlot, find_tools, server_text, tool_text};
+pub use semantic::{
+    SearchMode, SemanticIndex, SemanticSlot, find_tools, server_text, tool_summary, tool_text,
+    tool_texts,
+};
 pub use vectors::VectorIndex;
 
 /// One tool a caller may use, with the text it is found by. Borrowed so that the caller
@@ -57,9 +62,6 @@ pub struct ToolHit {
 
 /// How much a server's own text adds to its rank, at full coverage of the query.
 const SERVER_MATCH_BONUS: f64 = 0.25;
-/// The share of a hybrid score that comes from meaning (cosine similarity); the rest
-/// comes from words (BM25). Chosen on the evaluation set (`crates/discovery/eval/`).
-pub const SEMANTIC_WEIGHT: f64 = 0.7;
 
 /// A caller's view of an indexed catalogue: the documents it may see, each with its row in
 /// `index`. Ranking reads only these rows, so what the caller may not see moves no score.
@@ -92,10 +94,9 @@ pub fn rank_tools(
     })
 }
 
-/// Ranks by words and meaning together: each document's score is
-/// `SEMANTIC_WEIGHT × max(cosine, 0) + (1 − SEMANTIC_WEIGHT) × BM25`, where `cosine[i]` is
-/// the similarity of the query's embedding to document `i`'s; then the same two stages as
-/// [`rank_tools`].
+/// Ranks by words and meaning together: each document's score is [`fuse`]d from its BM25
+/// score and `cosine[i]`, the best similarity of the query's embedding to document `i`'s
+/// embedded texts, with [`SEMANTIC_WEIGHT`]; then the same two stages as [`rank_tools`].
 pub fn rank_tools_hybrid(
     query: &str,
     documents: &[ToolDocument<'_>],
@@ -114,7 +115,7 @@ pub fn rank_tools_hybrid(
 }
 
 /// [`rank_tools_hybrid`] with another share for meaning (`semantic_weight` in 0..=1), for
-/// choosing [`SEMANTIC_WEIGHT`] on the evaluation set.
+/// choosing [`SEMANTIC_WEIGHT`] on the evaluation set (`search-eval --sweep`).
 pub fn rank_tools_weighted(
     query: &str,
     documents: &[ToolDocument<'_>],
@@ -182,12 +183,6 @@ pub fn score_candidates<'a>(
     }
 }
 
-/// Fuses per-item word scores with cosine similarities (missing cosines count 0) the way
-/// tools are ranked, for other items (servers) ranked alongside them.
-pub fn fuse_scores(words: &[f64], cosine: &[f32]) -> Vec<f64> {
-    fuse(words, cosine, SEMANTIC_WEIGHT)
-}
-
 /// Calls `rank` with `documents` indexed on the spot, every one a candidate.
 fn with_index<T>(documents: &[ToolDocument<'_>], rank: impl FnOnce(&Candidates<'_>) -> T) -> T {
     let index = LexicalIndex::build(documents);
@@ -197,21 +192,6 @@ fn with_index<T>(documents: &[ToolDocument<'_>], rank: impl FnOnce(&Candidates<'
         documents,
         rows: &rows,
     })
-}
-
-/// `semantic_weight × max(cosine, 0) + (1 − semantic_weight) × words`, per document (a
-/// document without a cosine counts 0 for meaning).
-fn fuse(words: &[f64], cosine: &[f32], semantic_weight: f64) -> Vec<f64> {
-    words
-        .iter()
-        .zip(
-            cosine
-                .iter()
-                .map(|&c| f64::from(c).max(0.0))
-                .chain(std::iter::repeat(0.0)),
-        )
-        .map(|(&words, meaning)| semantic_weight * meaning + (1.0 - semantic_weight) * words)
-        .collect()
 }
 
 /// The two stages on given per-document scores (`scores[i]` for `documents[i]`, higher is
