@@ -247,7 +247,18 @@ async fn search(
             documents: &documents,
             tool_scores: &scored.scores,
         };
-        found.rank(query, None, wanted.limit)
+        let cosine = semantic
+            .as_ref()
+            .zip(vector.as_ref())
+            .map(|(index, vector)| {
+                let paths: Vec<&str> = servers
+                    .iter()
+                    .filter_map(|&position| catalog.servers().get(position))
+                    .map(|server| server.path.as_str())
+                    .collect();
+                index.server_similarities(vector, &paths)
+            });
+        found.rank(query, cosine.as_deref(), wanted.limit)
     } else {
         Vec::new()
     };

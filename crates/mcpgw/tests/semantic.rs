@@ -54,6 +54,30 @@ async fn search(gw: &Gateway, query: &str) -> Value {
     gw.get_as(&path, TOKEN).await.1
 }
 
+/// Polls a search (of any `kind`) until `settled` holds.
+async fn search_until(gw: &Gateway, query: &str, settled: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let path = format!("/api/search?q={query}&k=5");
+        let found = gw.get_as(&path, TOKEN).await.1;
+        if settled(&found) {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{query}: {found}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The paths of the servers and tools found.
+fn found_paths(found: &Value, kind: &str, field: &str) -> Vec<String> {
+    found[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Polls a search until its first tool is `expected` (the index follows the registry
 /// within a second or so, off the request path).
 async fn first_becomes(gw: &Gateway, query: &str, expected: &str) -> Value {
@@ -80,7 +104,9 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
     let time = upstreams::example("currenttime", false).await;
     gw.register_healthy(common::http_server("clock", &time.url))
         .await;
-    gw.register_healthy(upstreams::stdio_toolbox("box")).await;
+    let mut toolbox = upstreams::stdio_toolbox("box");
+    toolbox["description"] = json!("Reference utilities for conformance checks");
+    gw.register_healthy(toolbox.clone()).await;
 
     // No searchable word of this query is in the clock tool's text.
     let found = first_becomes(
@@ -118,7 +144,55 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
     let best = &answer["result"]["structuredContent"]["result"][0];
     assert_eq!(best["tool_name"], "current_time_by_timezone", "{answer}");
 
-    // A restart finds every tool's vector in the database: nothing is embedded again.
+    // Servers are embedded too: found by what they say, in other words.
+    let found = search_until(
+        &gw,
+        "a+sandbox+for+verifying+that+a+client+behaves",
+        |found| found["servers"][0]["path"] == "box",
+    )
+    .await;
+    assert!(
+        !found["servers"][0]["matched"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("description")),
+        "found by meaning, not by a shared word: {found}"
+    );
+
+    // The index follows the registry: a disabled or removed server's tools are gone, an
+    // enabled or registered one's are back.
+    let query = "flip+the+letters+of+a+sentence+backwards";
+    let toggled = gw
+        .api(
+            "POST",
+            "/api/servers/box/toggle",
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(toggled.status, 200);
+    search_until(&gw, query, |found| {
+        !found_paths(found, "tools", "server_path").contains(&"box".to_owned())
+            && !found_paths(found, "servers", "path").contains(&"box".to_owned())
+    })
+    .await;
+    let toggled = gw
+        .api(
+            "POST",
+            "/api/servers/box/toggle",
+            Some(json!({"enabled": true})),
+        )
+        .await;
+    assert_eq!(toggled.status, 200);
+    first_becomes(&gw, query, "reverse_text").await;
+    assert_eq!(gw.api("DELETE", "/api/servers/box", None).await.status, 204);
+    search_until(&gw, query, |found| {
+        !found_paths(found, "tools", "server_path").contains(&"box".to_owned())
+    })
+    .await;
+    gw.register_healthy(toolbox).await;
+    first_becomes(&gw, query, "reverse_text").await;
+
+    // A restart finds every text's vector in the database: nothing is embedded again.
     drop(gw);
     let (gw, log) = start(&data, &model).await;
     wait_for_hybrid(&gw).await;
@@ -134,8 +208,8 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
         .and_then(|count| count.parse().ok())
         .unwrap_or_else(|| panic!("{loaded}"));
     assert_eq!(
-        cached, 24,
-        "two texts each of 1 clock tool and 11 toolbox tools: {loaded}"
+        cached, 26,
+        "two texts each of 1 clock tool and 11 toolbox tools, and one per server: {loaded}"
     );
     drop(time);
 }

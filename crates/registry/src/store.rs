@@ -66,7 +66,8 @@ pub trait EmbeddingStore: Send + Sync + 'static {
         entries: &[(String, Vec<f32>)],
     ) -> Result<(), StoreError>;
 
-    /// Deletes the embeddings of `model` whose hash is not in `keep` (texts no longer
-    /// indexed); returns how many.
-    async fn prune_embeddings(&self, model: &str, keep: &[String]) -> Result<u64, StoreError>;
+    /// Deletes the embeddings of `model` with these hashes (texts no longer indexed), and
+    /// no other: what another gateway sharing the database just stored stays; returns how
+    /// many were deleted.
+    async fn forget_embeddings(&self, model: &str, hashes: &[String]) -> Result<u64, StoreError>;
 }

@@ -84,25 +84,13 @@ impl EmbeddingStore for SqlStore {
         transaction.commit().await.map_err(unavailable)
     }
 
-    async fn prune_embeddings(&self, model: &str, keep: &[String]) -> Result<u64, StoreError> {
-        let stored = sqlx::query("SELECT text_hash FROM embeddings WHERE model = $1")
-            .bind(model)
-            .fetch_all(self.pool())
-            .await
-            .map_err(unavailable)?;
-        let keep: std::collections::HashSet<&str> = keep.iter().map(String::as_str).collect();
+    async fn forget_embeddings(&self, model: &str, hashes: &[String]) -> Result<u64, StoreError> {
         let mut transaction = self.pool().begin().await.map_err(unavailable)?;
         let mut removed = 0;
-        for row in &stored {
-            let hash: String = row
-                .try_get("text_hash")
-                .map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            if keep.contains(hash.as_str()) {
-                continue;
-            }
+        for hash in hashes {
             removed += sqlx::query("DELETE FROM embeddings WHERE model = $1 AND text_hash = $2")
                 .bind(model)
-                .bind(&hash)
+                .bind(hash)
                 .execute(&mut *transaction)
                 .await
                 .map_err(unavailable)?

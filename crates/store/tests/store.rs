@@ -610,7 +610,10 @@ async fn embeddings_are_kept_by_model_and_text(store: SqlStore) {
         [("a".to_owned(), first), ("b".to_owned(), second.clone())]
     );
     assert_eq!(
-        store.prune_embeddings("m1", &["b".into()]).await.unwrap(),
+        store
+            .forget_embeddings("m1", &["a".into(), "unknown".into()])
+            .await
+            .unwrap(),
         1
     );
     assert_eq!(

@@ -43,6 +43,10 @@ pub trait SemanticIndex: Send + Sync {
     /// over the document's embedded texts ([`tool_texts`]; see [`super::best_cosine`]); 0
     /// for a document not embedded yet (it is then found by words only).
     fn similarities(&self, query: &[f32], documents: &[ToolDocument<'_>]) -> Vec<f32>;
+
+    /// The cosine similarity of `query` to each server's own text ([`server_text`]: name,
+    /// description, tags), by path, in order; 0 for a server not embedded yet.
+    fn server_similarities(&self, query: &[f32], servers: &[&str]) -> Vec<f32>;
 }
 
 /// Where the semantic index is put once a model is loaded (it may never be): cheap to

@@ -50,6 +50,15 @@ impl VectorIndex {
             .get(row * self.dimensions..(row + 1) * self.dimensions)
     }
 
+    /// The dot product of `query` with row `row` (its cosine similarity); `None` when
+    /// there is no such row or `query` has the wrong length.
+    pub fn row_score(&self, row: usize, query: &[f32]) -> Option<f32> {
+        if query.len() != self.dimensions {
+            return None;
+        }
+        self.row(row).map(|vector| dot(vector, query))
+    }
+
     /// The dot product of `query` with every row, in row order (the cosine similarity,
     /// as the vectors are unit length). Empty when `query` has the wrong length.
     pub fn scores(&self, query: &[f32]) -> Vec<f32> {
@@ -100,6 +109,12 @@ mod tests {
         assert!(scores[2].abs() < 1e-6);
         assert!(index.scores(&[1.0]).is_empty());
         assert_eq!(index.row(2).unwrap()[4], 1.0);
+        assert_eq!(
+            index.row_score(1, &unit(&[1.0, 0.0, 0.0, 0.0, 0.0])),
+            Some(scores[1])
+        );
+        assert_eq!(index.row_score(3, &unit(&[1.0, 0.0, 0.0, 0.0, 0.0])), None);
+        assert_eq!(index.row_score(0, &[1.0]), None);
         assert!(index.row(3).is_none());
     }
 
