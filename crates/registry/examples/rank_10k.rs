@@ -1,5 +1,5 @@
 //! Times one hybrid ranking of 10 000 tools (the target: ≤ 3 ms), split into its
-//! parts: the exact cosine scan of a 10 000 × 384 matrix, and the BM25 pass over the
+//! parts: the exact cosine scan of a 20 000 × 384 matrix (two texts per tool), and the BM25 pass over the
 //! catalogue's index with the fusion and the two stages; and the index's build (done once
 //! per registry change, off the request path). Synthetic but realistic text: 40 servers × 250 tools with
 //! descriptions of about 20 words and two described parameters each.
@@ -127,8 +127,9 @@ fn main() {
             })
         })
         .collect();
+    // Two vectors per tool, as served (its full text and its summary).
     let mut matrix = VectorIndex::new(DIMENSIONS);
-    for _ in 0..documents.len() {
+    for _ in 0..2 * documents.len() {
         let raw: Vec<f32> = (0..DIMENSIONS)
             .map(|_| random.next() as f32 / u32::MAX as f32 - 0.5)
             .collect();
@@ -153,7 +154,11 @@ fn main() {
     let mut found = 0;
     for _ in 0..RUNS {
         let started = Instant::now();
-        let cosine = matrix.scores(&query_vector);
+        let both = matrix.scores(&query_vector);
+        let cosine: Vec<f32> = both
+            .chunks_exact(2)
+            .map(|pair| pair[0].max(pair[1]))
+            .collect();
         scan.push(started.elapsed());
         let hits = rank_candidates(query, &candidates, Some(&cosine), 3, 5);
         whole.push(started.elapsed());
@@ -174,6 +179,6 @@ fn main() {
     );
     println!(
         "matrix: {:.1} MiB",
-        (documents.len() * DIMENSIONS * 4) as f64 / (1024.0 * 1024.0)
+        (matrix.len() * DIMENSIONS * 4) as f64 / (1024.0 * 1024.0)
     );
 }
