@@ -138,6 +138,7 @@ impl Access {
     /// Puts the answer to one registry request in the audit trail (never waits). The
     /// method is the permission asked for; a request about no server has server `*`.
     fn record(&self, action: UiAction, server: Option<ServerRef<'_>>, decision: &Decision) {
+        mcpgw_telemetry::metrics::metrics().decision("api", decision.allowed);
         let Some(auditor) = &self.auditor else {
             return;
         };

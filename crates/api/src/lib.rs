@@ -25,6 +25,7 @@ mod error;
 mod health;
 mod legacy;
 mod login;
+pub mod metrics;
 mod pages;
 mod search;
 mod servers;
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens/keys/rotate", post(tokens::rotate))
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/api/audit", get(audit::list))
+        .route("/metrics", get(metrics::for_admins))
         .route("/api/search", get(search::get))
         .route("/api/search/semantic", post(search::semantic))
         .route_layer(middleware::from_fn_with_state(

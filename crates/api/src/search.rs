@@ -172,6 +172,7 @@ async fn search(
             format!("the query must hold 1 to {MAX_QUERY_CHARS} characters"),
         ));
     }
+    let started = std::time::Instant::now();
     let access = Access::of(state, principal);
     access.authorize(UiAction::List, None)?;
     // The catalogue holds the enabled, healthy servers, tokenised once per registry change.
@@ -262,6 +263,7 @@ async fn search(
     } else {
         Vec::new()
     };
+    mcpgw_telemetry::metrics::metrics().discovery("api", mode.as_str(), started.elapsed());
     Ok(json!({
         "query": query,
         "search_mode": mode.as_str(),

@@ -21,6 +21,10 @@ pub fn record_messages(
     server: &str,
     decisions: Vec<MessageDecision>,
 ) {
+    let metrics = mcpgw_telemetry::metrics::metrics();
+    for decided in &decisions {
+        metrics.decision("mcp", decided.decision.allowed);
+    }
     let Some(log) = log else { return };
     let at = now_millis();
     for decided in decisions {
@@ -44,6 +48,7 @@ pub fn record_server_refusal(
     server: &str,
     decision: &Decision,
 ) {
+    mcpgw_telemetry::metrics::metrics().decision("mcp", decision.allowed);
     if let Some(log) = log {
         let method = SERVER_ACCESS.to_owned();
         log.record(record(

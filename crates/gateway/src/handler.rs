@@ -1,13 +1,14 @@
 //! [`Gateway`]: the request path of an MCP route, one step per function.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, header::CONTENT_LENGTH};
 use http_body_util::{BodyExt, Limited};
 use mcpgw_auth::Authenticator;
-use mcpgw_mcp::inspect;
+use mcpgw_mcp::inspect::{self, ClientInfo};
 use mcpgw_policy::SharedPolicy;
 use mcpgw_registry::Transport;
 
@@ -21,6 +22,7 @@ use crate::forward::{Caller, MCP_METHOD, MCP_NAME, MCP_SESSION_ID, X_AUTHORIZATI
 use crate::idle::IdleBody;
 use crate::legacy::{self, Sessions};
 use crate::list_filter::ListFilter;
+use crate::observe::{self, Observed};
 use crate::route::{Endpoint, Route};
 use crate::session_owners::SessionOwners;
 use crate::streamable;
@@ -154,12 +156,37 @@ impl Gateway {
 
     /// Serves one request on an MCP route; every failure becomes a JSON-RPC error.
     pub async fn handle(&self, route: Route, request: Request<Body>) -> Response<Body> {
+        let started = Instant::now();
+        let mut seen = Observed::default();
+        let (response, upstream) =
+            observe::timing_upstream(self.answer(&route, request, &mut seen)).await;
+        if seen.target.is_none() {
+            // Refused before the route was resolved (no credentials): still name a
+            // registered server in the metrics, which only admins read.
+            seen.target = self.table.get(&route.server).await.ok().flatten();
+        }
+        let kind = match route.endpoint {
+            Endpoint::Mcp => "server_mcp",
+            Endpoint::Sse => "server_sse",
+            Endpoint::Messages => "server_messages",
+        };
+        seen.record(kind, response.status(), started.elapsed(), upstream);
+        response
+    }
+
+    /// [`handle`](Self::handle) without the metrics.
+    async fn answer(
+        &self,
+        route: &Route,
+        request: Request<Body>,
+        seen: &mut Observed,
+    ) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let host = parts.headers.get(http::header::HOST).cloned();
-        match self.serve(&route, parts, body).await {
+        match self.serve(route, parts, body, seen).await {
             Ok(response) => response,
             Err((error, id)) => {
-                let challenge = self.challenge(&challenge::resource_of(&route), host, &error);
+                let challenge = self.challenge(&challenge::resource_of(route), host, &error);
                 let mut response = error.into_response_with_id(id.as_deref());
                 if let Some(challenge) = challenge {
                     response
@@ -192,14 +219,18 @@ impl Gateway {
         route: &Route,
         parts: http::request::Parts,
         body: Body,
+        seen: &mut Observed,
     ) -> Result<Response<Body>, (GatewayError, Option<String>)> {
         let fail = |error: GatewayError| (error, None);
         // Who first: an unauthenticated caller learns nothing, not even which servers exist.
-        let principal = self
-            .auth
-            .authenticate(&parts.headers)
-            .await
-            .map_err(|e| fail(e.into()))?;
+        let started = Instant::now();
+        let authenticated = self.auth.authenticate(&parts.headers).await;
+        let method = authenticated
+            .as_ref()
+            .ok()
+            .map(|principal| principal.auth_method.kind());
+        seen.auth = Some((method, started.elapsed()));
+        let principal = authenticated.map_err(|e| fail(e.into()))?;
         let policy = self.policy.load();
         let scopes = policy.scopes_of(&principal.policy_caller());
         let access = policy.decide_server_access(&scopes, &route.server);
@@ -214,6 +245,7 @@ impl Gateway {
             return Err(fail(authorize::no_access(&policy, &scopes, &route.server)));
         }
         let target = self.target(&route.server).await.map_err(fail)?;
+        seen.target = Some(Arc::clone(&target));
         // A session id only works for whoever opened the session, and names one session.
         single_header(&parts.headers, &MCP_SESSION_ID).map_err(fail)?;
         let session = parts
@@ -257,6 +289,12 @@ impl Gateway {
         if let Some(bytes) = &body {
             let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
             id = inspected.single_id().map(|raw| raw.get().to_owned());
+            seen.messages(&inspected);
+            if seen.client.is_none()
+                && let Some(session) = &session
+            {
+                seen.client = self.session_owners.client(&target.path, session);
+            }
             let headers = &parts.headers;
             for name in [MCP_METHOD, MCP_NAME] {
                 single_header(headers, &name).map_err(|error| (error, id.clone()))?;
@@ -339,7 +377,7 @@ impl Gateway {
                 session.as_deref(),
                 &method,
                 response,
-                &principal,
+                (&principal, seen.client.clone()),
             );
         }
         result.map_err(|error| (error, id))
@@ -352,7 +390,7 @@ impl Gateway {
         sent: Option<&str>,
         method: &Method,
         response: &Response<Body>,
-        principal: &mcpgw_auth::Principal,
+        (principal, client): (&mcpgw_auth::Principal, Option<ClientInfo>),
     ) {
         if !response.status().is_success() {
             return;
@@ -368,7 +406,8 @@ impl Gateway {
                     .get(MCP_SESSION_ID)
                     .and_then(|value| value.to_str().ok())
                 {
-                    self.session_owners.bind(server, opened, &principal.owner());
+                    self.session_owners
+                        .bind(server, opened, &principal.owner(), client);
                 }
             }
         }

@@ -12,6 +12,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+use mcpgw_mcp::inspect::ClientInfo;
+
 /// Sessions remembered at most; beyond that the oldest are forgotten.
 const MAX_SESSIONS: usize = 100_000;
 /// Longest session id remembered (ids come from servers; the spec's are short).
@@ -26,15 +28,26 @@ pub struct SessionOwners {
 
 #[derive(Debug, Default)]
 struct Owners {
-    by_server: HashMap<String, HashMap<String, String>>,
+    by_server: HashMap<String, HashMap<String, Binding>>,
     /// Sessions bound.
     len: usize,
     /// (server, session), oldest first (a forgotten one may linger until it is evicted).
     order: VecDeque<(String, String)>,
 }
 
+/// Who opened a session, and the client it said it was (for metrics).
+#[derive(Debug)]
+struct Binding {
+    owner: String,
+    client: Option<ClientInfo>,
+}
+
 impl Owners {
     fn owner(&self, server: &str, session: &str) -> Option<&String> {
+        self.binding(server, session).map(|binding| &binding.owner)
+    }
+
+    fn binding(&self, server: &str, session: &str) -> Option<&Binding> {
         self.by_server.get(server)?.get(session)
     }
 
@@ -74,10 +87,16 @@ impl SessionOwners {
         })
     }
 
-    /// Records that `session` of `server` was opened by `owner`. A session already bound
-    /// keeps its owner (a server that hands out an id twice cannot move a session to
-    /// another caller); an overlong id is not remembered.
-    pub fn bind(&self, server: &str, session: &str, owner: &str) {
+    /// The client that opened `session` of `server`, as its `initialize` named it.
+    pub fn client(&self, server: &str, session: &str) -> Option<ClientInfo> {
+        let owners = self.inner.lock().ok()?;
+        owners.binding(server, session)?.client.clone()
+    }
+
+    /// Records that `session` of `server` was opened by `owner`, from `client`. A session
+    /// already bound keeps its owner (a server that hands out an id twice cannot move a
+    /// session to another caller); an overlong id is not remembered.
+    pub fn bind(&self, server: &str, session: &str, owner: &str, client: Option<ClientInfo>) {
         if session.len() > MAX_ID_BYTES {
             return;
         }
@@ -97,7 +116,13 @@ impl SessionOwners {
             .by_server
             .entry(server.to_owned())
             .or_default()
-            .insert(session.to_owned(), owner.to_owned());
+            .insert(
+                session.to_owned(),
+                Binding {
+                    owner: owner.to_owned(),
+                    client,
+                },
+            );
         owners.len += 1;
         owners
             .order
@@ -120,16 +145,16 @@ mod tests {
     fn a_session_is_its_openers_and_unknown_ones_pass() {
         let owners = SessionOwners::default();
         assert!(owners.may_use("x", "s1", "alice"), "unknown: let through");
-        owners.bind("x", "s1", "alice");
+        owners.bind("x", "s1", "alice", None);
         assert!(owners.may_use("x", "s1", "alice"));
         assert!(!owners.may_use("x", "s1", "bob"));
         // The same id at another server is another session; a second bind moves nothing.
         assert!(owners.may_use("y", "s1", "bob"));
-        owners.bind("x", "s1", "bob");
+        owners.bind("x", "s1", "bob", None);
         assert!(!owners.may_use("x", "s1", "bob"));
         owners.forget("x", "s1");
         assert!(owners.may_use("x", "s1", "bob"), "ended: unknown again");
-        owners.bind("x", &"z".repeat(MAX_ID_BYTES + 1), "alice");
+        owners.bind("x", &"z".repeat(MAX_ID_BYTES + 1), "alice", None);
         assert_eq!(owners.inner.lock().unwrap().len, 0);
     }
 
@@ -137,7 +162,7 @@ mod tests {
     fn the_oldest_sessions_are_forgotten_first() {
         let owners = SessionOwners::default();
         for i in 0..MAX_SESSIONS + 10 {
-            owners.bind("x", &format!("s{i}"), "alice");
+            owners.bind("x", &format!("s{i}"), "alice", None);
         }
         let held = owners.inner.lock().unwrap().len;
         assert_eq!(held, MAX_SESSIONS);

@@ -36,7 +36,9 @@ pub async fn forward(
     let mut parts = parts;
     crate::forward::upstream_head(&mut parts, uri, &target.headers, caller);
     let request = Request::from_parts(parts, body.map(Body::from).unwrap_or_else(Body::empty));
+    let sent = std::time::Instant::now();
     let response = gateway.send(target, request).await?;
+    crate::observe::upstream_answered(sent.elapsed());
     match caller.tools {
         Some(filter) => crate::list_filter::filter_response(response, filter, &target.path).await,
         None => Ok(response),

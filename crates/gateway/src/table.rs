@@ -37,6 +37,9 @@ pub struct Target {
     pub eager: bool,
     /// The registry revision of this definition.
     pub revision: i64,
+    /// The names of its tools at the last check (a tool name outside these is counted as
+    /// unknown in the metrics, never as a series of its own).
+    pub tools: std::collections::HashSet<String>,
 }
 
 /// The headers configured for `server`'s upstream. The registry validated them; a pair
@@ -65,6 +68,7 @@ impl Target {
             enabled: server.enabled,
             eager: server.eager,
             revision: server.revision,
+            tools: server.tools.iter().map(|tool| tool.name.clone()).collect(),
             stdio: server.command.as_ref().map(|command| StdioSpec {
                 command: command.clone(),
                 args: server.args.clone(),

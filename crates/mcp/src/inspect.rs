@@ -80,6 +80,27 @@ pub struct Message<'a> {
     pub protocol_version: Option<Cow<'a, str>>,
     /// The raw params, if any.
     pub params: Option<&'a RawValue>,
+    /// The client's `clientInfo`, still raw: `params.clientInfo` of an `initialize`, or
+    /// `params._meta["io.modelcontextprotocol/clientInfo"]` of a stateless request.
+    pub client: Option<&'a RawValue>,
+}
+
+/// A client's `clientInfo` (`Implementation`): who is calling, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ClientInfo {
+    /// `name`.
+    pub name: String,
+    /// `version`.
+    #[serde(default)]
+    pub version: String,
+}
+
+impl Message<'_> {
+    /// The client's name and version, if the message says them.
+    pub fn client_info(&self) -> Option<ClientInfo> {
+        self.client
+            .and_then(|raw| serde_json::from_str::<ClientInfo>(raw.get()).ok())
+    }
 }
 
 /// An inspected body: one message or a batch.
@@ -143,12 +164,16 @@ struct Params<'a> {
     uri: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "_meta")]
     meta: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "clientInfo")]
+    client_info: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
 struct Meta<'a> {
     #[serde(borrow, default, rename = "io.modelcontextprotocol/protocolVersion")]
     protocol_version: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "io.modelcontextprotocol/clientInfo")]
+    client_info: Option<&'a RawValue>,
 }
 
 /// A JSON string's value, borrowed when it has no escapes; `None` if not a string.
@@ -254,13 +279,20 @@ fn message<'a>(envelope: Envelope<'a>) -> Result<Message<'a>, InspectError> {
         "resources/read" => Some(required(params.as_ref().and_then(|p| p.uri), "uri")?),
         _ => None,
     };
-    let protocol_version = params
+    let meta = params
         .as_ref()
         .and_then(|params| params.meta)
         .filter(|meta| meta.get().starts_with('{'))
-        .and_then(|meta| serde_json::from_str::<Meta<'_>>(meta.get()).ok())
+        .and_then(|meta| serde_json::from_str::<Meta<'_>>(meta.get()).ok());
+    let protocol_version = meta
+        .as_ref()
         .and_then(|meta| meta.protocol_version)
         .and_then(string_of);
+    let client = params
+        .as_ref()
+        .and_then(|params| params.client_info)
+        .or_else(|| meta.as_ref().and_then(|meta| meta.client_info))
+        .filter(|raw| raw.get().starts_with('{'));
     Ok(Message {
         kind: if envelope.id.is_some() {
             Kind::Request
@@ -272,6 +304,7 @@ fn message<'a>(envelope: Envelope<'a>) -> Result<Message<'a>, InspectError> {
         target,
         protocol_version,
         params: envelope.params,
+        client,
     })
 }
 
@@ -293,6 +326,7 @@ fn response(envelope: Envelope<'_>) -> Result<Message<'_>, InspectError> {
         target: None,
         protocol_version: None,
         params: None,
+        client: None,
     })
 }
 

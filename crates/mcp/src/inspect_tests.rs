@@ -133,3 +133,25 @@ fn headers_must_agree_with_the_body() {
     let batch = inspect(br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#).unwrap();
     assert!(check_headers(&batch, Some(b"tools/list"), None).is_err());
 }
+
+#[test]
+fn the_client_is_read_from_initialize_or_from_meta() {
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"claude-code","version":"1.2"}}}"#;
+    let inspected = inspect(body).unwrap();
+    let client = inspected.messages[0].client_info().unwrap();
+    assert_eq!(
+        (client.name.as_str(), client.version.as_str()),
+        ("claude-code", "1.2")
+    );
+    let body = br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"cursor"}}}}"#;
+    let inspected = inspect(body).unwrap();
+    let client = inspected.messages[0].client_info().unwrap();
+    assert_eq!(
+        (client.name.as_str(), client.version.as_str()),
+        ("cursor", "")
+    );
+    let body = br#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/clientInfo":"not an object"}}}"#;
+    assert_eq!(inspect(body).unwrap().messages[0].client_info(), None);
+    let body = br#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#;
+    assert_eq!(inspect(body).unwrap().messages[0].client_info(), None);
+}

@@ -13,8 +13,27 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::Request;
 use mcpgw_gateway::aggregate::{AggregateEndpoint, BUILTIN_SERVER, Surface};
+use mcpgw_gateway::route::Endpoint;
 use mcpgw_gateway::{Gateway, route};
+use mcpgw_telemetry::metrics::metrics;
+use std::time::Instant;
 use tower::ServiceExt;
+
+/// The route kind label of an MCP endpoint under `surface` (`server`, `aggregate`,
+/// `builtin`).
+fn endpoint_kind(surface: &'static str, endpoint: Endpoint) -> &'static str {
+    match (surface, endpoint) {
+        ("server", Endpoint::Mcp) => "server_mcp",
+        ("server", Endpoint::Sse) => "server_sse",
+        ("server", Endpoint::Messages) => "server_messages",
+        ("aggregate", Endpoint::Mcp) => "aggregate_mcp",
+        ("aggregate", Endpoint::Sse) => "aggregate_sse",
+        ("aggregate", Endpoint::Messages) => "aggregate_messages",
+        (_, Endpoint::Mcp) => "builtin_mcp",
+        (_, Endpoint::Sse) => "builtin_sse",
+        (_, Endpoint::Messages) => "builtin_messages",
+    }
+}
 
 /// Builds the service.
 pub fn service(
@@ -30,20 +49,41 @@ pub fn service(
         let aggregate = Arc::clone(&aggregate);
         let api = api.clone();
         async move {
+            let started = Instant::now();
             let path = request.uri().path();
-            match route::parse(path) {
-                Err(error) => Ok(error.into_response()),
-                Ok(Some(route)) if route.server == BUILTIN_SERVER => Ok(aggregate
-                    .handle(Surface::Builtins, route.endpoint, request)
-                    .await),
-                Ok(Some(route)) => Ok(gateway.handle(route, request).await),
+            let (kind, response) = match route::parse(path) {
+                Err(error) => ("bad_path", error.into_response()),
+                Ok(Some(route)) if route.server == BUILTIN_SERVER => {
+                    let kind = endpoint_kind("builtin", route.endpoint);
+                    let response = aggregate
+                        .handle(Surface::Builtins, route.endpoint, request)
+                        .await;
+                    (kind, response)
+                }
+                // The data plane records its own kind, with what it knows of the server.
+                Ok(Some(route)) => {
+                    let kind = endpoint_kind("server", route.endpoint);
+                    (kind, gateway.handle(route, request).await)
+                }
                 Ok(None) => match route::aggregate_endpoint(path) {
-                    Some(endpoint) => Ok(aggregate
-                        .handle(Surface::Everything, endpoint, request)
-                        .await),
-                    None => api.oneshot(request).await,
+                    Some(endpoint) => {
+                        let kind = endpoint_kind("aggregate", endpoint);
+                        let response = aggregate
+                            .handle(Surface::Everything, endpoint, request)
+                            .await;
+                        (kind, response)
+                    }
+                    None => {
+                        let response = match api.oneshot(request).await {
+                            Ok(response) => response,
+                            Err(never) => match never {},
+                        };
+                        ("api", response)
+                    }
                 },
-            }
+            };
+            metrics().http(kind, response.status().as_u16(), started.elapsed());
+            Ok(response)
         }
     })
 }

@@ -78,6 +78,12 @@ struct SearchSection {
     model_dir: Option<PathBuf>,
 }
 
+/// The `[metrics] listen` section: a listener of its own for `/metrics`.
+#[derive(Debug, Default, Deserialize)]
+struct MetricsSection {
+    listen: Option<SocketAddr>,
+}
+
 /// Default days the audit trail is kept.
 const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
 /// Longest retention that can be set (100 years); 0 means forever.
@@ -102,6 +108,8 @@ struct FileConfig {
     audit: AuditSection,
     #[serde(default)]
     search: SearchSection,
+    #[serde(default)]
+    metrics: MetricsSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -145,6 +153,9 @@ pub struct Settings {
     /// Where the embedding model is (`[search] model_dir`, default
     /// `<data_dir>/models/all-MiniLM-L6-v2`, where `mcpgw model fetch` puts it).
     pub model_dir: PathBuf,
+    /// Where `/metrics` is also served without authentication (`[metrics] listen`), for a
+    /// Prometheus on a private network; on the main listener it is for admins only.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -292,6 +303,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         issuers: file.auth.issuers,
         jwt,
         listen,
+        metrics_listen: file.metrics.listen,
         model_dir: match file.search.model_dir {
             // Relative to the config file, like the scopes file.
             Some(dir) => match config_dir {

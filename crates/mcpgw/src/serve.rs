@@ -2,6 +2,7 @@
 //! down in order.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
+    if let Some(metrics_address) = settings.metrics_listen {
+        serve_metrics(metrics_address, shutdown.clone()).await?;
+    }
 
     if args.demo {
         demo::start(&registry, shutdown.clone()).await?;
@@ -324,4 +328,26 @@ impl ShutdownSignals {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Serves `/metrics` alone, without authentication, on `address` until `shutdown`.
+async fn serve_metrics(address: SocketAddr, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {address}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "metrics listening (GET /metrics, no authentication)");
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(mcpgw_api::metrics::exposition),
+    );
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }

@@ -157,7 +157,13 @@ impl RegistryService {
         let Ok(_permit) = self.checks.acquire().await else {
             return Ok(());
         };
+        let started = std::time::Instant::now();
         let outcome = self.prober.check(server).await;
+        mcpgw_telemetry::metrics::metrics().health_check(
+            &server.path,
+            outcome.health.status == crate::model::HealthState::Healthy,
+            started.elapsed(),
+        );
         let changed_tools: Option<&[Tool]> = match &outcome.tools {
             Some(tools) if *tools != server.tools => Some(tools),
             _ => None,

@@ -9,5 +9,6 @@
 
 pub mod audit;
 mod error;
+pub mod metrics;
 
 pub use error::TelemetryError;

@@ -184,6 +184,7 @@ impl IssuerKeys {
     /// Fetches discovery and the key set; on failure the old keys are kept.
     async fn refresh(&self) {
         let result = self.fetch().await;
+        mcpgw_telemetry::metrics::metrics().jwks_refresh(&self.issuer, result.is_ok());
         let mut cache = match self.cache.write() {
             Ok(cache) => cache,
             Err(poisoned) => poisoned.into_inner(),

@@ -124,6 +124,7 @@ impl Aggregator {
         let query = string_arg(arguments, "natural_language_query")?;
         let services = count_arg(arguments, "top_k_services", 3)?;
         let tools = count_arg(arguments, "top_n_tools", 1)?;
+        let started = std::time::Instant::now();
         let catalog = self.catalog.current();
         let (rows, visible): (Vec<usize>, Vec<&ExposedTool>) =
             catalog.visible_rows(&caller.policy, &caller.scopes).unzip();
@@ -137,8 +138,13 @@ impl Aggregator {
             rows: &rows,
         };
         let semantic = self.semantic.get();
-        let (hits, _mode) =
+        let (hits, mode) =
             find_tools(query, &candidates, semantic.as_deref(), services, tools).await;
+        mcpgw_telemetry::metrics::metrics().discovery(
+            "intelligent_tool_finder",
+            mode.as_str(),
+            started.elapsed(),
+        );
         let found: Vec<Value> = hits
             .iter()
             .map(|hit| {

@@ -104,6 +104,18 @@ impl Aggregator {
         if self.gateway.config().forward_identity {
             crate::forward::add_identity(headers, principal);
         }
-        Some(self.gateway.send(&target, request).await)
+        let started = std::time::Instant::now();
+        let sent = self.gateway.send(&target, request).await;
+        let success = sent
+            .as_ref()
+            .is_ok_and(|response| response.status().is_success());
+        crate::observe::aggregated_call(
+            &server.path,
+            &exposed.tool.name,
+            success,
+            message.client_info().as_ref(),
+            started.elapsed(),
+        );
+        Some(sent)
     }
 }

@@ -190,7 +190,18 @@ impl AggregateEndpoint {
     ) -> Result<Response<Body>, GatewayError> {
         let (mut parts, body) = request.into_parts();
         let gateway = &self.core.gateway;
-        let principal = Arc::new(gateway.auth().authenticate(&parts.headers).await?);
+        let started = std::time::Instant::now();
+        let authenticated = gateway.auth().authenticate(&parts.headers).await;
+        let method = authenticated
+            .as_ref()
+            .ok()
+            .map(|principal| principal.auth_method.kind());
+        let server = match surface {
+            Surface::Everything => "mcp",
+            Surface::Builtins => super::BUILTIN_SERVER,
+        };
+        crate::observe::aggregated_auth(server, method, started.elapsed());
+        let principal = Arc::new(authenticated?);
         if endpoint != Endpoint::Mcp {
             let body = match parts.method {
                 Method::POST => Some(gateway.read_body(&parts.headers, body).await?),
@@ -265,7 +276,7 @@ impl AggregateEndpoint {
                 (Some(session), _) if method == Method::DELETE => self.owners.forget(key, session),
                 (None, Some(opened)) => {
                     if let Some(opener) = &opener {
-                        self.owners.bind(key, &opened, opener);
+                        self.owners.bind(key, &opened, opener, None);
                     }
                 }
                 _ => {}

@@ -220,7 +220,19 @@ impl Aggregator {
             continuation: invocation.continuation,
             principal: &caller.principal,
         };
-        self.invoke(call, on_notification).await
+        let started = std::time::Instant::now();
+        let result = self.invoke(call, on_notification).await;
+        let success = result
+            .as_ref()
+            .is_ok_and(|value| value.get("isError") != Some(&Value::Bool(true)));
+        crate::observe::aggregated_call(
+            &exposed.server.path,
+            &exposed.tool.name,
+            success,
+            None,
+            started.elapsed(),
+        );
+        result
     }
 
     /// Puts one call's decision in the audit trail.

@@ -58,8 +58,11 @@ impl StdioProcess {
         let read_task = tokio::spawn(read_loop(server.to_owned(), process.stdout, inbound));
         let log_task = tokio::spawn(log_stderr(server.to_owned(), process.stderr));
         let mut child = process.child;
+        // Counted as running until it exits, whoever stops it.
+        let running = mcpgw_telemetry::metrics::metrics().stdio_started(server);
         let reaper = tokio::spawn(async move {
             let _ = child.wait().await;
+            drop(running);
         });
         Ok(StdioProcess {
             channel,

@@ -89,6 +89,7 @@ impl Counters {
     /// Counts `count` lost records and warns, unless a warning went out recently (a full
     /// queue under load would otherwise log once per request).
     pub(crate) fn dropped(&self, count: usize, why: &'static str) {
+        crate::metrics::metrics().writer_dropped("audit", count);
         let total = self.dropped.fetch_add(count as u64, Ordering::Relaxed) + count as u64;
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
         let last = self.last_warning.load(Ordering::Relaxed);
@@ -191,6 +192,7 @@ impl AuditLog {
                     .recorded
                     .fetch_add(1, Ordering::Relaxed);
                 let queued = self.shared.queue.max_capacity() - self.shared.queue.capacity();
+                crate::metrics::metrics().writer_queue("audit", queued);
                 if queued >= self.shared.max_batch {
                     self.shared.full.notify_one();
                 }

@@ -49,6 +49,7 @@ pub(crate) async fn run(
             _ = ticks.tick() => (false, true),
         };
         let open = writer.drain(&mut queue, &mut batch, partial).await;
+        crate::metrics::metrics().writer_queue("audit", queue.len());
         if stopping || !open {
             break;
         }

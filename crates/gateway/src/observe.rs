@@ -1,0 +1,148 @@
+//! What one request to a server's MCP route did, told to the metrics once it is answered:
+//! how the caller authenticated and how long that took, which messages it sent (method,
+//! tool, client), and how long the upstream took to start answering, so that the
+//! gateway's own share of the time can be told apart.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+use mcpgw_mcp::inspect::{ClientInfo, Inspected};
+use mcpgw_telemetry::metrics::{McpMessage, metrics};
+
+use crate::table::Target;
+
+tokio::task_local! {
+    /// The upstream's time to its answer's head, set by whoever sent the request.
+    static UPSTREAM: Cell<Option<Duration>>;
+}
+
+/// Notes that the upstream took `elapsed` to start answering (outside a
+/// [`timing_upstream`] scope, nothing happens).
+pub(crate) fn upstream_answered(elapsed: Duration) {
+    let _ = UPSTREAM.try_with(|cell| cell.set(Some(elapsed)));
+}
+
+/// Runs `work`, returning with its output the upstream time it noted, if any.
+pub(crate) async fn timing_upstream<T>(work: impl Future<Output = T>) -> (T, Option<Duration>) {
+    UPSTREAM
+        .scope(Cell::new(None), async {
+            let output = work.await;
+            (output, UPSTREAM.with(Cell::get))
+        })
+        .await
+}
+
+/// One message of the request.
+#[derive(Debug)]
+struct Seen {
+    method: String,
+    /// The tool of a `tools/call`, when the server has such a tool.
+    tool: Option<String>,
+}
+
+/// What a request did, filled in as it is served.
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    /// How the caller authenticated (`None`: it did not) and how long that took.
+    pub auth: Option<(Option<&'static str>, Duration)>,
+    /// The server, once the route's path named a registered one.
+    pub target: Option<Arc<Target>>,
+    /// The client, from the request or from the session it belongs to.
+    pub client: Option<ClientInfo>,
+    messages: Vec<Seen>,
+}
+
+impl Observed {
+    /// Notes the messages of an inspected request body (and the client they name).
+    pub fn messages(&mut self, inspected: &Inspected<'_>) {
+        for message in &inspected.messages {
+            let Some(method) = message.method.as_deref() else {
+                continue;
+            };
+            let tool = match (method, &message.target, &self.target) {
+                ("tools/call", Some(name), Some(target))
+                    if target.tools.contains(name.as_ref()) =>
+                {
+                    Some(name.to_string())
+                }
+                _ => None,
+            };
+            if self.client.is_none() {
+                self.client = message.client_info();
+            }
+            self.messages.push(Seen {
+                method: method.to_owned(),
+                tool,
+            });
+        }
+    }
+
+    /// Tells the metrics about the request, answered with `status` after `elapsed` on
+    /// `route` (an unregistered server counts as `_unknown`).
+    pub fn record(
+        &self,
+        route: &'static str,
+        status: StatusCode,
+        elapsed: Duration,
+        upstream: Option<Duration>,
+    ) {
+        let metrics = metrics();
+        let server = self
+            .target
+            .as_ref()
+            .map_or("_unknown", |target| target.path.as_str());
+        if let Some((method, took)) = self.auth {
+            metrics.auth(server, method.unwrap_or("unknown"), method.is_some(), took);
+        }
+        let client = self
+            .client
+            .as_ref()
+            .map(|client| (client.name.as_str(), client.version.as_str()));
+        let success = status.is_success() || status == StatusCode::ACCEPTED;
+        for seen in &self.messages {
+            metrics.mcp_message(&McpMessage {
+                method: &seen.method,
+                server,
+                tool: seen.tool.as_deref(),
+                success,
+                client,
+                elapsed,
+            });
+        }
+        if let (Some(upstream), Some(_)) = (upstream, &self.target) {
+            metrics.upstream(route, server, upstream, elapsed);
+        }
+    }
+}
+
+/// A `tools/call` of `tool` on `server` made through the aggregated endpoint, answered
+/// (`success`) after `elapsed`.
+pub(crate) fn aggregated_call(
+    server: &str,
+    tool: &str,
+    success: bool,
+    client: Option<&ClientInfo>,
+    elapsed: Duration,
+) {
+    metrics().mcp_message(&McpMessage {
+        method: "tools/call",
+        server,
+        tool: Some(tool),
+        success,
+        client: client.map(|client| (client.name.as_str(), client.version.as_str())),
+        elapsed,
+    });
+}
+
+/// An authentication on the aggregated endpoint (`server` is `mcp`, or the built-in
+/// server's path), as on a server's route.
+pub(crate) fn aggregated_auth(server: &str, method: Option<&'static str>, elapsed: Duration) {
+    metrics().auth(
+        server,
+        method.unwrap_or("unknown"),
+        method.is_some(),
+        elapsed,
+    );
+}

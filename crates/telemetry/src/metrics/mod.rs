@@ -1,0 +1,430 @@
+//! Prometheus metrics: the Python gateway's names and labels, so that existing dashboards
+//! and alerts keep working (`mcp_auth_requests_total`, `mcp_tool_executions_total`,
+//! `mcp_tool_discovery_total`, `mcp_health_checks_total` and their `_duration_seconds`
+//! histograms), and what a proxy operator needs besides (`mcpgw_*`: requests by route and
+//! status, upstream latency against the gateway's own overhead, open streams, stdio
+//! processes, key refreshes, access decisions, the audit writer's queue).
+//!
+//! One process-wide [`Metrics`] ([`metrics()`]): recording is an atomic add after a label
+//! lookup, never a wait. Every label a client influences (method, tool, client name and
+//! version) goes through a [`Bounded`], so no request can grow the exposition without end;
+//! server labels are registered servers' paths (or `_unknown`, `mcp`), issuers configured
+//! ones: callers never pass what a request made up.
+
+mod labels;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+pub use labels::{
+    AuthLabels, Bounded, DecisionLabels, DiscoveryLabels, HealthLabels, HttpLabels, JwksLabels,
+    MAX_LABEL_CHARS, MAX_VALUES_PER_LABEL, OTHER, RouteLabels, ServerLabels, ToolLabels, UNSET,
+    WriterLabels, flag,
+};
+
+/// The Python gateway's buckets for every `*_duration_seconds` histogram (seconds).
+pub const DURATION_BUCKETS: [f64; 15] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+/// Buckets of the gateway's own overhead: microseconds matter there.
+pub const OVERHEAD_BUCKETS: [f64; 12] = [
+    0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+];
+
+/// A histogram family built with fixed buckets.
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn durations() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
+}
+
+fn overheads() -> Histogram {
+    Histogram::new(OVERHEAD_BUCKETS)
+}
+
+/// Every metric the gateway exports.
+pub struct Metrics {
+    registry: Registry,
+    auth_requests: Family<AuthLabels, Counter>,
+    auth_duration: Histograms<AuthLabels>,
+    tool_executions: Family<ToolLabels, Counter>,
+    tool_duration: Histograms<ToolLabels>,
+    discovery: Family<DiscoveryLabels, Counter>,
+    discovery_duration: Histograms<DiscoveryLabels>,
+    health_checks: Family<HealthLabels, Counter>,
+    health_duration: Histograms<HealthLabels>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_duration: Histograms<RouteLabels>,
+    upstream_duration: Histograms<ServerLabels>,
+    overhead: Histograms<RouteLabels>,
+    open_streams: Family<RouteLabels, Gauge>,
+    stdio_processes: Gauge,
+    stdio_starts: Family<ServerLabels, Counter>,
+    jwks_refreshes: Family<JwksLabels, Counter>,
+    decisions: Family<DecisionLabels, Counter>,
+    writer_queue: Family<WriterLabels, Gauge>,
+    writer_dropped: Family<WriterLabels, Counter>,
+    /// Bounds of the labels clients influence.
+    methods: Bounded,
+    tools: Bounded,
+    clients: Bounded,
+    versions: Bounded,
+}
+
+/// One MCP message as seen by the gateway, for `mcp_tool_executions_total`.
+#[derive(Debug, Clone, Copy)]
+pub struct McpMessage<'a> {
+    /// The JSON-RPC method.
+    pub method: &'a str,
+    /// The server's path.
+    pub server: &'a str,
+    /// The tool of a `tools/call` if the server has a tool of that name (an unknown name
+    /// is counted as [`UNSET`], never as a series of its own).
+    pub tool: Option<&'a str>,
+    /// Whether it was answered without an error.
+    pub success: bool,
+    /// The client's `clientInfo` name and version, when known.
+    pub client: Option<(&'a str, &'a str)>,
+    /// From the request to the answer's first byte.
+    pub elapsed: Duration,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let metrics = Metrics {
+            auth_requests: Family::default(),
+            auth_duration: Family::new_with_constructor(durations),
+            tool_executions: Family::default(),
+            tool_duration: Family::new_with_constructor(durations),
+            discovery: Family::default(),
+            discovery_duration: Family::new_with_constructor(durations),
+            health_checks: Family::default(),
+            health_duration: Family::new_with_constructor(durations),
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(durations),
+            upstream_duration: Family::new_with_constructor(durations),
+            overhead: Family::new_with_constructor(overheads),
+            open_streams: Family::default(),
+            stdio_processes: Gauge::default(),
+            stdio_starts: Family::default(),
+            jwks_refreshes: Family::default(),
+            decisions: Family::default(),
+            writer_queue: Family::default(),
+            writer_dropped: Family::default(),
+            methods: Bounded::default(),
+            tools: Bounded::default(),
+            clients: Bounded::default(),
+            versions: Bounded::default(),
+            registry: Registry::default(),
+        };
+        // Counters are registered without `_total`: the encoder appends it.
+        let r = &mut registry;
+        r.register(
+            "mcp_auth_requests",
+            "Total number of authentication requests",
+            metrics.auth_requests.clone(),
+        );
+        r.register(
+            "mcp_auth_request_duration_seconds",
+            "Duration of authentication requests in seconds",
+            metrics.auth_duration.clone(),
+        );
+        r.register(
+            "mcp_tool_executions",
+            "Total number of tool executions",
+            metrics.tool_executions.clone(),
+        );
+        r.register(
+            "mcp_tool_execution_duration_seconds",
+            "Duration of tool executions in seconds",
+            metrics.tool_duration.clone(),
+        );
+        r.register(
+            "mcp_tool_discovery",
+            "Total number of tool discovery requests",
+            metrics.discovery.clone(),
+        );
+        r.register(
+            "mcp_tool_discovery_duration_seconds",
+            "Duration of tool discovery requests in seconds",
+            metrics.discovery_duration.clone(),
+        );
+        r.register(
+            "mcp_health_checks",
+            "Total number of health checks performed",
+            metrics.health_checks.clone(),
+        );
+        r.register(
+            "mcp_health_check_duration_seconds",
+            "Duration of health checks in seconds",
+            metrics.health_duration.clone(),
+        );
+        r.register(
+            "mcpgw_http_requests",
+            "HTTP requests answered, by route kind and status",
+            metrics.http_requests.clone(),
+        );
+        r.register(
+            "mcpgw_http_request_duration_seconds",
+            "Time to the answer's first byte, by route kind",
+            metrics.http_duration.clone(),
+        );
+        r.register(
+            "mcpgw_upstream_duration_seconds",
+            "Time an upstream server took to start answering, by server",
+            metrics.upstream_duration.clone(),
+        );
+        r.register(
+            "mcpgw_gateway_overhead_seconds",
+            "Time to the first byte spent in the gateway rather than upstream, by route kind",
+            metrics.overhead.clone(),
+        );
+        r.register(
+            "mcpgw_open_streams",
+            "Event streams open now, by route kind",
+            metrics.open_streams.clone(),
+        );
+        r.register(
+            "mcpgw_stdio_processes",
+            "stdio server processes running now",
+            metrics.stdio_processes.clone(),
+        );
+        r.register(
+            "mcpgw_stdio_process_starts",
+            "stdio server processes started (a start after the first is a restart), by server",
+            metrics.stdio_starts.clone(),
+        );
+        r.register(
+            "mcpgw_jwks_refreshes",
+            "Signing-key refreshes of token issuers, by issuer and outcome",
+            metrics.jwks_refreshes.clone(),
+        );
+        r.register(
+            "mcpgw_policy_decisions",
+            "Access decisions, by source and outcome",
+            metrics.decisions.clone(),
+        );
+        r.register(
+            "mcpgw_writer_queue_depth",
+            "Records waiting for a background writer (audit trail, analytics)",
+            metrics.writer_queue.clone(),
+        );
+        r.register(
+            "mcpgw_writer_dropped",
+            "Records a background writer dropped (queue full, store failing, shut down)",
+            metrics.writer_dropped.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The exposition in the Prometheus text format (0.0.4), as the Python gateway's
+    /// exporter serves it.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry);
+        text
+    }
+
+    /// An authentication attempt on an MCP route of `server` (`method`: how the caller
+    /// authenticated, `unknown` when it did not).
+    pub fn auth(&self, server: &str, method: &str, success: bool, elapsed: Duration) {
+        let labels = AuthLabels {
+            server: server.to_owned(),
+            method: self.methods.value(method),
+            success: flag(success),
+        };
+        self.auth_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        self.auth_requests.get_or_create(&labels).inc();
+    }
+
+    /// One MCP message answered.
+    pub fn mcp_message(&self, message: &McpMessage<'_>) {
+        let (client, version) = message.client.unwrap_or(("unknown", "unknown"));
+        let tool = match message.tool {
+            Some(tool) => self.tools.value(tool),
+            None if message.method == "tools/call" => UNSET.to_owned(),
+            None => self.methods.value(message.method),
+        };
+        let server = message.server.to_owned();
+        let labels = ToolLabels {
+            method: self.methods.value(message.method),
+            server_path: format!("/{server}/"),
+            server_name: server,
+            tool_name: tool,
+            success: flag(message.success),
+            client_name: self.clients.value(client),
+            client_version: self.versions.value(version),
+        };
+        self.tool_duration
+            .get_or_create(&labels)
+            .observe(message.elapsed.as_secs_f64());
+        self.tool_executions.get_or_create(&labels).inc();
+    }
+
+    /// A tool search (`source`: `intelligent_tool_finder` or `api`; `mode`: `hybrid` or
+    /// `lexical`).
+    pub fn discovery(&self, source: &'static str, mode: &'static str, elapsed: Duration) {
+        let labels = DiscoveryLabels {
+            source: source.to_owned(),
+            mode: mode.to_owned(),
+        };
+        self.discovery_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        self.discovery.get_or_create(&labels).inc();
+    }
+
+    /// A health check of `server`.
+    pub fn health_check(&self, server: &str, healthy: bool, elapsed: Duration) {
+        let labels = HealthLabels {
+            endpoint: format!("/health/{}", server.to_owned()),
+            status_code: if healthy { "200" } else { "500" }.to_owned(),
+            healthy: flag(healthy),
+        };
+        self.health_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+        self.health_checks.get_or_create(&labels).inc();
+    }
+
+    /// An HTTP request answered (`elapsed`: to the answer's head).
+    pub fn http(&self, route: &'static str, status: u16, elapsed: Duration) {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                route: route.to_owned(),
+                status: status.to_string(),
+            })
+            .inc();
+        self.http_duration
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// How long `server` took to start answering, and so how much of `total` (the whole
+    /// time to the answer's head on `route`) was the gateway's own.
+    pub fn upstream(&self, route: &'static str, server: &str, upstream: Duration, total: Duration) {
+        self.upstream_duration
+            .get_or_create(&ServerLabels {
+                server: server.to_owned(),
+            })
+            .observe(upstream.as_secs_f64());
+        self.overhead
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .observe(total.saturating_sub(upstream).as_secs_f64());
+    }
+
+    /// Counts an event stream open on `route` until the guard is dropped.
+    pub fn stream_opened(&self, route: &'static str) -> OpenStream {
+        let gauge = self
+            .open_streams
+            .get_or_create(&RouteLabels {
+                route: route.to_owned(),
+            })
+            .clone();
+        gauge.inc();
+        OpenStream(gauge)
+    }
+
+    /// A stdio server process started for `server`; counted as running until the guard is
+    /// dropped.
+    pub fn stdio_started(&self, server: &str) -> RunningProcess {
+        self.stdio_starts
+            .get_or_create(&ServerLabels {
+                server: server.to_owned(),
+            })
+            .inc();
+        self.stdio_processes.inc();
+        RunningProcess(self.stdio_processes.clone())
+    }
+
+    /// A refresh of `issuer`'s signing keys.
+    pub fn jwks_refresh(&self, issuer: &str, ok: bool) {
+        self.jwks_refreshes
+            .get_or_create(&JwksLabels {
+                issuer: issuer.to_owned(),
+                outcome: if ok { "ok" } else { "error" }.to_owned(),
+            })
+            .inc();
+    }
+
+    /// An access decision (`source`: `mcp` or `api`).
+    pub fn decision(&self, source: &'static str, allowed: bool) {
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                source: source.to_owned(),
+                decision: if allowed { "allowed" } else { "denied" }.to_owned(),
+            })
+            .inc();
+    }
+}
+
+impl Metrics {
+    /// How many records wait in `writer`'s queue now.
+    pub fn writer_queue(&self, writer: &'static str, depth: usize) {
+        self.writer_queue
+            .get_or_create(&WriterLabels {
+                writer: writer.to_owned(),
+            })
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+    }
+
+    /// `count` records `writer` dropped.
+    pub fn writer_dropped(&self, writer: &'static str, count: usize) {
+        self.writer_dropped
+            .get_or_create(&WriterLabels {
+                writer: writer.to_owned(),
+            })
+            .inc_by(count as u64);
+    }
+}
+
+/// An open event stream, counted until dropped.
+#[derive(Debug)]
+pub struct OpenStream(Gauge);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// A running stdio process, counted until dropped.
+#[derive(Debug)]
+pub struct RunningProcess(Gauge);
+
+impl Drop for RunningProcess {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+static METRICS: OnceLock<Arc<Metrics>> = OnceLock::new();
+
+/// The `Content-Type` of [`Metrics::encode`]'s text.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    METRICS.get_or_init(|| Arc::new(Metrics::new()))
+}
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;
