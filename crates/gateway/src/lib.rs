@@ -23,7 +23,7 @@ mod idle;
 mod ids;
 pub mod legacy;
 mod list_filter;
-mod observe;
+pub mod observe;
 pub mod route;
 mod session_owners;
 mod sse_filter;

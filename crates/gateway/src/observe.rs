@@ -1,15 +1,21 @@
 //! What one request to a server's MCP route did, told to the metrics once it is answered:
 //! how the caller authenticated and how long that took, which messages it sent (method,
 //! tool, client), and how long the upstream took to start answering, so that the
-//! gateway's own share of the time can be told apart.
+//! gateway's own share of the time can be told apart; and event streams, counted while
+//! they are open ([`count_stream`]).
 
 use std::cell::Cell;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::StatusCode;
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{Response, StatusCode};
 use mcpgw_mcp::inspect::{ClientInfo, Inspected};
-use mcpgw_telemetry::metrics::{McpMessage, metrics};
+use mcpgw_telemetry::metrics::{McpMessage, OpenStream, metrics};
 
 use crate::table::Target;
 
@@ -145,4 +151,46 @@ pub(crate) fn aggregated_auth(server: &str, method: Option<&'static str>, elapse
         method.is_some(),
         elapsed,
     );
+}
+
+/// An event stream's body, counted in `mcpgw_open_streams` until it ends or its client
+/// goes away (the body is dropped then).
+struct CountedStream {
+    inner: Body,
+    _open: OpenStream,
+}
+
+impl http_body::Body for CountedStream {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// `response` with its body counted as an open stream on `route` when it is an event
+/// stream; any other answer unchanged.
+pub fn count_stream(route: &'static str, response: Response<Body>) -> Response<Body> {
+    let is_stream = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/event-stream"));
+    if !is_stream {
+        return response;
+    }
+    let open = metrics().stream_opened(route);
+    response.map(|inner| Body::new(CountedStream { inner, _open: open }))
 }

@@ -83,7 +83,7 @@ pub fn service(
                 },
             };
             metrics().http(kind, response.status().as_u16(), started.elapsed());
-            Ok(response)
+            Ok(mcpgw_gateway::observe::count_stream(kind, response))
         }
     })
 }

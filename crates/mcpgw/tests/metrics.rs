@@ -94,6 +94,8 @@ async fn traffic_moves_the_metrics_it_should() {
         .to_str()
         .unwrap()
         .to_owned();
+    // Its answer read to the end: only the stream opened below is open then.
+    common::rpc_messages(opened).await;
     let session = Some(session.as_str());
     let notified = rpc(
         &gw,
@@ -113,6 +115,7 @@ async fn traffic_moves_the_metrics_it_should() {
     )
     .await;
     assert_eq!(listed.status(), 200);
+    drop(listed);
     for (id, tool) in [(3, "current_time_by_timezone"), (4, "no_such_tool")] {
         let called = rpc(
             &gw,
@@ -330,5 +333,43 @@ async fn traffic_moves_the_metrics_it_should() {
             "{name}"
         );
     }
+
+    // An event stream is counted while it is open, and no longer once its client leaves.
+    let stream = gw
+        .request("GET", "/clock/mcp")
+        .bearer_auth(TOKEN)
+        .header("accept", "text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", session.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let open = [("route", "server_mcp")];
+    let now = |metrics_url: String| async move {
+        let text = common::client()
+            .get(format!("{metrics_url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        counter(&scrape(&text), "mcpgw_open_streams", &open)
+    };
+    assert_eq!(now(metrics_url.clone()).await, 1.0);
+    drop(stream);
+    let mut left = 1.0;
+    for _ in 0..50 {
+        left = now(metrics_url.clone()).await;
+        if left == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        left, 0.0,
+        "the stream is still counted after its client left"
+    );
     drop(time);
 }
