@@ -12,12 +12,35 @@ use axum::Router;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::Request;
+use http::{HeaderName, HeaderValue};
 use mcpgw_gateway::aggregate::{AggregateEndpoint, BUILTIN_SERVER, Surface};
 use mcpgw_gateway::route::Endpoint;
 use mcpgw_gateway::{Gateway, route};
 use mcpgw_telemetry::metrics::metrics;
 use std::time::Instant;
 use tower::ServiceExt;
+use tracing::Instrument;
+
+/// The header that carries a request's id, both ways.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest request id taken from a client.
+const MAX_REQUEST_ID: usize = 64;
+
+/// The request's id: the client's `X-Request-Id` (a proxy in front may have set one) if it
+/// is short and plain, else a new one. Every log line of the request carries it, and the
+/// answer returns it.
+fn request_id(headers: &http::HeaderMap) -> String {
+    headers
+        .get(&X_REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| {
+            (1..=MAX_REQUEST_ID).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+}
 
 /// The route kind label of an MCP endpoint under `surface` (`server`, `aggregate`,
 /// `builtin`).
@@ -48,6 +71,8 @@ pub fn service(
         let gateway = Arc::clone(&gateway);
         let aggregate = Arc::clone(&aggregate);
         let api = api.clone();
+        let id = request_id(request.headers());
+        let span = tracing::info_span!("request", request_id = %id);
         async move {
             let started = Instant::now();
             let path = request.uri().path();
@@ -83,7 +108,12 @@ pub fn service(
                 },
             };
             metrics().http(kind, response.status().as_u16(), started.elapsed());
-            Ok(mcpgw_gateway::observe::count_stream(kind, response))
+            let mut response = mcpgw_gateway::observe::count_stream(kind, response);
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                response.headers_mut().insert(X_REQUEST_ID, value);
+            }
+            Ok(response)
         }
+        .instrument(span)
     })
 }

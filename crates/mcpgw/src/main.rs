@@ -25,26 +25,40 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{Cli, Command, ExampleServerArgs};
+use crate::cli::{Cli, Command, ExampleServerArgs, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Offline and synchronous: no runtime, and its own exit statuses.
+    let log_format = cli.log_format;
     let cli = match cli.command {
         Command::Policy(command) => return policy_cmd::run(command),
-        command => Cli { command },
+        command => Cli {
+            command,
+            log_format,
+        },
     };
     let default_level = match cli.command {
         Command::Serve(_) => "info",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
+    let filter =
+        EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .init();
+        .with_env_filter(filter);
+    match log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // The request's span (with its id) on every line, flattened for log pipelines.
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -45,10 +45,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (admin, source) =
         AdminToken::load_or_create(&settings.data_dir, std::env::var("MCPGW_ADMIN_TOKEN").ok())?;
     if let TokenSource::CreatedFile(path) = &source {
-        eprintln!(
-            "mcpgw: created the admin token in {} (mode 0600). Send it as \
-             'Authorization: Bearer <token>'; the mcpgw CLI reads it from there.",
-            path.display()
+        // A log line (not a bare print) so that JSON logs stay JSON.
+        tracing::warn!(
+            file = %path.display(),
+            "created the admin token (mode 0600); send it as 'Authorization: Bearer <token>', \
+             the mcpgw CLI reads it from there"
         );
     }
 
@@ -102,14 +103,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("cannot create the first admin user (MCPGW_ADMIN_PASSWORD)")?;
     match bootstrapped {
-        Bootstrapped::PasswordFile(path) => eprintln!(
-            "mcpgw: created the local user 'admin' for the web login; its password is in {} \
-             (mode 0600). Sign in at /login and change it.",
-            path.display()
+        Bootstrapped::PasswordFile(path) => tracing::warn!(
+            file = %path.display(),
+            "created the local user 'admin' for the web login; its password is in the file \
+             (mode 0600): sign in at /login and change it"
         ),
-        Bootstrapped::FromEnvironment => eprintln!(
-            "mcpgw: created the local user 'admin' with the password MCPGW_ADMIN_PASSWORD."
-        ),
+        Bootstrapped::FromEnvironment => {
+            tracing::warn!("created the local user 'admin' with the password MCPGW_ADMIN_PASSWORD")
+        }
         Bootstrapped::NotNeeded => {}
     }
     let sessions = SessionService::new(Arc::new(store.clone()), settings.session_ttl);

@@ -96,7 +96,8 @@ async fn traffic_moves_the_metrics_it_should() {
         .to_owned();
     // Its answer read to the end: only the stream opened below is open then.
     common::rpc_messages(opened).await;
-    let session = Some(session.as_str());
+    let session_id = session;
+    let session = Some(session_id.as_str());
     let notified = rpc(
         &gw,
         "/clock/mcp",
@@ -340,7 +341,7 @@ async fn traffic_moves_the_metrics_it_should() {
         .bearer_auth(TOKEN)
         .header("accept", "text/event-stream")
         .header("mcp-protocol-version", "2025-11-25")
-        .header("mcp-session-id", session.unwrap())
+        .header("mcp-session-id", session_id.as_str())
         .send()
         .await
         .unwrap();

@@ -99,3 +99,40 @@ fn gauges_follow_their_guards_and_writers_report() {
     assert!(text.contains("mcpgw_http_requests_total{route=\"api\",status=\"404\"} 1"));
     assert!(text.contains("mcpgw_gateway_overhead_seconds_count{route=\"server_mcp\"} 1"));
 }
+
+#[test]
+fn the_dashboards_query_only_what_is_exported() {
+    let metrics = Metrics::new();
+    let names = metrics.sample_names();
+    assert!(names.iter().any(|name| name == "mcp_tool_executions_total"));
+    assert!(
+        names
+            .iter()
+            .any(|name| name == "mcp_auth_request_duration_seconds_bucket")
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/observability/grafana/dashboards");
+    let mut queries = 0;
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let dashboard: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap();
+                queries += 1;
+                let used = expr
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|word| word.starts_with("mcp_") || word.starts_with("mcpgw_"));
+                for name in used {
+                    if !names.iter().any(|exported| exported == name) {
+                        missing.push(format!("{}: {name}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(queries >= 20, "{queries} queries");
+    assert!(missing.is_empty(), "not exported: {missing:#?}");
+}

@@ -51,6 +51,8 @@ fn overheads() -> Histogram {
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
+    /// Every sample name the exposition can hold.
+    names: Vec<String>,
     auth_requests: Family<AuthLabels, Counter>,
     auth_duration: Histograms<AuthLabels>,
     tool_executions: Family<ToolLabels, Counter>,
@@ -123,108 +125,139 @@ impl Metrics {
             clients: Bounded::default(),
             versions: Bounded::default(),
             registry: Registry::default(),
+            names: Vec::new(),
         };
-        // Counters are registered without `_total`: the encoder appends it.
-        let r = &mut registry;
-        r.register(
+        let mut r = Registrar {
+            registry: &mut registry,
+            names: Vec::new(),
+        };
+        r.add(
             "mcp_auth_requests",
             "Total number of authentication requests",
+            Kind::Counter,
             metrics.auth_requests.clone(),
         );
-        r.register(
+        r.add(
             "mcp_auth_request_duration_seconds",
             "Duration of authentication requests in seconds",
+            Kind::Histogram,
             metrics.auth_duration.clone(),
         );
-        r.register(
+        r.add(
             "mcp_tool_executions",
             "Total number of tool executions",
+            Kind::Counter,
             metrics.tool_executions.clone(),
         );
-        r.register(
+        r.add(
             "mcp_tool_execution_duration_seconds",
             "Duration of tool executions in seconds",
+            Kind::Histogram,
             metrics.tool_duration.clone(),
         );
-        r.register(
+        r.add(
             "mcp_tool_discovery",
             "Total number of tool discovery requests",
+            Kind::Counter,
             metrics.discovery.clone(),
         );
-        r.register(
+        r.add(
             "mcp_tool_discovery_duration_seconds",
             "Duration of tool discovery requests in seconds",
+            Kind::Histogram,
             metrics.discovery_duration.clone(),
         );
-        r.register(
+        r.add(
             "mcp_health_checks",
             "Total number of health checks performed",
+            Kind::Counter,
             metrics.health_checks.clone(),
         );
-        r.register(
+        r.add(
             "mcp_health_check_duration_seconds",
             "Duration of health checks in seconds",
+            Kind::Histogram,
             metrics.health_duration.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_http_requests",
             "HTTP requests answered, by route kind and status",
+            Kind::Counter,
             metrics.http_requests.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_http_request_duration_seconds",
             "Time to the answer's first byte, by route kind",
+            Kind::Histogram,
             metrics.http_duration.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_upstream_duration_seconds",
             "Time an upstream server took to start answering, by server",
+            Kind::Histogram,
             metrics.upstream_duration.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_gateway_overhead_seconds",
             "Time to the first byte spent in the gateway rather than upstream, by route kind",
+            Kind::Histogram,
             metrics.overhead.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_open_streams",
             "Event streams open now, by route kind",
+            Kind::Gauge,
             metrics.open_streams.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_stdio_processes",
             "stdio server processes running now",
+            Kind::Gauge,
             metrics.stdio_processes.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_stdio_process_starts",
             "stdio server processes started (a start after the first is a restart), by server",
+            Kind::Counter,
             metrics.stdio_starts.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_jwks_refreshes",
             "Signing-key refreshes of token issuers, by issuer and outcome",
+            Kind::Counter,
             metrics.jwks_refreshes.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_policy_decisions",
             "Access decisions, by source and outcome",
+            Kind::Counter,
             metrics.decisions.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_writer_queue_depth",
             "Records waiting for a background writer (audit trail, analytics)",
+            Kind::Gauge,
             metrics.writer_queue.clone(),
         );
-        r.register(
+        r.add(
             "mcpgw_writer_dropped",
             "Records a background writer dropped (queue full, store failing, shut down)",
+            Kind::Counter,
             metrics.writer_dropped.clone(),
         );
+        let names = r.names;
         Metrics {
             registry,
+            names,
             ..metrics
         }
+    }
+
+    /// Every sample name the exposition can hold (`x_total` of a counter; `x_bucket`,
+    /// `x_sum`, `x_count` of a histogram), whether or not it has a sample yet: what a
+    /// dashboard may query.
+    pub fn sample_names(&self) -> &[String] {
+        &self.names
     }
 
     /// The exposition in the Prometheus text format (0.0.4), as the Python gateway's
@@ -392,6 +425,42 @@ impl Metrics {
                 writer: writer.to_owned(),
             })
             .inc_by(count as u64);
+    }
+}
+
+/// What kind of metric a family is, for the names of its samples.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Registers families and notes their sample names.
+struct Registrar<'a> {
+    registry: &'a mut Registry,
+    names: Vec<String>,
+}
+
+impl Registrar<'_> {
+    /// Registers `metric` as `name` (a counter without `_total`: the encoder appends it).
+    fn add(
+        &mut self,
+        name: &str,
+        help: &str,
+        kind: Kind,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.registry.register(name, help, metric);
+        match kind {
+            Kind::Counter => self.names.push(format!("{name}_total")),
+            Kind::Gauge => self.names.push(name.to_owned()),
+            Kind::Histogram => {
+                for suffix in ["_bucket", "_sum", "_count"] {
+                    self.names.push(format!("{name}{suffix}"));
+                }
+            }
+        }
     }
 }
 
