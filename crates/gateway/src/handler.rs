@@ -372,6 +372,19 @@ impl Gateway {
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {
+            if let Some(session) = &session
+                && response.status().is_success()
+            {
+                for method in seen.methods() {
+                    for (step, took) in self.session_owners.step(&target.path, session, method) {
+                        mcpgw_telemetry::metrics::metrics().protocol_latency(
+                            step,
+                            &target.path,
+                            took,
+                        );
+                    }
+                }
+            }
             self.follow_session(
                 &target.path,
                 session.as_deref(),

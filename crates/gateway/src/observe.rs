@@ -85,6 +85,11 @@ impl Observed {
         }
     }
 
+    /// The methods of the request's messages.
+    pub fn methods(&self) -> impl Iterator<Item = &str> {
+        self.messages.iter().map(|seen| seen.method.as_str())
+    }
+
     /// Tells the metrics about the request, answered with `status` after `elapsed` on
     /// `route` (an unregistered server counts as `_unknown`).
     pub fn record(

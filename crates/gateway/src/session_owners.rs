@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use mcpgw_mcp::inspect::ClientInfo;
 
@@ -40,7 +41,17 @@ struct Owners {
 struct Binding {
     owner: String,
     client: Option<ClientInfo>,
+    /// When it was opened, and when its first tool list was answered (for the protocol
+    /// latency), and whether a tool was called yet.
+    opened: Instant,
+    listed: Option<Instant>,
+    called: bool,
 }
+
+/// A step of the MCP flow in a session: `initialize_to_tools_list`,
+/// `tools_list_to_tools_call`, `full_protocol_flow` (initialize to the first call), as the
+/// Python gateway names them, with how long it took.
+pub type FlowStep = (&'static str, std::time::Duration);
 
 impl Owners {
     fn owner(&self, server: &str, session: &str) -> Option<&String> {
@@ -121,12 +132,47 @@ impl SessionOwners {
                 Binding {
                     owner: owner.to_owned(),
                     client,
+                    opened: Instant::now(),
+                    listed: None,
+                    called: false,
                 },
             );
         owners.len += 1;
         owners
             .order
             .push_back((server.to_owned(), session.to_owned()));
+    }
+
+    /// Notes that `method` was answered in `session` of `server`; returns the steps of the
+    /// MCP flow it completed (each is reported once per session).
+    pub fn step(&self, server: &str, session: &str, method: &str) -> Vec<FlowStep> {
+        let Ok(mut owners) = self.inner.lock() else {
+            return Vec::new();
+        };
+        let Some(binding) = owners
+            .by_server
+            .get_mut(server)
+            .and_then(|sessions| sessions.get_mut(session))
+        else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let mut steps = Vec::new();
+        match method {
+            "tools/list" if binding.listed.is_none() => {
+                binding.listed = Some(now);
+                steps.push(("initialize_to_tools_list", now - binding.opened));
+            }
+            "tools/call" if !binding.called => {
+                binding.called = true;
+                if let Some(listed) = binding.listed {
+                    steps.push(("tools_list_to_tools_call", now - listed));
+                }
+                steps.push(("full_protocol_flow", now - binding.opened));
+            }
+            _ => {}
+        }
+        steps
     }
 
     /// Forgets `session` of `server` (it was ended).
@@ -152,6 +198,18 @@ mod tests {
         assert!(owners.may_use("y", "s1", "bob"));
         owners.bind("x", "s1", "bob", None);
         assert!(!owners.may_use("x", "s1", "bob"));
+        assert!(
+            owners.step("x", "s1", "tools/call").len() == 1,
+            "called before listing"
+        );
+        assert!(
+            owners.step("x", "s1", "tools/call").is_empty(),
+            "once per session"
+        );
+        assert!(
+            owners.step("y", "s9", "tools/list").is_empty(),
+            "unknown session"
+        );
         owners.forget("x", "s1");
         assert!(owners.may_use("x", "s1", "bob"), "ended: unknown again");
         owners.bind("x", &"z".repeat(MAX_ID_BYTES + 1), "alice", None);

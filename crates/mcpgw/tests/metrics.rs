@@ -320,6 +320,16 @@ async fn traffic_moves_the_metrics_it_should() {
         ),
         1.0
     );
+    // The session's steps, each once.
+    for step in [
+        "initialize_to_tools_list",
+        "tools_list_to_tools_call",
+        "full_protocol_flow",
+    ] {
+        let labels = [("flow_step", step), ("server_name", "clock")];
+        let count = counter(&metrics, "mcp_protocol_latency_seconds_count", &labels);
+        assert_eq!(count, 1.0, "{step}");
+    }
     // Histograms: the upstream's share and the gateway's own.
     for name in [
         "mcp_tool_execution_duration_seconds",

@@ -97,6 +97,13 @@ pub struct HealthLabels {
     pub healthy: String,
 }
 
+/// `mcp_protocol_latency_seconds`: the Python gateway's labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FlowLabels {
+    pub flow_step: String,
+    pub server_name: String,
+}
+
 /// Requests by route kind and status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {

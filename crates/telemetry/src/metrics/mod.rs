@@ -11,7 +11,9 @@
 //! server labels are registered servers' paths (or `_unknown`, `mcp`), issuers configured
 //! ones: callers never pass what a request made up.
 
+mod guards;
 mod labels;
+mod registrar;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -21,11 +23,13 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use registrar::{Kind, Registrar};
 
+pub use guards::{OpenStream, RunningProcess};
 pub use labels::{
-    AuthLabels, Bounded, DecisionLabels, DiscoveryLabels, HealthLabels, HttpLabels, JwksLabels,
-    MAX_LABEL_CHARS, MAX_VALUES_PER_LABEL, OTHER, RouteLabels, ServerLabels, ToolLabels, UNSET,
-    WriterLabels, flag,
+    AuthLabels, Bounded, DecisionLabels, DiscoveryLabels, FlowLabels, HealthLabels, HttpLabels,
+    JwksLabels, MAX_LABEL_CHARS, MAX_VALUES_PER_LABEL, OTHER, RouteLabels, ServerLabels,
+    ToolLabels, UNSET, WriterLabels, flag,
 };
 
 /// The Python gateway's buckets for every `*_duration_seconds` histogram (seconds).
@@ -59,6 +63,7 @@ pub struct Metrics {
     tool_duration: Histograms<ToolLabels>,
     discovery: Family<DiscoveryLabels, Counter>,
     discovery_duration: Histograms<DiscoveryLabels>,
+    protocol_latency: Histograms<FlowLabels>,
     health_checks: Family<HealthLabels, Counter>,
     health_duration: Histograms<HealthLabels>,
     http_requests: Family<HttpLabels, Counter>,
@@ -107,6 +112,7 @@ impl Metrics {
             tool_duration: Family::new_with_constructor(durations),
             discovery: Family::default(),
             discovery_duration: Family::new_with_constructor(durations),
+            protocol_latency: Family::new_with_constructor(durations),
             health_checks: Family::default(),
             health_duration: Family::new_with_constructor(durations),
             http_requests: Family::default(),
@@ -166,6 +172,12 @@ impl Metrics {
             "Duration of tool discovery requests in seconds",
             Kind::Histogram,
             metrics.discovery_duration.clone(),
+        );
+        r.add(
+            "mcp_protocol_latency_seconds",
+            "Latency between MCP protocol steps in seconds",
+            Kind::Histogram,
+            metrics.protocol_latency.clone(),
         );
         r.add(
             "mcp_health_checks",
@@ -320,6 +332,17 @@ impl Metrics {
         self.discovery.get_or_create(&labels).inc();
     }
 
+    /// A step of the MCP flow in a session of `server` (`initialize_to_tools_list`,
+    /// `tools_list_to_tools_call`, `full_protocol_flow`) took `elapsed`.
+    pub fn protocol_latency(&self, step: &'static str, server: &str, elapsed: Duration) {
+        self.protocol_latency
+            .get_or_create(&FlowLabels {
+                flow_step: step.to_owned(),
+                server_name: server.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
     /// A health check of `server`.
     pub fn health_check(&self, server: &str, healthy: bool, elapsed: Duration) {
         let labels = HealthLabels {
@@ -425,62 +448,6 @@ impl Metrics {
                 writer: writer.to_owned(),
             })
             .inc_by(count as u64);
-    }
-}
-
-/// What kind of metric a family is, for the names of its samples.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Counter,
-    Gauge,
-    Histogram,
-}
-
-/// Registers families and notes their sample names.
-struct Registrar<'a> {
-    registry: &'a mut Registry,
-    names: Vec<String>,
-}
-
-impl Registrar<'_> {
-    /// Registers `metric` as `name` (a counter without `_total`: the encoder appends it).
-    fn add(
-        &mut self,
-        name: &str,
-        help: &str,
-        kind: Kind,
-        metric: impl prometheus_client::registry::Metric,
-    ) {
-        self.registry.register(name, help, metric);
-        match kind {
-            Kind::Counter => self.names.push(format!("{name}_total")),
-            Kind::Gauge => self.names.push(name.to_owned()),
-            Kind::Histogram => {
-                for suffix in ["_bucket", "_sum", "_count"] {
-                    self.names.push(format!("{name}{suffix}"));
-                }
-            }
-        }
-    }
-}
-
-/// An open event stream, counted until dropped.
-#[derive(Debug)]
-pub struct OpenStream(Gauge);
-
-impl Drop for OpenStream {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
-/// A running stdio process, counted until dropped.
-#[derive(Debug)]
-pub struct RunningProcess(Gauge);
-
-impl Drop for RunningProcess {
-    fn drop(&mut self) {
-        self.0.dec();
     }
 }
 
