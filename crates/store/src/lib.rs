@@ -9,6 +9,7 @@
 //! tool search (`mcpgw_registry::EmbeddingStore`).
 //! This crate holds no domain rules: validation belongs to `mcpgw-registry`.
 
+mod analytics;
 mod audit;
 mod connect;
 mod embeddings;

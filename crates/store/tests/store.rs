@@ -583,6 +583,87 @@ macro_rules! on_both_backends {
     };
 }
 
+async fn analytics_rows_land_once_summarise_and_prune(store: SqlStore) {
+    use mcpgw_telemetry::analytics::{
+        AnalyticsRow, AnalyticsStore, AuthRow, DiscoveryRow, StoredRow, SummaryQuery, ToolRow,
+        summarise,
+    };
+    let tool = |id: &str, at: i64, success: bool, ms: f64, client: &str| StoredRow {
+        id: id.into(),
+        user_hash: Some("ab12cd34ef56".into()),
+        row: AnalyticsRow::Tool(ToolRow {
+            at,
+            server_name: "clock".into(),
+            server_path: "/clock/".into(),
+            tool_name: "now".into(),
+            method: "tools/call".into(),
+            client_name: Some(client.into()),
+            client_version: Some("1".into()),
+            user: None,
+            success,
+            error_code: (!success).then(|| "500".into()),
+            duration_ms: ms,
+            request_id: Some("r1".into()),
+        }),
+    };
+    let auth = StoredRow {
+        id: "a1".into(),
+        user_hash: None,
+        row: AnalyticsRow::Auth(AuthRow {
+            at: 1_000,
+            server: "clock".into(),
+            method: "jwt".into(),
+            success: true,
+            user: None,
+            error_code: None,
+            duration_ms: 0.5,
+            request_id: None,
+        }),
+    };
+    let search = StoredRow {
+        id: "d1".into(),
+        user_hash: None,
+        row: AnalyticsRow::Discovery(DiscoveryRow {
+            at: 3_000,
+            query: "what time is it".into(),
+            results_count: 3,
+            top_k_services: 3,
+            top_n_tools: 1,
+            source: "api".into(),
+            mode: "lexical".into(),
+            duration_ms: 1.5,
+        }),
+    };
+    let batch = [
+        tool("t1", 1_000, true, 10.0, "a"),
+        tool("t2", 2_000, false, 30.0, "b"),
+        auth,
+        search,
+    ];
+    store.append_analytics(&batch).await.unwrap();
+    // A retried batch is not stored twice.
+    store.append_analytics(&batch).await.unwrap();
+    let query = SummaryQuery {
+        since: 0,
+        until: 10_000,
+        server: Some("clock".into()),
+    };
+    let summary = summarise(store.tool_samples(&query).await.unwrap());
+    assert_eq!(summary.len(), 1);
+    assert_eq!((summary[0].calls, summary[0].errors), (2, 1));
+    assert_eq!((summary[0].p50_ms, summary[0].p95_ms), (10.0, 30.0));
+    assert_eq!(summary[0].unique_clients, 2);
+    let other = SummaryQuery {
+        server: Some("other".into()),
+        ..query.clone()
+    };
+    assert!(store.tool_samples(&other).await.unwrap().is_empty());
+    // Rows before 2.5 s go: both tool rows and the authentication.
+    assert_eq!(store.prune_analytics(2_500).await.unwrap(), 3);
+    assert_eq!(store.tool_samples(&query).await.unwrap().len(), 0);
+    assert_eq!(store.prune_analytics(10_000).await.unwrap(), 1);
+}
+
 async fn embeddings_are_kept_by_model_and_text(store: SqlStore) {
     use mcpgw_registry::EmbeddingStore;
     let first = vec![0.25f32, -0.5, 1.0];
@@ -639,6 +720,7 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    analytics_rows_land_once_summarise_and_prune,
     embeddings_are_kept_by_model_and_text,
     audit_trail_pages_filters_and_prunes,
     audit_pruning_goes_past_its_chunk_size,

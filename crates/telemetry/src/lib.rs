@@ -7,7 +7,9 @@
 //! policy decisions) into plain [`audit::AuditRecord`]s, and the database crate implements
 //! [`audit::AuditStore`]. Nothing here may block or await on a request's path.
 
+pub mod analytics;
 pub mod audit;
+pub mod batch;
 mod error;
 pub mod metrics;
 

@@ -7,7 +7,6 @@
 mod log;
 mod query;
 mod record;
-mod writer;
 
 #[cfg(test)]
 mod log_tests;

@@ -1,8 +1,7 @@
-//! The background task that moves records from the queue to the store in batches: what
+//! The background task that moves records from the queue to the sink in batches: what
 //! is queued is written every flush interval, and at once when a whole batch is waiting.
 
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -10,9 +9,8 @@ use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::log::{AuditConfig, Counters};
-use crate::audit::query::AuditStore;
-use crate::audit::record::{AuditEntry, AuditRecord};
+use super::counters::Counters;
+use super::{BatchConfig, BatchSink, Batched};
 
 /// Runs until `stop` is cancelled (or every handle is gone), then writes what is still
 /// queued and returns.
@@ -22,22 +20,22 @@ use crate::audit::record::{AuditEntry, AuditRecord};
 /// handle finds a whole batch waiting (`full`), writing only whole batches then. Waiting
 /// in `recv` instead would make every request wake this task on another thread: a
 /// cross-thread wake-up, with its system calls, per request on the data plane.
-pub(crate) async fn run(
-    mut queue: mpsc::Receiver<AuditRecord>,
-    store: Arc<dyn AuditStore>,
+pub(super) async fn run<T: Batched>(
+    mut queue: mpsc::Receiver<T>,
+    sink: Arc<dyn BatchSink<T::Stored>>,
     counters: Arc<Counters>,
-    config: AuditConfig,
+    config: BatchConfig,
     full: Arc<Notify>,
     stop: CancellationToken,
 ) {
     let max_batch = config.max_batch.max(1);
     let writer = Writer {
-        store: &*store,
+        sink: &*sink,
         counters: &counters,
         config: &config,
         max_batch,
     };
-    let mut batch: Vec<AuditRecord> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<T> = Vec::with_capacity(max_batch);
     let every = config.flush_interval.max(Duration::from_millis(1));
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -49,7 +47,7 @@ pub(crate) async fn run(
             _ = ticks.tick() => (false, true),
         };
         let open = writer.drain(&mut queue, &mut batch, partial).await;
-        crate::metrics::metrics().writer_queue("audit", queue.len());
+        crate::metrics::metrics().writer_queue(counters.name, queue.len());
         if stopping || !open {
             break;
         }
@@ -60,21 +58,21 @@ pub(crate) async fn run(
 }
 
 /// Where batches go, and how big they are.
-struct Writer<'a> {
-    store: &'a dyn AuditStore,
+struct Writer<'a, S> {
+    sink: &'a dyn BatchSink<S>,
     counters: &'a Counters,
-    config: &'a AuditConfig,
+    config: &'a BatchConfig,
     max_batch: usize,
 }
 
-impl Writer<'_> {
+impl<S: Send + Sync + 'static> Writer<'_, S> {
     /// Writes what is queued now in whole batches, and with `partial` also the last,
     /// smaller one (otherwise it waits in `batch` for the next tick); false once every
     /// handle is gone.
-    async fn drain(
+    async fn drain<T: Batched<Stored = S>>(
         &self,
-        queue: &mut mpsc::Receiver<AuditRecord>,
-        batch: &mut Vec<AuditRecord>,
+        queue: &mut mpsc::Receiver<T>,
+        batch: &mut Vec<T>,
         partial: bool,
     ) -> bool {
         loop {
@@ -91,55 +89,37 @@ impl Writer<'_> {
             }
             let whole = batch.len() == self.max_batch;
             if whole || (partial && !batch.is_empty()) {
-                write(self.store, self.counters, self.config, batch).await;
+                let stored: Vec<S> = batch.drain(..).map(Batched::stored).collect();
+                self.write(&stored).await;
             }
             if !whole {
                 return open;
             }
         }
     }
-}
 
-/// Writes `batch` (emptying it), retrying a bounded number of times; a batch that fails
-/// every attempt is dropped and counted, so a dead store costs memory for one batch only.
-async fn write(
-    store: &dyn AuditStore,
-    counters: &Counters,
-    config: &AuditConfig,
-    batch: &mut Vec<AuditRecord>,
-) {
-    let entries: Vec<AuditEntry> = batch
-        .drain(..)
-        .map(|record| AuditEntry {
-            id: entry_id(record.at),
-            record,
-        })
-        .collect();
-    let attempts = config.attempts.max(1);
-    let mut pause = config.retry_backoff;
-    for attempt in 1..=attempts {
-        match store.append_audit(&entries).await {
-            Ok(()) => {
-                counters.written(entries.len());
-                return;
-            }
-            Err(error) if attempt < attempts => {
-                tracing::warn!(%error, attempt, records = entries.len(), "audit batch not written; retrying");
-                tokio::time::sleep(pause).await;
-                pause = pause.saturating_mul(2);
-            }
-            Err(error) => {
-                tracing::error!(%error, attempts, records = entries.len(), "audit batch dropped: the store failed every attempt");
-                counters.dropped(entries.len(), "store failed");
+    /// Writes `batch`, retrying a bounded number of times; a batch that fails every
+    /// attempt is dropped and counted, so a dead store costs memory for one batch only.
+    async fn write(&self, batch: &[S]) {
+        let attempts = self.config.attempts.max(1);
+        let mut pause = self.config.retry_backoff;
+        let writer = self.counters.name;
+        for attempt in 1..=attempts {
+            match self.sink.append(batch).await {
+                Ok(()) => {
+                    self.counters.written(batch.len());
+                    return;
+                }
+                Err(error) if attempt < attempts => {
+                    tracing::warn!(%error, writer, attempt, records = batch.len(), "batch not written; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = pause.saturating_mul(2);
+                }
+                Err(error) => {
+                    tracing::error!(%error, writer, attempts, records = batch.len(), "batch dropped: the store failed every attempt");
+                    self.counters.dropped(batch.len(), "store failed");
+                }
             }
         }
     }
-}
-
-/// A unique id that starts with the record's time (12 hex digits of milliseconds, fixed
-/// width), so that new rows land at the end of the database's index instead of at random
-/// places in it, followed by 64 random bits.
-fn entry_id(at: i64) -> String {
-    let (random, _) = uuid::Uuid::new_v4().as_u64_pair();
-    format!("{:012x}{random:016x}", at.max(0))
 }
