@@ -26,6 +26,7 @@ mod health;
 mod legacy;
 mod login;
 pub mod metrics;
+mod metrics_summary;
 mod pages;
 mod search;
 mod servers;
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/api/audit", get(audit::list))
         .route("/metrics", get(metrics::for_admins))
+        .route("/api/metrics/summary", get(metrics_summary::get))
         .route("/api/search", get(search::get))
         .route("/api/search/semantic", post(search::semantic))
         .route_layer(middleware::from_fn_with_state(

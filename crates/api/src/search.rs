@@ -263,7 +263,14 @@ async fn search(
     } else {
         Vec::new()
     };
-    mcpgw_telemetry::metrics::metrics().discovery("api", mode.as_str(), started.elapsed());
+    mcpgw_telemetry::analytics::tool_search(
+        "api",
+        mode.as_str(),
+        query,
+        tools.len(),
+        (wanted.limit, wanted.limit),
+        started.elapsed(),
+    );
     Ok(json!({
         "query": query,
         "search_mode": mode.as_str(),

@@ -158,6 +158,11 @@ impl Gateway {
     pub async fn handle(&self, route: Route, request: Request<Body>) -> Response<Body> {
         let started = Instant::now();
         let mut seen = Observed::default();
+        seen.request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let (response, upstream) =
             observe::timing_upstream(self.answer(&route, request, &mut seen)).await;
         if seen.target.is_none() {
@@ -230,6 +235,10 @@ impl Gateway {
             .ok()
             .map(|principal| principal.auth_method.kind());
         seen.auth = Some((method, started.elapsed()));
+        seen.user = authenticated
+            .as_ref()
+            .ok()
+            .map(|principal| principal.subject.clone());
         let principal = authenticated.map_err(|e| fail(e.into()))?;
         let policy = self.policy.load();
         let scopes = policy.scopes_of(&principal.policy_caller());

@@ -15,6 +15,8 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{Response, StatusCode};
 use mcpgw_mcp::inspect::{ClientInfo, Inspected};
+use mcpgw_telemetry::analytics::{self, AnalyticsRow, AuthRow, ToolRow};
+use mcpgw_telemetry::audit::now_millis;
 use mcpgw_telemetry::metrics::{McpMessage, OpenStream, metrics};
 
 use crate::table::Target;
@@ -57,6 +59,10 @@ pub(crate) struct Observed {
     pub target: Option<Arc<Target>>,
     /// The client, from the request or from the session it belongs to.
     pub client: Option<ClientInfo>,
+    /// Who called (the principal's subject), once authenticated.
+    pub user: Option<String>,
+    /// The request's id (`X-Request-Id`, set by the listener).
+    pub request_id: Option<String>,
     messages: Vec<Seen>,
 }
 
@@ -104,8 +110,21 @@ impl Observed {
             .target
             .as_ref()
             .map_or("_unknown", |target| target.path.as_str());
+        let failure = (!status.is_success()).then(|| status.as_u16().to_string());
         if let Some((method, took)) = self.auth {
             metrics.auth(server, method.unwrap_or("unknown"), method.is_some(), took);
+            analytics::record(|| {
+                AnalyticsRow::Auth(AuthRow {
+                    at: now_millis(),
+                    server: server.to_owned(),
+                    method: method.unwrap_or("unknown").to_owned(),
+                    success: method.is_some(),
+                    user: self.user.clone(),
+                    error_code: method.is_none().then(|| failure.clone()).flatten(),
+                    duration_ms: took.as_secs_f64() * 1000.0,
+                    request_id: self.request_id.clone(),
+                })
+            });
         }
         let client = self
             .client
@@ -113,13 +132,22 @@ impl Observed {
             .map(|client| (client.name.as_str(), client.version.as_str()));
         let success = status.is_success() || status == StatusCode::ACCEPTED;
         for seen in &self.messages {
-            metrics.mcp_message(&McpMessage {
+            let message = McpMessage {
                 method: &seen.method,
                 server,
                 tool: seen.tool.as_deref(),
                 success,
                 client,
                 elapsed,
+            };
+            metrics.mcp_message(&message);
+            analytics::record(|| {
+                tool_row(
+                    &message,
+                    self.user.clone(),
+                    self.request_id.clone(),
+                    failure.clone(),
+                )
             });
         }
         if let (Some(upstream), Some(_)) = (upstream, &self.target) {
@@ -128,23 +156,59 @@ impl Observed {
     }
 }
 
-/// A `tools/call` of `tool` on `server` made through the aggregated endpoint, answered
-/// (`success`) after `elapsed`.
+/// A `tools/call` of `tool` on `server` made through the aggregated endpoint by `user`,
+/// answered (`success`) after `elapsed`.
 pub(crate) fn aggregated_call(
     server: &str,
     tool: &str,
     success: bool,
-    client: Option<&ClientInfo>,
+    (client, user): (Option<&ClientInfo>, &str),
     elapsed: Duration,
 ) {
-    metrics().mcp_message(&McpMessage {
+    let message = McpMessage {
         method: "tools/call",
         server,
         tool: Some(tool),
         success,
         client: client.map(|client| (client.name.as_str(), client.version.as_str())),
         elapsed,
+    };
+    metrics().mcp_message(&message);
+    analytics::record(|| {
+        let failure = (!success).then(|| "error".to_owned());
+        tool_row(&message, Some(user.to_owned()), None, failure)
     });
+}
+
+/// The `tool_metrics` row of `message`.
+fn tool_row(
+    message: &McpMessage<'_>,
+    user: Option<String>,
+    request_id: Option<String>,
+    error_code: Option<String>,
+) -> AnalyticsRow {
+    let (client_name, client_version) = match message.client {
+        Some((name, version)) => (Some(name.to_owned()), Some(version.to_owned())),
+        None => (None, None),
+    };
+    AnalyticsRow::Tool(ToolRow {
+        at: now_millis(),
+        server_name: message.server.to_owned(),
+        server_path: format!("/{}/", message.server),
+        tool_name: match message.tool {
+            Some(tool) => tool.to_owned(),
+            None if message.method == "tools/call" => mcpgw_telemetry::metrics::UNSET.to_owned(),
+            None => message.method.to_owned(),
+        },
+        method: message.method.to_owned(),
+        client_name,
+        client_version,
+        user,
+        success: message.success,
+        error_code: (!message.success).then_some(error_code).flatten(),
+        duration_ms: message.elapsed.as_secs_f64() * 1000.0,
+        request_id,
+    })
 }
 
 /// An authentication on the aggregated endpoint (`server` is `mcp`, or the built-in

@@ -71,7 +71,12 @@ pub fn service(
         let gateway = Arc::clone(&gateway);
         let aggregate = Arc::clone(&aggregate);
         let api = api.clone();
+        let mut request = request;
         let id = request_id(request.headers());
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            // The data plane records it with what it observes.
+            request.headers_mut().insert(X_REQUEST_ID, value);
+        }
         let span = tracing::info_span!("request", request_id = %id);
         async move {
             let started = Instant::now();

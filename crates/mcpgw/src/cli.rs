@@ -54,6 +54,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Find tools and servers by what they do, in plain words.
     Search(SearchArgs),
+    /// Usage per server and tool over a window: calls, error rate, latency, clients.
+    Stats(StatsArgs),
     /// Obtain the embedding model used by semantic search (offline afterwards).
     #[command(subcommand)]
     Model(ModelCommand),
@@ -271,6 +273,20 @@ pub struct SearchArgs {
     /// Only servers with all these tags (comma-separated).
     #[arg(long)]
     pub tags: Option<String>,
+}
+
+/// `mcpgw stats [--since 24h] [--server clock]`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Where to reach the gateway.
+    #[command(flatten)]
+    pub remote: Remote,
+    /// The window's start: a time (RFC 3339) or how long ago (`90m`, `24h`, `7d`).
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+    /// Only this server.
+    #[arg(long)]
+    pub server: Option<String>,
 }
 
 /// `mcpgw audit`: filters are exact values; times are RFC 3339 (`2026-01-02T03:04:05Z`).

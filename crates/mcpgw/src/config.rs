@@ -82,6 +82,7 @@ struct SearchSection {
 #[derive(Debug, Default, Deserialize)]
 struct MetricsSection {
     listen: Option<SocketAddr>,
+    retention_days: Option<u32>,
 }
 
 /// Default days the audit trail is kept.
@@ -156,6 +157,9 @@ pub struct Settings {
     /// Where `/metrics` is also served without authentication (`[metrics] listen`), for a
     /// Prometheus on a private network; on the main listener it is for admins only.
     pub metrics_listen: Option<SocketAddr>,
+    /// Days analytics rows are kept before they are pruned (`[metrics] retention_days`,
+    /// `MCPGW_METRICS_RETENTION_DAYS`; default 90 as the Python gateway; 0 keeps them).
+    pub metrics_retention_days: u32,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -264,8 +268,22 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             "audit retention_days must be between 0 (keep forever) and {MAX_AUDIT_RETENTION_DAYS}, not {days}"
         ),
     };
+    let metrics_retention_days = match std::env::var("MCPGW_METRICS_RETENTION_DAYS")
+        .ok()
+        .map(|days| days.parse::<u32>())
+        .transpose()
+        .map_err(|_| anyhow::anyhow!("MCPGW_METRICS_RETENTION_DAYS must be a number of days"))?
+        .or(file.metrics.retention_days)
+    {
+        None => DEFAULT_AUDIT_RETENTION_DAYS,
+        Some(days @ 0..=MAX_AUDIT_RETENTION_DAYS) => days,
+        Some(days) => bail!(
+            "metrics retention_days must be between 0 (keep forever) and {MAX_AUDIT_RETENTION_DAYS}, not {days}"
+        ),
+    };
     Ok(Settings {
         audit_retention_days,
+        metrics_retention_days,
         tool_separator,
         gateway,
         io_threads,

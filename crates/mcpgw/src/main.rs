@@ -3,7 +3,6 @@
 
 mod app;
 mod audit_cmd;
-mod audit_retention;
 mod cli;
 mod client;
 mod config;
@@ -11,10 +10,12 @@ mod demo;
 mod model_cmd;
 mod policy_cmd;
 mod policy_file;
+mod retention;
 mod search_cmd;
 mod semantic;
 mod serve;
 mod server_cmd;
+mod stats_cmd;
 mod table;
 mod token_cmd;
 mod user_cmd;
@@ -76,6 +77,7 @@ fn main() -> ExitCode {
             Command::Token(command) => token_cmd::run(command).await,
             Command::Audit(args) => audit_cmd::run(args).await,
             Command::Search(args) => search_cmd::run(args).await,
+            Command::Stats(args) => stats_cmd::run(args).await,
             Command::User(command) => user_cmd::run(command).await,
             Command::Model(command) => model_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,

@@ -19,13 +19,15 @@ use mcpgw_auth::{AdminToken, Authenticator, TokenSource};
 use mcpgw_gateway::aggregate::{AggregateEndpoint, LiveCatalog};
 use mcpgw_gateway::{Gateway, RoutingTable};
 use mcpgw_registry::{HealthChecker, Prober, RegistryService};
+use mcpgw_telemetry::analytics::Analytics;
 use mcpgw_telemetry::audit::{AuditConfig, AuditLog};
+use mcpgw_telemetry::batch::BatchConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::workers::Workers;
-use crate::{app, audit_retention, config, demo, policy_file};
+use crate::{app, config, demo, policy_file, retention};
 
 /// How long open connections get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -129,10 +131,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )?;
     let audit = AuditLog::start(Arc::new(store.clone()), AuditConfig::default());
-    audit_retention::spawn(
-        audit.clone(),
+    let pruned = audit.clone();
+    retention::spawn(
+        "audit records",
         settings.audit_retention_days,
         shutdown.clone(),
+        move |before| {
+            let audit = pruned.clone();
+            async move { audit.prune(before).await }
+        },
+    );
+    let analytics = Analytics::start(Arc::new(store.clone()), BatchConfig::default());
+    mcpgw_telemetry::analytics::install(analytics.clone());
+    let pruned = analytics.clone();
+    retention::spawn(
+        "analytics rows",
+        settings.metrics_retention_days,
+        shutdown.clone(),
+        move |before| {
+            let analytics = pruned.clone();
+            async move { analytics.prune(before).await }
+        },
     );
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?
@@ -224,6 +243,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     registry.shutdown().await;
     // After the last request: every decision made is in the database before it closes.
     audit.shutdown().await;
+    analytics.shutdown().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mcpgw_telemetry::TelemetryError;
-use mcpgw_telemetry::analytics::{AnalyticsRow, AnalyticsStore, StoredRow, SummaryQuery};
+use mcpgw_telemetry::analytics::{AnalyticsRow, AnalyticsStore, Sample, StoredRow, SummaryQuery};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -172,10 +172,7 @@ impl AnalyticsStore for SqlStore {
         Ok(removed)
     }
 
-    async fn tool_samples(
-        &self,
-        query: &SummaryQuery,
-    ) -> Result<Vec<(String, String, bool, f64, String)>, TelemetryError> {
+    async fn tool_samples(&self, query: &SummaryQuery) -> Result<Vec<Sample>, TelemetryError> {
         let rows = sqlx::query(
             "SELECT server_name, tool_name, success, duration_ms, client_name FROM tool_metrics \
              WHERE at >= $1 AND at < $2 AND ($3 IS NULL OR server_name = $3) LIMIT $4",
@@ -190,21 +187,21 @@ impl AnalyticsStore for SqlStore {
         rows.iter()
             .map(|row| {
                 let corrupt = |error: sqlx::Error| TelemetryError::Corrupt(error.to_string());
-                Ok((
-                    row.try_get::<Option<String>, _>("server_name")
+                let text = |column: &str| {
+                    row.try_get::<Option<String>, _>(column)
+                        .map(Option::unwrap_or_default)
+                        .map_err(corrupt)
+                };
+                Ok(Sample {
+                    server: text("server_name")?,
+                    tool: text("tool_name")?,
+                    success: row.try_get::<i64, _>("success").map_err(corrupt)? != 0,
+                    duration_ms: row
+                        .try_get::<Option<f64>, _>("duration_ms")
                         .map_err(corrupt)?
                         .unwrap_or_default(),
-                    row.try_get::<Option<String>, _>("tool_name")
-                        .map_err(corrupt)?
-                        .unwrap_or_default(),
-                    row.try_get::<i64, _>("success").map_err(corrupt)? != 0,
-                    row.try_get::<Option<f64>, _>("duration_ms")
-                        .map_err(corrupt)?
-                        .unwrap_or_default(),
-                    row.try_get::<Option<String>, _>("client_name")
-                        .map_err(corrupt)?
-                        .unwrap_or_default(),
-                ))
+                    client: text("client_name")?,
+                })
             })
             .collect()
     }

@@ -140,9 +140,12 @@ impl Aggregator {
         let semantic = self.semantic.get();
         let (hits, mode) =
             find_tools(query, &candidates, semantic.as_deref(), services, tools).await;
-        mcpgw_telemetry::metrics::metrics().discovery(
+        mcpgw_telemetry::analytics::tool_search(
             "intelligent_tool_finder",
             mode.as_str(),
+            query,
+            hits.len(),
+            (services, tools),
             started.elapsed(),
         );
         let found: Vec<Value> = hits

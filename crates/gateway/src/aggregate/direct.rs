@@ -113,7 +113,7 @@ impl Aggregator {
             &server.path,
             &exposed.tool.name,
             success,
-            message.client_info().as_ref(),
+            (message.client_info().as_ref(), &principal.subject),
             started.elapsed(),
         );
         Some(sent)

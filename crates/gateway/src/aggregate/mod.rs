@@ -229,7 +229,7 @@ impl Aggregator {
             &exposed.server.path,
             &exposed.tool.name,
             success,
-            None,
+            (None, &caller.principal.subject),
             started.elapsed(),
         );
         result

@@ -19,7 +19,7 @@ use crate::TelemetryError;
 use crate::batch::{BatchConfig, BatchLog, BatchSink, BatchStats};
 
 pub use rows::{AnalyticsRow, AuthRow, DiscoveryRow, StoredRow, ToolRow, user_hash};
-pub use summary::{SummaryQuery, ToolSummary, summarise};
+pub use summary::{Sample, SummaryQuery, ToolSummary, summarise};
 
 /// Where the analytics rows are kept.
 #[async_trait]
@@ -31,12 +31,8 @@ pub trait AnalyticsStore: Send + Sync + 'static {
     /// returns how many.
     async fn prune_analytics(&self, before: i64) -> Result<u64, TelemetryError>;
 
-    /// The `tool_metrics` rows of the query's window (and server), as (server, tool,
-    /// success, duration in ms, client), for [`summarise`].
-    async fn tool_samples(
-        &self,
-        query: &SummaryQuery,
-    ) -> Result<Vec<(String, String, bool, f64, String)>, TelemetryError>;
+    /// The `tool_metrics` rows of the query's window (and server), for [`summarise`].
+    async fn tool_samples(&self, query: &SummaryQuery) -> Result<Vec<Sample>, TelemetryError>;
 }
 
 /// The analytics writer and store.
@@ -76,9 +72,21 @@ impl Analytics {
         self.batches.stats()
     }
 
-    /// Per server and tool: calls, errors, latency percentiles and distinct clients.
-    pub async fn summary(&self, query: &SummaryQuery) -> Result<Vec<ToolSummary>, TelemetryError> {
-        Ok(summarise(self.store.tool_samples(query).await?))
+    /// Per server, and per server and tool: calls, errors, latency percentiles and
+    /// distinct clients (a server's own line has the tool `*`).
+    pub async fn summary(
+        &self,
+        query: &SummaryQuery,
+    ) -> Result<(Vec<ToolSummary>, Vec<ToolSummary>), TelemetryError> {
+        let samples = self.store.tool_samples(query).await?;
+        let per_server = samples
+            .iter()
+            .map(|sample| Sample {
+                tool: "*".to_owned(),
+                ..sample.clone()
+            })
+            .collect();
+        Ok((summarise(per_server), summarise(samples)))
     }
 
     /// Deletes rows older than `before` (milliseconds since the epoch).
@@ -102,6 +110,32 @@ pub fn install(analytics: Analytics) {
 /// The process's analytics, if one was installed.
 pub fn analytics() -> Option<&'static Analytics> {
     ANALYTICS.get()
+}
+
+/// A tool search answered (`source`: `intelligent_tool_finder` or `api`; `mode`: `hybrid`
+/// or `lexical`), with `results` tools found for `top` (services, tools) wanted: counted in
+/// the metrics and, with analytics installed, a `discovery_metrics` row.
+pub fn tool_search(
+    source: &'static str,
+    mode: &'static str,
+    query: &str,
+    results: usize,
+    top: (usize, usize),
+    elapsed: std::time::Duration,
+) {
+    crate::metrics::metrics().discovery(source, mode, elapsed);
+    record(|| {
+        AnalyticsRow::Discovery(DiscoveryRow {
+            at: crate::audit::now_millis(),
+            query: query.chars().take(100).collect(),
+            results_count: i64::try_from(results).unwrap_or(i64::MAX),
+            top_k_services: i64::try_from(top.0).unwrap_or(i64::MAX),
+            top_n_tools: i64::try_from(top.1).unwrap_or(i64::MAX),
+            source: source.to_owned(),
+            mode: mode.to_owned(),
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+        })
+    });
 }
 
 /// Records `row` if the process has analytics.

@@ -37,18 +37,46 @@ pub struct ToolSummary {
     pub unique_clients: u64,
 }
 
-/// Summarises (server, tool, success, duration ms, client) samples, by server then tool.
-pub fn summarise(samples: Vec<(String, String, bool, f64, String)>) -> Vec<ToolSummary> {
-    let mut groups: BTreeMap<(String, String), (Vec<f64>, u64, HashSet<String>)> = BTreeMap::new();
-    for (server, tool, success, duration, client) in samples {
-        let group = groups.entry((server, tool)).or_default();
-        group.0.push(duration);
-        group.1 += u64::from(!success);
-        group.2.insert(client);
+/// One `tool_metrics` row, as far as a summary reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The server's path.
+    pub server: String,
+    /// The tool (or method).
+    pub tool: String,
+    /// Answered without an error.
+    pub success: bool,
+    /// Time to the answer's first byte.
+    pub duration_ms: f64,
+    /// The client's name (empty when unknown).
+    pub client: String,
+}
+
+/// What one server's tool accumulates.
+#[derive(Default)]
+struct Group {
+    durations: Vec<f64>,
+    errors: u64,
+    clients: HashSet<String>,
+}
+
+/// Summarises samples, by server then tool.
+pub fn summarise(samples: Vec<Sample>) -> Vec<ToolSummary> {
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for sample in samples {
+        let group = groups.entry((sample.server, sample.tool)).or_default();
+        group.durations.push(sample.duration_ms);
+        group.errors += u64::from(!sample.success);
+        group.clients.insert(sample.client);
     }
     groups
         .into_iter()
-        .map(|((server, tool), (mut durations, errors, clients))| {
+        .map(|((server, tool), group)| {
+            let Group {
+                mut durations,
+                errors,
+                clients,
+            } = group;
             durations.sort_by(f64::total_cmp);
             let calls = durations.len() as u64;
             ToolSummary {
@@ -80,11 +108,22 @@ mod tests {
 
     #[test]
     fn groups_count_and_rank() {
-        let sample = |tool: &str, success: bool, ms: f64, client: &str| {
-            ("clock".to_owned(), tool.to_owned(), success, ms, client.to_owned())
+        let sample = |tool: &str, success: bool, ms: f64, client: &str| Sample {
+            server: "clock".to_owned(),
+            tool: tool.to_owned(),
+            success,
+            duration_ms: ms,
+            client: client.to_owned(),
         };
         let mut samples: Vec<_> = (1..=20)
-            .map(|ms| sample("now", ms != 7, f64::from(ms), if ms % 2 == 0 { "a" } else { "b" }))
+            .map(|ms| {
+                sample(
+                    "now",
+                    ms != 7,
+                    f64::from(ms),
+                    if ms % 2 == 0 { "a" } else { "b" },
+                )
+            })
             .collect();
         samples.push(sample("list", true, 3.0, "a"));
         let summary = summarise(samples);

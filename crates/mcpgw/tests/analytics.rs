@@ -1,0 +1,144 @@
+//! The analytics tables through the real binary: after real traffic, rows land in
+//! `auth_metrics`, `tool_metrics` and `discovery_metrics` (read back with the Python
+//! gateway's own sample SQL), `GET /api/metrics/summary` agrees with the traffic, and
+//! `mcpgw stats` prints it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Gateway, Launch, TOKEN, upstreams};
+use serde_json::{Value, json};
+
+/// One tools/call on `/clock/mcp` in the 2026-07-28 way, from the client `client`.
+async fn call(gw: &Gateway, tool: &str, client: &str) -> u16 {
+    let mut meta = common::stateless_meta();
+    meta["io.modelcontextprotocol/clientInfo"] = json!({"name": client, "version": "1"});
+    let response = gw
+        .request("POST", "/clock/mcp")
+        .bearer_auth(TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": tool, "arguments": {"timezone_name": "UTC"}, "_meta": meta}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    common::rpc_messages(response).await;
+    status
+}
+
+/// The summary once it counts `calls` calls of the clock server (rows are written in
+/// batches every 200 ms).
+async fn summary_with(gw: &Gateway, calls: u64) -> Value {
+    let mut summary = Value::Null;
+    for _ in 0..100 {
+        summary = gw.api("GET", "/api/metrics/summary", None).await.body;
+        let counted = summary["servers"]
+            .as_array()
+            .and_then(|servers| servers.iter().find(|line| line["server"] == "clock"))
+            .and_then(|line| line["calls"].as_u64());
+        if counted == Some(calls) {
+            return summary;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the summary never counted {calls} calls: {summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traffic_lands_in_the_tables_and_the_summary_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::quiet(dir.path()).start().await;
+    let time = upstreams::example("currenttime", true).await;
+    gw.register_healthy(common::http_server("clock", &time.url))
+        .await;
+    for client in ["cursor", "cursor", "claude-code"] {
+        assert_eq!(call(&gw, "current_time_by_timezone", client).await, 200);
+    }
+    let (status, _) = gw.get_as("/api/search?q=time", TOKEN).await;
+    assert_eq!(status, 200);
+
+    let summary = summary_with(&gw, 3).await;
+    let clock = summary["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|line| line["server"] == "clock")
+        .unwrap();
+    assert_eq!(clock["errors"], 0, "{summary}");
+    assert_eq!(clock["unique_clients"], 2, "{summary}");
+    assert!(clock["p95_ms"].as_f64().unwrap() >= clock["p50_ms"].as_f64().unwrap());
+    let tool = summary["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|line| line["tool"] == "current_time_by_timezone")
+        .unwrap();
+    assert_eq!(tool["calls"], 3, "{summary}");
+    // A window with nothing in it, and a bad time.
+    let empty = gw
+        .api(
+            "GET",
+            "/api/metrics/summary?since=2020-01-01T00:00:00Z&until=2020-01-02T00:00:00Z",
+            None,
+        )
+        .await;
+    assert_eq!(empty.body["servers"], json!([]), "{:?}", empty.body);
+    let bad = gw
+        .api("GET", "/api/metrics/summary?since=yesterday", None)
+        .await;
+    assert_eq!(bad.status, 422);
+    let anonymous = gw
+        .request("GET", "/api/metrics/summary")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let (ok, stdout, stderr) = gw.cli(&["stats", "--since", "1h"]).await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.starts_with("clock") && line.contains(" 3 ")),
+        "{stdout}"
+    );
+
+    // The Python gateway's own SQL reads the tables.
+    let database = dir.path().join("mcpgw.db");
+    if let Some(found) =
+        common::run_python("analytics_rows.py", &[database.to_str().unwrap()]).await
+    {
+        let tools = found["tools"].as_array().unwrap();
+        let timed = tools
+            .iter()
+            .find(|row| row[0] == "current_time_by_timezone")
+            .unwrap_or_else(|| panic!("{found}"));
+        assert_eq!(timed[1], 3, "calls: {found}");
+        assert_eq!(timed[2], 3, "successful: {found}");
+        assert_eq!(timed[4], 2, "unique clients: {found}");
+        let auth = found["auth"].as_array().unwrap();
+        assert!(
+            auth.iter().any(|row| row[0] == "clock" && row[3] == 100.0),
+            "{found}"
+        );
+        assert!(
+            found["slowest"][0][3].is_string(),
+            "timestamps parse: {found}"
+        );
+        let searches = found["searches"].as_array().unwrap();
+        assert!(
+            searches
+                .iter()
+                .any(|row| row[0] == "time" && row[2] == "api"),
+            "{found}"
+        );
+    }
+    drop(time);
+}
