@@ -1,7 +1,7 @@
-//! Telemetry: what the gateway tells about itself. For now the audit trail's writer
-//! ([`audit::AuditLog`]), which takes every access decision off the request path and
-//! writes them to an [`audit::AuditStore`] in batches; tracing setup, Prometheus metrics
-//! and OTLP export belong here too.
+//! Telemetry: what the gateway tells about itself. The audit trail ([`audit::AuditLog`])
+//! and the analytics tables ([`analytics::Analytics`]), both taken off the request path by
+//! one batch writer ([`batch::BatchLog`]) and written to a store in batches; and the
+//! Prometheus metrics ([`metrics::metrics`]). OTLP export belongs here too.
 //!
 //! This crate imports no other workspace crate: callers turn their own types (principals,
 //! policy decisions) into plain [`audit::AuditRecord`]s, and the database crate implements
