@@ -83,6 +83,7 @@ struct SearchSection {
 struct MetricsSection {
     listen: Option<SocketAddr>,
     retention_days: Option<u32>,
+    analytics: Option<bool>,
 }
 
 /// Default days the audit trail is kept.
@@ -160,6 +161,10 @@ pub struct Settings {
     /// Days analytics rows are kept before they are pruned (`[metrics] retention_days`,
     /// `MCPGW_METRICS_RETENTION_DAYS`; default 90 as the Python gateway; 0 keeps them).
     pub metrics_retention_days: u32,
+    /// Whether every request is also written to the analytics tables (`[metrics]
+    /// analytics`, `MCPGW_ANALYTICS`; default true): a few microseconds of CPU per
+    /// request, which a gateway near its limit on a small machine may rather keep.
+    pub analytics: bool,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -281,7 +286,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             "metrics retention_days must be between 0 (keep forever) and {MAX_AUDIT_RETENTION_DAYS}, not {days}"
         ),
     };
+    let analytics = match std::env::var("MCPGW_ANALYTICS").ok().as_deref() {
+        None => file.metrics.analytics.unwrap_or(true),
+        Some("1" | "true" | "on") => true,
+        Some("0" | "false" | "off") => false,
+        Some(other) => bail!("MCPGW_ANALYTICS must be true or false, not '{other}'"),
+    };
     Ok(Settings {
+        analytics,
         audit_retention_days,
         metrics_retention_days,
         tool_separator,

@@ -142,7 +142,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     let analytics = Analytics::start(Arc::new(store.clone()), BatchConfig::default());
-    mcpgw_telemetry::analytics::install(analytics.clone());
+    if settings.analytics {
+        mcpgw_telemetry::analytics::install(analytics.clone());
+    } else {
+        tracing::info!("analytics tables off ([metrics] analytics = false): metrics only");
+    }
     let pruned = analytics.clone();
     retention::spawn(
         "analytics rows",
