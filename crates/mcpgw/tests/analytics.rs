@@ -142,3 +142,28 @@ async fn traffic_lands_in_the_tables_and_the_summary_agrees() {
     }
     drop(time);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analytics_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::quiet(dir.path())
+        .env("MCPGW_ANALYTICS", "false")
+        .start()
+        .await;
+    let summary = gw.api("GET", "/api/metrics/summary", None).await;
+    assert_eq!(summary.status, 400, "{:?}", summary.body);
+    assert!(
+        summary.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no analytics")
+    );
+    // The metrics stay.
+    let metrics = gw
+        .request("GET", "/metrics")
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+}
