@@ -1,6 +1,8 @@
 //! The analytics tables (`mcpgw_telemetry::analytics::AnalyticsStore`): batches appended
-//! with one statement per table (the rows in one JSON parameter, as the audit trail's),
-//! old rows pruned, tool rows read back for summaries.
+//! with one statement per table (the rows in one JSON parameter, as the audit trail's, each
+//! row an array in column order: reading columns by position instead of by key cut the
+//! writer's CPU per row by about a fifth, `examples/analytics_cost.rs`), old rows pruned,
+//! tool rows read back for summaries.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,9 +30,8 @@ fn insert(backend: Backend, table: &str, columns: &[(&str, &str)]) -> String {
     let names = names.join(", ");
     match backend {
         Backend::Sqlite => {
-            let values: Vec<String> = columns
-                .iter()
-                .map(|(name, _)| format!("value->>'{name}'"))
+            let values: Vec<String> = (0..columns.len())
+                .map(|index| format!("value->>{index}"))
                 .collect();
             format!(
                 "INSERT INTO {table} ({names}) SELECT {} FROM json_each($1) WHERE true \
@@ -41,7 +42,8 @@ fn insert(backend: Backend, table: &str, columns: &[(&str, &str)]) -> String {
         Backend::Postgres => {
             let values: Vec<String> = columns
                 .iter()
-                .map(|(name, kind)| format!("(e->>'{name}')::{kind}"))
+                .enumerate()
+                .map(|(index, (_, kind))| format!("(e->>{index})::{kind}"))
                 .collect();
             format!(
                 "INSERT INTO {table} ({names}) SELECT {} FROM json_array_elements($1::json) \
@@ -132,7 +134,13 @@ impl AnalyticsStore for SqlStore {
         let mut tables: [Vec<Value>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for stored in batch {
             let (table, value) = json_row(stored)?;
-            tables[table].push(value);
+            // In the statement's column order.
+            let columns = [AUTH, TOOL, DISCOVERY][table];
+            let row: Vec<Value> = columns
+                .iter()
+                .map(|(name, _)| value.get(*name).cloned().unwrap_or(Value::Null))
+                .collect();
+            tables[table].push(Value::Array(row));
         }
         let backend = self.backend();
         let mut transaction = self.pool().begin().await.map_err(unavailable)?;
