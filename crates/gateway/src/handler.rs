@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, header::CONTENT_LENGTH};
@@ -163,8 +165,22 @@ impl Gateway {
             .get("x-request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let span = crate::trace::span(|| {
+            tracing::info_span!(
+                "mcp",
+                mcp.server = %route.server,
+                mcp.method = tracing::field::Empty,
+                mcp.tool = tracing::field::Empty,
+                mcp.session = tracing::field::Empty,
+                enduser.id = tracing::field::Empty,
+                mcp.result = tracing::field::Empty,
+            )
+        });
         let (response, upstream) =
-            observe::timing_upstream(self.answer(&route, request, &mut seen)).await;
+            observe::timing_upstream(self.answer(&route, request, &mut seen))
+                .instrument(span.clone())
+                .await;
+        span.record("mcp.result", response.status().as_u16());
         if seen.target.is_none() {
             // Refused before the route was resolved (no credentials): still name a
             // registered server in the metrics, which only admins read.
@@ -229,7 +245,11 @@ impl Gateway {
         let fail = |error: GatewayError| (error, None);
         // Who first: an unauthenticated caller learns nothing, not even which servers exist.
         let started = Instant::now();
-        let authenticated = self.auth.authenticate(&parts.headers).await;
+        let authenticated = self
+            .auth
+            .authenticate(&parts.headers)
+            .instrument(crate::trace::span(|| tracing::info_span!("auth")))
+            .await;
         let method = authenticated
             .as_ref()
             .ok()
@@ -240,6 +260,8 @@ impl Gateway {
             .ok()
             .map(|principal| principal.subject.clone());
         let principal = authenticated.map_err(|e| fail(e.into()))?;
+        let current = tracing::Span::current();
+        current.record("enduser.id", principal.subject.as_str());
         let policy = self.policy.load();
         let scopes = policy.scopes_of(&principal.policy_caller());
         let access = policy.decide_server_access(&scopes, &route.server);
@@ -314,8 +336,13 @@ impl Gateway {
                 headers.get(MCP_NAME).map(|value| value.as_bytes()),
             )
             .map_err(|e| (e.into(), id.clone()))?;
-            let (decisions, outcome) =
-                authorize::check_messages(&policy, &scopes, &target.path, &inspected);
+            seen.trace_messages(&tracing::Span::current());
+            if let Some(session) = &session {
+                tracing::Span::current().record("mcp.session", session.as_str());
+            }
+            let policy_span = crate::trace::span(|| tracing::info_span!("policy"));
+            let (decisions, outcome) = policy_span
+                .in_scope(|| authorize::check_messages(&policy, &scopes, &target.path, &inspected));
             crate::audit::record_messages(self.audit.as_ref(), &principal, &target.path, decisions);
             if let Err(error) = outcome {
                 if route.endpoint == Endpoint::Messages {

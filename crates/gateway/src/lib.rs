@@ -31,6 +31,7 @@ mod sse_inject;
 mod sse_rewrite;
 pub mod streamable;
 mod table;
+pub mod trace;
 mod upstream;
 
 pub use authorize::MessageDecision;

@@ -91,6 +91,20 @@ impl Observed {
         }
     }
 
+    /// Writes the messages' methods and tools on `span` (comma-separated for a batch).
+    pub fn trace_messages(&self, span: &tracing::Span) {
+        let methods: Vec<&str> = self.methods().collect();
+        span.record("mcp.method", methods.join(",").as_str());
+        let tools: Vec<&str> = self
+            .messages
+            .iter()
+            .filter_map(|seen| seen.tool.as_deref())
+            .collect();
+        if !tools.is_empty() {
+            span.record("mcp.tool", tools.join(",").as_str());
+        }
+    }
+
     /// The methods of the request's messages.
     pub fn methods(&self) -> impl Iterator<Item = &str> {
         self.messages.iter().map(|seen| seen.method.as_str())

@@ -78,6 +78,7 @@ pub fn service(
             request.headers_mut().insert(X_REQUEST_ID, value);
         }
         let span = tracing::info_span!("request", request_id = %id);
+        mcpgw_gateway::trace::continue_from(&span, request.headers());
         async move {
             let started = Instant::now();
             let path = request.uri().path();

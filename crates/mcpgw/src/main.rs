@@ -8,6 +8,7 @@ mod client;
 mod config;
 mod demo;
 mod model_cmd;
+mod otel;
 mod policy_cmd;
 mod policy_file;
 mod retention;
@@ -25,6 +26,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::{Cli, Command, ExampleServerArgs, LogFormat};
 
@@ -45,19 +48,25 @@ fn main() -> ExitCode {
     };
     let filter =
         EnvFilter::try_from_env("MCPGW_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter);
+    let (provider, traces) = match otel::start() {
+        Some((provider, layer)) => (Some(provider), Some(layer)),
+        None => (None, None),
+    };
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let subscriber = tracing_subscriber::registry().with(filter).with(traces);
     match log_format {
-        LogFormat::Text => logs
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        LogFormat::Text => subscriber
+            .with(logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
             .init(),
-        // The request's span (with its id) on every line, flattened for log pipelines.
-        LogFormat::Json => logs
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+        // The spans a line was written in (the request's, with its id, first) on every
+        // line, flattened for log pipelines.
+        LogFormat::Json => subscriber
+            .with(
+                logs.json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(true),
+            )
             .init(),
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -84,6 +93,10 @@ fn main() -> ExitCode {
             Command::Policy(_) => Ok(()),
         }
     });
+    drop(runtime);
+    if let Some(provider) = provider {
+        otel::stop(provider);
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

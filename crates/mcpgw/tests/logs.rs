@@ -78,7 +78,11 @@ async fn json_lines_carry_the_request_id_and_no_secret() {
     let with_id = |id: &str| {
         lines
             .iter()
-            .filter(|line| line["span"]["request_id"] == id)
+            .filter(|line| {
+                line["spans"]
+                    .as_array()
+                    .is_some_and(|spans| spans.iter().any(|span| span["request_id"] == id))
+            })
             .count()
     };
     assert!(with_id("test-request-42") >= 1, "{text}");
