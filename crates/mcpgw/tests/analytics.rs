@@ -33,16 +33,22 @@ async fn call(gw: &Gateway, tool: &str, client: &str) -> u16 {
     status
 }
 
+/// The line of `summary[kind]` whose `field` is `value`.
+fn line<'a>(summary: &'a Value, kind: &str, field: &str, value: &str) -> Option<&'a Value> {
+    summary[kind]
+        .as_array()?
+        .iter()
+        .find(|line| line[field] == value)
+}
+
 /// The summary once it counts `calls` calls of the clock server (rows are written in
 /// batches every 200 ms).
 async fn summary_with(gw: &Gateway, calls: u64) -> Value {
     let mut summary = Value::Null;
     for _ in 0..100 {
         summary = gw.api("GET", "/api/metrics/summary", None).await.body;
-        let counted = summary["servers"]
-            .as_array()
-            .and_then(|servers| servers.iter().find(|line| line["server"] == "clock"))
-            .and_then(|line| line["calls"].as_u64());
+        let counted =
+            line(&summary, "servers", "server", "clock").and_then(|l| l["calls"].as_u64());
         if counted == Some(calls) {
             return summary;
         }
@@ -65,21 +71,11 @@ async fn traffic_lands_in_the_tables_and_the_summary_agrees() {
     assert_eq!(status, 200);
 
     let summary = summary_with(&gw, 3).await;
-    let clock = summary["servers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|line| line["server"] == "clock")
-        .unwrap();
+    let clock = line(&summary, "servers", "server", "clock").unwrap();
     assert_eq!(clock["errors"], 0, "{summary}");
     assert_eq!(clock["unique_clients"], 2, "{summary}");
     assert!(clock["p95_ms"].as_f64().unwrap() >= clock["p50_ms"].as_f64().unwrap());
-    let tool = summary["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|line| line["tool"] == "current_time_by_timezone")
-        .unwrap();
+    let tool = line(&summary, "tools", "tool", "current_time_by_timezone").unwrap();
     assert_eq!(tool["calls"], 3, "{summary}");
     // A window with nothing in it, and a bad time.
     let empty = gw
@@ -166,4 +162,79 @@ async fn analytics_can_be_turned_off() {
         .await
         .unwrap();
     assert_eq!(metrics.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_older_than_the_retention_are_pruned_and_bad_settings_refused() {
+    use mcpgw_telemetry::analytics::{AnalyticsRow, AnalyticsStore, StoredRow, ToolRow};
+    use mcpgw_telemetry::audit::now_millis;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // Written straight into the database while no gateway runs: one row 100 days old,
+    // one 10 days old.
+    let url = format!("sqlite://{}", data.join("mcpgw.db").display());
+    let store = mcpgw_store::connect(&url).await.unwrap();
+    let row = |id: &str, days: i64| StoredRow {
+        id: id.to_owned(),
+        user_hash: None,
+        row: AnalyticsRow::Tool(ToolRow {
+            at: now_millis() - days * 86_400_000,
+            server_name: "clock".into(),
+            server_path: "/clock/".into(),
+            tool_name: "now".into(),
+            method: "tools/call".into(),
+            client_name: None,
+            client_version: None,
+            user: None,
+            success: true,
+            error_code: None,
+            duration_ms: 1.0,
+            request_id: None,
+        }),
+    };
+    store
+        .append_analytics(&[row("ancient", 100), row("recent", 10)])
+        .await
+        .unwrap();
+    store.close().await;
+
+    // Bad settings are refused with one readable line.
+    for (variable, value, said) in [
+        (
+            "MCPGW_METRICS_RETENTION_DAYS",
+            "forever",
+            "MCPGW_METRICS_RETENTION_DAYS",
+        ),
+        (
+            "MCPGW_METRICS_RETENTION_DAYS",
+            "40000",
+            "metrics retention_days",
+        ),
+        ("MCPGW_ANALYTICS", "maybe", "MCPGW_ANALYTICS"),
+    ] {
+        let data = data.to_str().unwrap();
+        let args = ["serve", "--listen", "127.0.0.1:0", "--data-dir", data];
+        let (ok, _, stderr) = common::run_cli(None, &args, &[(variable, value)]).await;
+        assert!(!ok, "{variable}={value}");
+        assert!(stderr.contains(said), "{variable}={value}: {stderr}");
+    }
+
+    let config = dir.path().join("mcpgw.toml");
+    std::fs::write(&config, "[metrics]\nretention_days = 30\n").unwrap();
+    let gw = Launch::quiet(&data)
+        .args(&["--config", config.to_str().unwrap()])
+        .start()
+        .await;
+    let window = "/api/metrics/summary?since=2000-01-01T00:00:00Z&server=clock";
+    let mut calls = None;
+    for _ in 0..100 {
+        let summary = gw.api("GET", window, None).await.body;
+        calls = line(&summary, "servers", "server", "clock").and_then(|l| l["calls"].as_u64());
+        if calls == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(calls, Some(1), "only the 10-day-old row is left");
 }

@@ -47,7 +47,16 @@ async fn rpc(gw: &Gateway, path: &str, session: Option<&str>, body: Value) -> re
     request.send().await.unwrap()
 }
 
-fn scrape(text: &str) -> Scrape {
+/// The metrics listener's page, parsed (it needs no credentials).
+async fn scrape(metrics_url: &str) -> Scrape {
+    let text = common::client()
+        .get(format!("{metrics_url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("Prometheus text")
 }
 
@@ -190,15 +199,7 @@ async fn traffic_moves_the_metrics_it_should() {
     // request is counted once its answer's head is out).
     let mut metrics = Scrape::parse(std::iter::empty()).unwrap();
     for _ in 0..50 {
-        let text = common::client()
-            .get(format!("{metrics_url}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        metrics = scrape(&text);
+        metrics = scrape(&metrics_url).await;
         if counter(&metrics, "mcpgw_http_requests_total", &[("route", "api")]) > 0.0 {
             break;
         }
@@ -357,22 +358,12 @@ async fn traffic_moves_the_metrics_it_should() {
         .unwrap();
     assert_eq!(stream.status(), 200);
     let open = [("route", "server_mcp")];
-    let now = |metrics_url: String| async move {
-        let text = common::client()
-            .get(format!("{metrics_url}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        counter(&scrape(&text), "mcpgw_open_streams", &open)
-    };
-    assert_eq!(now(metrics_url.clone()).await, 1.0);
+    let open_now = async || counter(&scrape(&metrics_url).await, "mcpgw_open_streams", &open);
+    assert_eq!(open_now().await, 1.0);
     drop(stream);
     let mut left = 1.0;
     for _ in 0..50 {
-        left = now(metrics_url.clone()).await;
+        left = open_now().await;
         if left == 0.0 {
             break;
         }

@@ -24,27 +24,6 @@ async fn search(gw: &Gateway, token: &str, query: &str) -> (u16, Value) {
     gw.get_as(&format!("/api/search?{query}"), token).await
 }
 
-/// Searches until `settled` holds: search follows the registry off the request path, so a
-/// change is searchable a moment (well under a second) after the API answered it.
-async fn search_settled(
-    gw: &Gateway,
-    token: &str,
-    query: &str,
-    settled: impl Fn(&Value) -> bool,
-) -> Value {
-    let mut found = Value::Null;
-    for _ in 0..100 {
-        let (status, body) = search(gw, token, query).await;
-        assert_eq!(status, 200, "{body}");
-        found = body;
-        if settled(&found) {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("search never settled: {found}");
-}
-
 fn tool_names(found: &Value) -> Vec<String> {
     found["tools"]
         .as_array()
@@ -71,7 +50,7 @@ async fn servers(gw: &Gateway) -> upstreams::Upstream {
     stdio["description"] = json!("Reference utilities for conformance checks");
     gw.register_healthy(stdio).await;
     // Both are searchable once the search catalogue has caught up.
-    search_settled(gw, TOKEN, "q=echo+time&type=server", |found| {
+    gw.search_until(TOKEN, "q=echo+time&type=server", |found| {
         found["servers"]
             .as_array()
             .is_some_and(|servers| servers.len() == 2)
@@ -175,7 +154,7 @@ async fn tools_and_servers_are_found_in_plain_words() {
         )
         .await;
     assert_eq!(toggled.status, 200);
-    search_settled(&gw, TOKEN, "q=current+time+timezone", |found| {
+    gw.search_until(TOKEN, "q=current+time+timezone", |found| {
         !tool_names(found)
             .iter()
             .any(|name| name.starts_with("clock/"))

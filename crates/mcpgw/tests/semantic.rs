@@ -49,25 +49,6 @@ async fn wait_for_hybrid(gw: &Gateway) {
     }
 }
 
-async fn search(gw: &Gateway, query: &str) -> Value {
-    let path = format!("/api/search?q={query}&type=tool&k=3");
-    gw.get_as(&path, TOKEN).await.1
-}
-
-/// Polls a search (of any `kind`) until `settled` holds.
-async fn search_until(gw: &Gateway, query: &str, settled: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let path = format!("/api/search?q={query}&k=5");
-        let found = gw.get_as(&path, TOKEN).await.1;
-        if settled(&found) {
-            return found;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{query}: {found}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// The paths of the servers and tools found.
 fn found_paths(found: &Value, kind: &str, field: &str) -> Vec<String> {
     found[kind]
@@ -81,15 +62,11 @@ fn found_paths(found: &Value, kind: &str, field: &str) -> Vec<String> {
 /// Polls a search until its first tool is `expected` (the index follows the registry
 /// within a second or so, off the request path).
 async fn first_becomes(gw: &Gateway, query: &str, expected: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let found = search(gw, query).await;
-        if found["tools"][0]["tool_name"] == expected {
-            return found;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{query}: {found}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let query = format!("q={query}&type=tool&k=3");
+    gw.search_until(TOKEN, &query, |found| {
+        found["tools"][0]["tool_name"] == expected
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -145,12 +122,10 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
     assert_eq!(best["tool_name"], "current_time_by_timezone", "{answer}");
 
     // Servers are embedded too: found by what they say, in other words.
-    let found = search_until(
-        &gw,
-        "a+sandbox+for+verifying+that+a+client+behaves",
-        |found| found["servers"][0]["path"] == "box",
-    )
-    .await;
+    let meaning = "q=a+sandbox+for+verifying+that+a+client+behaves&k=5";
+    let found = gw
+        .search_until(TOKEN, meaning, |found| found["servers"][0]["path"] == "box")
+        .await;
     assert!(
         !found["servers"][0]["matched"]
             .as_array()
@@ -162,6 +137,7 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
     // The index follows the registry: a disabled or removed server's tools are gone, an
     // enabled or registered one's are back.
     let query = "flip+the+letters+of+a+sentence+backwards";
+    let listing = format!("q={query}&k=5");
     let toggled = gw
         .api(
             "POST",
@@ -170,7 +146,7 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
         )
         .await;
     assert_eq!(toggled.status, 200);
-    search_until(&gw, query, |found| {
+    gw.search_until(TOKEN, &listing, |found| {
         !found_paths(found, "tools", "server_path").contains(&"box".to_owned())
             && !found_paths(found, "servers", "path").contains(&"box".to_owned())
     })
@@ -185,7 +161,7 @@ async fn meaning_finds_what_words_miss_and_survives_a_restart() {
     assert_eq!(toggled.status, 200);
     first_becomes(&gw, query, "reverse_text").await;
     assert_eq!(gw.api("DELETE", "/api/servers/box", None).await.status, 204);
-    search_until(&gw, query, |found| {
+    gw.search_until(TOKEN, &listing, |found| {
         !found_paths(found, "tools", "server_path").contains(&"box".to_owned())
     })
     .await;

@@ -30,7 +30,7 @@ pub use search::{
     SearchMode, SemanticIndex, SemanticSlot, ToolDocument, ToolHit, VectorIndex, best_cosine,
     document, find_tools, fuse, matched_fields, rank_by_scores, rank_candidates, rank_tools,
     rank_tools_hybrid, rank_tools_weighted, score_candidates, server_matched_fields, server_text,
-    tool_summary, tool_text, tool_texts,
+    tool_summary, tool_text, tool_texts, usable_servers,
 };
 pub use service::RegistryService;
 pub use store::{EmbeddingStore, Store};

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use mcpgw_policy::{Policy, Request, Scopes};
 use mcpgw_registry::{
-    HealthState, LexicalIndex, RegistryError, RegistryService, Server, Tool, ToolDocument,
-    document, follow,
+    LexicalIndex, RegistryError, RegistryService, Server, Tool, ToolDocument, document, follow,
+    usable_servers,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -72,12 +72,7 @@ impl Catalog {
     /// Builds the catalog of `servers`; tools are named with `separator`, never as one of
     /// the `reserved` (built-in) names.
     pub fn build(servers: Vec<Server>, separator: &str, reserved: &[&str]) -> Catalog {
-        let mut servers: Vec<Arc<Server>> = servers
-            .into_iter()
-            .filter(|server| server.enabled && server.health.status == HealthState::Healthy)
-            .map(Arc::new)
-            .collect();
-        servers.sort_by(|a, b| a.path.cmp(&b.path));
+        let servers = usable_servers(servers);
         let pairs: Vec<(&str, &str)> = servers
             .iter()
             .flat_map(|server| {

@@ -231,6 +231,30 @@ impl Gateway {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// `GET /api/search?{query}` with `token` until `settled` holds for the answer, which
+    /// it returns: search follows the registry (and embeds) off the request path, so a
+    /// change is searchable a moment after the API answered it. Panics after 30 s.
+    pub async fn search_until(
+        &self,
+        token: &str,
+        query: &str,
+        settled: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, found) = self.get_as(&format!("/api/search?{query}"), token).await;
+            assert_eq!(status, 200, "{query}: {found}");
+            if settled(&found) {
+                return found;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{query} never settled: {found}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Registers `body` and waits until the server is healthy (so that `/mcp` offers its
     /// tools).
     pub async fn register_healthy(&self, body: Value) {

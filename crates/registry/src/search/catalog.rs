@@ -28,12 +28,7 @@ impl SearchCatalog {
     /// The catalogue of `servers`' enabled, healthy ones; a tool's row is its position when
     /// servers are ordered by path and tools as their server lists them.
     pub fn build(servers: Vec<Server>) -> SearchCatalog {
-        let mut servers: Vec<Arc<Server>> = servers
-            .into_iter()
-            .filter(|server| server.enabled && server.health.status == HealthState::Healthy)
-            .map(Arc::new)
-            .collect();
-        servers.sort_by(|a, b| a.path.cmp(&b.path));
+        let servers = usable_servers(servers);
         let mut first_rows = Vec::with_capacity(servers.len());
         let mut documents = Vec::new();
         for server in &servers {
@@ -100,6 +95,18 @@ impl SearchCatalog {
     }
 }
 
+/// The servers that can serve a call now (enabled, and healthy at the last check), by path:
+/// what search and the aggregated endpoint offer.
+pub fn usable_servers(servers: Vec<Server>) -> Vec<Arc<Server>> {
+    let mut usable: Vec<Arc<Server>> = servers
+        .into_iter()
+        .filter(|server| server.enabled && server.health.status == HealthState::Healthy)
+        .map(Arc::new)
+        .collect();
+    usable.sort_by(|a, b| a.path.cmp(&b.path));
+    usable
+}
+
 /// A server read as one document: its name as a title, its description as one.
 fn server_as_tool(server: &Server) -> Tool {
     Tool {
@@ -134,13 +141,6 @@ impl LiveSearchCatalog {
     pub async fn start(registry: RegistryService) -> Result<LiveSearchCatalog, RegistryError> {
         let current = follow(registry, SearchCatalog::build, SearchCatalog::differs).await?;
         Ok(LiveSearchCatalog { current })
-    }
-
-    /// A catalogue that never changes (tools and tests).
-    pub fn fixed(catalog: SearchCatalog) -> LiveSearchCatalog {
-        LiveSearchCatalog {
-            current: watch::channel(Arc::new(catalog)).1,
-        }
     }
 
     /// The catalogue in force.

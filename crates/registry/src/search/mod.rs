@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use crate::model::Tool;
 
-pub use catalog::{LiveSearchCatalog, SearchCatalog, document};
+pub use catalog::{LiveSearchCatalog, SearchCatalog, document, usable_servers};
 pub use fusion::{SEMANTIC_WEIGHT, best_cosine, fuse};
 pub use lexical::LexicalIndex;
 pub use semantic::{

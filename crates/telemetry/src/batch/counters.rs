@@ -4,6 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+
 use super::BatchStats;
 
 /// A warning about dropped records is logged at most this often (milliseconds).
@@ -21,11 +24,17 @@ pub(crate) struct Counters {
     dropped: AtomicU64,
     started: Instant,
     last_warning: AtomicU64,
+    /// `mcpgw_writer_queue_depth` and `mcpgw_writer_dropped_total` of this writer.
+    queue_gauge: Gauge,
+    dropped_counter: Counter,
 }
 
 impl Counters {
     pub(crate) fn new(name: &'static str) -> Self {
+        let (queue_gauge, dropped_counter) = crate::metrics::metrics().writer(name);
         Counters {
+            queue_gauge,
+            dropped_counter,
             name,
             recorded: AtomicU64::new(0),
             written: AtomicU64::new(0),
@@ -43,7 +52,7 @@ impl Counters {
     /// Counts `count` lost records and warns, unless a warning went out recently (a full
     /// queue under load would otherwise log once per request).
     pub(crate) fn dropped(&self, count: usize, why: &'static str) {
-        crate::metrics::metrics().writer_dropped(self.name, count);
+        self.dropped_counter.inc_by(count as u64);
         let total = self.dropped.fetch_add(count as u64, Ordering::Relaxed) + count as u64;
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
         let last = self.last_warning.load(Ordering::Relaxed);
@@ -62,6 +71,12 @@ impl Counters {
                 WARN_EVERY_MS / 1000
             );
         }
+    }
+
+    /// Reports how many records wait in the queue now.
+    pub(crate) fn queued(&self, depth: usize) {
+        self.queue_gauge
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
     pub(crate) fn stats(&self) -> BatchStats {

@@ -153,7 +153,7 @@ impl<T: Batched> BatchLog<T> {
                     .recorded
                     .fetch_add(1, Ordering::Relaxed);
                 let queued = self.shared.queue.max_capacity() - self.shared.queue.capacity();
-                crate::metrics::metrics().writer_queue(self.shared.counters.name, queued);
+                self.shared.counters.queued(queued);
                 if queued >= self.shared.max_batch {
                     self.shared.full.notify_one();
                 }

@@ -47,7 +47,7 @@ pub(super) async fn run<T: Batched>(
             _ = ticks.tick() => (false, true),
         };
         let open = writer.drain(&mut queue, &mut batch, partial).await;
-        crate::metrics::metrics().writer_queue(counters.name, queue.len());
+        counters.queued(queue.len());
         if stopping || !open {
             break;
         }

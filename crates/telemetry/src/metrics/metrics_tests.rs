@@ -79,8 +79,9 @@ fn gauges_follow_their_guards_and_writers_report() {
     assert!(text.contains("mcpgw_stdio_processes 1"), "{text}");
     assert!(text.contains("mcpgw_stdio_process_starts_total{server=\"box\"} 1"));
     drop((stream, process));
-    metrics.writer_queue("audit", 7);
-    metrics.writer_dropped("audit", 2);
+    let (queue, dropped) = metrics.writer("audit");
+    queue.set(7);
+    dropped.inc_by(2);
     metrics.http("api", 404, Duration::from_micros(80));
     metrics.upstream(
         "server_mcp",

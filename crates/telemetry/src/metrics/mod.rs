@@ -432,22 +432,16 @@ impl Metrics {
 }
 
 impl Metrics {
-    /// How many records wait in `writer`'s queue now.
-    pub fn writer_queue(&self, writer: &'static str, depth: usize) {
-        self.writer_queue
-            .get_or_create(&WriterLabels {
-                writer: writer.to_owned(),
-            })
-            .set(i64::try_from(depth).unwrap_or(i64::MAX));
-    }
-
-    /// `count` records `writer` dropped.
-    pub fn writer_dropped(&self, writer: &'static str, count: usize) {
-        self.writer_dropped
-            .get_or_create(&WriterLabels {
-                writer: writer.to_owned(),
-            })
-            .inc_by(count as u64);
+    /// `writer`'s queue-depth gauge and drop counter, looked up once by the writer so that
+    /// recording a record costs an atomic store, not a label lookup.
+    pub fn writer(&self, writer: &'static str) -> (Gauge, Counter) {
+        let labels = WriterLabels {
+            writer: writer.to_owned(),
+        };
+        (
+            self.writer_queue.get_or_create(&labels).clone(),
+            self.writer_dropped.get_or_create(&labels).clone(),
+        )
     }
 }
 
