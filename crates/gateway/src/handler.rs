@@ -165,22 +165,11 @@ impl Gateway {
             .get("x-request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let span = crate::trace::span(|| {
-            tracing::info_span!(
-                "mcp",
-                mcp.server = %route.server,
-                mcp.method = tracing::field::Empty,
-                mcp.tool = tracing::field::Empty,
-                mcp.session = tracing::field::Empty,
-                enduser.id = tracing::field::Empty,
-                mcp.result = tracing::field::Empty,
-            )
-        });
         let (response, upstream) =
-            observe::timing_upstream(self.answer(&route, request, &mut seen))
-                .instrument(span.clone())
-                .await;
-        span.record("mcp.result", response.status().as_u16());
+            observe::timing_upstream(self.answer(&route, request, &mut seen)).await;
+        if let Some(span) = &seen.span {
+            span.record("mcp.result", response.status().as_u16());
+        }
         if seen.target.is_none() {
             // Refused before the route was resolved (no credentials): still name a
             // registered server in the metrics, which only admins read.
@@ -260,8 +249,6 @@ impl Gateway {
             .ok()
             .map(|principal| principal.subject.clone());
         let principal = authenticated.map_err(|e| fail(e.into()))?;
-        let current = tracing::Span::current();
-        current.record("enduser.id", principal.subject.as_str());
         let policy = self.policy.load();
         let scopes = policy.scopes_of(&principal.policy_caller());
         let access = policy.decide_server_access(&scopes, &route.server);
@@ -317,8 +304,12 @@ impl Gateway {
         // The id of a single request, so every later error answers that request.
         let mut id: Option<String> = None;
         let mut lists_tools = false;
+        let span: tracing::Span;
         if let Some(bytes) = &body {
             let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
+            span = crate::trace::message_span(&route.server, inspected.messages.first());
+            seen.span = Some(span.clone());
+            span.record("enduser.id", principal.subject.as_str());
             id = inspected.single_id().map(|raw| raw.get().to_owned());
             seen.messages(&inspected);
             if seen.client.is_none()
@@ -336,11 +327,12 @@ impl Gateway {
                 headers.get(MCP_NAME).map(|value| value.as_bytes()),
             )
             .map_err(|e| (e.into(), id.clone()))?;
-            seen.trace_messages(&tracing::Span::current());
+            seen.trace_messages(&span);
             if let Some(session) = &session {
-                tracing::Span::current().record("mcp.session", session.as_str());
+                span.record("mcp.session.id", session.as_str());
             }
-            let policy_span = crate::trace::span(|| tracing::info_span!("policy"));
+            let policy_span =
+                span.in_scope(|| crate::trace::span(|| tracing::info_span!("policy")));
             let (decisions, outcome) = policy_span
                 .in_scope(|| authorize::check_messages(&policy, &scopes, &target.path, &inspected));
             crate::audit::record_messages(self.audit.as_ref(), &principal, &target.path, decisions);
@@ -356,6 +348,10 @@ impl Gateway {
                     Some("tools/list" | "server/discover")
                 )
             });
+        } else {
+            span = crate::trace::message_span(&route.server, None);
+            seen.span = Some(span.clone());
+            span.record("enduser.id", principal.subject.as_str());
         }
         // A JSON answer is only buffered to be filtered when it can hold a tool list.
         let caller = Caller {
@@ -375,36 +371,47 @@ impl Gateway {
                 .map_err(|error| (error, id.clone()))?
         };
         let method = parts.method.clone();
-        let result = match (route.endpoint, target.transport) {
-            (Endpoint::Mcp, Transport::StreamableHttp) => {
-                streamable::forward(self, &target, parts, body, &caller).await
-            }
-            (Endpoint::Sse, Transport::Sse) => {
-                legacy::open_stream(self, &target, parts, &caller).await
-            }
-            (Endpoint::Mcp, Transport::Stdio | Transport::Sse) => {
-                let timeout = self.config.first_byte_timeout;
-                let request = bridge::streamable::BridgedRequest {
-                    method: &parts.method,
-                    body,
-                    timeout,
-                    filter: filter.as_ref(),
-                };
-                bridge::streamable::serve(&self.bridges, &target, request).await
-            }
-            (Endpoint::Sse, Transport::Stdio) => {
-                let owner = principal.owner();
-                bridge::legacy::open(self, &target, &parts.method, filter.clone(), &owner).await
-            }
-            (Endpoint::Messages, Transport::Sse | Transport::Stdio) => {
-                let body = body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
-                match body {
-                    Ok(body) => legacy::post_message(self, &target, parts, body, &caller).await,
-                    Err(error) => Err(error),
+        // The server's parent span is the gateway's call to it, in the header and in each
+        // message's `_meta` alike.
+        let upstream = span.in_scope(|| crate::trace::upstream_span(&target.path));
+        let body = body.map(|body| upstream.in_scope(|| crate::trace::add_to_body(body)));
+        let result = async {
+            match (route.endpoint, target.transport) {
+                (Endpoint::Mcp, Transport::StreamableHttp) => {
+                    streamable::forward(self, &target, parts, body, &caller).await
+                }
+                (Endpoint::Sse, Transport::Sse) => {
+                    legacy::open_stream(self, &target, parts, &caller).await
+                }
+                (Endpoint::Mcp, Transport::Stdio | Transport::Sse) => {
+                    let timeout = self.config.first_byte_timeout;
+                    let request = bridge::streamable::BridgedRequest {
+                        method: &parts.method,
+                        body,
+                        timeout,
+                        filter: filter.as_ref(),
+                    };
+                    bridge::streamable::serve(&self.bridges, &target, request).await
+                }
+                (Endpoint::Sse, Transport::Stdio) => {
+                    let owner = principal.owner();
+                    bridge::legacy::open(self, &target, &parts.method, filter.clone(), &owner).await
+                }
+                (Endpoint::Messages, Transport::Sse | Transport::Stdio) => {
+                    let body =
+                        body.ok_or_else(|| GatewayError::NotHere("POST your message".into()));
+                    match body {
+                        Ok(body) => legacy::post_message(self, &target, parts, body, &caller).await,
+                        Err(error) => Err(error),
+                    }
+                }
+                (_, Transport::StreamableHttp) => {
+                    Err(GatewayError::NotHere(unsupported(&target.path)))
                 }
             }
-            (_, Transport::StreamableHttp) => Err(GatewayError::NotHere(unsupported(&target.path))),
-        };
+        }
+        .instrument(upstream)
+        .await;
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {

@@ -63,6 +63,8 @@ pub(crate) struct Observed {
     pub user: Option<String>,
     /// The request's id (`X-Request-Id`, set by the listener).
     pub request_id: Option<String>,
+    /// The span of the request's MCP messages, once they were read (traces exported).
+    pub span: Option<tracing::Span>,
     messages: Vec<Seen>,
 }
 
@@ -94,14 +96,14 @@ impl Observed {
     /// Writes the messages' methods and tools on `span` (comma-separated for a batch).
     pub fn trace_messages(&self, span: &tracing::Span) {
         let methods: Vec<&str> = self.methods().collect();
-        span.record("mcp.method", methods.join(",").as_str());
+        span.record("mcp.method.name", methods.join(",").as_str());
         let tools: Vec<&str> = self
             .messages
             .iter()
             .filter_map(|seen| seen.tool.as_deref())
             .collect();
         if !tools.is_empty() {
-            span.record("mcp.tool", tools.join(",").as_str());
+            span.record("gen_ai.tool.name", tools.join(",").as_str());
         }
     }
 

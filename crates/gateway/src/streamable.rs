@@ -3,7 +3,6 @@
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Method, Request, Response};
-use tracing::Instrument;
 
 use crate::error::GatewayError;
 use crate::forward::Caller;
@@ -37,10 +36,10 @@ pub async fn forward(
     let mut parts = parts;
     crate::forward::upstream_head(&mut parts, uri, &target.headers, caller);
     let mut request = Request::from_parts(parts, body.map(Body::from).unwrap_or_else(Body::empty));
-    let span = crate::trace::span(|| tracing::info_span!("upstream", mcp.server = %target.path));
-    span.in_scope(|| crate::trace::inject(request.headers_mut()));
+    // In the caller's `upstream` span: the server's parent.
+    crate::trace::inject(request.headers_mut());
     let sent = std::time::Instant::now();
-    let response = gateway.send(target, request).instrument(span).await?;
+    let response = gateway.send(target, request).await?;
     crate::observe::upstream_answered(sent.elapsed());
     match caller.tools {
         Some(filter) => crate::list_filter::filter_response(response, filter, &target.path).await,

@@ -83,6 +83,32 @@ pub struct Message<'a> {
     /// The client's `clientInfo`, still raw: `params.clientInfo` of an `initialize`, or
     /// `params._meta["io.modelcontextprotocol/clientInfo"]` of a stateless request.
     pub client: Option<&'a RawValue>,
+    /// W3C trace context the client put in `params._meta` (`traceparent`, `tracestate`,
+    /// `baggage`: reserved keys since 2026-07-28, SEP-414), when it did.
+    pub trace: TraceContext<'a>,
+}
+
+/// The OpenTelemetry keys of a message's `_meta`, each kept only when it is a string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceContext<'a> {
+    /// `_meta.traceparent`.
+    pub traceparent: Option<Cow<'a, str>>,
+    /// `_meta.tracestate`.
+    pub tracestate: Option<Cow<'a, str>>,
+    /// `_meta.baggage`.
+    pub baggage: Option<Cow<'a, str>>,
+}
+
+impl TraceContext<'_> {
+    /// The value of `key` (`traceparent`, `tracestate` or `baggage`), if given.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "traceparent" => self.traceparent.as_deref(),
+            "tracestate" => self.tracestate.as_deref(),
+            "baggage" => self.baggage.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// A client's `clientInfo` (`Implementation`): who is calling, for metrics.
@@ -174,6 +200,12 @@ struct Meta<'a> {
     protocol_version: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "io.modelcontextprotocol/clientInfo")]
     client_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    traceparent: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    tracestate: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    baggage: Option<&'a RawValue>,
 }
 
 /// A JSON string's value, borrowed when it has no escapes; `None` if not a string.
@@ -293,6 +325,14 @@ fn message<'a>(envelope: Envelope<'a>) -> Result<Message<'a>, InspectError> {
         .and_then(|params| params.client_info)
         .or_else(|| meta.as_ref().and_then(|meta| meta.client_info))
         .filter(|raw| raw.get().starts_with('{'));
+    let trace = meta
+        .as_ref()
+        .map(|meta| TraceContext {
+            traceparent: meta.traceparent.and_then(string_of),
+            tracestate: meta.tracestate.and_then(string_of),
+            baggage: meta.baggage.and_then(string_of),
+        })
+        .unwrap_or_default();
     Ok(Message {
         kind: if envelope.id.is_some() {
             Kind::Request
@@ -305,6 +345,7 @@ fn message<'a>(envelope: Envelope<'a>) -> Result<Message<'a>, InspectError> {
         protocol_version,
         params: envelope.params,
         client,
+        trace,
     })
 }
 
@@ -327,6 +368,7 @@ fn response(envelope: Envelope<'_>) -> Result<Message<'_>, InspectError> {
         protocol_version: None,
         params: None,
         client: None,
+        trace: TraceContext::default(),
     })
 }
 

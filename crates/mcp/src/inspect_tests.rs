@@ -155,3 +155,22 @@ fn the_client_is_read_from_initialize_or_from_meta() {
     let body = br#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#;
     assert_eq!(inspect(body).unwrap().messages[0].client_info(), None);
 }
+
+#[test]
+fn trace_context_is_read_from_meta_when_it_is_text() {
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"traceparent":"00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01","tracestate":"vendor=a","baggage":"user=x"}}}"#;
+    let inspected = inspect(body).unwrap();
+    let trace = &inspected.messages[0].trace;
+    assert_eq!(
+        trace.get("traceparent"),
+        Some("00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01")
+    );
+    assert_eq!(trace.get("tracestate"), Some("vendor=a"));
+    assert_eq!(trace.get("baggage"), Some("user=x"));
+    assert_eq!(trace.get("other"), None);
+    // Not text: ignored, not refused (the server decides what it makes of it).
+    let body =
+        br#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"traceparent":7}}}"#;
+    let inspected = inspect(body).unwrap();
+    assert_eq!(inspected.messages[0].trace, TraceContext::default());
+}

@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod model_cmd;
 mod otel;
+mod otel_metrics;
 mod policy_cmd;
 mod policy_file;
 mod retention;

@@ -1,4 +1,4 @@
-//! OpenTelemetry traces over OTLP/HTTP, when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
+//! OpenTelemetry traces over OTLP/HTTP (metrics: [`crate::otel_metrics`]), when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the
 //! traces-only `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) names a collector: the gateway's
 //! spans (one per request on an MCP route, with the MCP method, tool, server, session and
 //! caller, and children for authentication, policy and the upstream call) are exported in
@@ -7,18 +7,22 @@
 //! no context is propagated.
 
 use opentelemetry::global;
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
 /// The traces endpoint from the standard environment variables: the traces one as given,
-/// or the general one with `/v1/traces` appended.
+/// or the general one with `/v1/traces` appended; none with `OTEL_TRACES_EXPORTER=none`.
 fn endpoint() -> Option<String> {
+    if std::env::var("OTEL_TRACES_EXPORTER").is_ok_and(|value| value.trim() == "none") {
+        return None;
+    }
     let given = |name: &str| {
         std::env::var(name)
             .ok()
@@ -55,7 +59,11 @@ where
         .with_resource(Resource::builder().with_service_name("mcpgw").build())
         .with_batch_exporter(exporter)
         .build();
-    global::set_text_map_propagator(TraceContextPropagator::new());
+    // W3C trace context and baggage, read from clients and passed on to servers alike.
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
     mcpgw_gateway::trace::export();
     let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("mcpgw"));
     Some((provider, layer))

@@ -219,6 +219,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("mcpgw listening on http://{address}");
     std::io::stdout().flush()?;
 
+    let export_stop = CancellationToken::new();
+    let metrics_export = crate::otel_metrics::start(export_stop.clone())
+        .context("invalid OpenTelemetry metrics settings (OTEL_*)")?;
     let abort = CancellationToken::new();
     let workers = Workers::start(
         settings.io_threads,
@@ -244,6 +247,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::error!(%error, "the health checker had failed");
     }
     gateway.shutdown().await;
+    // The last values, after the last request.
+    export_stop.cancel();
+    if let Some(export) = metrics_export {
+        let _ = export.await;
+    }
     registry.shutdown().await;
     // After the last request: every decision made is in the database before it closes.
     audit.shutdown().await;

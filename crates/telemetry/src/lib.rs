@@ -1,7 +1,8 @@
 //! Telemetry: what the gateway tells about itself. The audit trail ([`audit::AuditLog`])
 //! and the analytics tables ([`analytics::Analytics`]), both taken off the request path by
 //! one batch writer ([`batch::BatchLog`]) and written to a store in batches; and the
-//! Prometheus metrics ([`metrics::metrics`]). OTLP export belongs here too.
+//! Prometheus metrics ([`metrics::metrics`]), also as OTLP export requests
+//! ([`metrics::otlp`]).
 //!
 //! This crate imports no other workspace crate: callers turn their own types (principals,
 //! policy decisions) into plain [`audit::AuditRecord`]s, and the database crate implements

@@ -22,6 +22,7 @@ use mcpgw_mcp::version::STATELESS_2026;
 use mcpgw_policy::Request as PolicyRequest;
 use mcpgw_registry::Transport;
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::Aggregator;
 use crate::error::GatewayError;
@@ -60,14 +61,16 @@ impl Aggregator {
             return None;
         }
         let caller = self.caller(Arc::clone(principal));
-        let decision = caller.policy.decide(
-            &caller.scopes,
-            &PolicyRequest {
-                server: &server.path,
-                method: "tools/call",
-                target: Some(&exposed.tool.name),
-            },
-        );
+        let decision = crate::trace::span(|| tracing::info_span!("policy")).in_scope(|| {
+            caller.policy.decide(
+                &caller.scopes,
+                &PolicyRequest {
+                    server: &server.path,
+                    method: "tools/call",
+                    target: Some(&exposed.tool.name),
+                },
+            )
+        });
         // A refusal is answered (and recorded) by the rmcp path, like every other.
         if !decision.allowed {
             return None;
@@ -79,6 +82,8 @@ impl Aggregator {
         let tool = HeaderValue::from_str(&exposed.tool.name).ok()?;
         let mut value: Value = serde_json::from_slice(body).ok()?;
         value["params"]["name"] = Value::from(exposed.tool.name.as_str());
+        let upstream = crate::trace::upstream_span(&server.path);
+        upstream.in_scope(|| crate::trace::add_to_params(&mut value["params"]));
         let rewritten = serde_json::to_vec(&value).ok()?;
         let id = message.id.map(|id| id.get().to_owned());
         self.record(&caller, &server.path, &exposed.tool.name, id, &decision);
@@ -104,8 +109,13 @@ impl Aggregator {
         if self.gateway.config().forward_identity {
             crate::forward::add_identity(headers, principal);
         }
+        upstream.in_scope(|| crate::trace::inject(headers));
         let started = std::time::Instant::now();
-        let sent = self.gateway.send(&target, request).await;
+        let sent = self
+            .gateway
+            .send(&target, request)
+            .instrument(upstream)
+            .await;
         let success = sent
             .as_ref()
             .is_ok_and(|response| response.status().is_success());

@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, Response};
+use mcpgw_auth::Principal;
 use mcpgw_mcp::inspect;
 use mcpgw_registry::RegistryService;
 use rmcp::transport::StreamableHttpService;
 use rmcp::transport::streamable_http_server::StreamableHttpServerConfig;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::catalog::LiveCatalog;
 use super::legacy::LegacyEndpoint;
@@ -26,6 +28,7 @@ use crate::forward::{MCP_METHOD, MCP_NAME, MCP_SESSION_ID};
 use crate::handler::{Gateway, single_header};
 use crate::route::Endpoint;
 use crate::session_owners::SessionOwners;
+use crate::trace::MessageSpan;
 
 /// How often idle upstream sessions are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -191,7 +194,11 @@ impl AggregateEndpoint {
         let (mut parts, body) = request.into_parts();
         let gateway = &self.core.gateway;
         let started = std::time::Instant::now();
-        let authenticated = gateway.auth().authenticate(&parts.headers).await;
+        let authenticated = gateway
+            .auth()
+            .authenticate(&parts.headers)
+            .instrument(crate::trace::span(|| tracing::info_span!("auth")))
+            .await;
         let method = authenticated
             .as_ref()
             .ok()
@@ -221,10 +228,12 @@ impl AggregateEndpoint {
             return Err(GatewayError::UnknownSession);
         }
         let mut opens_session = false;
+        let mut span = tracing::Span::none();
         let body = if parts.method == Method::POST {
             let bytes = gateway.read_body(&parts.headers, body).await?;
             let inspected = inspect::inspect(&bytes)?;
             refuse_batch(&inspected)?;
+            span = message_span(server, &inspected, session.as_deref(), &principal);
             for name in [MCP_METHOD, MCP_NAME] {
                 single_header(&parts.headers, &name)?;
             }
@@ -242,8 +251,12 @@ impl AggregateEndpoint {
                 && let Some(direct) = self
                     .core
                     .try_direct(&parts, &bytes, &inspected, &principal)
+                    .instrument(span.clone())
                     .await
             {
+                if let Ok(response) = &direct {
+                    span.record("mcp.result", response.status().as_u16());
+                }
                 return direct;
             }
             Body::from(bytes)
@@ -254,6 +267,7 @@ impl AggregateEndpoint {
         // Only an `initialize` opens a session: the owner key is built for those alone.
         let opener = opens_session.then(|| principal.owner());
         parts.extensions.insert(principal);
+        parts.extensions.insert(MessageSpan(span.clone()));
         let request = Request::from_parts(parts, body);
         let served = match surface {
             Surface::Everything => &self.everything,
@@ -270,7 +284,13 @@ impl AggregateEndpoint {
                 retry_after: 5,
             });
         }
-        let response = served.service.handle(request).await.map(Body::new);
+        let response = served
+            .service
+            .handle(request)
+            .instrument(span.clone())
+            .await
+            .map(Body::new);
+        span.record("mcp.result", response.status().as_u16());
         if response.status().is_success() {
             match (&session, session_id(response.headers())) {
                 (Some(session), _) if method == Method::DELETE => self.owners.forget(key, session),
@@ -297,6 +317,31 @@ pub(crate) fn refuse_batch(inspected: &inspect::Inspected<'_>) -> Result<(), Gat
         return Err(error.into());
     }
     Ok(())
+}
+
+/// The span of the request's message (none unless traces are exported), with what the
+/// gateway knows of it before serving it.
+fn message_span(
+    server: &str,
+    inspected: &inspect::Inspected<'_>,
+    session: Option<&str>,
+    principal: &Principal,
+) -> tracing::Span {
+    let first = inspected.messages.first();
+    let span = crate::trace::message_span(server, first);
+    if let Some(method) = first.and_then(|message| message.method.as_deref()) {
+        span.record("mcp.method.name", method);
+        if method == "tools/call"
+            && let Some(tool) = first.and_then(|message| message.target.as_deref())
+        {
+            span.record("gen_ai.tool.name", tool);
+        }
+    }
+    if let Some(session) = session {
+        span.record("mcp.session.id", session);
+    }
+    span.record("enduser.id", principal.subject.as_str());
+    span
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {

@@ -76,6 +76,9 @@ impl Aggregator {
         if let Some(token) = &call.progress_token {
             params["_meta"] = json!({"progressToken": token});
         }
+        // Run in the `upstream` span: the server's parent (a Streamable HTTP session sends
+        // it in the header too).
+        crate::trace::add_to_params(&mut params);
         match call.server.transport {
             Transport::StreamableHttp => self.via_session(&call, params, on_notification).await,
             Transport::Stdio | Transport::Sse => {

@@ -34,6 +34,7 @@ use mcpgw_auth::Principal;
 use mcpgw_policy::{Policy, Request, Scopes};
 use mcpgw_registry::RegistryService;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 pub use builtin::{NAMES as BUILTIN_TOOLS, SERVER as BUILTIN_SERVER};
 pub use catalog::{Catalog, ExposedTool, LiveCatalog};
@@ -193,14 +194,16 @@ impl Aggregator {
         invocation: Invocation,
         on_notification: OnNotification<'_>,
     ) -> Result<Value, CallFailure> {
-        let decision = caller.policy.decide(
-            &caller.scopes,
-            &Request {
-                server: &exposed.server.path,
-                method: "tools/call",
-                target: Some(&exposed.tool.name),
-            },
-        );
+        let decision = crate::trace::span(|| tracing::info_span!("policy")).in_scope(|| {
+            caller.policy.decide(
+                &caller.scopes,
+                &Request {
+                    server: &exposed.server.path,
+                    method: "tools/call",
+                    target: Some(&exposed.tool.name),
+                },
+            )
+        });
         let id = invocation.request_id.clone();
         self.record(
             caller,
@@ -221,7 +224,11 @@ impl Aggregator {
             principal: &caller.principal,
         };
         let started = std::time::Instant::now();
-        let result = self.invoke(call, on_notification).await;
+        let upstream = crate::trace::upstream_span(&exposed.server.path);
+        let result = self
+            .invoke(call, on_notification)
+            .instrument(upstream)
+            .await;
         let success = result
             .as_ref()
             .is_ok_and(|value| value.get("isError") != Some(&Value::Bool(true)));

@@ -20,6 +20,7 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext, RoleServer, SubscriptionContext};
 use serde_json::Value;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::invoke::CallFailure;
 use super::{Aggregator, Invocation, Surface};
@@ -255,13 +256,17 @@ impl ServerHandler for AggregateServer {
             continuation,
             request_id: serde_json::to_string(&context.id).ok(),
         };
-        let call = self.core.call(
-            &caller,
-            self.surface,
-            &request.name,
-            invocation,
-            &mut on_notification,
-        );
+        let span = crate::trace::MessageSpan::of(context.extensions.get::<http::request::Parts>());
+        let call = self
+            .core
+            .call(
+                &caller,
+                self.surface,
+                &request.name,
+                invocation,
+                &mut on_notification,
+            )
+            .instrument(span);
         tokio::pin!(call);
         let outcome = loop {
             tokio::select! {

@@ -53,6 +53,9 @@ impl HttpSession {
     ) -> Result<reqwest::RequestBuilder, ProbeError> {
         let mut request =
             crate::client::http::mcp_post(&self.probe.http, &self.url, &self.headers, body);
+        for (name, value) in trace_headers(body) {
+            request = request.header(name, value);
+        }
         match route {
             Route::Stateless { method, name } => {
                 request = request.header(PROTOCOL_VERSION, version::STATELESS_2026);
@@ -132,4 +135,20 @@ impl HttpSession {
 fn header_value(value: &str) -> Result<HeaderValue, ProbeError> {
     HeaderValue::from_str(value)
         .map_err(|_| ProbeError::Config(format!("{value:?} cannot be sent in a header")))
+}
+
+/// The W3C trace context a message carries in `params._meta` (SEP-414), as the headers
+/// that say the same: a server (or a proxy before it) that reads only one of the two sees
+/// the same parent.
+fn trace_headers(body: &Value) -> Vec<(&'static str, HeaderValue)> {
+    let Some(meta) = body.pointer("/params/_meta").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    ["traceparent", "tracestate", "baggage"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = meta.get(name)?.as_str()?;
+            Some((name, HeaderValue::from_str(value).ok()?))
+        })
+        .collect()
 }

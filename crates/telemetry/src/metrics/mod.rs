@@ -11,8 +11,10 @@
 //! server labels are registered servers' paths (or `_unknown`, `mcp`), issuers configured
 //! ones: callers never pass what a request made up.
 
+mod exposition;
 mod guards;
 mod labels;
+pub mod otlp;
 mod registrar;
 
 use std::sync::{Arc, OnceLock};
