@@ -79,6 +79,7 @@ pub(crate) fn message_span(server: &str, first: Option<&Message<'_>>) -> Span {
         mcp.method.name = tracing::field::Empty,
         gen_ai.tool.name = tracing::field::Empty,
         mcp.session.id = tracing::field::Empty,
+        mcp.protocol.version = tracing::field::Empty,
         jsonrpc.request.id = tracing::field::Empty,
         enduser.id = tracing::field::Empty,
         mcp.result = tracing::field::Empty,
@@ -86,6 +87,11 @@ pub(crate) fn message_span(server: &str, first: Option<&Message<'_>>) -> Span {
     if let Some(message) = first {
         if let Some(id) = message.id {
             span.record("jsonrpc.request.id", id.get().trim_matches('"'));
+        }
+        // The era: a stateless (2026-07-28) request names its version; a session's
+        // messages have the session id instead.
+        if let Some(version) = message.protocol_version.as_deref() {
+            span.record("mcp.protocol.version", version);
         }
         if message.trace.traceparent.is_some() {
             let parent = global::get_text_map_propagator(|propagator| {

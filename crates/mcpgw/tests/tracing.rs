@@ -181,6 +181,10 @@ async fn a_clients_trace_runs_through_a_servers_route_to_the_server() {
         attribute(&mcp.attributes, "jsonrpc.request.id").as_deref(),
         Some("7")
     );
+    assert_eq!(
+        attribute(&mcp.attributes, "mcp.protocol.version").as_deref(),
+        Some("2026-07-28")
+    );
     assert!(
         attribute(&mcp.attributes, "enduser.id").is_some(),
         "{mcp:?}"
