@@ -18,6 +18,7 @@ mod search;
 mod service;
 mod store;
 mod validation;
+pub mod versions;
 
 pub use error::{ErrorKind, RegistryError, StoreError};
 pub use follow::follow;

@@ -6,7 +6,8 @@
 //! backend differences (SQLite's WAL and busy timeout) are set when connecting.
 //! The same database keeps the gateway's tokens, users and sessions (`mcpgw-auth`'s store
 //! traits), the audit trail (`mcpgw-telemetry`'s `AuditStore`) and the cached embeddings of
-//! tool search (`mcpgw_registry::EmbeddingStore`).
+//! tool search (`mcpgw_registry::EmbeddingStore`) and the published server versions
+//! (`mcpgw_registry::versions::VersionStore`).
 //! This crate holds no domain rules: validation belongs to `mcpgw-registry`.
 
 mod analytics;
@@ -18,6 +19,7 @@ mod sessions;
 mod sql_store;
 mod tokens;
 mod users;
+mod versions;
 
 pub use connect::{Backend, connect};
 pub use sql_store::SqlStore;

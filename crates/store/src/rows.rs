@@ -23,7 +23,7 @@ pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
-fn time(ms: i64, column: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn time(ms: i64, column: &str) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms} is not a time")))
@@ -34,11 +34,11 @@ pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, Stor
     serde_json::to_string(value).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
-fn from_json<T: DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str, column: &str) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
 }
 
-fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
 where
     T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
