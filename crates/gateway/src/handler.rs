@@ -136,11 +136,6 @@ impl Gateway {
         &self.config
     }
 
-    /// Who is calling.
-    pub(crate) fn auth(&self) -> &Authenticator {
-        &self.auth
-    }
-
     /// The access policy in force.
     pub(crate) fn policy(&self) -> &SharedPolicy {
         &self.policy
@@ -208,6 +203,29 @@ impl Gateway {
         }
     }
 
+    /// Authenticates a request's caller in an `auth` span; also says how (for metrics)
+    /// and how long it took.
+    pub(crate) async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> (
+        Result<mcpgw_auth::Principal, mcpgw_auth::AuthError>,
+        Option<&'static str>,
+        std::time::Duration,
+    ) {
+        let started = Instant::now();
+        let authenticated = self
+            .auth
+            .authenticate(headers)
+            .instrument(crate::trace::span(|| tracing::info_span!("auth")))
+            .await;
+        let method = authenticated
+            .as_ref()
+            .ok()
+            .map(|principal| principal.auth_method.kind());
+        (authenticated, method, started.elapsed())
+    }
+
     /// The `WWW-Authenticate` header for a refused request, naming the resource metadata.
     pub(crate) fn challenge(
         &self,
@@ -233,17 +251,8 @@ impl Gateway {
     ) -> Result<Response<Body>, (GatewayError, Option<String>)> {
         let fail = |error: GatewayError| (error, None);
         // Who first: an unauthenticated caller learns nothing, not even which servers exist.
-        let started = Instant::now();
-        let authenticated = self
-            .auth
-            .authenticate(&parts.headers)
-            .instrument(crate::trace::span(|| tracing::info_span!("auth")))
-            .await;
-        let method = authenticated
-            .as_ref()
-            .ok()
-            .map(|principal| principal.auth_method.kind());
-        seen.auth = Some((method, started.elapsed()));
+        let (authenticated, method, took) = self.authenticate(&parts.headers).await;
+        seen.auth = Some((method, took));
         seen.user = authenticated
             .as_ref()
             .ok()

@@ -127,6 +127,20 @@ fn tool_call(meta: Value) -> Value {
         "name": "echo", "arguments": {}, "_meta": meta}})
 }
 
+/// POSTs a 2026-07-28 request with the admin token to `path` (with a `traceparent` header
+/// when given) and returns its status.
+async fn post_stateless(gw: &Gateway, path: &str, body: &Value, traceparent: Option<&str>) -> u16 {
+    let mut request = gw
+        .request("POST", path)
+        .bearer_auth(TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28");
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    request.json(body).send().await.unwrap().status().as_u16()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_clients_trace_runs_through_a_servers_route_to_the_server() {
     let collector = hostile::start(|_| Reply::empty(200)).await;
@@ -135,19 +149,17 @@ async fn a_clients_trace_runs_through_a_servers_route_to_the_server() {
     let gw = traced_gateway(dir.path(), &collector).await;
     gw.register_healthy(common::http_server("recorder", &upstream.url))
         .await;
+    let client_traceparent = format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01");
 
     // 1. Trace context in the header only.
-    let answered = gw
-        .request("POST", "/recorder/mcp")
-        .bearer_auth(TOKEN)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("traceparent", format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"))
-        .json(&tool_call(common::stateless_meta()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answered.status(), 200);
+    let status = post_stateless(
+        &gw,
+        "/recorder/mcp",
+        &tool_call(common::stateless_meta()),
+        Some(&client_traceparent),
+    )
+    .await;
+    assert_eq!(status, 200);
     let calls: Vec<Request> = upstream
         .requests()
         .into_iter()
@@ -212,17 +224,14 @@ async fn a_clients_trace_runs_through_a_servers_route_to_the_server() {
     let mut meta = common::stateless_meta();
     meta["traceparent"] = json!(format!("00-{META_TRACE}-{META_SPAN}-01"));
     meta["tracestate"] = json!("vendor=agent");
-    let answered = gw
-        .request("POST", "/recorder/mcp")
-        .bearer_auth(TOKEN)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("traceparent", format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"))
-        .json(&tool_call(meta))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answered.status(), 200);
+    let status = post_stateless(
+        &gw,
+        "/recorder/mcp",
+        &tool_call(meta),
+        Some(&client_traceparent),
+    )
+    .await;
+    assert_eq!(status, 200);
     let calls: Vec<Request> = upstream
         .requests()
         .into_iter()
@@ -370,16 +379,14 @@ async fn metrics_are_pushed_over_otlp_with_the_configured_headers() {
     let gw = traced_gateway(dir.path(), &collector).await;
     gw.register_healthy(common::http_server("recorder", &upstream.url))
         .await;
-    let answered = gw
-        .request("POST", "/recorder/mcp")
-        .bearer_auth(TOKEN)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .json(&tool_call(common::stateless_meta()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answered.status(), 200);
+    let status = post_stateless(
+        &gw,
+        "/recorder/mcp",
+        &tool_call(common::stateless_meta()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
 
     // Pushed every 300 ms here: wait for an export that holds the call.
     let mut found = None;

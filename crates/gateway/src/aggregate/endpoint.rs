@@ -193,21 +193,12 @@ impl AggregateEndpoint {
     ) -> Result<Response<Body>, GatewayError> {
         let (mut parts, body) = request.into_parts();
         let gateway = &self.core.gateway;
-        let started = std::time::Instant::now();
-        let authenticated = gateway
-            .auth()
-            .authenticate(&parts.headers)
-            .instrument(crate::trace::span(|| tracing::info_span!("auth")))
-            .await;
-        let method = authenticated
-            .as_ref()
-            .ok()
-            .map(|principal| principal.auth_method.kind());
+        let (authenticated, method, took) = gateway.authenticate(&parts.headers).await;
         let server = match surface {
             Surface::Everything => "mcp",
             Surface::Builtins => super::BUILTIN_SERVER,
         };
-        crate::observe::aggregated_auth(server, method, started.elapsed());
+        crate::observe::aggregated_auth(server, method, took);
         let principal = Arc::new(authenticated?);
         if endpoint != Endpoint::Mcp {
             let body = match parts.method {
