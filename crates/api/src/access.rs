@@ -103,8 +103,13 @@ impl Access {
 
     /// Whether the caller may see `server` at all (lists leave out those it may not).
     pub fn can_list(&self, server: &Server) -> bool {
-        self.decide(UiAction::List, Some(server_ref(server)))
-            .allowed
+        self.may_list(server_ref(server))
+    }
+
+    /// Whether the caller may see the server `server` names (one that may no longer be
+    /// registered: the published versions of a removed server).
+    pub fn may_list(&self, server: ServerRef<'_>) -> bool {
+        self.decide(UiAction::List, Some(server)).allowed
     }
 
     /// Which of `path`'s tools the caller may call (as on the MCP routes).

@@ -28,6 +28,7 @@ mod login;
 pub mod metrics;
 mod metrics_summary;
 mod pages;
+pub mod registry_api;
 mod search;
 mod servers;
 mod tokens;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub semantic: mcpgw_registry::SemanticSlot,
     /// The servers and tools search looks at, tokenised once per registry change.
     pub search: mcpgw_registry::LiveSearchCatalog,
+    /// How the official registry API (`/v0.1`) publishes.
+    pub registry_api: registry_api::RegistryApiSettings,
 }
 
 /// Builds the router for all API routes.
@@ -118,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/metrics/summary", get(metrics_summary::get))
         .route("/api/search", get(search::get))
         .route("/api/search/semantic", post(search::semantic))
+        .merge(registry_api::protected_routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::require_principal,
@@ -138,6 +142,7 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/oauth-protected-resource/{*resource}",
             get(discovery::server),
         )
+        .merge(registry_api::public_routes())
         .merge(protected)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

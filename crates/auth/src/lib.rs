@@ -94,6 +94,20 @@ impl Authenticator {
             })
     }
 
+    /// Who a request without credentials is: `anonymous` in the configured group, or,
+    /// when anonymous requests are refused, an `anonymous` principal in no group (which
+    /// the access policy grants nothing unless it says so), for public pages that show
+    /// what an anonymous client may know.
+    pub fn anonymous(&self) -> Principal {
+        match &self.anonymous_group {
+            Some(group) => Principal::anonymous(group),
+            None => Principal {
+                groups: Vec::new(),
+                ..Principal::anonymous("")
+            },
+        }
+    }
+
     /// Reads the bearer credential from `headers` and identifies its holder.
     ///
     /// `X-Authorization` (the Python gateway's header for the gateway's own token) wins

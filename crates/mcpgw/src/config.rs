@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use mcpgw_api::registry_api::RegistryApiSettings;
 use mcpgw_auth::jwt::JwtSettings;
 use mcpgw_auth::jwt::issuer::IssuerConfig;
 use mcpgw_auth::login::OidcLoginConfig;
@@ -86,6 +87,13 @@ struct MetricsSection {
     analytics: Option<bool>,
 }
 
+/// The `[registry_api]` section: how the official registry API (`/v0.1`) publishes.
+#[derive(Debug, Default, Deserialize)]
+struct RegistryApiSection {
+    namespace: Option<String>,
+    well_known: Option<bool>,
+}
+
 /// Default days the audit trail is kept.
 const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 90;
 /// Longest retention that can be set (100 years); 0 means forever.
@@ -112,6 +120,8 @@ struct FileConfig {
     search: SearchSection,
     #[serde(default)]
     metrics: MetricsSection,
+    #[serde(default)]
+    registry_api: RegistryApiSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -165,6 +175,9 @@ pub struct Settings {
     /// analytics`, `MCPGW_ANALYTICS`; default true): a few microseconds of CPU per
     /// request, which a gateway near its limit on a small machine may rather keep.
     pub analytics: bool,
+    /// How `/v0.1` publishes (`[registry_api] namespace`, default `io.mcpgateway`;
+    /// `well_known`, default true).
+    pub registry_api: RegistryApiSettings,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -342,10 +355,21 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             },
             None => data_dir.join("models").join("all-MiniLM-L6-v2"),
         },
+        registry_api: registry_api(file.registry_api)?,
         data_dir,
         database_url,
         public_url,
         health,
+    })
+}
+
+fn registry_api(section: RegistryApiSection) -> anyhow::Result<RegistryApiSettings> {
+    let defaults = RegistryApiSettings::default();
+    let namespace = section.namespace.unwrap_or(defaults.namespace);
+    RegistryApiSettings::check_namespace(&namespace).map_err(anyhow::Error::msg)?;
+    Ok(RegistryApiSettings {
+        namespace,
+        well_known: section.well_known.unwrap_or(defaults.well_known),
     })
 }
 

@@ -57,8 +57,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let store = mcpgw_store::connect(&settings.database_url).await?;
     let prober = Prober::new(settings.health.timeout)?;
-    let registry =
-        RegistryService::new(Arc::new(store.clone()), prober, settings.health.concurrency);
+    let registry = RegistryService::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        prober,
+        settings.health.concurrency,
+    );
+    let (published, withdrawn) = registry
+        .sync_versions()
+        .await
+        .context("cannot bring the published versions in step with the servers")?;
+    if published > 0 || withdrawn > 0 {
+        tracing::info!(published, withdrawn, "published versions brought in step");
+    }
     let shutdown = CancellationToken::new();
 
     let listener = TcpListener::bind(settings.listen)
@@ -176,6 +187,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("cannot read the registry for search")?;
     let api = mcpgw_api::router(AppState {
+        registry_api: settings.registry_api.clone(),
         semantic: semantic.clone(),
         search,
         tokens,

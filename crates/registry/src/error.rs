@@ -32,6 +32,10 @@ pub enum RegistryError {
     /// A server with this path already exists.
     #[error("a server with path '{0}' already exists")]
     Conflict(String),
+    /// The server's versions outlive it, but cannot be made current again: only
+    /// registering the server again publishes it.
+    #[error("server '{0}' was removed from the registry; register it again to publish it")]
+    Removed(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -51,7 +55,7 @@ impl RegistryError {
         match self {
             RegistryError::Invalid { .. } => ErrorKind::Invalid,
             RegistryError::NotFound(_) => ErrorKind::NotFound,
-            RegistryError::Conflict(_) => ErrorKind::Conflict,
+            RegistryError::Conflict(_) | RegistryError::Removed(_) => ErrorKind::Conflict,
             RegistryError::Store(error) => error.kind(),
         }
     }

@@ -11,6 +11,7 @@ use crate::model::{HealthSummary, Server, Tool, now};
 use crate::probe::Prober;
 use crate::store::Store;
 use crate::validation;
+use crate::versions::{Publisher, ServerVersion, VersionStatus, VersionStore};
 
 /// How often an update is re-applied when another writer changed the server meanwhile.
 const UPDATE_ATTEMPTS: usize = 5;
@@ -20,6 +21,8 @@ const UPDATE_ATTEMPTS: usize = 5;
 #[derive(Clone)]
 pub struct RegistryService {
     store: Arc<dyn Store>,
+    /// Publishes a version when what a server publishes changes.
+    publisher: Publisher,
     prober: Prober,
     /// Bumped after every change to a server's definition, so that in-memory views
     /// (the gateway's routing table) know when to reload.
@@ -31,11 +34,17 @@ pub struct RegistryService {
 }
 
 impl RegistryService {
-    /// A service over `store` that checks servers with `prober`, at most
-    /// `max_concurrent_checks` at a time.
-    pub fn new(store: Arc<dyn Store>, prober: Prober, max_concurrent_checks: usize) -> Self {
+    /// A service over `store` (servers) and `versions` (their published versions) that
+    /// checks servers with `prober`, at most `max_concurrent_checks` at a time.
+    pub fn new(
+        store: Arc<dyn Store>,
+        versions: Arc<dyn VersionStore>,
+        prober: Prober,
+        max_concurrent_checks: usize,
+    ) -> Self {
         RegistryService {
             store,
+            publisher: Publisher::new(versions),
             prober,
             changes: Arc::new(watch::channel(0).0),
             checks: Arc::new(Semaphore::new(max_concurrent_checks.max(1))),
@@ -95,6 +104,7 @@ impl RegistryService {
         }
         tracing::info!(path = %server.path, transport = server.transport.as_str(), "server registered");
         self.changed();
+        self.publish(&server).await;
         if server.enabled {
             self.check_in_background(&server);
         }
@@ -114,6 +124,7 @@ impl RegistryService {
             tracing::info!(path = %updated.path, "server updated");
             self.changed();
             let stored = self.get(&updated.path).await?;
+            self.publish(&stored).await;
             if stored.enabled && (endpoint_changed(&existing, &stored) || !existing.enabled) {
                 self.check_in_background(&stored);
             }
@@ -141,7 +152,52 @@ impl RegistryService {
         }
         tracing::info!(%path, "server removed");
         self.changed();
+        if let Err(error) = self.publisher.withdraw(&path).await {
+            // The server is gone; its versions are withdrawn at the next start.
+            tracing::warn!(%path, %error, "versions of a removed server not yet withdrawn");
+        }
         Ok(())
+    }
+
+    /// Publishes a version of `server` if what it publishes changed. A failure does not
+    /// undo the change it follows (that is stored): it is logged, and the versions are
+    /// brought in step at the next start ([`RegistryService::sync_versions`]).
+    async fn publish(&self, server: &Server) {
+        if let Err(error) = self.publisher.publish(server).await {
+            tracing::warn!(path = %server.path, %error, "version not yet published");
+        }
+    }
+
+    /// Brings the published versions in step with the servers (at start): publishes what
+    /// was never published and withdraws the versions of removed servers.
+    pub async fn sync_versions(&self) -> Result<(usize, u64), RegistryError> {
+        let servers = self.store.list_servers().await?;
+        Ok(self.publisher.sync(&servers).await?)
+    }
+
+    /// Every published version of every server, ordered by path, then publication.
+    pub async fn versions(&self) -> Result<Vec<ServerVersion>, RegistryError> {
+        Ok(self.publisher.all().await?)
+    }
+
+    /// Sets the status of one version of `path` (or, `version` = `None`, of all its
+    /// versions) and returns the versions of `path` afterwards. A server that was removed
+    /// cannot have its versions brought back to life: only registering it again does.
+    pub async fn set_version_status(
+        &self,
+        path: &str,
+        version: Option<&str>,
+        status: VersionStatus,
+        message: Option<&str>,
+    ) -> Result<(u64, Vec<ServerVersion>), RegistryError> {
+        if status != VersionStatus::Deleted && self.store.get_server(path).await?.is_none() {
+            return Err(RegistryError::Removed(path.to_owned()));
+        }
+        let changed = self
+            .publisher
+            .set_status(path, version, status, message, now())
+            .await?;
+        Ok((changed, self.publisher.of(path).await?))
     }
 
     /// Checks a server now and stores its health and (if changed) its tools.

@@ -70,6 +70,19 @@ impl VersionStore for SqlStore {
         rows.iter().map(version_from_row).collect()
     }
 
+    async fn versions_of(&self, path: &str) -> Result<Vec<ServerVersion>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT path, version, seq, metadata, digest, status, status_message, \
+             status_changed_at, published_at, updated_at FROM server_versions \
+             WHERE path = $1 ORDER BY seq",
+        )
+        .bind(path)
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(version_from_row).collect()
+    }
+
     async fn set_version_status(
         &self,
         path: &str,

@@ -750,6 +750,11 @@ async fn versions_are_published_once_and_change_status(store: SqlStore) {
         [other.clone(), first.clone(), second.clone()],
         "by path, then seq, exactly as stored"
     );
+    assert_eq!(
+        store.versions_of("clock").await.unwrap(),
+        [first.clone(), second.clone()]
+    );
+    assert!(store.versions_of("nothing").await.unwrap().is_empty());
 
     // One version deprecated, with a reason.
     let at = Utc.timestamp_millis_opt(3_000).unwrap();

@@ -8,5 +8,9 @@
 //! definition, a version row a published snapshot that outlives edits and deletion.
 
 mod model;
+mod publish;
+mod publisher;
 
 pub use model::{ServerVersion, VersionStatus, VersionStore};
+pub use publish::{digest, next_version, published_metadata};
+pub use publisher::{Publisher, REMOVED_MESSAGE};

@@ -75,6 +75,9 @@ pub trait VersionStore: Send + Sync + 'static {
     /// Every version of every server, ordered by path, then by `seq`.
     async fn list_versions(&self) -> Result<Vec<ServerVersion>, StoreError>;
 
+    /// The versions of one server, ordered by `seq`.
+    async fn versions_of(&self, path: &str) -> Result<Vec<ServerVersion>, StoreError>;
+
     /// Sets the status of one version of `path` (`version`), or of all of them (`None`),
     /// with `message`, at `at`; returns how many versions changed.
     async fn set_version_status(
