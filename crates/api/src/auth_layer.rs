@@ -114,6 +114,11 @@ pub fn check_csrf(
 /// 403 unless `principal` is an admin (local users are managed by admins only; the
 /// registry's routes decide per caller in [`crate::access`]).
 pub fn admin_only(principal: &Principal) -> Result<(), ApiError> {
+    admin_for(principal, "manage local users")
+}
+
+/// 403 unless `principal` is an admin, saying it may not do `what`.
+pub fn admin_for(principal: &Principal, what: &str) -> Result<(), ApiError> {
     if principal.is_admin {
         return Ok(());
     }
@@ -121,7 +126,7 @@ pub fn admin_only(principal: &Principal) -> Result<(), ApiError> {
         StatusCode::FORBIDDEN,
         "forbidden",
         format!(
-            "{} is authenticated but may not manage local users: only admins may",
+            "{} is authenticated but may not {what}: only admins may",
             principal.subject
         ),
     ))

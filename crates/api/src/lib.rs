@@ -23,6 +23,7 @@ mod body;
 mod discovery;
 mod error;
 mod health;
+mod import;
 mod legacy;
 mod login;
 pub mod metrics;
@@ -82,6 +83,8 @@ pub struct AppState {
     pub semantic: mcpgw_registry::SemanticSlot,
     /// The servers and tools search looks at, tokenised once per registry change.
     pub search: mcpgw_registry::LiveSearchCatalog,
+    /// Imports from registries and federation with peer registries.
+    pub importer: mcpgw_registry::import::Importer,
     /// How the official registry API (`/v0.1`) publishes.
     pub registry_api: registry_api::RegistryApiSettings,
 }
@@ -121,6 +124,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/metrics/summary", get(metrics_summary::get))
         .route("/api/search", get(search::get))
         .route("/api/search/semantic", post(search::semantic))
+        .route("/api/import", post(import::import))
+        .route(
+            "/api/sources",
+            get(import::list_sources).post(import::add_source),
+        )
+        .route(
+            "/api/sources/{path}",
+            axum::routing::delete(import::remove_source),
+        )
+        .route("/api/sources/{path}/sync", post(import::sync_source))
         .merge(registry_api::protected_routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -56,6 +56,11 @@ pub enum Command {
     Search(SearchArgs),
     /// Usage per server and tool over a window: calls, error rate, latency, clients.
     Stats(StatsArgs),
+    /// Import servers from an MCP registry (the official one, another mcpgw) or a file.
+    Import(Box<crate::import_cmd::ImportArgs>),
+    /// Peer registries synchronised on an interval (federation).
+    #[command(subcommand)]
+    Source(Box<crate::import_cmd::SourceCommand>),
     /// Obtain the embedding model used by semantic search (offline afterwards).
     #[command(subcommand)]
     Model(ModelCommand),

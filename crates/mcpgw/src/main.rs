@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod config;
 mod demo;
+mod import_cmd;
 mod model_cmd;
 mod otel;
 mod otel_metrics;
@@ -88,6 +89,8 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit_cmd::run(args).await,
             Command::Search(args) => search_cmd::run(args).await,
             Command::Stats(args) => stats_cmd::run(args).await,
+            Command::Import(args) => import_cmd::run_import(*args).await,
+            Command::Source(command) => import_cmd::run_source(*command).await,
             Command::User(command) => user_cmd::run(command).await,
             Command::Model(command) => model_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,

@@ -186,7 +186,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let search = mcpgw_registry::LiveSearchCatalog::start(registry.clone())
         .await
         .context("cannot read the registry for search")?;
+    let registry_client = mcpgw_mcp::client::http_client(std::time::Duration::from_secs(10))
+        .context("cannot set up the HTTP client for registry imports")?;
+    let importer = mcpgw_registry::import::Importer::new(
+        registry.clone(),
+        Arc::new(store.clone()),
+        registry_client,
+    );
+    importer.clone().spawn_federation(shutdown.clone());
     let api = mcpgw_api::router(AppState {
+        importer,
         registry_api: settings.registry_api.clone(),
         semantic: semantic.clone(),
         search,

@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-fn text(value: &Value) -> String {
+/// A JSON value as a table cell: text as is, nothing for null, anything else as JSON.
+pub fn text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Null => String::new(),

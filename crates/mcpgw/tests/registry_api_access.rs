@@ -251,7 +251,10 @@ async fn callers_see_what_they_may_list_and_curators_change_status() {
     assert_eq!(servers[0]["name"], "com.example.mcp/alpha");
     assert_eq!(servers[0]["health"], "healthy");
     assert_eq!(servers[0]["url"], format!("{}/alpha/mcp", gw.url));
-    assert_eq!(servers[0]["numTools"], 1, "only the tools it may call: echo");
+    assert_eq!(
+        servers[0]["numTools"], 1,
+        "only the tools it may call: echo"
+    );
     assert_eq!(known["gateway"]["url"], format!("{}/mcp", gw.url));
     // The registry link it gives works.
     let link = servers[0]["registry"]

@@ -11,6 +11,8 @@ pub enum ErrorKind {
     Conflict,
     /// The backing store is unreachable or failing; retrying later may help.
     Unavailable,
+    /// Another service the operation reads (a peer registry to import from) failed.
+    Upstream,
     /// A bug or corrupted data on our side.
     Internal,
 }
@@ -36,6 +38,9 @@ pub enum RegistryError {
     /// registering the server again publishes it.
     #[error("server '{0}' was removed from the registry; register it again to publish it")]
     Removed(String),
+    /// A registry to import from could not be read (down, an error page, not JSON …).
+    #[error("cannot read the registry {0}")]
+    Upstream(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -56,6 +61,7 @@ impl RegistryError {
             RegistryError::Invalid { .. } => ErrorKind::Invalid,
             RegistryError::NotFound(_) => ErrorKind::NotFound,
             RegistryError::Conflict(_) | RegistryError::Removed(_) => ErrorKind::Conflict,
+            RegistryError::Upstream(_) => ErrorKind::Upstream,
             RegistryError::Store(error) => error.kind(),
         }
     }

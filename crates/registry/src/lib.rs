@@ -11,6 +11,7 @@
 mod error;
 mod follow;
 mod health;
+pub mod import;
 mod input;
 mod model;
 mod probe;

@@ -14,6 +14,7 @@ mod analytics;
 mod audit;
 mod connect;
 mod embeddings;
+mod origins;
 mod rows;
 mod sessions;
 mod sql_store;

@@ -7,11 +7,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{TimeZone, Utc};
-use mcpgw_registry::versions::{ServerVersion, VersionStatus, VersionStore};
 use mcpgw_registry::{Health, HealthState, Server, Store, Tool, Transport};
 use mcpgw_store::{SqlStore, connect};
 use serde_json::json;
 use sqlx::Connection;
+
+#[path = "store/records.rs"]
+mod records;
+use records::{origins_and_sources_round_trip, versions_are_published_once_and_change_status};
 
 fn sample(path: &str) -> Server {
     let at = Utc.timestamp_millis_opt(1_764_000_000_123).unwrap();
@@ -709,96 +712,6 @@ async fn embeddings_are_kept_by_model_and_text(store: SqlStore) {
     store.save_embeddings("m1", &[]).await.unwrap();
 }
 
-fn published(path: &str, version: &str, seq: i64, at_ms: i64) -> ServerVersion {
-    let at = Utc.timestamp_millis_opt(at_ms).unwrap();
-    ServerVersion {
-        path: path.to_owned(),
-        version: version.to_owned(),
-        seq,
-        metadata: json!({"description": format!("{path} {version}"), "tags": ["a", "é"]}),
-        digest: format!("digest-{seq}"),
-        status: VersionStatus::Active,
-        status_message: None,
-        status_changed_at: at,
-        published_at: at,
-        updated_at: at,
-    }
-}
-
-async fn versions_are_published_once_and_change_status(store: SqlStore) {
-    let first = published("clock", "1.0.0", 1, 1_000);
-    assert!(store.publish_version(&first).await.unwrap());
-    // The same version string, or the same seq, is refused: someone published first.
-    assert!(
-        !store
-            .publish_version(&published("clock", "1.0.0", 2, 2_000))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .publish_version(&published("clock", "1.1.0", 1, 2_000))
-            .await
-            .unwrap()
-    );
-    let second = published("clock", "1.1.0", 2, 2_000);
-    assert!(store.publish_version(&second).await.unwrap());
-    let other = published("adder", "0.0.1", 1, 1_500);
-    assert!(store.publish_version(&other).await.unwrap());
-    assert_eq!(
-        store.list_versions().await.unwrap(),
-        [other.clone(), first.clone(), second.clone()],
-        "by path, then seq, exactly as stored"
-    );
-    assert_eq!(
-        store.versions_of("clock").await.unwrap(),
-        [first.clone(), second.clone()]
-    );
-    assert!(store.versions_of("nothing").await.unwrap().is_empty());
-
-    // One version deprecated, with a reason.
-    let at = Utc.timestamp_millis_opt(3_000).unwrap();
-    let changed = store
-        .set_version_status(
-            "clock",
-            Some("1.0.0"),
-            VersionStatus::Deprecated,
-            Some("use 1.1"),
-            at,
-        )
-        .await
-        .unwrap();
-    assert_eq!(changed, 1);
-    // The same request again changes nothing (no phantom update for incremental syncs).
-    let again = store
-        .set_version_status(
-            "clock",
-            Some("1.0.0"),
-            VersionStatus::Deprecated,
-            Some("use 1.1"),
-            at,
-        )
-        .await
-        .unwrap();
-    assert_eq!(again, 0);
-    // Every version of a server deleted at once; the other server untouched.
-    let later = Utc.timestamp_millis_opt(4_000).unwrap();
-    let deleted = store
-        .set_version_status("clock", None, VersionStatus::Deleted, None, later)
-        .await
-        .unwrap();
-    assert_eq!(deleted, 2);
-    let listed = store.list_versions().await.unwrap();
-    assert_eq!(listed[0], other);
-    for version in &listed[1..] {
-        assert_eq!(version.status, VersionStatus::Deleted);
-        assert_eq!(version.status_message, None);
-        assert_eq!(version.updated_at, later);
-        assert_eq!(version.status_changed_at, later);
-        assert_eq!(version.published_at.timestamp_millis(), version.seq * 1_000);
-    }
-}
-
 async fn reopen(url: &str) {
     let first = connect(url).await.unwrap();
     first.insert_server(&sample("kept")).await.unwrap();
@@ -812,6 +725,7 @@ async fn reopen(url: &str) {
 
 on_both_backends!(
     versions_are_published_once_and_change_status,
+    origins_and_sources_round_trip,
     analytics_rows_land_once_summarise_and_prune,
     embeddings_are_kept_by_model_and_text,
     audit_trail_pages_filters_and_prunes,

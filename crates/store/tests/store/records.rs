@@ -1,0 +1,157 @@
+//! Published versions, import origins and registry sources, on both backends.
+
+use chrono::{TimeZone, Utc};
+use mcpgw_registry::import::{Origin, OriginStore, Source};
+use mcpgw_registry::versions::{ServerVersion, VersionStatus, VersionStore};
+use mcpgw_store::SqlStore;
+use serde_json::json;
+
+fn published(path: &str, version: &str, seq: i64, at_ms: i64) -> ServerVersion {
+    let at = Utc.timestamp_millis_opt(at_ms).unwrap();
+    ServerVersion {
+        path: path.to_owned(),
+        version: version.to_owned(),
+        seq,
+        metadata: json!({"description": format!("{path} {version}"), "tags": ["a", "é"]}),
+        digest: format!("digest-{seq}"),
+        status: VersionStatus::Active,
+        status_message: None,
+        status_changed_at: at,
+        published_at: at,
+        updated_at: at,
+    }
+}
+
+pub async fn versions_are_published_once_and_change_status(store: SqlStore) {
+    let first = published("clock", "1.0.0", 1, 1_000);
+    assert!(store.publish_version(&first).await.unwrap());
+    // The same version string, or the same seq, is refused: someone published first.
+    assert!(
+        !store
+            .publish_version(&published("clock", "1.0.0", 2, 2_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .publish_version(&published("clock", "1.1.0", 1, 2_000))
+            .await
+            .unwrap()
+    );
+    let second = published("clock", "1.1.0", 2, 2_000);
+    assert!(store.publish_version(&second).await.unwrap());
+    let other = published("adder", "0.0.1", 1, 1_500);
+    assert!(store.publish_version(&other).await.unwrap());
+    assert_eq!(
+        store.list_versions().await.unwrap(),
+        [other.clone(), first.clone(), second.clone()],
+        "by path, then seq, exactly as stored"
+    );
+    assert_eq!(
+        store.versions_of("clock").await.unwrap(),
+        [first.clone(), second.clone()]
+    );
+    assert!(store.versions_of("nothing").await.unwrap().is_empty());
+
+    // One version deprecated, with a reason.
+    let at = Utc.timestamp_millis_opt(3_000).unwrap();
+    let changed = store
+        .set_version_status(
+            "clock",
+            Some("1.0.0"),
+            VersionStatus::Deprecated,
+            Some("use 1.1"),
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    // The same request again changes nothing (no phantom update for incremental syncs).
+    let again = store
+        .set_version_status(
+            "clock",
+            Some("1.0.0"),
+            VersionStatus::Deprecated,
+            Some("use 1.1"),
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    // Every version of a server deleted at once; the other server untouched.
+    let later = Utc.timestamp_millis_opt(4_000).unwrap();
+    let deleted = store
+        .set_version_status("clock", None, VersionStatus::Deleted, None, later)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 2);
+    let listed = store.list_versions().await.unwrap();
+    assert_eq!(listed[0], other);
+    for version in &listed[1..] {
+        assert_eq!(version.status, VersionStatus::Deleted);
+        assert_eq!(version.status_message, None);
+        assert_eq!(version.updated_at, later);
+        assert_eq!(version.status_changed_at, later);
+        assert_eq!(version.published_at.timestamp_millis(), version.seq * 1_000);
+    }
+}
+
+pub async fn origins_and_sources_round_trip(store: SqlStore) {
+    let at = |ms: i64| Utc.timestamp_millis_opt(ms).unwrap();
+    let origin = Origin {
+        path: "weather".into(),
+        source: "https://registry.example".into(),
+        name: "io.example/weather".into(),
+        version: "1.0.0".into(),
+        document: json!({"name": "io.example/weather", "description": "✓ forecasts"}),
+        applied_digest: "abc".into(),
+        imported_at: at(1_000),
+        updated_at: at(1_000),
+    };
+    store.put_origin(&origin).await.unwrap();
+    // Storing again replaces, keeping when it was first imported.
+    let newer = Origin {
+        version: "1.1.0".into(),
+        applied_digest: "def".into(),
+        updated_at: at(2_000),
+        ..origin.clone()
+    };
+    store.put_origin(&newer).await.unwrap();
+    assert_eq!(store.list_origins().await.unwrap(), [newer]);
+    assert!(store.delete_origin("weather").await.unwrap());
+    assert!(!store.delete_origin("weather").await.unwrap());
+    assert!(store.list_origins().await.unwrap().is_empty());
+
+    let source = Source {
+        name: "peer".into(),
+        url: "http://127.0.0.1:9".into(),
+        search: Some("time".into()),
+        token: Some("secret".into()),
+        interval_secs: 3_600,
+        created_at: at(1_000),
+        last_sync_at: None,
+        last_result: None,
+    };
+    assert!(store.insert_source(&source).await.unwrap());
+    assert!(
+        !store.insert_source(&source).await.unwrap(),
+        "names are unique"
+    );
+    assert_eq!(
+        store.list_sources().await.unwrap(),
+        std::slice::from_ref(&source)
+    );
+    let report = json!({"items": [{"name": "io.example/weather", "action": "created"}]});
+    assert!(store.record_sync("peer", at(5_000), &report).await.unwrap());
+    assert!(
+        !store
+            .record_sync("nobody", at(5_000), &report)
+            .await
+            .unwrap()
+    );
+    let listed = store.list_sources().await.unwrap();
+    assert_eq!(listed[0].last_sync_at, Some(at(5_000)));
+    assert_eq!(listed[0].last_result, Some(report));
+    assert!(store.delete_source("peer").await.unwrap());
+    assert!(store.list_sources().await.unwrap().is_empty());
+}
