@@ -58,6 +58,12 @@ pub async fn import(
     let body: ImportBody = parse_json(&body_bytes(body)?)?;
     // Decided before anything is read, so a request that cannot work reads nothing.
     let selection = match (body.names, body.all) {
+        (Some(names), Some(true)) if !names.is_empty() => {
+            return Err(ApiError::invalid_field(
+                "names",
+                "give names or all: true, not both",
+            ));
+        }
         (Some(names), _) if !names.is_empty() => Selection::Names(names),
         (_, Some(true)) => Selection::All,
         _ if body.document.is_some() => Selection::All,

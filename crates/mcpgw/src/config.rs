@@ -363,6 +363,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
     })
 }
 
+/// The `[registry_api]` settings, defaults filled in and the namespace checked.
 fn registry_api(section: RegistryApiSection) -> anyhow::Result<RegistryApiSettings> {
     let defaults = RegistryApiSettings::default();
     let namespace = section.namespace.unwrap_or(defaults.namespace);

@@ -193,7 +193,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(store.clone()),
         registry_client,
     );
-    importer.clone().spawn_federation(shutdown.clone());
+    let federation = importer.clone().spawn_federation(shutdown.clone());
     let api = mcpgw_api::router(AppState {
         importer,
         registry_api: settings.registry_api.clone(),
@@ -266,6 +266,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Err(error) = checker.await {
         tracing::error!(%error, "the health checker had failed");
+    }
+    // A synchronisation in progress finishes (each page is bounded in time), so that an
+    // import is not cut between its steps by the database closing.
+    if let Err(error) = federation.await {
+        tracing::error!(%error, "the registry federation had failed");
     }
     gateway.shutdown().await;
     // The last values, after the last request.

@@ -415,6 +415,16 @@ async fn stdio_packages_and_versions_that_survive_a_restart() {
         "no secret is published"
     );
     assert_eq!(latest["_meta"]["io.mcpgw/gateway"]["enabled"], false);
+    // An admin deletes the published version while the server stays registered: a
+    // restart must not publish it again.
+    let deleted = gw
+        .request("PATCH", "/v0.1/servers/io.mcpgateway%2Feverything/status")
+        .bearer_auth(TOKEN)
+        .json(&json!({"status": "deleted", "statusMessage": "withdrawn by the admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
     let before = list(&gw, &schemas, "include_deleted=true").await;
     assert!(gw.signal_and_wait("TERM").await.success());
 
@@ -422,6 +432,16 @@ async fn stdio_packages_and_versions_that_survive_a_restart() {
     let gw = Launch::quiet(dir.path()).start().await;
     let after = list(&gw, &schemas, "include_deleted=true").await;
     assert_eq!(keys(&after), keys(&before));
+    let official = |list: &Value| {
+        list["servers"][0]["_meta"]["io.modelcontextprotocol.registry/official"].clone()
+    };
+    assert_eq!(
+        official(&after),
+        official(&before),
+        "nothing published or changed by the restart"
+    );
+    let official = &after["servers"][0]["_meta"]["io.modelcontextprotocol.registry/official"];
+    assert_eq!(official["status"], "deleted");
     assert_eq!(
         after["servers"][0]["_meta"]["io.modelcontextprotocol.registry/official"]["publishedAt"],
         before["servers"][0]["_meta"]["io.modelcontextprotocol.registry/official"]["publishedAt"]

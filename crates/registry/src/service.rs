@@ -171,8 +171,7 @@ impl RegistryService {
     /// Brings the published versions in step with the servers (at start): publishes what
     /// was never published and withdraws the versions of removed servers.
     pub async fn sync_versions(&self) -> Result<(usize, u64), RegistryError> {
-        let servers = self.store.list_servers().await?;
-        Ok(self.publisher.sync(&servers).await?)
+        Ok(self.publisher.sync(self.store.as_ref()).await?)
     }
 
     /// Every published version of every server, ordered by path, then publication.

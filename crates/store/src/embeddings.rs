@@ -8,10 +8,7 @@ use mcpgw_registry::{EmbeddingStore, StoreError};
 use sqlx::Row;
 
 use crate::SqlStore;
-
-fn unavailable(error: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(error.to_string())
-}
+use crate::rows::unavailable;
 
 /// The stored form of a vector.
 fn encode(vector: &[f32]) -> String {

@@ -9,12 +9,9 @@ use serde_json::Value;
 use sqlx::any::AnyRow;
 
 use crate::SqlStore;
-use crate::rows::{from_json, get, json_text, millis, time};
+use crate::rows::{from_json, get, json_text, millis, time, unavailable};
 
-fn unavailable(error: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(error.to_string())
-}
-
+/// Decodes one `server_origins` row.
 fn origin_from_row(row: &AnyRow) -> Result<Origin, StoreError> {
     let document: String = get(row, "document")?;
     Ok(Origin {
@@ -29,6 +26,7 @@ fn origin_from_row(row: &AnyRow) -> Result<Origin, StoreError> {
     })
 }
 
+/// Decodes one `registry_sources` row.
 fn source_from_row(row: &AnyRow) -> Result<Source, StoreError> {
     let interval: i64 = get(row, "interval_secs")?;
     let last_sync: Option<i64> = get(row, "last_sync_at")?;
@@ -62,7 +60,17 @@ impl OriginStore for SqlStore {
     }
 
     async fn put_origin(&self, origin: &Origin) -> Result<(), StoreError> {
-        // One statement, so a concurrent reader sees the old or the new origin, never none.
+        // In one transaction: the entry's origin at another path (a server removed here
+        // and imported again under a new path) gives way, and a concurrent reader sees
+        // the old or the new origin, never none.
+        let mut transaction = self.pool().begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM server_origins WHERE source = $1 AND name = $2 AND path <> $3")
+            .bind(&origin.source)
+            .bind(&origin.name)
+            .bind(&origin.path)
+            .execute(&mut *transaction)
+            .await
+            .map_err(unavailable)?;
         sqlx::query(
             "INSERT INTO server_origins (path, source, name, version, document, \
              applied_digest, imported_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -78,10 +86,10 @@ impl OriginStore for SqlStore {
         .bind(&origin.applied_digest)
         .bind(millis(origin.imported_at))
         .bind(millis(origin.updated_at))
-        .execute(self.pool())
+        .execute(&mut *transaction)
         .await
         .map_err(unavailable)?;
-        Ok(())
+        transaction.commit().await.map_err(unavailable)
     }
 
     async fn delete_origin(&self, path: &str) -> Result<bool, StoreError> {
@@ -140,6 +148,25 @@ impl OriginStore for SqlStore {
         .await
         .map_err(unavailable)?;
         Ok(updated.rows_affected() == 1)
+    }
+
+    async fn claim_sync(
+        &self,
+        name: &str,
+        seen: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let claimed = sqlx::query(
+            "UPDATE registry_sources SET last_sync_at = $1 WHERE name = $2 \
+             AND ((last_sync_at IS NULL AND $3 IS NULL) OR last_sync_at = $3)",
+        )
+        .bind(millis(at))
+        .bind(name)
+        .bind(seen.map(millis))
+        .execute(self.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(claimed.rows_affected() == 1)
     }
 
     async fn delete_source(&self, name: &str) -> Result<bool, StoreError> {

@@ -18,6 +18,12 @@ macro_rules! server_columns {
 }
 pub(crate) use server_columns;
 
+/// A database error as the registry's stores report it: the database refused or could
+/// not be reached (disk full, connection lost …).
+pub(crate) fn unavailable(error: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()

@@ -7,7 +7,7 @@ use sqlx::AnyPool;
 use sqlx::Row;
 
 use crate::connect::Backend;
-use crate::rows::{json_text, millis, server_columns, server_from_row};
+use crate::rows::{json_text, millis, server_columns, server_from_row, unavailable};
 
 /// A registry store on a pooled SQL connection.
 #[derive(Debug, Clone)]
@@ -35,10 +35,6 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-fn unavailable(error: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(error.to_string())
 }
 
 fn corrupt(error: sqlx::Error) -> StoreError {

@@ -8,12 +8,9 @@ use mcpgw_registry::versions::{ServerVersion, VersionStatus, VersionStore};
 use sqlx::any::AnyRow;
 
 use crate::SqlStore;
-use crate::rows::{from_json, get, json_text, millis, time};
+use crate::rows::{from_json, get, json_text, millis, time, unavailable};
 
-fn unavailable(error: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(error.to_string())
-}
-
+/// Decodes one `server_versions` row.
 fn version_from_row(row: &AnyRow) -> Result<ServerVersion, StoreError> {
     let status: String = get(row, "status")?;
     let metadata: String = get(row, "metadata")?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use mcpgw_policy::ServerRef;
 use mcpgw_registry::Server;
+use mcpgw_registry::import::Origin;
 use mcpgw_registry::versions::{ServerVersion, VersionStatus};
 
 use super::params::ListParams;
@@ -15,7 +16,7 @@ use crate::access::Access;
 
 /// One published version, as one caller sees it.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct Listed {
     /// Its registry name, `{namespace}/{path}`.
     pub name: String,
     /// The version.
@@ -25,9 +26,12 @@ pub struct Entry {
     /// The server as registered now (tools cut to those the caller may call), unless it
     /// was removed.
     pub live: Option<Arc<Server>>,
+    /// Where the server was imported from, if it was: published so that another mcpgw
+    /// synchronising with this one does not import it back.
+    pub imported_from: Option<Arc<Origin>>,
 }
 
-impl Entry {
+impl Listed {
     /// True when this entry is listed without asking for deleted ones.
     pub fn is_deleted(&self) -> bool {
         self.version.status == VersionStatus::Deleted
@@ -70,7 +74,7 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     /// The entries.
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Listed>,
 }
 
 impl Catalog {
@@ -89,29 +93,46 @@ impl Catalog {
             .map(|server| (server.path.clone(), Arc::new(server)))
             .collect();
         let versions = state.registry.versions().await?;
-        let mut latest: HashMap<&str, i64> = HashMap::new();
-        for version in &versions {
-            let seq = latest.entry(version.path.as_str()).or_insert(version.seq);
-            *seq = (*seq).max(version.seq);
-        }
-        let latest: HashMap<String, i64> = latest
+        let origins: HashMap<String, Arc<Origin>> = state
+            .importer
+            .origins_by_path()
+            .await?
             .into_iter()
-            .map(|(path, seq)| (path.to_owned(), seq))
+            .map(|(path, origin)| (path, Arc::new(origin)))
+            .collect();
+        // The latest version of each server: its seq, and its title (a removed server is
+        // named by what it last published).
+        let mut latest: HashMap<&str, &ServerVersion> = HashMap::new();
+        for version in &versions {
+            let newest = latest.entry(version.path.as_str()).or_insert(version);
+            if version.seq > newest.seq {
+                *newest = version;
+            }
+        }
+        let latest: HashMap<String, (i64, String)> = latest
+            .into_iter()
+            .map(|(path, version)| (path.to_owned(), (version.seq, title_of(version).to_owned())))
             .collect();
         let mut decided: HashMap<String, Visibility> = HashMap::new();
         let mut entries = Vec::with_capacity(versions.len());
         for version in versions {
-            let visibility = decided
-                .entry(version.path.clone())
-                .or_insert_with(|| Visibility::of(access, &version, servers.get(&version.path)));
+            let (latest_seq, title) = latest
+                .get(&version.path)
+                .map_or((version.seq, version.path.as_str()), |(seq, title)| {
+                    (*seq, title.as_str())
+                });
+            let visibility = decided.entry(version.path.clone()).or_insert_with(|| {
+                Visibility::of(access, &version.path, title, servers.get(&version.path))
+            });
             let live = match visibility {
                 Visibility::Hidden => continue,
                 Visibility::Live(server) => Some(Arc::clone(server)),
                 Visibility::Removed => None,
             };
-            entries.push(Entry {
+            entries.push(Listed {
                 name: format!("{namespace}/{}", version.path),
-                latest: latest.get(&version.path) == Some(&version.seq),
+                latest: version.seq == latest_seq,
+                imported_from: origins.get(&version.path).cloned(),
                 version,
                 live,
             });
@@ -121,7 +142,7 @@ impl Catalog {
     }
 
     /// The entries of one server (by its registry name).
-    pub fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
+    pub fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Listed> + 'a {
         self.entries.iter().filter(move |entry| entry.name == name)
     }
 }
@@ -137,29 +158,25 @@ enum Visibility {
 }
 
 impl Visibility {
-    /// Decides for the server of `version`, registered now as `live` (if at all).
-    fn of(access: &Access, version: &ServerVersion, live: Option<&Arc<Server>>) -> Visibility {
+    /// Decides for the server at `path`, named `title` by its latest version, registered
+    /// now as `live` (if at all).
+    fn of(access: &Access, path: &str, title: &str, live: Option<&Arc<Server>>) -> Visibility {
         match live {
             Some(server) if access.can_list(server) => {
                 Visibility::Live(Arc::new(access.shown(Server::clone(server))))
             }
             Some(_) => Visibility::Hidden,
-            None => {
-                let title = version
-                    .metadata
-                    .get("title")
-                    .and_then(|title| title.as_str())
-                    .unwrap_or(&version.path);
-                let server = ServerRef {
-                    path: &version.path,
-                    name: title,
-                };
-                if access.may_list(server) {
-                    Visibility::Removed
-                } else {
-                    Visibility::Hidden
-                }
-            }
+            None if access.may_list(ServerRef { path, name: title }) => Visibility::Removed,
+            None => Visibility::Hidden,
         }
     }
+}
+
+/// What a version calls its server: its title, else its path.
+pub fn title_of(version: &ServerVersion) -> &str {
+    version
+        .metadata
+        .get("title")
+        .and_then(|title| title.as_str())
+        .unwrap_or(&version.path)
 }

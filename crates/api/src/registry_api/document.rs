@@ -10,7 +10,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
-use super::catalog::Entry;
+use super::catalog::Listed;
 
 /// The server.json schema the documents follow.
 pub const SERVER_SCHEMA: &str =
@@ -28,7 +28,7 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 }
 
 /// `entry` as a `ServerResponse`, with remotes under `base` (the gateway's public URL).
-pub fn server_response(entry: &Entry, base: &str) -> Value {
+pub fn server_response(entry: &Listed, base: &str) -> Value {
     json!({
         "server": server_json(entry, base),
         "_meta": {
@@ -39,7 +39,7 @@ pub fn server_response(entry: &Entry, base: &str) -> Value {
 }
 
 /// The `server.json` of `entry`.
-fn server_json(entry: &Entry, base: &str) -> Value {
+fn server_json(entry: &Listed, base: &str) -> Value {
     let metadata = &entry.version.metadata;
     let text = |key: &str| {
         metadata
@@ -64,8 +64,8 @@ fn server_json(entry: &Entry, base: &str) -> Value {
     server.insert(
         "remotes".into(),
         json!([
-            { "type": "streamable-http", "url": format!("{base}/{path}/mcp") },
-            { "type": "sse", "url": format!("{base}/{path}/sse") },
+            { "type": "streamable-http", "url": format!("{base}/{path}/mcp"), "headers": [credential()] },
+            { "type": "sse", "url": format!("{base}/{path}/sse"), "headers": [credential()] },
         ]),
     );
     if let Some(package) = metadata
@@ -77,8 +77,19 @@ fn server_json(entry: &Entry, base: &str) -> Value {
     Value::Object(server)
 }
 
+/// The credential the gateway asks every client for, declared so that a client (or
+/// another mcpgw importing this entry) knows to supply one.
+fn credential() -> Value {
+    json!({
+        "name": "Authorization",
+        "description": "Bearer token for the gateway (a gateway token or a JWT of a trusted issuer)",
+        "isRequired": true,
+        "isSecret": true,
+    })
+}
+
 /// The official registry's status metadata of `entry`.
-fn official_meta(entry: &Entry) -> Value {
+fn official_meta(entry: &Listed) -> Value {
     let version = &entry.version;
     let mut meta = json!({
         "status": version.status.as_str(),
@@ -96,7 +107,7 @@ fn official_meta(entry: &Entry) -> Value {
 /// The gateway's view: what the version published in full (description, tags, licence,
 /// how the gateway reaches it) and, while the server is registered, how it is now
 /// (enabled, health and its reason, last check, number of tools the caller may call).
-fn gateway_view(entry: &Entry, base: &str) -> Value {
+fn gateway_view(entry: &Listed, base: &str) -> Value {
     let metadata = &entry.version.metadata;
     let path = &entry.version.path;
     let mut view = Map::new();
@@ -111,6 +122,12 @@ fn gateway_view(entry: &Entry, base: &str) -> Value {
         metadata.get("tags").cloned().unwrap_or_else(|| json!([])),
     );
     view.insert("registered".into(), json!(entry.live.is_some()));
+    if let Some(origin) = &entry.imported_from {
+        view.insert(
+            "importedFrom".into(),
+            json!({ "source": origin.source, "name": origin.name, "version": origin.version }),
+        );
+    }
     if let Some(server) = &entry.live {
         view.insert("enabled".into(), json!(server.enabled));
         view.insert("tags".into(), json!(server.tags));

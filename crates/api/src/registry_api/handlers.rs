@@ -9,7 +9,7 @@ use mcpgw_auth::Principal;
 use mcpgw_policy::UiAction;
 use serde_json::{Value, json};
 
-use super::catalog::{Catalog, Entry};
+use super::catalog::{Catalog, Listed};
 use super::document::server_response;
 use super::params::{self, Cursor, ListParams};
 use super::path::{NamePath, NameVersionPath};
@@ -68,7 +68,7 @@ pub async fn list(
                 .is_none_or(|cursor| cursor.is_before(&entry.name, &entry.version.version))
         })
         .filter(|entry| entry.matches(&params));
-    let page: Vec<&Entry> = matching.by_ref().take(params.limit).collect();
+    let page: Vec<&Listed> = matching.by_ref().take(params.limit).collect();
     let more = matching.next().is_some();
     let mut metadata = json!({ "count": page.len() });
     if more && let (Some(last), Value::Object(object)) = (page.last(), &mut metadata) {
@@ -95,7 +95,7 @@ pub async fn versions(
 ) -> Result<Json<Value>, Problem> {
     let include_deleted = params::include_deleted(&params::pairs(query.as_deref())?)?;
     let reader = Reader::load(&state, &principal, &headers).await?;
-    let mut entries: Vec<&Entry> = reader
+    let entries: Vec<&Listed> = reader
         .catalog
         .of(&name)
         .filter(|entry| include_deleted.unwrap_or(false) || !entry.is_deleted())
@@ -103,11 +103,7 @@ pub async fn versions(
     if entries.is_empty() {
         return Err(Problem::not_found());
     }
-    entries.sort_by_key(|entry| std::cmp::Reverse(entry.version.seq));
-    let servers: Vec<Value> = entries
-        .iter()
-        .map(|entry| server_response(entry, &reader.base))
-        .collect();
+    let servers = newest_first(entries, &reader.base);
     Ok(Json(
         json!({ "servers": servers, "metadata": { "count": servers.len() } }),
     ))
@@ -132,7 +128,7 @@ pub async fn version(
 }
 
 /// The entry `name`@`version` (`latest`: the latest one) of `catalog`.
-pub fn find<'a>(catalog: &'a Catalog, name: &'a str, version: &str) -> Option<&'a Entry> {
+pub fn find<'a>(catalog: &'a Catalog, name: &'a str, version: &str) -> Option<&'a Listed> {
     catalog.of(name).find(|entry| {
         if version == "latest" {
             entry.latest
@@ -140,4 +136,13 @@ pub fn find<'a>(catalog: &'a Catalog, name: &'a str, version: &str) -> Option<&'
             entry.version.version == version
         }
     })
+}
+
+/// `entries` as `ServerResponse`s, newest publication first.
+pub fn newest_first(mut entries: Vec<&Listed>, base: &str) -> Vec<Value> {
+    entries.sort_by_key(|entry| std::cmp::Reverse(entry.version.seq));
+    entries
+        .into_iter()
+        .map(|entry| server_response(entry, base))
+        .collect()
 }

@@ -4,11 +4,15 @@
 //! Public, and decided by the access policy for an anonymous caller (`[auth]
 //! anonymous_group` when configured, else a caller in no group): with the default policy
 //! (admins only) the list is empty, so nothing is disclosed unless `scopes.yml` says so.
-//! Turned off with `[registry_api] well_known = false` (then 404).
+//! Turned off with `[registry_api] well_known = false` (then 404). The health's reason is
+//! left out (it is the upstream's own text: error pages, process output), and the answer
+//! is not cached, as its URLs come from the request's `Host` when no `public_url` is set.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::http::header::CACHE_CONTROL;
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::document::timestamp;
@@ -24,7 +28,7 @@ const FORMAT: &str = "mcpgw/mcp-servers/1";
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, Problem> {
+) -> Result<impl IntoResponse, Problem> {
     if !state.registry_api.well_known {
         return Err(Problem::new(
             axum::http::StatusCode::NOT_FOUND,
@@ -51,7 +55,6 @@ pub async fn get(
                 "url": format!("{base}/{path}/mcp"),
                 "sseUrl": format!("{base}/{path}/sse"),
                 "health": server.health.status.as_str(),
-                "healthReason": server.health.reason,
                 "lastChecked": server.health.last_checked.map(timestamp),
                 "numTools": server.tools.len(),
                 "registry": format!(
@@ -60,9 +63,13 @@ pub async fn get(
             })
         })
         .collect();
-    Ok(Json(json!({
-        "format": FORMAT,
-        "gateway": { "url": format!("{base}/mcp"), "registry": format!("{base}/v0.1") },
-        "servers": servers,
-    })))
+    let no_store = [(CACHE_CONTROL, "no-store")];
+    Ok((
+        no_store,
+        Json(json!({
+            "format": FORMAT,
+            "gateway": { "url": format!("{base}/mcp"), "registry": format!("{base}/v0.1") },
+            "servers": servers,
+        })),
+    ))
 }

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod faults;
 pub mod hostile;
 pub mod oidc;
+pub mod registry;
 pub mod registry_schema;
 pub mod upstreams;
 

@@ -196,9 +196,12 @@ fn from_remote(remote: &Remote, missing: &mut Vec<String>) -> Result<Launch, Imp
 /// <runtimeArguments> <package spec> <packageArguments>`.
 fn from_package(package: &Package, missing: &mut Vec<String>) -> Launch {
     let registry = package.registry_type.as_str();
+    // A hint is taken only when it names a launcher of that registry's packages: a
+    // registry entry must not choose an arbitrary program for the gateway to run.
     let command = package
         .runtime_hint
         .clone()
+        .filter(|hint| launchers(registry).contains(&hint.as_str()))
         .unwrap_or_else(|| default_launcher(registry).to_owned());
     let mut args: Vec<String> = match command.as_str() {
         "npx" => vec!["-y".into()],
@@ -251,6 +254,16 @@ fn default_launcher(registry: &str) -> &'static str {
         "pypi" => "uvx",
         "oci" => "docker",
         _ => "dnx",
+    }
+}
+
+/// The launchers a `runtimeHint` may name for a registry type's packages.
+fn launchers(registry: &str) -> &'static [&'static str] {
+    match registry {
+        "npm" => &["npx", "bunx", "pnpx"],
+        "pypi" => &["uvx", "pipx"],
+        "oci" => &["docker", "podman"],
+        _ => &["dnx"],
     }
 }
 

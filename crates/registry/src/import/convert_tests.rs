@@ -204,6 +204,9 @@ fn runs_packages_with_their_launcher() {
          {"source": "package nuget", "command": "dnx", "args": ["Acme.Weather@1.0.0", "--yes", "serve"]}],
         [{"registryType": "npm", "identifier": "w", "version": "1", "runtimeHint": "bunx"},
          {"command": "bunx", "args": ["w@1"]}],
+        // A hint that is not a launcher of the registry's packages is not a command to run.
+        [{"registryType": "npm", "identifier": "w", "version": "1", "runtimeHint": "sh"},
+         {"command": "npx", "args": ["-y", "w@1"]}],
         [{"registryType": "oci", "identifier": "docker.io/acme/w:1", "runtimeHint": "podman",
           "environmentVariables": [{"name": "A", "value": "1"}]},
          {"command": "podman", "args": ["run", "-i", "--rm", "-e", "A", "docker.io/acme/w:1"]}],
@@ -359,6 +362,7 @@ fn every_invalid_entry_names_its_field() {
     let package_table = json!([
         [{"transport": {"type": "ws"}}, "server.packages[0].transport.type: 'ws' must be stdio"],
         [{"version": "1.x"}, "server.packages[0].version: '1.x' is a version range"],
+        [{"identifier": "--eval=1"}, "server.packages[0].identifier: must be a package name"],
         [{"version": "latest"}, "server.packages[0].version: 'latest' is reserved"],
         [{"registryBaseUrl": "not a url"}, "server.packages[0].registryBaseUrl: 'not a url' is not a URL"],
         [{"packageArguments": [{"type": "named"}]}, "server.packages[0].packageArguments[0].name: is required"],

@@ -178,6 +178,13 @@ fn remote(remote: &Obj) -> Result<Remote, ImportError> {
 fn package(package: &Obj) -> Result<Package, ImportError> {
     let registry_type = package.required_str("registryType")?.to_ascii_lowercase();
     let identifier = package.required_str("identifier")?;
+    // It lands on a command line: an identifier that reads as an option is refused.
+    if identifier.starts_with('-') || identifier.chars().any(char::is_whitespace) {
+        return Err(invalid(
+            package.path("identifier"),
+            "must be a package name, not an option or several words",
+        ));
+    }
     let Some(transport) = package.object("transport")? else {
         return Err(invalid(package.path("transport"), "is required"));
     };
@@ -329,7 +336,7 @@ fn check_version(at: &str, version: &str, max: usize) -> Result<(), ImportError>
 
 /// The official registry's range detection: comparators (`^1.2.3`, `>=1`), alternatives
 /// (`1.2 || 1.3`), hyphen ranges (`1 - 2`) and wildcards in a dotted version (`1.x`, `1.2.*`).
-pub(super) fn looks_like_range(version: &str) -> bool {
+pub(crate) fn looks_like_range(version: &str) -> bool {
     let version = version.trim();
     if version.starts_with(['^', '~', '>', '<', '='])
         || version.contains("||")

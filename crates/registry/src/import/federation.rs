@@ -9,15 +9,17 @@ use std::time::Duration;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::importer::{ImportReport, ImportRequest, Importer, Selection};
+use super::importer::Importer;
+use super::report::{Action, ImportReport, ImportRequest, Selection};
 use super::{RegistryQuery, Source, fetch_registry};
 use crate::error::RegistryError;
 use crate::model::now;
 
 /// The interval when none is given.
 pub const DEFAULT_INTERVAL_SECS: u64 = 3_600;
-/// The shortest interval (a peer is not polled harder than this).
-pub const MIN_INTERVAL_SECS: u64 = 1;
+/// The shortest interval: a peer is not polled harder than this, and a peer that is down
+/// is not retried faster.
+pub const MIN_INTERVAL_SECS: u64 = 10;
 /// The longest wait between looks at which sources are due.
 const MAX_TICK: Duration = Duration::from_secs(30);
 
@@ -31,25 +33,23 @@ impl Importer {
     }
 
     /// Adds a source (checked: name, URL, interval) and synchronises it once, so that a
-    /// source that cannot be read is refused rather than failing quietly every hour.
+    /// source that cannot be read is refused rather than failing quietly every hour. The
+    /// source is stored first (its name is claimed), and forgotten again if that first
+    /// synchronisation fails.
     pub async fn add_source(&self, source: Source) -> Result<ImportReport, RegistryError> {
         check_source(&source)?;
-        if self
-            .origins()
-            .list_sources()
-            .await?
-            .iter()
-            .any(|known| known.name == source.name)
-        {
-            return Err(RegistryError::Conflict(format!("source {}", source.name)));
-        }
-        let report = self.sync_source(&source).await?;
         if !self.origins().insert_source(&source).await? {
             return Err(RegistryError::Conflict(format!("source {}", source.name)));
         }
-        self.origins()
-            .record_sync(&source.name, now(), &json!(report))
-            .await?;
+        let report = match self.sync_and_record(&source).await {
+            Ok(report) => report,
+            Err(error) => {
+                if let Err(forget) = self.origins().delete_source(&source.name).await {
+                    tracing::warn!(source = %source.name, error = %forget, "failed source kept");
+                }
+                return Err(error);
+            }
+        };
         self.wake().notify_one();
         Ok(report)
     }
@@ -114,9 +114,10 @@ impl Importer {
         Ok(report)
     }
 
-    /// Synchronises every source when it is due, until `shutdown`. A failed sync is
-    /// logged and recorded, and tried again at the next interval.
-    pub fn spawn_federation(self, shutdown: CancellationToken) {
+    /// Synchronises every source when it is due, until `shutdown`; the returned handle
+    /// ends once a synchronisation in progress has finished. A failed sync is logged and
+    /// recorded, and tried again at the next interval.
+    pub fn spawn_federation(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
                 let wait = match self.sync_due().await {
@@ -131,11 +132,15 @@ impl Importer {
                     () = tokio::time::sleep(wait) => {}
                     () = self.wake().notified() => {}
                 }
+                if shutdown.is_cancelled() {
+                    return;
+                }
             }
-        });
+        })
     }
 
-    /// Synchronises the sources that are due; returns how long until the next one is.
+    /// Synchronises the sources that are due (and that this gateway claims: of several
+    /// sharing the database, one does each round); returns how long until the next one.
     async fn sync_due(&self) -> Result<Duration, RegistryError> {
         let mut wait = MAX_TICK;
         for source in self.sources().await? {
@@ -143,24 +148,31 @@ impl Importer {
             let since = source
                 .last_sync_at
                 .map(|at| (now() - at).to_std().unwrap_or_default());
-            let due = since.is_none_or(|since| since >= interval);
-            if due {
-                match self.sync_and_record(&source).await {
-                    Ok(report) => tracing::info!(
-                        source = %source.name,
-                        created = report.count(super::Action::Created),
-                        updated = report.count(super::Action::Updated),
-                        removed = report.count(super::Action::Removed),
-                        conflicts = report.count(super::Action::Conflict),
-                        "registry source synchronised"
-                    ),
-                    Err(error) => {
-                        tracing::warn!(source = %source.name, %error, "registry source not synchronised")
-                    }
+            if since.is_some_and(|since| since < interval) {
+                let left = interval.saturating_sub(since.unwrap_or_default());
+                wait = wait.min(left);
+                continue;
+            }
+            wait = wait.min(interval);
+            if !self
+                .origins()
+                .claim_sync(&source.name, source.last_sync_at, now())
+                .await?
+            {
+                continue;
+            }
+            match self.sync_and_record(&source).await {
+                Ok(report) => tracing::info!(
+                    source = %source.name,
+                    created = report.count(Action::Created),
+                    updated = report.count(Action::Updated),
+                    removed = report.count(Action::Removed),
+                    conflicts = report.count(Action::Conflict),
+                    "registry source synchronised"
+                ),
+                Err(error) => {
+                    tracing::warn!(source = %source.name, %error, "registry source not synchronised")
                 }
-                wait = wait.min(interval);
-            } else if let Some(since) = since {
-                wait = wait.min(interval.saturating_sub(since));
             }
         }
         Ok(wait.max(Duration::from_millis(200)))
@@ -180,19 +192,24 @@ fn check_source(source: &Source) -> Result<(), RegistryError> {
             "must be 1 to 63 lowercase letters, digits, '.', '_' or '-'",
         ));
     }
-    match url::Url::parse(&source.url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
-        _ => {
-            return Err(RegistryError::invalid(
-                "url",
-                format!("'{}' is not an http(s) URL", source.url),
-            ));
-        }
+    let url = url::Url::parse(&source.url)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .ok_or_else(|| {
+            RegistryError::invalid("url", format!("'{}' is not an http(s) URL", source.url))
+        })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(RegistryError::invalid(
+            "url",
+            "credentials in the URL are refused; give the registry's token instead",
+        ));
     }
+    super::fetch::check_token_transport(&url, source.token.is_some())
+        .map_err(|why| RegistryError::invalid("url", why))?;
     if !(MIN_INTERVAL_SECS..=30 * 86_400).contains(&source.interval_secs) {
         return Err(RegistryError::invalid(
             "interval_secs",
-            "must be from 1 second to 30 days",
+            format!("must be from {MIN_INTERVAL_SECS} seconds to 30 days"),
         ));
     }
     Ok(())

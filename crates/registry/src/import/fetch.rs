@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::{Entry, ImportError, documents};
 
 /// Entries per page asked for (the API's maximum).
@@ -14,6 +12,8 @@ const PAGE_SIZE: usize = 100;
 const MAX_PAGES: usize = 1_000;
 /// Largest page accepted.
 const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Most bytes read from one registry in all (a read is held in memory until planned).
+const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 /// Time allowed for one page.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -44,8 +44,17 @@ pub async fn fetch_registry(
             "only http and https registries can be read",
         ));
     }
+    if !endpoint.username().is_empty() || endpoint.password().is_some() {
+        return Err(unreachable(
+            &shown(&endpoint),
+            "credentials in the URL are refused; give the registry's token instead",
+        ));
+    }
+    check_token_transport(&endpoint, query.token.is_some())
+        .map_err(|why| unreachable(base, &why))?;
     let mut entries = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut total = 0;
     for _ in 0..MAX_PAGES {
         {
             let mut pairs = endpoint.query_pairs_mut();
@@ -63,14 +72,20 @@ pub async fn fetch_registry(
             }
         }
         let page = fetch_page(client, &endpoint, query.token.as_deref()).await?;
+        total += page.len();
+        if total > MAX_TOTAL_BYTES {
+            return Err(unreachable(
+                base,
+                &format!(
+                    "more than {} MiB in all; narrow the import with a search",
+                    MAX_TOTAL_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
+        let next = next_cursor(&page);
         entries.extend(documents(&page).map_err(|error| in_page(&endpoint, error))?);
-        let value: Value = serde_json::from_slice(&page).map_err(ImportError::NotJson)?;
-        match value
-            .pointer("/metadata/nextCursor")
-            .and_then(Value::as_str)
-            .filter(|next| !next.is_empty())
-        {
-            Some(next) if Some(next) != cursor.as_deref() => cursor = Some(next.to_owned()),
+        match next {
+            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
             Some(_) => {
                 return Err(unreachable(base, "the registry sent the same cursor twice"));
             }
@@ -83,13 +98,30 @@ pub async fn fetch_registry(
     ))
 }
 
+/// Refuses to send a token over plain http, except on loopback (a test, or a registry
+/// on the same machine).
+pub(super) fn check_token_transport(url: &url::Url, has_token: bool) -> Result<(), String> {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    if has_token && url.scheme() == "http" && !loopback {
+        return Err(
+            "a token is sent to a registry over https only (plain http only on loopback)".into(),
+        );
+    }
+    Ok(())
+}
+
 /// One page's bytes, or why there are none.
 async fn fetch_page(
     client: &reqwest::Client,
     endpoint: &url::Url,
     token: Option<&str>,
 ) -> Result<Vec<u8>, ImportError> {
-    let shown = endpoint.as_str();
+    let shown = &shown(endpoint);
     let mut request = client
         .get(endpoint.clone())
         .header("accept", "application/json")
@@ -122,14 +154,32 @@ async fn fetch_page(
         }
         body.extend_from_slice(&chunk);
     }
-    if serde_json::from_slice::<Value>(&body).is_err() {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
         let start = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
-        return Err(ImportError::Invalid {
-            field: shown.to_owned(),
-            message: format!("the page is not JSON (it starts with {start:?})"),
-        });
+        return Err(unreachable(
+            shown,
+            &format!("the page is not JSON (it starts with {start:?})"),
+        ));
     }
     Ok(body)
+}
+
+/// `metadata.nextCursor` of a page, if it has a non-empty one.
+fn next_cursor(page: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        metadata: Option<Metadata>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        #[serde(rename = "nextCursor")]
+        next_cursor: Option<String>,
+    }
+    serde_json::from_slice::<Page>(page)
+        .ok()?
+        .metadata?
+        .next_cursor
+        .filter(|next| !next.is_empty())
 }
 
 /// A transport error in a sentence (reqwest's own text hides the cause in its source).
@@ -144,6 +194,15 @@ fn describe(error: &reqwest::Error) -> String {
     text
 }
 
+/// A URL as errors show it: without credentials (a query may still carry a search).
+fn shown(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// A registry that could not be read, and why.
 fn unreachable(url: &str, why: &str) -> ImportError {
     ImportError::Unreachable(format!("{url}: {why}"))
 }

@@ -15,18 +15,23 @@
 
 mod convert;
 mod document;
+mod entries;
 mod federation;
 mod fetch;
 mod importer;
 mod origins;
+mod plan;
+mod report;
 
 pub use convert::{Candidate, candidate};
+pub(crate) use document::looks_like_range;
+pub use entries::{Entry, documents};
 pub use federation::{DEFAULT_INTERVAL_SECS, MIN_INTERVAL_SECS};
 pub use fetch::{RegistryQuery, fetch_registry};
-pub use importer::{
-    Action, ImportItem, ImportReport, ImportRequest, Importer, Selection, definition_digest,
-};
+pub use importer::Importer;
 pub use origins::{Origin, OriginStore, Source};
+pub use plan::definition_digest;
+pub use report::{Action, ImportItem, ImportReport, ImportRequest, Selection};
 
 use std::collections::BTreeMap;
 
@@ -90,104 +95,6 @@ impl From<ImportError> for RegistryError {
             ),
         }
     }
-}
-
-/// The `_meta` key under which the official registry puts its lifecycle data.
-const OFFICIAL_META: &str = "io.modelcontextprotocol.registry/official";
-
-/// What an element of a document must look like; repeated in every shape error.
-const EXPECTED: &str = "expected a server.json (an object with a name), \
-    a ServerResponse {server, _meta} or a ServerList {servers, metadata}";
-
-/// One `server.json` found in a document, with the registry's status of it when the
-/// document said (a ServerResponse's `_meta`), so callers can skip deleted entries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// The `server.json` itself, unchecked; [`candidate`] checks and converts it.
-    pub server: Value,
-    /// `_meta["io.modelcontextprotocol.registry/official"].status` (`active`, `deprecated`,
-    /// `deleted`), if the document gave one.
-    pub status: Option<String>,
-    /// `_meta[...official].isLatest`, if the document gave it.
-    pub is_latest: Option<bool>,
-}
-
-/// Every server.json in a document: a bare server.json, a ServerResponse `{server, _meta}`,
-/// a ServerList `{servers: [ServerResponse...], metadata}`, or a JSON array of either.
-///
-/// Only the shape is checked here (so one odd entry is reported by its index, like
-/// `servers[3].server: must be an object`); the content of each entry is checked by
-/// [`candidate`], so a caller can import the good entries and report the bad ones.
-pub fn documents(bytes: &[u8]) -> Result<Vec<Entry>, ImportError> {
-    // Files saved by Windows editors often start with a byte order mark JSON forbids.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let value: Value = serde_json::from_slice(bytes).map_err(ImportError::NotJson)?;
-    match value {
-        Value::Array(items) => entries(items, ""),
-        Value::Object(mut object) if object.contains_key("servers") => {
-            match object.remove("servers") {
-                Some(Value::Array(items)) => entries(items, "servers"),
-                _ => Err(invalid("servers", "must be an array of ServerResponse")),
-            }
-        }
-        other => Ok(vec![entry(other, "")?]),
-    }
-}
-
-/// The elements of an array, each reported by its index when malformed.
-fn entries(items: Vec<Value>, at: &str) -> Result<Vec<Entry>, ImportError> {
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| entry(item, &format!("{at}[{index}]")))
-        .collect()
-}
-
-/// One element: a ServerResponse (recognised by its `server` object) or a bare server.json.
-fn entry(value: Value, at: &str) -> Result<Entry, ImportError> {
-    let here = if at.is_empty() { "document" } else { at };
-    let Value::Object(mut object) = value else {
-        return Err(invalid(here, EXPECTED));
-    };
-    if let Some(server) = object.remove("server") {
-        if !server.is_object() {
-            return Err(invalid(
-                join(at, "server"),
-                "must be an object (a server.json)",
-            ));
-        }
-        let (status, is_latest) = official(object.get("_meta"), &join(at, "_meta"))?;
-        return Ok(Entry {
-            server,
-            status,
-            is_latest,
-        });
-    }
-    if !object.contains_key("name") {
-        return Err(invalid(here, EXPECTED));
-    }
-    Ok(Entry {
-        server: Value::Object(object),
-        status: None,
-        is_latest: None,
-    })
-}
-
-/// The official registry's status and latest flag from a ServerResponse's `_meta`.
-fn official(meta: Option<&Value>, at: &str) -> Result<(Option<String>, Option<bool>), ImportError> {
-    let Some(meta) = meta.filter(|meta| !meta.is_null()) else {
-        return Ok((None, None));
-    };
-    let meta = Obj::of(meta, at.to_owned())?;
-    let Some(official) = meta.object(OFFICIAL_META)? else {
-        return Ok((None, None));
-    };
-    let is_latest = match official.get("isLatest") {
-        None => None,
-        Some(Value::Bool(flag)) => Some(*flag),
-        Some(_) => return Err(invalid(official.path("isLatest"), "must be a boolean")),
-    };
-    Ok((official.str("status")?, is_latest))
 }
 
 /// The local path an imported name gets: the part after the last '/', lowercased,

@@ -78,6 +78,16 @@ pub trait OriginStore: Send + Sync + 'static {
         result: &Value,
     ) -> Result<bool, StoreError>;
 
+    /// Claims the synchronisation of `name` due since `seen` (its `last_sync_at` as read):
+    /// sets `last_sync_at` to `at` only if it is still `seen`. Of several gateways sharing
+    /// the database, exactly one wins each round.
+    async fn claim_sync(
+        &self,
+        name: &str,
+        seen: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Removes a source; `false` if there was none.
     async fn delete_source(&self, name: &str) -> Result<bool, StoreError>;
 }

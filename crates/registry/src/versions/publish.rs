@@ -54,6 +54,7 @@ pub fn digest(metadata: &Value) -> String {
     hex
 }
 
+/// Writes `value` as JSON with every object's keys sorted (see [`digest`]).
 fn write_canonical(value: &Value, out: &mut String) {
     match value {
         Value::Object(object) => {
@@ -101,7 +102,10 @@ pub fn next_version(existing: &[ServerVersion], stated: Option<&str>) -> (String
         .unwrap_or(0)
         + 1;
     let taken = |candidate: &str| existing.iter().any(|version| version.version == candidate);
-    let base = match stated.map(str::trim).filter(|stated| !stated.is_empty()) {
+    let base = match stated
+        .map(str::trim)
+        .filter(|stated| is_publishable(stated))
+    {
         Some(stated) if !taken(stated) => return (stated.to_owned(), seq),
         Some(stated) => format!("{stated}+{seq}"),
         None => format!("0.0.{seq}"),
@@ -115,6 +119,17 @@ pub fn next_version(existing: &[ServerVersion], stated: Option<&str>) -> (String
     (candidate, seq)
 }
 
+/// True when a stated version can be published as it is: not empty, not `latest`, not a
+/// range (`^1.2`, `1.x`), no spaces, within server.json's 255 characters. Registries refuse
+/// the others, so publishing one would break every aggregator that reads us.
+fn is_publishable(version: &str) -> bool {
+    !version.is_empty()
+        && version != "latest"
+        && version.len() <= 255
+        && !version.contains(char::is_whitespace)
+        && !crate::import::looks_like_range(version)
+}
+
 /// The package a stdio server's command runs, when it is a known launcher: `npx` (npm),
 /// `uvx` (PyPI), `docker`/`podman run` (OCI), `dnx` (NuGet). Only the package's identity
 /// is taken from the arguments, never the others (they may hold secrets).
@@ -122,9 +137,9 @@ fn package_of(server: &Server) -> Option<Value> {
     let command = server.command.as_deref()?;
     let launcher = command.rsplit(['/', '\\']).next().unwrap_or(command);
     let (identifier, version) = match launcher {
-        "npx" => split_at_version(first_operand(&server.args, &[])?, "@", 1),
+        "npx" => split_at_version(first_operand(&server.args, NPX_VALUE_FLAGS)?, "@", 1),
         "uvx" => split_at_version(first_operand(&server.args, UVX_VALUE_FLAGS)?, "==", 0),
-        "dnx" => split_at_version(first_operand(&server.args, &[])?, "@", 1),
+        "dnx" => split_at_version(first_operand(&server.args, DNX_VALUE_FLAGS)?, "@", 1),
         "docker" | "podman" => {
             let run = server.args.iter().position(|arg| arg == "run")?;
             let image = first_operand(&server.args[run + 1..], DOCKER_VALUE_FLAGS)?;
@@ -132,6 +147,18 @@ fn package_of(server: &Server) -> Option<Value> {
         }
         _ => return None,
     };
+    // Whatever was taken for the package must look like one: never a URL, an assignment or
+    // anything carrying credentials (a flag's value the lists above do not know).
+    let plain = |text: &str| {
+        !text.is_empty()
+            && !text.contains("://")
+            && !text.contains('=')
+            && !text.starts_with('-')
+            && !text.chars().any(char::is_whitespace)
+    };
+    if !plain(&identifier) || !version.as_deref().is_none_or(plain) {
+        return None;
+    }
     let mut package = Map::new();
     package.insert("registryType".into(), json!(registry_type(launcher)));
     package.insert("identifier".into(), json!(identifier));
@@ -143,8 +170,33 @@ fn package_of(server: &Server) -> Option<Value> {
     Some(Value::Object(package))
 }
 
-/// Flags of `uvx` that take a value (skipped with it when looking for the package).
-const UVX_VALUE_FLAGS: &[&str] = &["--from", "--with", "--python", "-p", "--index-url"];
+/// Flags of `npx` that take a value (skipped with it when looking for the package).
+const NPX_VALUE_FLAGS: &[&str] = &[
+    "--registry",
+    "--userconfig",
+    "--cache",
+    "-p",
+    "--package",
+    "-c",
+    "--call",
+    "--prefix",
+];
+/// Flags of `uvx` that take a value.
+const UVX_VALUE_FLAGS: &[&str] = &[
+    "--from",
+    "--with",
+    "--python",
+    "-p",
+    "--index-url",
+    "--extra-index-url",
+    "--index",
+    "--default-index",
+    "-f",
+    "--find-links",
+    "-i",
+];
+/// Flags of `dnx` that take a value.
+const DNX_VALUE_FLAGS: &[&str] = &["--source", "--configfile", "--version"];
 /// Flags of `docker run` that take a value.
 const DOCKER_VALUE_FLAGS: &[&str] = &[
     "-e",
@@ -163,6 +215,12 @@ const DOCKER_VALUE_FLAGS: &[&str] = &[
     "--env-file",
     "--mount",
     "--platform",
+    "-l",
+    "--label",
+    "--log-opt",
+    "--add-host",
+    "--hostname",
+    "-h",
 ];
 
 /// The first argument that is neither a flag nor a flag's value.

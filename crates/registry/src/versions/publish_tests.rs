@@ -116,3 +116,41 @@ fn versions_follow_the_stated_one_and_are_never_reused() {
     let clash = [version("1.0.0", 1), version("1.0.0+3", 2)];
     assert_eq!(next_version(&clash, Some("1.0.0")), ("1.0.0+3.1".into(), 3));
 }
+
+#[test]
+fn versions_registries_refuse_are_not_published_as_stated() {
+    for stated in ["latest", "^1.2.0", "1.x", ">=2", "1.0 beta"] {
+        assert_eq!(
+            next_version(&[], Some(stated)),
+            ("0.0.1".into(), 1),
+            "{stated}"
+        );
+    }
+}
+
+#[test]
+fn a_flag_value_is_never_taken_for_the_package() {
+    let package =
+        |command: &str, args: &[&str]| published_metadata(&stdio(command, args))["package"].clone();
+    let npm = package(
+        "npx",
+        &["-y", "--registry", "https://u:tok@npm.corp", "pkg@1.0.0"],
+    );
+    assert_eq!(npm["identifier"], "pkg");
+    assert_eq!(npm["version"], "1.0.0");
+    let uv = package(
+        "uvx",
+        &[
+            "--extra-index-url",
+            "https://u:tok@pypi.corp/simple",
+            "tool",
+        ],
+    );
+    assert_eq!(uv["identifier"], "tool");
+    // A value the flag lists do not know is refused rather than published.
+    assert_eq!(
+        package("npx", &["--unknown-flag", "https://u:tok@x", "pkg"]),
+        Value::Null
+    );
+    assert_eq!(package("uvx", &["KEY=secret"]), Value::Null);
+}

@@ -9,6 +9,7 @@ use super::model::{ServerVersion, VersionStatus, VersionStore};
 use super::publish::{digest, next_version, published_metadata};
 use crate::error::StoreError;
 use crate::model::{Server, now};
+use crate::store::Store;
 
 /// How often a publication is retried when another replica published first.
 const PUBLISH_ATTEMPTS: usize = 5;
@@ -31,8 +32,9 @@ impl Publisher {
     }
 
     /// Publishes `server`'s metadata as a new version unless its latest version already
-    /// says the same (and is not deleted: a server registered again after removal is
-    /// published again). Returns the new version, if one was published.
+    /// says the same. A server registered again after its removal is published again even
+    /// so; a version an admin deleted while the server stayed registered stays deleted
+    /// until the server publishes something new. Returns the new version, if any.
     pub async fn publish(&self, server: &Server) -> Result<Option<ServerVersion>, StoreError> {
         let metadata = published_metadata(server);
         let digest = digest(&metadata);
@@ -40,7 +42,7 @@ impl Publisher {
             let existing = self.versions.versions_of(&server.path).await?;
             if let Some(latest) = existing.iter().max_by_key(|version| version.seq)
                 && latest.digest == digest
-                && latest.status != VersionStatus::Deleted
+                && !registered_again(server, latest)
             {
                 return Ok(None);
             }
@@ -82,13 +84,14 @@ impl Publisher {
             .await
     }
 
-    /// Brings the versions in step with `servers` (every server, at start): publishes
-    /// what was never published (servers registered before versions existed, or whose
+    /// Brings the versions in step with the servers of `store` (at start): publishes what
+    /// was never published (servers registered before versions existed, or whose
     /// publication failed) and withdraws the versions of servers that are gone. Returns
     /// how many versions were published and withdrawn.
-    pub async fn sync(&self, servers: &[Server]) -> Result<(usize, u64), StoreError> {
+    pub async fn sync(&self, store: &dyn Store) -> Result<(usize, u64), StoreError> {
+        let servers = store.list_servers().await?;
         let mut published = 0;
-        for server in servers {
+        for server in &servers {
             if self.publish(server).await?.is_some() {
                 published += 1;
             }
@@ -103,7 +106,11 @@ impl Publisher {
         }
         let mut withdrawn = 0;
         for path in orphaned {
-            withdrawn += self.withdraw(&path).await?;
+            // Another gateway sharing the database may have registered it since `servers`
+            // was read: only a server that is still absent is withdrawn.
+            if store.get_server(&path).await?.is_none() {
+                withdrawn += self.withdraw(&path).await?;
+            }
         }
         Ok((published, withdrawn))
     }
@@ -132,4 +139,10 @@ impl Publisher {
             .set_version_status(path, version, status, message, at)
             .await
     }
+}
+
+/// True when `server` was registered (again) after `latest` was deleted: its removal
+/// deleted the versions, and registering it again publishes it again.
+fn registered_again(server: &Server, latest: &ServerVersion) -> bool {
+    latest.status == VersionStatus::Deleted && server.created_at > latest.status_changed_at
 }

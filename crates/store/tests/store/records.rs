@@ -133,6 +133,8 @@ pub async fn origins_and_sources_round_trip(store: SqlStore) {
         last_result: None,
     };
     assert!(store.insert_source(&source).await.unwrap());
+    // Never synchronised: the first claim is of a source with no last sync.
+    assert!(!store.claim_sync("peer", Some(at(1)), at(2)).await.unwrap());
     assert!(
         !store.insert_source(&source).await.unwrap(),
         "names are unique"
@@ -152,6 +154,16 @@ pub async fn origins_and_sources_round_trip(store: SqlStore) {
     let listed = store.list_sources().await.unwrap();
     assert_eq!(listed[0].last_sync_at, Some(at(5_000)));
     assert_eq!(listed[0].last_result, Some(report));
+    // One claim per round: of two gateways that read the same last sync, one wins.
+    let seen = Some(at(5_000));
+    assert!(store.claim_sync("peer", seen, at(9_000)).await.unwrap());
+    assert!(!store.claim_sync("peer", seen, at(9_001)).await.unwrap());
+    assert!(
+        store
+            .claim_sync("peer", Some(at(9_000)), at(12_000))
+            .await
+            .unwrap()
+    );
     assert!(store.delete_source("peer").await.unwrap());
     assert!(store.list_sources().await.unwrap().is_empty());
 }
