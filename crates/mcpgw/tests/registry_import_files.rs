@@ -21,7 +21,9 @@ async fn server_json_files_cover_remotes_and_every_package_type() {
         entry(
             "io.example/remote-http",
             json!({"remotes": [{"type": "streamable-http", "url": "https://mcp.example.com/mcp",
-            "headers": [{"name": "X-Api-Key", "isRequired": true, "isSecret": true}]}]})
+            "headers": [{"name": "X-Api-Key", "isRequired": true, "isSecret": true}]}],
+            "repository": {"url": "https://github.com/example/remote-http", "source": "github"},
+            "websiteUrl": "https://example.com/remote-http"})
         ),
         entry(
             "io.example/remote-sse",
@@ -105,6 +107,29 @@ async fn server_json_files_cover_remotes_and_every_package_type() {
     for server in servers(&gw).await {
         assert_eq!(server["enabled"], false, "{server}");
     }
+    // Published again by this gateway with its links, and where it came from.
+    let schemas = common::registry_schema::RegistrySchemas::load();
+    let (status, published) = gw
+        .get_as(
+            "/v0.1/servers/io.mcpgateway%2Fremote-http/versions/latest",
+            TOKEN,
+        )
+        .await;
+    assert_eq!(status, 200, "{published}");
+    schemas.check_server_response(&published);
+    schemas.check_server_json(&published["server"]);
+    assert_eq!(
+        published["server"]["repository"],
+        json!({"url": "https://github.com/example/remote-http", "source": "github"})
+    );
+    assert_eq!(
+        published["server"]["websiteUrl"],
+        "https://example.com/remote-http"
+    );
+    assert_eq!(
+        published["_meta"]["io.mcpgw/gateway"]["importedFrom"],
+        json!({"source": "file", "name": "io.example/remote-http", "version": "1.2.3"})
+    );
     // The same through the API, as a posted document: recognised, nothing new.
     let again = gw
         .api("POST", "/api/import", Some(json!({"document": documents})))

@@ -74,7 +74,37 @@ fn server_json(entry: &Listed, base: &str) -> Value {
     {
         server.insert("packages".into(), json!([package]));
     }
+    if let Some(origin) = &entry.imported_from {
+        copy_links(&origin.document, &mut server);
+    }
     Value::Object(server)
+}
+
+/// The links of the document an imported server came from (`repository`, `websiteUrl`),
+/// kept when they are what server.json says they are: an http(s) URL (and, for the
+/// repository, its hosting service).
+fn copy_links(document: &Value, server: &mut Map<String, Value>) {
+    let web = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_str)
+            .and_then(|text| url::Url::parse(text).ok())
+            .is_some_and(|url| matches!(url.scheme(), "http" | "https"))
+    };
+    if let Some(repository) = document.get("repository")
+        && web(repository.get("url"))
+        && repository.get("source").is_some_and(Value::is_string)
+    {
+        let mut kept = Map::new();
+        for key in ["url", "source", "id", "subfolder"] {
+            if let Some(value) = repository.get(key).filter(|value| value.is_string()) {
+                kept.insert(key.into(), value.clone());
+            }
+        }
+        server.insert("repository".into(), Value::Object(kept));
+    }
+    if web(document.get("websiteUrl")) {
+        server.insert("websiteUrl".into(), document["websiteUrl"].clone());
+    }
 }
 
 /// The credential the gateway asks every client for, declared so that a client (or
