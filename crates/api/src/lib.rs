@@ -134,7 +134,6 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(import::remove_source),
         )
         .route("/api/sources/{path}/sync", post(import::sync_source))
-        .merge(registry_api::protected_routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth_layer::require_principal,
@@ -156,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             get(discovery::server),
         )
         .merge(registry_api::public_routes())
+        .merge(registry_api::protected_routes(state.clone()))
         .merge(protected)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -289,6 +289,20 @@ async fn versions_latest_search_deletion_and_remotes_through_the_gateway() {
     ] {
         assert_problem(&gw, &path, 404, Some("Server not found")).await;
     }
+    // Without credentials: 401, as problem details too, with the challenge.
+    let anonymous = gw.request("GET", "/v0.1/servers").send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = anonymous.json().await.unwrap();
+    assert_eq!(problem["status"], 401);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("credentials"),
+        "{problem}"
+    );
     let (status, _, _) = get(&gw, "/v0.1/servers/io.mcpgateway/currenttime/versions").await;
     assert_eq!(status, 404);
 

@@ -18,6 +18,7 @@ mod status;
 mod well_known;
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::{get, patch};
 
 use crate::AppState;
@@ -65,8 +66,9 @@ impl RegistryApiSettings {
     }
 }
 
-/// The registry API's routes, under `/v0.1` and `/v0`; they need an authenticated caller.
-pub fn protected_routes() -> Router<AppState> {
+/// The registry API's routes, under `/v0.1` and `/v0`; they need an authenticated caller,
+/// and answer every error, the authentication's included, as problem details.
+pub fn protected_routes(state: AppState) -> Router<AppState> {
     let mut router = Router::new();
     for prefix in ["/v0.1", "/v0"] {
         router = router
@@ -89,6 +91,11 @@ pub fn protected_routes() -> Router<AppState> {
             );
     }
     router
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            crate::auth_layer::require_principal,
+        ))
+        .layer(middleware::map_response(problem::reword_api_errors))
 }
 
 /// The public routes: `/.well-known/mcp-servers`.

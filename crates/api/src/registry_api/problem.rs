@@ -83,3 +83,31 @@ impl IntoResponse for Problem {
         response
     }
 }
+
+/// Re-words the gateway's own JSON errors (`{"error": {"code", "message"}}`, from the
+/// authentication in front of these routes) as problem details, so that every error of
+/// the registry API has one shape; its other headers (`WWW-Authenticate`) are kept.
+pub async fn reword_api_errors(response: Response) -> Response {
+    let is_api_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if response.status().is_success() || !is_api_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Problem::new(parts.status, "the error could not be read").into_response();
+    };
+    let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|body| body["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+    let problem = Problem::new(parts.status, message).into_response();
+    let (problem_parts, problem_body) = problem.into_parts();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, problem_parts.headers[CONTENT_TYPE].clone());
+    Response::from_parts(parts, problem_body)
+}
