@@ -6,9 +6,7 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use axum::body::Body;
-use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response, header::CONTENT_LENGTH};
-use http_body_util::{BodyExt, Limited};
+use http::{HeaderMap, Method, Request, Response};
 use mcpgw_auth::Authenticator;
 use mcpgw_mcp::inspect::{self, ClientInfo};
 use mcpgw_policy::SharedPolicy;
@@ -20,16 +18,19 @@ use crate::bridge::pool::BridgePool;
 use crate::challenge;
 use crate::config::GatewayConfig;
 use crate::error::GatewayError;
-use crate::forward::{Caller, MCP_METHOD, MCP_NAME, MCP_SESSION_ID, X_AUTHORIZATION, client_head};
-use crate::idle::IdleBody;
+use crate::forward::{Caller, MCP_METHOD, MCP_NAME, MCP_SESSION_ID, X_AUTHORIZATION};
 use crate::legacy::{self, Sessions};
 use crate::list_filter::ListFilter;
 use crate::observe::{self, Observed};
 use crate::route::{Endpoint, Route};
 use crate::session_owners::SessionOwners;
 use crate::streamable;
-use crate::table::{RoutingTable, Target};
+use crate::table::RoutingTable;
 use crate::upstream::{self, UpstreamClient};
+
+#[path = "handler_io.rs"]
+mod io;
+pub(crate) use io::{describe, single_header};
 
 /// How long to wait before reading the registry again after a failed reload.
 const RECONCILE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
@@ -477,82 +478,6 @@ impl Gateway {
             }
         }
     }
-
-    pub(crate) async fn target(&self, server: &str) -> Result<Arc<Target>, GatewayError> {
-        let target = self
-            .table
-            .get(server)
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "routing table unavailable");
-                GatewayError::Registry
-            })?
-            .ok_or_else(|| GatewayError::UnknownServer(server.to_owned()))?;
-        if !target.enabled {
-            return Err(GatewayError::DisabledServer(server.to_owned()));
-        }
-        Ok(target)
-    }
-
-    /// Reads the whole request body, refusing more than the configured limit.
-    pub(crate) async fn read_body(
-        &self,
-        headers: &HeaderMap,
-        body: Body,
-    ) -> Result<Bytes, GatewayError> {
-        let limit = self.config.max_body_bytes;
-        let declared = headers
-            .get(CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > limit as u64) {
-            return Err(GatewayError::TooLarge(limit));
-        }
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-                Err(GatewayError::TooLarge(limit))
-            }
-            Err(error) => Err(GatewayError::ClientBody(error.to_string())),
-        }
-    }
-
-    /// Sends a prepared request upstream and streams the response back, within the
-    /// first-byte timeout and with the idle timeout on the body.
-    pub(crate) async fn send(
-        &self,
-        target: &Target,
-        request: Request<Body>,
-    ) -> Result<Response<Body>, GatewayError> {
-        let timeout = self.config.first_byte_timeout;
-        let response = tokio::time::timeout(timeout, self.client.request(request))
-            .await
-            .map_err(|_| GatewayError::UpstreamTimeout {
-                server: target.path.clone(),
-                seconds: timeout.as_secs(),
-            })?
-            .map_err(|error| GatewayError::Upstream {
-                server: target.path.clone(),
-                reason: describe(&error),
-            })?;
-        let (mut parts, body) = response.into_parts();
-        client_head(&mut parts);
-        let body = IdleBody::new(body, self.config.idle_timeout);
-        Ok(Response::from_parts(parts, Body::new(body)))
-    }
-}
-
-/// Refuses a request that sends `name` more than once: two values could mean two
-/// different things to the gateway and to the server.
-pub(crate) fn single_header(
-    headers: &HeaderMap,
-    name: &http::HeaderName,
-) -> Result<(), GatewayError> {
-    if headers.get_all(name).iter().nth(1).is_some() {
-        let error = inspect::InspectError::HeaderMismatch(format!("{name} sent more than once"));
-        return Err(error.into());
-    }
-    Ok(())
 }
 
 fn unsupported(server: &str) -> String {
@@ -563,18 +488,4 @@ fn unsupported(server: &str) -> String {
 /// endpoints for all but Streamable HTTP servers.
 fn serves(endpoint: Endpoint, transport: Transport) -> bool {
     endpoint == Endpoint::Mcp || transport != Transport::StreamableHttp
-}
-
-/// A readable reason for an upstream failure: the innermost cause.
-pub(crate) fn describe(error: &hyper_util::client::legacy::Error) -> String {
-    let mut current: &dyn std::error::Error = error;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    let text = current.to_string();
-    if text.contains("Connection refused") {
-        "connection refused".to_owned()
-    } else {
-        text
-    }
 }
