@@ -254,22 +254,7 @@ async fn batches_are_refused_as_invalid_requests() {
 async fn a_session_is_only_its_openers() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, _) = start(dir.path(), POLICY).await;
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let opened = gw
-        .request("POST", "/mcp")
-        .bearer_auth(TOKEN)
-        .header("accept", "application/json, text/event-stream")
-        .json(&initialize)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(opened.status(), 200);
-    let session = opened.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let _ = opened.bytes().await;
+    let session = gw.open_aggregate_session().await;
     // Tokens the admin mints are the admin's own; an anonymous caller is someone else.
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
     for (token, status) in [(None, 404), (Some(TOKEN), 200)] {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::access::token_for;
 use common::registry_schema::RegistrySchemas;
-use common::{Gateway, Launch, TOKEN, http_server, run_cli, upstreams};
+use common::{Gateway, TOKEN, http_server, run_cli, upstreams};
 use serde_json::{Value, json};
 
 /// As in the Python registry, acting on a server also needs an entry for it in one of
@@ -39,22 +39,10 @@ UI-Scopes:
 /// A gateway with [`POLICY`], the anonymous group, namespace `com.example.mcp` and the
 /// extra config `extra`.
 async fn start(dir: &std::path::Path, extra: &str) -> Gateway {
-    let scopes = dir.join("scopes.yml");
-    std::fs::write(&scopes, POLICY).unwrap();
-    let config = dir.join("mcpgw.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[auth]\nanonymous_group = \"anonymous-visitors\"\n[policy]\nscopes_file = \"{}\"\n\
-             [registry_api]\nnamespace = \"com.example.mcp\"\n{extra}",
-            scopes.display()
-        ),
-    )
-    .unwrap();
-    Launch::quiet(&dir.join("data"))
-        .args(&["--config", config.to_str().unwrap()])
-        .start()
+    let registry = format!("[registry_api]\nnamespace = \"com.example.mcp\"\n{extra}");
+    common::access::start_configured(dir, POLICY, &registry)
         .await
+        .0
 }
 
 /// `method path` with `token` (none: anonymous) and `body`: status and JSON body.

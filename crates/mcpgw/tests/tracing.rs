@@ -35,6 +35,15 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A string (or integer) attribute.
+/// The `tools/call` requests the recording upstream received, in order.
+fn tool_calls(upstream: &Hostile) -> Vec<Request> {
+    upstream
+        .requests()
+        .into_iter()
+        .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
+        .collect()
+}
+
 fn attribute(attributes: &[KeyValue], key: &str) -> Option<String> {
     attributes
         .iter()
@@ -160,11 +169,7 @@ async fn a_clients_trace_runs_through_a_servers_route_to_the_server() {
     )
     .await;
     assert_eq!(status, 200);
-    let calls: Vec<Request> = upstream
-        .requests()
-        .into_iter()
-        .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
-        .collect();
+    let calls = tool_calls(&upstream);
     let (header, meta) = received_context(&calls[0]);
     assert_eq!(header, meta, "header and _meta say the same");
     let (trace, parent) = trace_and_parent(&header);
@@ -177,26 +182,19 @@ async fn a_clients_trace_runs_through_a_servers_route_to_the_server() {
             && attribute(&span.attributes, "mcp.method.name").as_deref() == Some("tools/call")
     });
     assert_eq!(mcp.name, "tools/call echo");
-    assert_eq!(
-        attribute(&mcp.attributes, "mcp.server").as_deref(),
-        Some("recorder")
-    );
-    assert_eq!(
-        attribute(&mcp.attributes, "gen_ai.tool.name").as_deref(),
-        Some("echo")
-    );
-    assert_eq!(
-        attribute(&mcp.attributes, "mcp.result").as_deref(),
-        Some("200")
-    );
-    assert_eq!(
-        attribute(&mcp.attributes, "jsonrpc.request.id").as_deref(),
-        Some("7")
-    );
-    assert_eq!(
-        attribute(&mcp.attributes, "mcp.protocol.version").as_deref(),
-        Some("2026-07-28")
-    );
+    for (key, expected) in [
+        ("mcp.server", "recorder"),
+        ("gen_ai.tool.name", "echo"),
+        ("mcp.result", "200"),
+        ("jsonrpc.request.id", "7"),
+        ("mcp.protocol.version", "2026-07-28"),
+    ] {
+        assert_eq!(
+            attribute(&mcp.attributes, key).as_deref(),
+            Some(expected),
+            "{key}"
+        );
+    }
     assert!(
         attribute(&mcp.attributes, "enduser.id").is_some(),
         "{mcp:?}"
@@ -232,11 +230,7 @@ async fn a_clients_trace_runs_through_a_servers_route_to_the_server() {
     )
     .await;
     assert_eq!(status, 200);
-    let calls: Vec<Request> = upstream
-        .requests()
-        .into_iter()
-        .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
-        .collect();
+    let calls = tool_calls(&upstream);
     let (header, meta) = received_context(&calls[1]);
     assert_eq!(header, meta);
     let (trace, parent) = trace_and_parent(&meta);
@@ -296,23 +290,7 @@ async fn the_aggregated_endpoint_continues_the_trace_in_meta_on_both_paths() {
     assert_eq!(answer["result"]["content"][0]["text"], "ok", "{answer}");
 
     // The rmcp path: a 2025-11-25 session.
-    let opened = gw
-        .request("POST", "/mcp")
-        .bearer_auth(TOKEN)
-        .header("accept", "application/json, text/event-stream")
-        .json(
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "tracing-test", "version": "1"}}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(opened.status(), 200);
-    let session = opened.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let session = gw.open_aggregate_session().await;
     let in_session = |body: Value| {
         gw.request("POST", "/mcp")
             .bearer_auth(TOKEN)
@@ -333,11 +311,7 @@ async fn the_aggregated_endpoint_continues_the_trace_in_meta_on_both_paths() {
     let answer = common::rpc_messages(answered).await.remove(0);
     assert_eq!(answer["result"]["content"][0]["text"], "ok", "{answer}");
 
-    let calls: Vec<Request> = upstream
-        .requests()
-        .into_iter()
-        .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
-        .collect();
+    let calls = tool_calls(&upstream);
     assert_eq!(calls.len(), 2, "one call per path");
     let mut parents = Vec::new();
     for call in &calls {

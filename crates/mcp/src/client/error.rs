@@ -103,8 +103,9 @@ impl ProbeError {
     }
 }
 
-/// The innermost error message, which is the informative one for reqwest errors.
-fn root_cause(error: &dyn std::error::Error) -> String {
+/// The innermost error message, which is the informative one for reqwest errors
+/// (`Connection refused (os error 111)` rather than `error sending request for url …`).
+pub fn root_cause(error: &dyn std::error::Error) -> String {
     let mut current = error;
     while let Some(next) = current.source() {
         current = next;

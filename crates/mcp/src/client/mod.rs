@@ -30,7 +30,7 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-pub use error::ProbeError;
+pub use error::{ProbeError, root_cause};
 pub use legacy_sse::resolve_endpoint;
 pub use session::{HttpSession, SessionOptions};
 pub use spawn::{GroupHandle, ServerProcess, spawn_server};

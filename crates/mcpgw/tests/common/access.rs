@@ -50,13 +50,22 @@ pub async fn start_logged(
     dir: &std::path::Path,
     policy: &str,
 ) -> (Gateway, std::path::PathBuf, std::path::PathBuf) {
+    start_configured(dir, policy, "").await
+}
+
+/// [`start_logged`] with `extra` appended to the config file (more sections).
+pub async fn start_configured(
+    dir: &std::path::Path,
+    policy: &str,
+    extra: &str,
+) -> (Gateway, std::path::PathBuf, std::path::PathBuf) {
     let scopes = dir.join("scopes.yml");
     std::fs::write(&scopes, policy).unwrap();
     let config = dir.join("mcpgw.toml");
     std::fs::write(
         &config,
         format!(
-            "[auth]\nanonymous_group = \"anonymous-visitors\"\n[policy]\nscopes_file = \"{}\"\n",
+            "[auth]\nanonymous_group = \"anonymous-visitors\"\n[policy]\nscopes_file = \"{}\"\n{extra}",
             scopes.display()
         ),
     )

@@ -223,6 +223,31 @@ impl Gateway {
         }
     }
 
+    /// Opens a 2025-11-25 session on the aggregated `/mcp` with the admin token (an
+    /// `initialize` that must succeed) and returns its `Mcp-Session-Id`; the answer's body
+    /// is read to the end.
+    pub async fn open_aggregate_session(&self) -> String {
+        let opened = self
+            .request("POST", "/mcp")
+            .bearer_auth(TOKEN)
+            .header("accept", "application/json, text/event-stream")
+            .json(
+                &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                           "clientInfo": {"name": "mcpgw-tests", "version": "1"}}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.status(), 200);
+        let session = opened.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let _ = opened.bytes().await;
+        session
+    }
+
     /// `GET path` with `token`: the status and the JSON body (`null` when not JSON).
     pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
         let response = self

@@ -82,8 +82,20 @@ pub async fn fetch_registry(
                 ),
             ));
         }
+        // A page that is not JSON is the registry's failure (an error page, a proxy's
+        // maintenance notice), said with how it starts.
+        let found = documents(&page).map_err(|error| match error {
+            ImportError::NotJson(_) => {
+                let start = String::from_utf8_lossy(&page[..page.len().min(60)]).into_owned();
+                unreachable(
+                    &shown(&endpoint),
+                    &format!("the page is not JSON (it starts with {start:?})"),
+                )
+            }
+            other => in_page(&endpoint, other),
+        })?;
+        entries.extend(found);
         let next = next_cursor(&page);
-        entries.extend(documents(&page).map_err(|error| in_page(&endpoint, error))?);
         match next {
             Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
             Some(_) => {
@@ -154,13 +166,6 @@ async fn fetch_page(
         }
         body.extend_from_slice(&chunk);
     }
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
-        let start = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
-        return Err(unreachable(
-            shown,
-            &format!("the page is not JSON (it starts with {start:?})"),
-        ));
-    }
     Ok(body)
 }
 
@@ -182,16 +187,12 @@ fn next_cursor(page: &[u8]) -> Option<String> {
         .filter(|next| !next.is_empty())
 }
 
-/// A transport error in a sentence (reqwest's own text hides the cause in its source).
+/// A transport error in a few words: its innermost cause (a timeout says so itself).
 fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    if error.is_timeout() {
+        return "no answer in time".to_owned();
     }
-    text
+    mcpgw_mcp::client::root_cause(error)
 }
 
 /// A URL as errors show it: without credentials (a query may still carry a search).
