@@ -101,6 +101,18 @@ impl Access {
         }
     }
 
+    /// Whether the caller may take `action` (on `server`, which it must also be able to
+    /// see), without recording anything: for deciding what a page offers, so that what a
+    /// user cannot do is absent rather than failing when tried.
+    pub fn allows(&self, action: UiAction, server: Option<ServerRef<'_>>) -> bool {
+        if let Some(server) = server
+            && !self.may_list(server)
+        {
+            return false;
+        }
+        self.decide(action, server).allowed
+    }
+
     /// Whether the caller may see `server` at all (lists leave out those it may not).
     pub fn can_list(&self, server: &Server) -> bool {
         self.may_list(server_ref(server))

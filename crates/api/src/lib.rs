@@ -33,6 +33,7 @@ pub mod registry_api;
 mod search;
 mod servers;
 mod tokens;
+mod ui;
 mod users;
 mod view;
 
@@ -87,7 +88,13 @@ pub struct AppState {
     pub importer: mcpgw_registry::import::Importer,
     /// How the official registry API (`/v0.1`) publishes.
     pub registry_api: registry_api::RegistryApiSettings,
+    /// The names the aggregated endpoint gives a server's tools, for the server's page.
+    pub aggregate_names: AggregateNames,
 }
+
+/// Given a server's path, its tools' names on the aggregated endpoint as (tool, exposed
+/// name) pairs; empty when none of its tools is offered there (disabled, unhealthy).
+pub type AggregateNames = Arc<dyn Fn(&str) -> Vec<(String, String)> + Send + Sync>;
 
 /// Builds the router for all API routes.
 pub fn router(state: AppState) -> Router {
@@ -157,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(registry_api::public_routes())
         .merge(registry_api::protected_routes(state.clone()))
         .merge(protected)
+        .merge(ui::routes(state.clone()))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -278,12 +278,12 @@ fn oidc_failure(state: &AppState, next: &str, error: &LoginError) -> Response {
     login_page(state, status, next, Some(&message))
 }
 
-/// `GET /`: who is signed in, or the login page.
+/// `GET /`: the servers page when signed in, else the login page.
 pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(value) = cookie::find(&headers, SESSION_COOKIE)
-        && let Some(session) = state.sessions.find(value, now()).await?
+        && state.sessions.find(value, now()).await?.is_some()
     {
-        return Ok(pages::signed_in(&session.principal, &session.csrf_token));
+        return Ok(see_other("/ui/servers"));
     }
     Ok(see_other("/login"))
 }

@@ -4,7 +4,6 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mcpgw_auth::Principal;
 
 /// Headers every page carries: no script, no framing, no caching, no referrer leak.
 const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
@@ -68,28 +67,6 @@ pub fn login(
         ));
     }
     page(status, "Sign in", &body)
-}
-
-/// The page a browser lands on once signed in: who it is, and a way out.
-pub fn signed_in(principal: &Principal, csrf_token: &str) -> Response {
-    let name = principal.username.as_deref().unwrap_or(&principal.subject);
-    let groups = if principal.groups.is_empty() {
-        "none".to_owned()
-    } else {
-        principal.groups.join(", ")
-    };
-    let body = format!(
-        "<h1>mcpgw</h1>\n<p>Signed in as <strong>{}</strong>{}. Groups: {}.</p>\n\
-         <p><a href=\"/api/auth/me\">Your identity as the gateway sees it</a></p>\n\
-         <form method=\"post\" action=\"/logout\">\n\
-         <input type=\"hidden\" name=\"csrf_token\" value=\"{}\">\n\
-         <button type=\"submit\">Sign out</button>\n</form>\n",
-        escape(name),
-        if principal.is_admin { " (admin)" } else { "" },
-        escape(&groups),
-        escape(csrf_token),
-    );
-    page(StatusCode::OK, "mcpgw", &body)
 }
 
 /// HTML-escapes text for element content and quoted attribute values.

@@ -194,7 +194,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         registry_client,
     );
     let federation = importer.clone().spawn_federation(shutdown.clone());
+    let catalog = LiveCatalog::start(
+        registry.clone(),
+        settings.tool_separator.clone(),
+        mcpgw_gateway::aggregate::BUILTIN_TOOLS,
+    )
+    .await?;
+    let names = catalog.clone();
+    let aggregate_names: mcpgw_api::AggregateNames = Arc::new(move |path: &str| {
+        names
+            .current()
+            .tools()
+            .iter()
+            .filter(|exposed| exposed.server.path == path)
+            .map(|exposed| (exposed.tool.name.clone(), exposed.name.clone()))
+            .collect()
+    });
     let api = mcpgw_api::router(AppState {
+        aggregate_names,
         importer,
         registry_api: settings.registry_api.clone(),
         semantic: semantic.clone(),
@@ -214,12 +231,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     });
     let gateway = Arc::new(gateway);
     gateway.watch_registry();
-    let catalog = LiveCatalog::start(
-        registry.clone(),
-        settings.tool_separator.clone(),
-        mcpgw_gateway::aggregate::BUILTIN_TOOLS,
-    )
-    .await?;
     let aggregate = AggregateEndpoint::new(
         Arc::clone(&gateway),
         catalog,

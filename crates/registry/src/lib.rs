@@ -26,7 +26,7 @@ pub use follow::follow;
 pub use health::{HealthCheckConfig, HealthChecker};
 pub use input::{REDACTED, ServerInput, TagsInput};
 pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport, now};
-pub use probe::Prober;
+pub use probe::{CheckOutcome, Prober};
 pub use search::{
     Candidates, LexicalIndex, LiveSearchCatalog, SEMANTIC_WEIGHT, Scored, SearchCatalog,
     SearchMode, SemanticIndex, SemanticSlot, ToolDocument, ToolHit, VectorIndex, best_cosine,

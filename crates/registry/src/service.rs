@@ -8,7 +8,7 @@ use tokio_util::task::TaskTracker;
 use crate::error::RegistryError;
 use crate::input::ServerInput;
 use crate::model::{HealthSummary, Server, Tool, now};
-use crate::probe::Prober;
+use crate::probe::{CheckOutcome, Prober};
 use crate::store::Store;
 use crate::validation;
 use crate::versions::{Publisher, ServerVersion, VersionStatus, VersionStore};
@@ -177,6 +177,27 @@ impl RegistryService {
     /// Every published version of every server, ordered by path, then publication.
     pub async fn versions(&self) -> Result<Vec<ServerVersion>, RegistryError> {
         Ok(self.publisher.all().await?)
+    }
+
+    /// The published versions of `path`, in publication order.
+    pub async fn versions_of(&self, path: &str) -> Result<Vec<ServerVersion>, RegistryError> {
+        Ok(self.publisher.of(&validation::normalize_path(path)).await?)
+    }
+
+    /// "Test connection": validates `input` as a registration (or, with `existing`, as an
+    /// update of that server) and checks the result, storing nothing. The check takes a
+    /// slot among the concurrent checks like any other.
+    pub async fn try_connection(
+        &self,
+        input: ServerInput,
+        existing: Option<&str>,
+    ) -> Result<CheckOutcome, RegistryError> {
+        let server = match existing {
+            Some(path) => input.apply_to(&self.get(path).await?, now())?,
+            None => input.into_new_server(now())?,
+        };
+        let _permit = self.checks.acquire().await;
+        Ok(self.prober.check(&server).await)
     }
 
     /// Sets the status of one version of `path` (or, `version` = `None`, of all its

@@ -1,0 +1,35 @@
+//! Failures as pages: what went wrong in words, with the status the API would answer
+//! (403 for a missing permission, 404 for an unknown server …) and the navigation.
+
+use askama::Template;
+use axum::response::Response;
+
+use crate::access::Access;
+use crate::ui::frame::{Frame, Section, render};
+use crate::ui::viewer::Viewer;
+use crate::{ApiError, AppState};
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    frame: Frame,
+    heading: &'static str,
+    message: String,
+}
+
+/// `error` as a page for `viewer`.
+pub fn error_page(state: &AppState, viewer: &Viewer, error: ApiError) -> Response {
+    let access = Access::of(state, &viewer.principal);
+    let heading = match error.status.as_u16() {
+        403 => "Not allowed",
+        404 => "Not found",
+        400 | 409 | 422 => "That did not work",
+        _ => "Something went wrong",
+    };
+    let page = ErrorPage {
+        frame: Frame::new(viewer, &access, heading, Section::Servers),
+        heading,
+        message: error.message,
+    };
+    render(error.status, &page)
+}

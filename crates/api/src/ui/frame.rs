@@ -1,0 +1,136 @@
+//! What every page shares: who is looking, what they may reach from the navigation, and
+//! how a rendered page leaves (content type and the protective headers).
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mcpgw_policy::UiAction;
+
+use crate::access::Access;
+use crate::ui::viewer::Viewer;
+
+/// Headers of every UI page: scripts and styles only from the gateway itself (no inline
+/// code, no CDN), no framing, no caching, no referrer leak.
+const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// The sections of the navigation, to mark the current one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The server list and server pages.
+    Servers,
+    /// Search results.
+    Search,
+    /// Tokens and client setup.
+    Tokens,
+    /// Users, policy and audit (admins only).
+    Admin,
+}
+
+/// The layout's data: the signed-in user, the navigation they may use, the session's
+/// CSRF token for forms, and the search box's text.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The page's title (before ` · mcpgw`).
+    pub title: String,
+    /// The user's display name.
+    pub user: String,
+    /// Admins see the admin section.
+    pub is_admin: bool,
+    /// Whether "Register a server" is offered.
+    pub can_register: bool,
+    /// The session's CSRF token, put in every form.
+    pub csrf: String,
+    /// The section the page belongs to.
+    pub section: Section,
+    /// The search box's text.
+    pub query: String,
+}
+
+impl Frame {
+    /// The frame of a page titled `title` in `section`, for `viewer`.
+    pub fn new(viewer: &Viewer, access: &Access, title: impl Into<String>, section: Section) -> Self {
+        let principal = &viewer.principal;
+        Frame {
+            title: title.into(),
+            user: principal
+                .username
+                .clone()
+                .unwrap_or_else(|| principal.subject.clone()),
+            is_admin: principal.is_admin,
+            can_register: access.allows(UiAction::Register, None),
+            csrf: viewer.session.csrf_token.clone(),
+            section,
+            query: String::new(),
+        }
+    }
+
+    /// `aria-current="page"` for the current section's link (used by the layout).
+    pub fn current(&self, section: &str) -> &'static str {
+        let current = match self.section {
+            Section::Servers => "servers",
+            Section::Search => "search",
+            Section::Tokens => "tokens",
+            Section::Admin => "admin",
+        };
+        if current == section { "page" } else { "false" }
+    }
+}
+
+/// Renders `template` as a page with `status` and the protective headers. A template that
+/// fails to render (a bug) is a plain 500, logged.
+pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
+    match template.render() {
+        Ok(html) => with_page_headers((status, html).into_response()),
+        Err(error) => {
+            tracing::error!(%error, "a page failed to render");
+            with_page_headers(
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<!doctype html><title>Error</title><p>This page failed to render; the \
+                     gateway's log says why.</p>",
+                )
+                    .into_response(),
+            )
+        }
+    }
+}
+
+/// Sets the HTML content type and [`PAGE_HEADERS`] on `response`.
+pub fn with_page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    for (name, value) in PAGE_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// A 303 to `location` (after a form was handled), not cached.
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Percent-encodes one path segment or query value for a link.
+pub fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

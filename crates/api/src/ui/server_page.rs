@@ -1,0 +1,208 @@
+//! `GET /ui/servers/{path}`: one server: its health (live), what it is and where it runs,
+//! its endpoints through the gateway, its tools with their descriptions and schemas, its
+//! traffic over the last day, recent calls, published versions, and the actions the
+//! viewer's `UI-Scopes` allow (and only those).
+
+use askama::Template;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use mcpgw_auth::discovery::base_url;
+use mcpgw_policy::UiAction;
+use mcpgw_registry::Server;
+
+use crate::access::{authorized_server, server_ref};
+use crate::ui::activity::{Activity, activity_of};
+use crate::ui::error::error_page;
+use crate::ui::frame::{Frame, Section, render};
+use crate::ui::rich_text::{SchemaRow, description_html, schema_pretty, schema_rows};
+use crate::ui::rows::{ServerRow, human_time};
+use crate::ui::viewer::Viewer;
+use crate::view::server_json;
+use crate::{ApiError, AppState};
+
+/// A tool as its section of the page shows it.
+pub struct ToolView {
+    /// Its name on the server.
+    pub name: String,
+    /// Its name on the aggregated endpoint, if it is offered there.
+    pub aggregated: Option<String>,
+    /// Its title, if any.
+    pub title: String,
+    /// The description, as safe HTML.
+    pub description_html: String,
+    /// The arguments, one row per property.
+    pub input_rows: Vec<SchemaRow>,
+    /// The argument schema as JSON.
+    pub input_json: String,
+    /// The result's properties, if declared.
+    pub output_rows: Vec<SchemaRow>,
+    /// The result schema as JSON, if declared.
+    pub output_json: Option<String>,
+    /// Behaviour hints that are set (`read-only`, `destructive` …).
+    pub hints: Vec<&'static str>,
+}
+
+/// One published version.
+pub struct VersionView {
+    /// The version string.
+    pub version: String,
+    /// `active`, `deprecated` or `deleted`.
+    pub status: String,
+    /// When it was published.
+    pub published: String,
+    /// Whether it is the newest.
+    pub latest: bool,
+}
+
+#[derive(Template)]
+#[template(path = "server.html")]
+struct ServerPage {
+    frame: Frame,
+    row: ServerRow,
+    target: String,
+    target_label: &'static str,
+    license: String,
+    version: String,
+    server_info: String,
+    protocol: String,
+    mcp_url: String,
+    sse_url: String,
+    aggregate_url: String,
+    tools: Vec<ToolView>,
+    versions: Vec<VersionView>,
+    activity: Activity,
+    can_modify: bool,
+    can_check: bool,
+    updated: String,
+}
+
+/// The page.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    render_page(&state, &viewer, &path, &headers)
+        .await
+        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+}
+
+async fn render_page(
+    state: &AppState,
+    viewer: &Viewer,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let (server, access) =
+        authorized_server(state, &viewer.principal, path, UiAction::List).await?;
+    let base = base_url(state.public_url.as_deref(), headers).unwrap_or_default();
+    let aggregated = (state.aggregate_names)(&server.path);
+    let tools = server
+        .tools
+        .iter()
+        .map(|tool| ToolView {
+            name: tool.name.clone(),
+            aggregated: aggregated
+                .iter()
+                .find(|(original, _)| *original == tool.name)
+                .map(|(_, name)| name.clone()),
+            title: tool.title.clone().unwrap_or_default(),
+            description_html: description_html(tool.description.as_deref().unwrap_or("")),
+            input_rows: schema_rows(&tool.input_schema),
+            input_json: schema_pretty(&tool.input_schema),
+            output_rows: tool.output_schema.as_ref().map(schema_rows).unwrap_or_default(),
+            output_json: tool.output_schema.as_ref().map(schema_pretty),
+            hints: hints(tool.annotations.as_ref()),
+        })
+        .collect();
+    let versions = state.registry.versions_of(&server.path).await?;
+    let newest = versions.iter().map(|v| v.seq).max();
+    let versions = versions
+        .iter()
+        .rev()
+        .map(|v| VersionView {
+            version: v.version.clone(),
+            status: v.status.as_str().to_owned(),
+            published: human_time(v.published_at),
+            latest: Some(v.seq) == newest,
+        })
+        .collect();
+    let activity = activity_of(state, &server, &viewer.principal).await;
+    let (target_label, target) = target_of(&server);
+    let reference = server_ref(&server);
+    let page = ServerPage {
+        frame: Frame::new(viewer, &access, server.name.clone(), Section::Servers),
+        row: ServerRow::of(&server, &access),
+        target,
+        target_label,
+        license: server.license.clone().unwrap_or_default(),
+        version: server.version.clone().unwrap_or_default(),
+        server_info: server_info(&server),
+        protocol: protocol(&server),
+        mcp_url: format!("{base}/{}/mcp", server.path),
+        sse_url: format!("{base}/{}/sse", server.path),
+        aggregate_url: format!("{base}/mcp"),
+        tools,
+        versions,
+        activity,
+        can_modify: access.allows(UiAction::Modify, Some(reference)),
+        can_check: access.allows(UiAction::HealthCheck, Some(reference)),
+        updated: human_time(server.updated_at),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// Where the gateway reaches the server: its URL (password redacted) or its command line.
+fn target_of(server: &Server) -> (&'static str, String) {
+    if server.transport.is_http() {
+        let shown = server_json(server);
+        let url = shown["url"].as_str().unwrap_or_default().to_owned();
+        ("URL", url)
+    } else {
+        let mut line = server.command.clone().unwrap_or_default();
+        for arg in &server.args {
+            line.push(' ');
+            line.push_str(arg);
+        }
+        ("Command", line)
+    }
+}
+
+/// `name version` from the server's `serverInfo`.
+fn server_info(server: &Server) -> String {
+    let Some(info) = &server.server_info else {
+        return String::new();
+    };
+    let field = |key: &str| info.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    format!("{} {}", field("name"), field("version")).trim().to_owned()
+}
+
+/// The protocol version and era of the last check.
+fn protocol(server: &Server) -> String {
+    let health = &server.health;
+    match (&health.protocol_version, &health.era) {
+        (Some(version), Some(era)) => format!("{version} ({era})"),
+        (Some(version), None) => version.clone(),
+        (None, Some(era)) => era.clone(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The behaviour hints a tool's annotations set to true.
+fn hints(annotations: Option<&serde_json::Value>) -> Vec<&'static str> {
+    let Some(annotations) = annotations else {
+        return Vec::new();
+    };
+    [
+        ("readOnlyHint", "read-only"),
+        ("destructiveHint", "destructive"),
+        ("idempotentHint", "idempotent"),
+        ("openWorldHint", "open world"),
+    ]
+    .into_iter()
+    .filter(|(key, _)| annotations.get(*key).and_then(|v| v.as_bool()) == Some(true))
+    .map(|(_, label)| label)
+    .collect()
+}
