@@ -70,7 +70,7 @@ pub async fn list(
 
 /// Turns the query string into an [`AuditQuery`]: an unknown parameter or a bad value is
 /// a 422 naming it, a query string that cannot be decoded a 400.
-fn parse_query(raw: &str) -> Result<AuditQuery, ApiError> {
+pub fn parse_query(raw: &str) -> Result<AuditQuery, ApiError> {
     let params: AuditParams = serde_urlencoded::from_str(raw).map_err(|error| {
         let message = error.to_string();
         match message.strip_prefix("unknown field `") {

@@ -17,12 +17,13 @@
 //! the caller may see the server and take the action.
 
 mod access;
-mod audit;
+pub(crate) mod audit;
 mod auth_layer;
 mod body;
 mod discovery;
 mod error;
 mod health;
+mod health_ws;
 mod import;
 mod legacy;
 mod login;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/toggle/{*path}", post(legacy::toggle))
         .route("/register", post(legacy::register))
         .route("/api/auth/me", get(auth_layer::me))
+        .route("/ws/health_status", get(health_ws::upgrade))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/users/{name}", axum::routing::delete(users::remove))
         .route(

@@ -31,6 +31,9 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Default, Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// Why the browser was sent here: `expired` (its session ended). Only known codes
+    /// are shown, each as a fixed sentence.
+    reason: Option<String>,
 }
 
 /// A sign-in with a password, as a form or as JSON.
@@ -50,7 +53,11 @@ pub async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> R
         .and_then(|query| serde_urlencoded::from_str(query).ok())
         .unwrap_or_default();
     let next = local_path(query.next.as_deref());
-    login_page(&state, StatusCode::OK, &next, None)
+    let message = match query.reason.as_deref() {
+        Some("expired") => Some("Your session has expired or was ended: sign in again."),
+        _ => None,
+    };
+    login_page(&state, StatusCode::OK, &next, message)
 }
 
 fn login_page(state: &AppState, status: StatusCode, next: &str, error: Option<&str>) -> Response {

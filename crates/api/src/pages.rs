@@ -1,15 +1,16 @@
-//! The server-rendered pages of sign-in: the login page and the signed-in landing page.
-//! Plain HTML, no script and no external resource, served with a strict
-//! Content-Security-Policy; every value is HTML-escaped.
+//! The server-rendered login page. Plain HTML with the UI's stylesheet, no script, served
+//! with a strict Content-Security-Policy; every value is HTML-escaped.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// Headers every page carries: no script, no framing, no caching, no referrer leak.
+/// Headers every page carries: no script, styles only from the gateway, no framing, no
+/// caching, no referrer leak.
 const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'",
     ),
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::REFERRER_POLICY, "no-referrer"),
@@ -22,6 +23,8 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <link rel=\"stylesheet\" href=\"/ui/static/app.css\">\
          <title>{} · mcpgw</title></head>\n<body><main>\n{body}</main></body></html>\n",
         escape(title)
     );
@@ -47,25 +50,29 @@ pub fn login(
 ) -> Response {
     let next_query = query_escape(next);
     let next = escape(next);
-    let mut body = String::from("<h1>Sign in to mcpgw</h1>\n");
+    let mut body = String::from("<div class=\"login\"><h1>Sign in to mcpgw</h1>\n");
     if let Some(error) = error {
-        body.push_str(&format!("<p role=\"alert\">{}</p>\n", escape(error)));
+        body.push_str(&format!(
+            "<p role=\"alert\" class=\"alert\">{}</p>\n",
+            escape(error)
+        ));
     }
     body.push_str(&format!(
         "<form method=\"post\" action=\"/login\">\n\
          <input type=\"hidden\" name=\"next\" value=\"{next}\">\n\
          <p><label>User name <input name=\"username\" autocomplete=\"username\" required autofocus></label></p>\n\
          <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label></p>\n\
-         <p><button type=\"submit\">Sign in</button></p>\n</form>\n"
+         <p><button type=\"submit\" class=\"primary\">Sign in</button></p>\n</form>\n"
     ));
     for (name, display) in providers {
         body.push_str(&format!(
-            "<p><a href=\"/auth/login/{}?next={}\">Sign in with {}</a></p>\n",
+            "<p class=\"providers\"><a class=\"button\" href=\"/auth/login/{}?next={}\">Sign in with {}</a></p>\n",
             escape(name),
             escape(&next_query),
             escape(display)
         ));
     }
+    body.push_str("</div>\n");
     page(status, "Sign in", &body)
 }
 

@@ -56,12 +56,17 @@ pub struct SemanticRequest {
 }
 
 /// What to look for.
-struct Wanted<'a> {
-    query: &'a str,
-    tools: bool,
-    servers: bool,
-    limit: usize,
-    tags: Vec<String>,
+pub struct Wanted<'a> {
+    /// The words.
+    pub query: &'a str,
+    /// Whether tools are wanted.
+    pub tools: bool,
+    /// Whether servers are wanted.
+    pub servers: bool,
+    /// Most results of each kind.
+    pub limit: usize,
+    /// Only servers with all these tags.
+    pub tags: Vec<String>,
 }
 
 /// `GET /api/search?q=&k=&type=tool|server|all&tags=a,b`.
@@ -160,7 +165,9 @@ pub async fn semantic(
     search(&state, &principal, wanted).await.map(Json)
 }
 
-async fn search(
+/// The search itself, shared by the API and the UI's search page: `{query, search_mode,
+/// servers, tools}` as `GET /api/search` answers it.
+pub async fn search(
     state: &AppState,
     principal: &Principal,
     wanted: Wanted<'_>,

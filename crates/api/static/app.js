@@ -186,3 +186,14 @@
   refreshTimes();
   setInterval(refreshTimes, 5000);
 })();
+
+// A link to a tool (#tool-name) opens its section.
+(function () {
+  function openTarget() {
+    if (!location.hash) return;
+    var el = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (el && el.tagName === "DETAILS") { el.open = true; el.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+})();

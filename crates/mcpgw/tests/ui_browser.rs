@@ -65,9 +65,10 @@ async fn signing_in_and_out_in_a_browser() {
     browser.shot("login-error", 1280, 900).await;
     browser.shot("login-error", 390, 844).await;
 
-    // The right one: the signed-in page, with who is signed in.
+    // The right one: the servers page, naming who is signed in.
     sign_in(&browser, "admin", ADMIN_PASSWORD).await;
-    browser.wait_for_text("main", "Signed in as admin").await;
+    browser.wait_for_text("h1", "Servers").await;
+    browser.wait_for_text(".who", "admin").await;
     browser.shot("home", 1280, 900).await;
     browser.shot("home", 390, 844).await;
     browser.dark(true).await;

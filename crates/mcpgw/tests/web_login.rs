@@ -181,16 +181,27 @@ async fn the_login_form_opens_a_session_and_logout_ends_it_server_side() {
         .unwrap();
     assert_eq!(forged.status(), 403);
 
-    // The landing page names the user and carries the logout form's token.
+    // The landing page leads to the UI, whose pages name the user and carry the logout
+    // form's token.
     let home = gw
         .request("GET", "/")
         .header("cookie", format!("{SESSION}={cookie}"))
         .send()
         .await
         .unwrap();
-    let html = home.text().await.unwrap();
+    assert_eq!(
+        (home.status().as_u16(), location(&home)),
+        (303, "/ui/servers".into())
+    );
+    let servers = gw
+        .request("GET", "/ui/servers")
+        .header("cookie", format!("{SESSION}={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    let html = servers.text().await.unwrap();
     assert!(
-        html.contains("Signed in as <strong>admin</strong>") && html.contains(&csrf),
+        html.contains("<span class=\"who\" title=\"Signed in\">admin") && html.contains(&csrf),
         "{html}"
     );
     let anonymous_home = gw.request("GET", "/").send().await.unwrap();

@@ -118,7 +118,12 @@ pub async fn confirm_delete(
         let (server, access) =
             authorized_server(&state, &viewer.principal, &path, UiAction::Modify).await?;
         let page = ConfirmDelete {
-            frame: Frame::new(&viewer, &access, format!("Delete {}", server.name), Section::Servers),
+            frame: Frame::new(
+                &viewer,
+                &access,
+                format!("Delete {}", server.name),
+                Section::Servers,
+            ),
             path: server.path,
             name: server.name,
             num_tools: server.tools.len(),

@@ -58,10 +58,17 @@ pub struct Activity {
 
 /// `server`'s activity as `viewer` may see it. Failures to read are shown as a note, not
 /// as a failed page: the rest of the page is still worth having.
-pub async fn activity_of(state: &AppState, server: &Server, principal: &mcpgw_auth::Principal) -> Activity {
+pub async fn activity_of(
+    state: &AppState,
+    server: &Server,
+    principal: &mcpgw_auth::Principal,
+) -> Activity {
     let until = now_millis();
     let (usage, usage_note) = match analytics() {
-        None => (None, "this gateway keeps no analytics ([metrics] analytics = false)".to_owned()),
+        None => (
+            None,
+            "this gateway keeps no analytics ([metrics] analytics = false)".to_owned(),
+        ),
         Some(analytics) => {
             let query = SummaryQuery {
                 since: until - WINDOW_MILLIS,

@@ -11,6 +11,7 @@ use axum::extract::{Extension, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
+use mcpgw_auth::Principal;
 use mcpgw_auth::session::cookie;
 use serde_json::json;
 
@@ -29,51 +30,64 @@ pub async fn stream(
     Extension(viewer): Extension<Viewer>,
     headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let cookie_value = cookie::find(&headers, cookie::SESSION_COOKIE)
-        .unwrap_or_default()
-        .to_owned();
-    let changes = state.registry.subscribe();
-    let start = Follow {
-        state,
-        viewer,
-        cookie_value,
-        changes,
-        last: None,
-        first: true,
-    };
+    let cookie_value = cookie::find(&headers, cookie::SESSION_COOKIE).map(str::to_owned);
+    let start = Follow::new(state, viewer.principal, cookie_value);
     let events = futures::stream::unfold(start, |mut follow| async move {
-        let event = follow.next().await?;
+        let servers = follow.next().await?;
+        let event = Event::default()
+            .event("health")
+            .json_data(json!({ "servers": servers }))
+            .ok()?;
         Some((Ok(event), follow))
     });
     Sse::new(events).keep_alive(KeepAlive::default())
 }
 
-/// The state of one open stream.
-struct Follow {
+/// Follows the live health of the servers one caller may see: the first call returns
+/// them at once, each later one when they changed. Shared by the UI's event stream and
+/// the Python registry's WebSocket (`/ws/health_status`).
+pub struct Follow {
     state: AppState,
-    viewer: Viewer,
-    cookie_value: String,
+    principal: Principal,
+    /// The browser session to re-check before each update (`None` for a bearer token,
+    /// which was checked when the connection opened and cannot be ended meanwhile).
+    cookie_value: Option<String>,
     changes: tokio::sync::watch::Receiver<u64>,
     last: Option<Vec<LiveHealth>>,
     first: bool,
 }
 
 impl Follow {
-    /// The next event to send, or `None` to end the stream (the session ended).
-    async fn next(&mut self) -> Option<Event> {
+    /// Follows what `principal` may see; ends with the browser session `cookie_value`.
+    pub fn new(state: AppState, principal: Principal, cookie_value: Option<String>) -> Follow {
+        Follow {
+            changes: state.registry.subscribe(),
+            state,
+            principal,
+            cookie_value,
+            last: None,
+            first: true,
+        }
+    }
+
+    /// The servers' live health, now the first time, then when it changed; `None` when
+    /// following must end (the session ended, the gateway is stopping).
+    pub async fn next(&mut self) -> Option<Vec<LiveHealth>> {
         loop {
             if !self.first {
                 // A closed channel (shutdown) ends the stream; a timeout re-reads.
                 if let Ok(Err(_)) = tokio::time::timeout(POLL, self.changes.changed()).await {
                     return None;
                 }
-                let session = self
-                    .state
-                    .sessions
-                    .find(&self.cookie_value, mcpgw_auth::now())
-                    .await;
-                if !matches!(session, Ok(Some(_))) {
-                    return None;
+                if let Some(cookie_value) = &self.cookie_value {
+                    let session = self
+                        .state
+                        .sessions
+                        .find(cookie_value, mcpgw_auth::now())
+                        .await;
+                    if !matches!(session, Ok(Some(_))) {
+                        return None;
+                    }
                 }
             }
             self.first = false;
@@ -81,12 +95,8 @@ impl Follow {
                 continue;
             };
             if self.last.as_ref() != Some(&current) {
-                let event = Event::default()
-                    .event("health")
-                    .json_data(json!({ "servers": current }))
-                    .ok()?;
-                self.last = Some(current);
-                return Some(event);
+                self.last = Some(current.clone());
+                return Some(current);
             }
         }
     }
@@ -101,7 +111,7 @@ impl Follow {
                 return None;
             }
         };
-        let access = Access::of(&self.state, &self.viewer.principal);
+        let access = Access::of(&self.state, &self.principal);
         Some(
             access
                 .listable(servers)

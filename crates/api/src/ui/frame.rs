@@ -58,7 +58,12 @@ pub struct Frame {
 
 impl Frame {
     /// The frame of a page titled `title` in `section`, for `viewer`.
-    pub fn new(viewer: &Viewer, access: &Access, title: impl Into<String>, section: Section) -> Self {
+    pub fn new(
+        viewer: &Viewer,
+        access: &Access,
+        title: impl Into<String>,
+        section: Section,
+    ) -> Self {
         let principal = &viewer.principal;
         Frame {
             title: title.into(),

@@ -8,16 +8,22 @@
 
 mod actions;
 mod activity;
+mod admin_page;
 mod assets;
+mod audit_page;
+mod client_config;
 mod error;
-mod events;
+pub(crate) mod events;
 mod form_input;
 mod frame;
+mod highlight;
 mod rich_text;
-mod rows;
+pub(crate) mod rows;
+mod search_page;
 mod server_form;
 mod server_page;
 mod servers_page;
+mod tokens_page;
 mod viewer;
 
 use axum::Router;
@@ -44,10 +50,27 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/ui/servers/{path}/delete",
             get(actions::confirm_delete).post(actions::delete),
         )
-        .route("/ui/servers/{path}/toggle", axum::routing::post(actions::toggle))
-        .route("/ui/servers/{path}/refresh", axum::routing::post(actions::refresh))
+        .route(
+            "/ui/servers/{path}/toggle",
+            axum::routing::post(actions::toggle),
+        )
+        .route(
+            "/ui/servers/{path}/refresh",
+            axum::routing::post(actions::refresh),
+        )
+        .route("/ui/search", get(search_page::page))
+        .route("/ui/tokens", get(tokens_page::page).post(tokens_page::mint))
+        .route(
+            "/ui/tokens/{id}/revoke",
+            axum::routing::post(tokens_page::revoke),
+        )
+        .route("/ui/admin", get(admin_page::page))
+        .route("/ui/admin/audit", get(audit_page::page))
         .route("/ui/events", get(events::stream))
-        .route_layer(middleware::from_fn_with_state(state, viewer::require_viewer));
+        .route_layer(middleware::from_fn_with_state(
+            state,
+            viewer::require_viewer,
+        ));
     Router::new()
         .route("/ui/static/{name}", get(assets::serve))
         .merge(pages)

@@ -54,8 +54,19 @@ impl FormPage {
     /// Whether a refused field is one the form has (else the message goes on top only).
     fn error_on_form(&self) -> bool {
         const FIELDS: [&str; 13] = [
-            "path", "name", "description", "transport", "url", "command", "args", "env",
-            "headers", "tags", "license", "version", "enabled",
+            "path",
+            "name",
+            "description",
+            "transport",
+            "url",
+            "command",
+            "args",
+            "env",
+            "headers",
+            "tags",
+            "license",
+            "version",
+            "enabled",
         ];
         self.error
             .as_ref()
@@ -64,7 +75,10 @@ impl FormPage {
 }
 
 /// `GET /ui/servers/new`.
-pub async fn new_page(State(state): State<AppState>, Extension(viewer): Extension<Viewer>) -> Response {
+pub async fn new_page(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+) -> Response {
     let access = Access::of(&state, &viewer.principal);
     if let Err(error) = access.authorize(UiAction::Register, None) {
         return error_page(&state, &viewer, error);
@@ -142,7 +156,11 @@ pub async fn save(
                 .await
                 .map(Some)
         } else {
-            state.registry.update(&server.path, input).await.map(|_| None)
+            state
+                .registry
+                .update(&server.path, input)
+                .await
+                .map(|_| None)
         };
         finish(&viewer, &access, false, values, outcome)
     };
@@ -198,7 +216,13 @@ fn finish(
 }
 
 /// The form again, with `error` at its field (422).
-fn refused(viewer: &Viewer, access: &Access, new: bool, values: FormValues, error: FieldError) -> Response {
+fn refused(
+    viewer: &Viewer,
+    access: &Access,
+    new: bool,
+    values: FormValues,
+    error: FieldError,
+) -> Response {
     let page = form_page(viewer, access, new, values, Some(error), None);
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

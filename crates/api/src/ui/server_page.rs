@@ -112,7 +112,11 @@ async fn render_page(
             description_html: description_html(tool.description.as_deref().unwrap_or("")),
             input_rows: schema_rows(&tool.input_schema),
             input_json: schema_pretty(&tool.input_schema),
-            output_rows: tool.output_schema.as_ref().map(schema_rows).unwrap_or_default(),
+            output_rows: tool
+                .output_schema
+                .as_ref()
+                .map(schema_rows)
+                .unwrap_or_default(),
             output_json: tool.output_schema.as_ref().map(schema_pretty),
             hints: hints(tool.annotations.as_ref()),
         })
@@ -176,7 +180,9 @@ fn server_info(server: &Server) -> String {
         return String::new();
     };
     let field = |key: &str| info.get(key).and_then(|v| v.as_str()).unwrap_or_default();
-    format!("{} {}", field("name"), field("version")).trim().to_owned()
+    format!("{} {}", field("name"), field("version"))
+        .trim()
+        .to_owned()
 }
 
 /// The protocol version and era of the last check.

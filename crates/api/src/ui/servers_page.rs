@@ -52,7 +52,13 @@ struct ServersPage {
 }
 
 /// The health states and transports the filters offer.
-const HEALTH_STATES: [&str; 5] = ["healthy", "unhealthy", "auth-required", "unknown", "disabled"];
+const HEALTH_STATES: [&str; 5] = [
+    "healthy",
+    "unhealthy",
+    "auth-required",
+    "unknown",
+    "disabled",
+];
 const TRANSPORTS: [&str; 3] = ["streamable-http", "sse", "stdio"];
 
 impl ServersPage {
@@ -96,7 +102,10 @@ async fn render_page(
         .map(|server| ServerRow::of(&access.shown(server), &access))
         .filter(|row| matches(row, &filters))
         .collect();
-    let chosen = filters.view.as_deref().filter(|v| matches!(*v, "cards" | "table"));
+    let chosen = filters
+        .view
+        .as_deref()
+        .filter(|v| matches!(*v, "cards" | "table"));
     let remembered = cookie::find(headers, VIEW_COOKIE);
     let table = chosen.or(remembered) == Some("table");
     let mut frame = Frame::new(viewer, &access, "Servers", Section::Servers);
@@ -125,8 +134,10 @@ async fn render_page(
 /// Whether `row` passes every filter that is set.
 fn matches(row: &ServerRow, filters: &Filters) -> bool {
     let words = filters.q.to_lowercase();
-    words.split_whitespace().all(|word| row.search_text.contains(word))
-        && (filters.tag.is_empty() || row.tags.iter().any(|tag| *tag == filters.tag))
+    words
+        .split_whitespace()
+        .all(|word| row.search_text.contains(word))
+        && (filters.tag.is_empty() || row.tags.contains(&filters.tag))
         && (filters.health.is_empty() || row.live.health == filters.health)
         && (filters.transport.is_empty() || row.transport == filters.transport)
 }

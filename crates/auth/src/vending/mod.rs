@@ -159,6 +159,11 @@ impl TokenService {
         self
     }
 
+    /// The longest lifetime a token may be minted with, in seconds.
+    pub fn max_lifetime(&self) -> i64 {
+        self.max_lifetime
+    }
+
     /// The `iss` of the gateway's tokens.
     pub fn issuer(&self) -> &str {
         &self.issuer
