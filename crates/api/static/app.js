@@ -197,3 +197,8 @@
   window.addEventListener("hashchange", openTarget);
   openTarget();
 })();
+
+// Choices that only change what a page shows apply at once.
+document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+  select.addEventListener("change", function () { select.form.submit(); });
+});

@@ -25,7 +25,7 @@ pub use error::{ErrorKind, RegistryError, StoreError};
 pub use follow::follow;
 pub use health::{HealthCheckConfig, HealthChecker};
 pub use input::{REDACTED, ServerInput, TagsInput};
-pub use model::{Health, HealthState, HealthSummary, Server, Tool, Transport, now};
+pub use model::{Health, HealthEvent, HealthState, HealthSummary, Server, Tool, Transport, now};
 pub use probe::{CheckOutcome, Prober};
 pub use search::{
     Candidates, LexicalIndex, LiveSearchCatalog, SEMANTIC_WEIGHT, Scored, SearchCatalog,

@@ -119,6 +119,17 @@ impl Health {
     }
 }
 
+/// A change of a server's health: from `at` on, it was `status` (for `reason`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthEvent {
+    /// When the check that found it finished.
+    pub at: DateTime<Utc>,
+    /// The verdict from then on.
+    pub status: HealthState,
+    /// Why it was not healthy.
+    pub reason: Option<String>,
+}
+
 /// A tool as the server reported it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {

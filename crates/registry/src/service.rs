@@ -7,7 +7,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::error::RegistryError;
 use crate::input::ServerInput;
-use crate::model::{HealthSummary, Server, Tool, now};
+use crate::model::{HealthEvent, HealthSummary, Server, Tool, now};
 use crate::probe::{CheckOutcome, Prober};
 use crate::store::Store;
 use crate::validation;
@@ -15,6 +15,9 @@ use crate::versions::{Publisher, ServerVersion, VersionStatus, VersionStore};
 
 /// How often an update is re-applied when another writer changed the server meanwhile.
 const UPDATE_ATTEMPTS: usize = 5;
+
+/// Health changes kept per server for its history.
+pub const HEALTH_HISTORY: usize = 100;
 
 /// The registry's operations. Cheap to clone; clones share the store, the prober, the
 /// limit on concurrent checks and the background tasks.
@@ -259,6 +262,13 @@ impl RegistryService {
             return Ok(());
         }
         let health_changed = outcome.health.status != server.health.status;
+        // The history keeps each change of verdict, and of the reason of a failure.
+        if health_changed
+            || outcome.health.reason != server.health.reason
+            || server.health.last_checked.is_none()
+        {
+            self.remember_health(&server.path, &outcome.health).await;
+        }
         if changed_tools.is_some() {
             tracing::info!(path = %server.path, tools = outcome.tools.as_ref().map_or(0, Vec::len), "tool list changed");
         }
@@ -270,6 +280,29 @@ impl RegistryService {
             self.changed();
         }
         Ok(())
+    }
+
+    /// Appends a change to `path`'s health history. The history is a courtesy to people:
+    /// failing to write it is logged, and the check's result stands.
+    async fn remember_health(&self, path: &str, health: &crate::model::Health) {
+        let event = HealthEvent {
+            at: health.last_checked.unwrap_or_else(now),
+            status: health.status,
+            reason: health.reason.clone(),
+        };
+        if let Err(error) = self
+            .store
+            .record_health_event(path, &event, HEALTH_HISTORY)
+            .await
+        {
+            tracing::warn!(%path, %error, "could not record a health change in the history");
+        }
+    }
+
+    /// `path`'s health changes, newest first (at most [`HEALTH_HISTORY`]).
+    pub async fn health_history(&self, path: &str) -> Result<Vec<HealthEvent>, RegistryError> {
+        let path = validation::normalize_path(path);
+        Ok(self.store.health_events(&path, HEALTH_HISTORY).await?)
     }
 
     fn check_in_background(&self, server: &Server) {

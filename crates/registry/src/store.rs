@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::error::StoreError;
-use crate::model::{Health, HealthState, Server, Tool};
+use crate::model::{Health, HealthEvent, HealthState, Server, Tool};
 
 /// Durable storage of servers. Implementations must make each call atomic and durable
 /// before returning `Ok`: an acknowledged write survives a crash.
@@ -50,6 +50,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Appends a change of `path`'s health, keeping its newest `keep` changes.
+    async fn record_health_event(
+        &self,
+        path: &str,
+        event: &HealthEvent,
+        keep: usize,
+    ) -> Result<(), StoreError>;
+
+    /// `path`'s newest `limit` health changes, newest first.
+    async fn health_events(&self, path: &str, limit: usize)
+    -> Result<Vec<HealthEvent>, StoreError>;
 }
 
 /// Embeddings of searchable texts (a tool's or a server's), kept by model and by a hash of

@@ -14,6 +14,7 @@ mod analytics;
 mod audit;
 mod connect;
 mod embeddings;
+mod health_events;
 mod origins;
 mod rows;
 mod sessions;

@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use mcpgw_registry::{Health, HealthState, Server, Store, StoreError, Tool};
+use mcpgw_registry::{Health, HealthEvent, HealthState, Server, Store, StoreError, Tool};
 use sqlx::AnyPool;
 use sqlx::Row;
 
 use crate::connect::Backend;
+use crate::health_events;
 use crate::rows::{json_text, millis, server_columns, server_from_row, unavailable};
 
 /// A registry store on a pooled SQL connection.
@@ -178,7 +179,25 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
+        health_events::forget(&self.pool, path).await?;
         Ok(result.rows_affected() == 1)
+    }
+
+    async fn record_health_event(
+        &self,
+        path: &str,
+        event: &HealthEvent,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        health_events::record(&self.pool, path, event, keep).await
+    }
+
+    async fn health_events(
+        &self,
+        path: &str,
+        limit: usize,
+    ) -> Result<Vec<HealthEvent>, StoreError> {
+        health_events::newest(&self.pool, path, limit).await
     }
 
     async fn count_by_health(&self) -> Result<Vec<(bool, HealthState, usize)>, StoreError> {

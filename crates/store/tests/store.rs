@@ -14,7 +14,10 @@ use sqlx::Connection;
 
 #[path = "store/records.rs"]
 mod records;
-use records::{origins_and_sources_round_trip, versions_are_published_once_and_change_status};
+use records::{
+    health_history_is_kept_bounded_and_forgotten, origins_and_sources_round_trip,
+    versions_are_published_once_and_change_status,
+};
 
 fn sample(path: &str) -> Server {
     let at = Utc.timestamp_millis_opt(1_764_000_000_123).unwrap();
@@ -724,6 +727,7 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    health_history_is_kept_bounded_and_forgotten,
     versions_are_published_once_and_change_status,
     origins_and_sources_round_trip,
     analytics_rows_land_once_summarise_and_prune,

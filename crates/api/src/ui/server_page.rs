@@ -29,6 +29,8 @@ pub struct ToolView {
     pub aggregated: Option<String>,
     /// Its title, if any.
     pub title: String,
+    /// The description's first line, for the collapsed view.
+    pub summary: String,
     /// The description, as safe HTML.
     pub description_html: String,
     /// The arguments, one row per property.
@@ -41,6 +43,18 @@ pub struct ToolView {
     pub output_json: Option<String>,
     /// Behaviour hints that are set (`read-only`, `destructive` …).
     pub hints: Vec<&'static str>,
+}
+
+/// One span of the health history.
+pub struct HistoryRow {
+    /// The verdict (`healthy`, `unhealthy` …).
+    pub status: &'static str,
+    /// Why it was not healthy.
+    pub reason: String,
+    /// When it began.
+    pub from: String,
+    /// How long it lasted (or has lasted, for the current one).
+    pub lasted: String,
 }
 
 /// One published version.
@@ -71,6 +85,7 @@ struct ServerPage {
     aggregate_url: String,
     tools: Vec<ToolView>,
     versions: Vec<VersionView>,
+    history: Vec<HistoryRow>,
     activity: Activity,
     can_modify: bool,
     can_check: bool,
@@ -109,6 +124,13 @@ async fn render_page(
                 .find(|(original, _)| *original == tool.name)
                 .map(|(_, name)| name.clone()),
             title: tool.title.clone().unwrap_or_default(),
+            summary: tool
+                .description
+                .as_deref()
+                .and_then(|text| text.lines().find(|line| !line.trim().is_empty()))
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
             description_html: description_html(tool.description.as_deref().unwrap_or("")),
             input_rows: schema_rows(&tool.input_schema),
             input_json: schema_pretty(&tool.input_schema),
@@ -133,6 +155,10 @@ async fn render_page(
             latest: Some(v.seq) == newest,
         })
         .collect();
+    let history = history_rows(
+        &state.registry.health_history(&server.path).await?,
+        mcpgw_registry::now(),
+    );
     let activity = activity_of(state, &server, &viewer.principal).await;
     let (target_label, target) = target_of(&server);
     let reference = server_ref(&server);
@@ -150,6 +176,7 @@ async fn render_page(
         aggregate_url: format!("{base}/mcp"),
         tools,
         versions,
+        history,
         activity,
         can_modify: access.allows(UiAction::Modify, Some(reference)),
         can_check: access.allows(UiAction::HealthCheck, Some(reference)),
@@ -211,4 +238,80 @@ fn hints(annotations: Option<&serde_json::Value>) -> Vec<&'static str> {
     .filter(|(key, _)| annotations.get(*key).and_then(|v| v.as_bool()) == Some(true))
     .map(|(_, label)| label)
     .collect()
+}
+
+/// The history's spans, newest first: each lasts until the next change (the newest, until
+/// now).
+fn history_rows(
+    events: &[mcpgw_registry::HealthEvent],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<HistoryRow> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            // Events are newest first: the one before in the list is the next change.
+            let until = index
+                .checked_sub(1)
+                .and_then(|newer| events.get(newer))
+                .map_or(now, |newer| newer.at);
+            HistoryRow {
+                status: event.status.as_str(),
+                reason: event.reason.clone().unwrap_or_default(),
+                from: human_time(event.at),
+                lasted: duration_text((until - event.at).num_seconds()),
+            }
+        })
+        .collect()
+}
+
+/// `3 d 4 h`, `2 h 5 min`, `4 min`, `12 s`.
+fn duration_text(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else if minutes > 0 {
+        format!("{minutes} min")
+    } else {
+        format!("{seconds} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+    use mcpgw_registry::{HealthEvent, HealthState};
+
+    #[test]
+    fn each_span_lasts_until_the_next_change() {
+        let now = Utc::now();
+        let start = now - Duration::hours(3);
+        let events = [
+            HealthEvent {
+                at: start + Duration::minutes(90),
+                status: HealthState::Healthy,
+                reason: None,
+            },
+            HealthEvent {
+                at: start,
+                status: HealthState::Unhealthy,
+                reason: Some("connection refused".into()),
+            },
+        ];
+        let rows = history_rows(&events, now);
+        assert_eq!(rows[0].status, "healthy");
+        assert_eq!(rows[0].lasted, "1 h 30 min");
+        assert_eq!(rows[1].reason, "connection refused");
+        assert_eq!(rows[1].lasted, "1 h 30 min");
+        assert_eq!(duration_text(3 * 86_400 + 7_200), "3 d 2 h");
+        assert_eq!(duration_text(42), "42 s");
+    }
 }

@@ -167,3 +167,37 @@ pub async fn origins_and_sources_round_trip(store: SqlStore) {
     assert!(store.delete_source("peer").await.unwrap());
     assert!(store.list_sources().await.unwrap().is_empty());
 }
+
+/// Health changes come back newest first, only the newest `keep` stay, and removing the
+/// server forgets them.
+pub async fn health_history_is_kept_bounded_and_forgotten(store: SqlStore) {
+    use mcpgw_registry::{HealthEvent, HealthState, Store};
+    let server = super::sample("flaky");
+    assert!(store.insert_server(&server).await.unwrap());
+    let at = |seconds: i64| Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap();
+    for n in 0..7 {
+        let event = HealthEvent {
+            at: at(n),
+            status: if n % 2 == 0 {
+                HealthState::Unhealthy
+            } else {
+                HealthState::Healthy
+            },
+            reason: (n % 2 == 0).then(|| format!("refused {n}")),
+        };
+        store.record_health_event("flaky", &event, 5).await.unwrap();
+    }
+    let events = store.health_events("flaky", 100).await.unwrap();
+    let times: Vec<i64> = events
+        .iter()
+        .map(|e| e.at.timestamp() - 1_800_000_000)
+        .collect();
+    assert_eq!(times, [6, 5, 4, 3, 2], "newest first, five kept");
+    assert_eq!(events[0].status, HealthState::Unhealthy);
+    assert_eq!(events[0].reason.as_deref(), Some("refused 6"));
+    assert_eq!(events[1].reason, None);
+    assert_eq!(store.health_events("flaky", 2).await.unwrap().len(), 2);
+    assert!(store.health_events("other", 10).await.unwrap().is_empty());
+    assert!(store.delete_server("flaky").await.unwrap());
+    assert!(store.health_events("flaky", 10).await.unwrap().is_empty());
+}

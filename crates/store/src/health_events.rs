@@ -1,0 +1,76 @@
+//! The `health_events` table: each server's health changes, for its history.
+
+use mcpgw_registry::{HealthEvent, HealthState, StoreError};
+use sqlx::{AnyPool, Row};
+
+use crate::rows::{millis, time, unavailable};
+
+/// Appends `event` for `path` and drops all but its newest `keep` events, in one
+/// transaction.
+pub(crate) async fn record(
+    pool: &AnyPool,
+    path: &str,
+    event: &HealthEvent,
+    keep: usize,
+) -> Result<(), StoreError> {
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    let mut tx = pool.begin().await.map_err(unavailable)?;
+    sqlx::query("INSERT INTO health_events (path, at, status, reason) VALUES ($1, $2, $3, $4)")
+        .bind(path)
+        .bind(millis(event.at))
+        .bind(event.status.as_str())
+        .bind(&event.reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    sqlx::query(
+        "DELETE FROM health_events WHERE path = $1 AND at < (SELECT at FROM health_events \
+         WHERE path = $2 ORDER BY at DESC LIMIT 1 OFFSET $3)",
+    )
+    .bind(path)
+    .bind(path)
+    .bind(keep - 1)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable)?;
+    tx.commit().await.map_err(unavailable)
+}
+
+/// `path`'s newest `limit` events, newest first.
+pub(crate) async fn newest(
+    pool: &AnyPool,
+    path: &str,
+    limit: usize,
+) -> Result<Vec<HealthEvent>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT at, status, reason FROM health_events WHERE path = $1 ORDER BY at DESC LIMIT $2",
+    )
+    .bind(path)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
+    .map_err(unavailable)?;
+    rows.iter()
+        .map(|row| {
+            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
+            let status: String = row.try_get("status").map_err(corrupt)?;
+            Ok(HealthEvent {
+                at: time(row.try_get("at").map_err(corrupt)?, "health_events.at")?,
+                status: HealthState::parse(&status).ok_or_else(|| {
+                    StoreError::Corrupt(format!("health_events.status = '{status}'"))
+                })?,
+                reason: row.try_get("reason").map_err(corrupt)?,
+            })
+        })
+        .collect()
+}
+
+/// Forgets `path`'s history (the server was removed).
+pub(crate) async fn forget(pool: &AnyPool, path: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM health_events WHERE path = $1")
+        .bind(path)
+        .execute(pool)
+        .await
+        .map_err(unavailable)?;
+    Ok(())
+}
