@@ -62,7 +62,16 @@
 
   // ---- Live health ---------------------------------------------------------
   var note = document.querySelector("[data-live-note]");
-  function say(text) { if (note) note.textContent = text; }
+  function say(text, reload) {
+    if (!note) return;
+    note.textContent = text;
+    if (reload) {
+      var link = document.createElement("a");
+      link.href = location.href;
+      link.textContent = "Reload";
+      note.appendChild(link);
+    }
+  }
   function setText(root, field, text) {
     root.querySelectorAll("[data-field=" + field + "]").forEach(function (el) { el.textContent = text; });
   }
@@ -98,11 +107,16 @@
       var data = JSON.parse(e.data);
       var seen = {};
       var added = 0;
+      var toolsChanged = false;
       data.servers.forEach(function (s) {
         seen[s.path] = true;
         var els = document.querySelectorAll("[data-server=\"" + CSS.escape(s.path) + "\"]");
         if (!els.length && listPage) added++;
-        els.forEach(function (el) { update(el, s); });
+        els.forEach(function (el) {
+          update(el, s);
+          var rendered = el.getAttribute("data-tools");
+          if (rendered !== null && rendered !== String(s.num_tools)) toolsChanged = true;
+        });
       });
       var removed = 0;
       document.querySelectorAll("[data-live-servers] [data-server]").forEach(function (el) {
@@ -111,7 +125,13 @@
       var parts = [];
       if (added) parts.push(added + (added === 1 ? " server was" : " servers were") + " added");
       if (removed) parts.push(removed + (removed === 1 ? " server was" : " servers were") + " removed");
-      say(parts.length ? parts.join(" and ") + ": reload to see the list as it is now." : "");
+      if (parts.length) {
+        say(parts.join(" and ") + ": reload to see the list as it is now.", true);
+      } else if (toolsChanged) {
+        say("The server's tools changed since this page was loaded.", true);
+      } else {
+        say("");
+      }
       refreshTimes();
       if (listPage) applyFilters();
     });

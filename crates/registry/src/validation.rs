@@ -98,7 +98,15 @@ pub fn validate(server: &mut Server) -> Result<(), RegistryError> {
     }
     check_len("name", &server.name, MAX_NAME_LEN)?;
     check_len("description", &server.description, MAX_DESCRIPTION_LEN)?;
-    for (field, value) in [("license", &server.license), ("version", &server.version)] {
+    // An empty licence or version (a form's blank field) is none at all.
+    for (field, value) in [
+        ("license", &mut server.license),
+        ("version", &mut server.version),
+    ] {
+        *value = value
+            .take()
+            .map(|text| text.trim().to_owned())
+            .filter(|text| !text.is_empty());
         if let Some(value) = value {
             check_len(field, value, MAX_SHORT_LEN)?;
         }

@@ -126,3 +126,16 @@ fn redacted_placeholder_keeps_stored_secret() {
     let unknown = input(json!({"headers": {"X-New": crate::REDACTED}})).apply_to(&server, now);
     assert_eq!(field_of(unknown), "headers");
 }
+
+#[test]
+fn a_blank_licence_or_version_is_none() {
+    let server = input(json!({"path": "w", "url": "http://127.0.0.1:9/mcp",
+                              "license": " MIT ", "version": "1.0"}))
+    .into_new_server(Utc::now())
+    .unwrap();
+    assert_eq!(server.license.as_deref(), Some("MIT"));
+    let cleared = input(json!({"license": "", "version": "  "}))
+        .apply_to(&server, Utc::now())
+        .unwrap();
+    assert_eq!((cleared.license, cleared.version), (None, None));
+}

@@ -27,7 +27,7 @@ pub fn error_page(state: &AppState, viewer: &Viewer, error: ApiError) -> Respons
         _ => "Something went wrong",
     };
     let page = ErrorPage {
-        frame: Frame::new(viewer, &access, heading, Section::Servers),
+        frame: Frame::new(viewer, &access, heading, Section::Elsewhere),
         heading,
         message: error.message,
     };

@@ -34,6 +34,8 @@ pub enum Section {
     Tokens,
     /// Users, policy and audit (admins only).
     Admin,
+    /// A page of no section (an error).
+    Elsewhere,
 }
 
 /// The layout's data: the signed-in user, the navigation they may use, the session's
@@ -86,6 +88,7 @@ impl Frame {
             Section::Search => "search",
             Section::Tokens => "tokens",
             Section::Admin => "admin",
+            Section::Elsewhere => "",
         };
         if current == section { "page" } else { "false" }
     }

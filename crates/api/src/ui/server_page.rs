@@ -123,12 +123,24 @@ async fn render_page(
                 .iter()
                 .find(|(original, _)| *original == tool.name)
                 .map(|(_, name)| name.clone()),
-            title: tool.title.clone().unwrap_or_default(),
+            // MCP's display order: `title`, then `annotations.title`.
+            title: tool
+                .title
+                .clone()
+                .or_else(|| {
+                    tool.annotations
+                        .as_ref()
+                        .and_then(|annotations| annotations.get("title"))
+                        .and_then(|title| title.as_str())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default(),
             summary: tool
                 .description
                 .as_deref()
                 .and_then(|text| text.lines().find(|line| !line.trim().is_empty()))
                 .unwrap_or_default()
+                .replace(['`', '*'], "")
                 .trim()
                 .to_owned(),
             description_html: description_html(tool.description.as_deref().unwrap_or("")),

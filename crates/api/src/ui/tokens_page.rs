@@ -66,6 +66,9 @@ struct TokensPage {
     snippets: Vec<Snippet>,
     target_url: String,
     session_note: bool,
+    /// No scopes file is in force: only admin tokens may do anything, so an admin's
+    /// token is an admin token unless unticked.
+    admin_needed: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -261,6 +264,7 @@ async fn build(
         snippets,
         target_url: url,
         session_note: principal.expires_at.is_some(),
+        admin_needed: principal.is_admin && !state.policy.load().is_configured(),
     })
 }
 

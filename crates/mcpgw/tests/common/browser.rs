@@ -156,18 +156,50 @@ impl Browser {
         focused.as_str().unwrap_or_default().to_owned()
     }
 
-    /// Waits until an element matching `css` holds `text`, and returns it.
+    /// Waits until an element matching `css` holds `text`, and returns it. An element
+    /// that goes stale while it is read (the page is being replaced) is looked for again.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> Element<'_> {
         let deadline = Instant::now() + WAIT;
         loop {
             for element in self.session().find_all(css).await {
-                if element.text().await.contains(text) {
+                if element.try_text().await.is_some_and(|t| t.contains(text)) {
                     return element;
                 }
             }
             assert!(Instant::now() < deadline, "no {css} with {text:?}");
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// Waits until `script` (a function body) returns `true`; `what` names the wait in
+    /// the panic after [`WAIT`]. A script that fails (the page is being replaced) is run
+    /// again.
+    pub async fn wait_until(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let outcome = self.session().try_execute(script, vec![]).await;
+            if outcome == Ok(serde_json::Value::Bool(true)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never true: {what} ({outcome:?})"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The HTTP status of the current page's document (0 when the browser does not know).
+    pub async fn status(&self) -> u16 {
+        let status = self
+            .session()
+            .execute(
+                "const n = performance.getEntriesByType('navigation')[0]; \
+                 return n ? n.responseStatus : 0;",
+                vec![],
+            )
+            .await;
+        status.as_u64().unwrap_or_default() as u16
     }
 
     /// Ends the session (a clean quit; [`Drop`] stops everything in any case).

@@ -10,6 +10,7 @@ pub mod hostile;
 pub mod oidc;
 pub mod registry;
 pub mod registry_schema;
+pub mod ui;
 pub mod upstreams;
 pub mod webdriver;
 

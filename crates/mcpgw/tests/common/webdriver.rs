@@ -58,6 +58,19 @@ impl Session {
 
     /// Sends a command and returns its `value`; a WebDriver error is a panic naming it.
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_command(method, path, body).await {
+            Ok(value) => value,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// Sends a command: its `value`, or the WebDriver error described.
+    async fn try_command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
@@ -65,11 +78,10 @@ impl Session {
         let response = request.send().await.expect("chromedriver answers");
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(
-            status.is_success(),
-            "WebDriver {path}: HTTP {status}: {answer}"
-        );
-        answer["value"].clone()
+        if !status.is_success() {
+            return Err(format!("WebDriver {path}: HTTP {status}: {answer}"));
+        }
+        Ok(answer["value"].clone())
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
@@ -79,6 +91,12 @@ impl Session {
     /// Loads `url`.
     pub async fn goto(&self, url: &str) {
         self.post("/url", json!({ "url": url })).await;
+    }
+
+    /// The address of the current page.
+    pub async fn url(&self) -> String {
+        let url = self.command(reqwest::Method::GET, "/url", None).await;
+        url.as_str().unwrap_or_default().to_owned()
     }
 
     /// Every element matching the CSS selector `css`.
@@ -117,6 +135,17 @@ impl Session {
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Value {
         self.post("/execute/sync", json!({ "script": script, "args": args }))
             .await
+    }
+
+    /// [`Session::execute`], with a WebDriver error (e.g. the page was being replaced)
+    /// returned rather than a panic.
+    pub async fn try_execute(&self, script: &str, args: Vec<Value>) -> Result<Value, String> {
+        self.try_command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
     }
 
     /// Presses and releases `key` (a character or one of [`TAB`], [`ENTER`]) wherever the
@@ -165,6 +194,41 @@ impl Element<'_> {
             .command(reqwest::Method::GET, &self.path("text"), None)
             .await;
         text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Its rendered text, or `None` when it is no longer on the page (the page changed
+    /// since it was found).
+    pub async fn try_text(&self) -> Option<String> {
+        let text = self
+            .session
+            .try_command(reqwest::Method::GET, &self.path("text"), None)
+            .await
+            .ok()?;
+        Some(text.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// The value of its attribute `name` (`None` when it has none).
+    pub async fn attribute(&self, name: &str) -> Option<String> {
+        let value = self
+            .session
+            .command(
+                reqwest::Method::GET,
+                &self.path(&format!("attribute/{name}")),
+                None,
+            )
+            .await;
+        value.as_str().map(str::to_owned)
+    }
+
+    /// The value of its DOM property `name` (e.g. `open`, `value`).
+    pub async fn property(&self, name: &str) -> Value {
+        self.session
+            .command(
+                reqwest::Method::GET,
+                &self.path(&format!("property/{name}")),
+                None,
+            )
+            .await
     }
 
     /// Types `text` into it (it takes the focus first).
