@@ -129,6 +129,14 @@ impl Access {
         self.policy.tool_filter(self.scopes.clone(), path)
     }
 
+    /// Whether the caller may see usage figures about `name` on `server`: a JSON-RPC
+    /// method (`tools/list`) or a tool it may call; never a tool it may not call, whose
+    /// very name the registry keeps from it.
+    pub fn may_see_usage(&self, server: &str, name: &str) -> bool {
+        let method = name.contains('/') && !name.contains(':');
+        method || self.tool_filter(server).allows(name)
+    }
+
     /// `server` as the caller may see it: only the tools it may call, as on the MCP
     /// routes, so the registry never tells a caller the names of tools it cannot use.
     pub fn shown(&self, mut server: Server) -> Server {

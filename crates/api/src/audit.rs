@@ -133,6 +133,7 @@ pub fn parse_query(raw: &str) -> Result<AuditQuery, ApiError> {
     };
     Ok(AuditQuery {
         source,
+        owner: None,
         principal: params.principal,
         server: params.server,
         method: params.method,

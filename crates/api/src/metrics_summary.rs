@@ -77,7 +77,11 @@ pub async fn get(
         None => principal.is_admin,
     };
     let servers: Vec<&ToolSummary> = servers.iter().filter(|s| visible(s)).collect();
-    let tools: Vec<&ToolSummary> = tools.iter().filter(|s| visible(s)).collect();
+    // Tools it may not call are not named to it, as everywhere in the registry.
+    let tools: Vec<&ToolSummary> = tools
+        .iter()
+        .filter(|s| visible(s) && access.may_see_usage(&s.server, &s.tool))
+        .collect();
     let at =
         |millis: i64| DateTime::<Utc>::from_timestamp_millis(millis).map(|time| time.to_rfc3339());
     Ok(Json(json!({

@@ -502,3 +502,64 @@ async fn a_restricted_user_sees_only_what_it_may_use() {
     assert_eq!(status, 422);
     assert!(html.contains("RFC 3339"), "{html}");
 }
+
+#[tokio::test]
+async fn usage_figures_name_only_tools_the_viewer_may_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = start(dir.path()).await;
+    let clock = upstreams::example("currenttime", true).await;
+    gw.register_healthy(http_server("visible", &clock.url))
+        .await;
+    // The admin calls a tool that viola, who may only list `visible`, may not call.
+    let response = gw
+        .request("POST", "/visible/mcp")
+        .bearer_auth(common::TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "current_time_by_timezone")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "current_time_by_timezone", "arguments": {"timezone_name": "UTC"},
+            "_meta": common::stateless_meta()}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    common::rpc_messages(response).await;
+    // Rows are written in batches: wait until the admin's summary counts the call.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !gw
+        .api("GET", "/api/metrics/summary", None)
+        .await
+        .body
+        .to_string()
+        .contains("current_time_by_timezone")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call was never counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (cookie, _) = sign_in(&gw, "viola", "viola's long password").await;
+    let summary = gw
+        .request("GET", "/api/metrics/summary")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(summary.contains("\"visible\""), "{summary}");
+    assert!(!summary.contains("current_time_by_timezone"), "{summary}");
+    let (status, _, html) = page(&gw, &cookie, "/ui/servers/visible").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("all calls"), "the server's total is shown");
+    assert!(!html.contains("current_time_by_timezone"), "{html}");
+    // Nor whose calls they were: the recent calls are the viewer's own.
+    assert!(html.contains("Recent calls (yours)"), "{html}");
+    assert!(!html.contains("Recent calls (everyone"), "{html}");
+}

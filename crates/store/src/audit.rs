@@ -149,6 +149,7 @@ impl AuditStore for SqlStore {
              AND ($7 IS NULL OR at < $7) \
              AND ($8 IS NULL OR at < $8 OR (at = $8 AND id < $9)) \
              AND ($11 IS NULL OR source = $11) \
+             AND ($12 IS NULL OR owner = $12) \
              ORDER BY at DESC, id DESC LIMIT $10",
         )
         .bind(&query.principal)
@@ -162,6 +163,7 @@ impl AuditStore for SqlStore {
         .bind(query.cursor.as_ref().map(|cursor| cursor.id.as_str()))
         .bind(i64::from(limit) + 1)
         .bind(query.source.map(AuditSource::as_str))
+        .bind(&query.owner)
         .fetch_all(self.pool())
         .await
         .map_err(unavailable)?;

@@ -456,6 +456,14 @@ async fn audit_trail_pages_filters_and_prunes(store: SqlStore) {
     );
     assert_eq!(
         matching(AuditQuery {
+            owner: Some("https://idp#4".into()),
+            ..AuditQuery::default()
+        })
+        .await,
+        ids(&|r| r.owner == "https://idp#4")
+    );
+    assert_eq!(
+        matching(AuditQuery {
             method: Some("tools/call".into()),
             target: Some("tool_1".into()),
             allowed: Some(false),

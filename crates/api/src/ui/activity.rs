@@ -7,6 +7,7 @@ use mcpgw_telemetry::analytics::{SummaryQuery, analytics};
 use mcpgw_telemetry::audit::{AuditQuery, AuditSource, now_millis};
 
 use crate::AppState;
+use crate::access::Access;
 use crate::ui::rows::human_time;
 
 /// The window the figures cover.
@@ -62,6 +63,7 @@ pub async fn activity_of(
     state: &AppState,
     server: &Server,
     principal: &mcpgw_auth::Principal,
+    access: &Access,
 ) -> Activity {
     let until = now_millis();
     let (usage, usage_note) = match analytics() {
@@ -80,7 +82,12 @@ pub async fn activity_of(
                     let rows = servers
                         .iter()
                         .map(|s| usage_row("all calls", s))
-                        .chain(tools.iter().map(|t| usage_row(&t.tool, t)))
+                        .chain(
+                            tools
+                                .iter()
+                                .filter(|t| access.may_see_usage(&server.path, &t.tool))
+                                .map(|t| usage_row(&t.tool, t)),
+                        )
                         .collect();
                     (Some(rows), String::new())
                 }
@@ -100,7 +107,7 @@ pub async fn activity_of(
     let recent_whose = if principal.is_admin {
         "everyone's"
     } else {
-        query.principal = Some(principal.subject.clone());
+        query.owner = Some(principal.owner());
         "yours"
     };
     let recent = match state.audit.query(&query).await {

@@ -171,7 +171,7 @@ async fn render_page(
         &state.registry.health_history(&server.path).await?,
         mcpgw_registry::now(),
     );
-    let activity = activity_of(state, &server, &viewer.principal).await;
+    let activity = activity_of(state, &server, &viewer.principal, &access).await;
     let (target_label, target) = target_of(&server);
     let reference = server_ref(&server);
     let page = ServerPage {

@@ -16,6 +16,9 @@ pub struct AuditQuery {
     pub source: Option<crate::audit::AuditSource>,
     /// The caller's subject.
     pub principal: Option<String>,
+    /// Who the caller is across issuers (`Principal::owner`): subjects are unique only per
+    /// issuer, so "this person's records" filter on this.
+    pub owner: Option<String>,
     /// The server's path.
     pub server: Option<String>,
     /// The method or registry action.
