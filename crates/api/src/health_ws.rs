@@ -17,7 +17,7 @@ use mcpgw_auth::session::origin::{Provenance, provenance};
 use mcpgw_auth::session::{Session, cookie};
 use serde_json::{Map, Value, json};
 
-use crate::ui::events::Follow;
+use crate::ui::live::{Credential, Follow};
 use crate::ui::rows::LiveHealth;
 use crate::{ApiError, AppState};
 
@@ -37,21 +37,27 @@ pub async fn upgrade(
              with your session",
         ));
     }
-    // A browser's session is re-checked before every update; a bearer token is not.
-    let cookie_value = session
-        .and(cookie::find(&headers, cookie::SESSION_COOKIE))
-        .map(str::to_owned);
-    let follow = Follow::new(state, principal, cookie_value);
+    // The credential is checked again before every update: the stream ends with it.
+    let session_cookie = session.and(cookie::find(&headers, cookie::SESSION_COOKIE));
+    let follow = Follow::new(state, principal, Credential::of(&headers, session_cookie));
     Ok(upgrade.on_upgrade(move |socket| serve(socket, follow)))
 }
 
-/// Sends the health as it changes until either side ends. Messages from the client
-/// (the Python UI sends `ping`) are read and dropped; protocol pings are answered by the
-/// WebSocket layer.
+/// Sends the health as it changes until either side ends. The follower runs in its own
+/// task, so that messages from the client (the Python UI sends `ping`) never interrupt
+/// it; they are read and dropped, and protocol pings are answered by the WebSocket layer.
 async fn serve(mut socket: WebSocket, mut follow: Follow) {
+    let (updates, mut received) = tokio::sync::mpsc::channel::<Vec<LiveHealth>>(1);
+    let follower = tokio::spawn(async move {
+        while let Some(servers) = follow.next().await {
+            if updates.send(servers).await.is_err() {
+                break;
+            }
+        }
+    });
     loop {
         tokio::select! {
-            servers = follow.next() => {
+            servers = received.recv() => {
                 let Some(servers) = servers else { break };
                 let text = python_shape(&servers).to_string();
                 if socket.send(Message::Text(text.into())).await.is_err() {
@@ -64,6 +70,7 @@ async fn serve(mut socket: WebSocket, mut follow: Follow) {
             },
         }
     }
+    follower.abort();
     let _ = socket.send(Message::Close(None)).await;
 }
 

@@ -49,6 +49,7 @@ use mcpgw_auth::Authenticator;
 use mcpgw_registry::RegistryService;
 
 pub use error::ApiError;
+pub use ui::live::LiveServers;
 
 /// Largest request body the API accepts.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -91,6 +92,8 @@ pub struct AppState {
     pub registry_api: registry_api::RegistryApiSettings,
     /// The names the aggregated endpoint gives a server's tools, for the server's page.
     pub aggregate_names: AggregateNames,
+    /// The servers as last read for live health, shared by every open page and socket.
+    pub live: LiveServers,
 }
 
 /// Given a server's path, its tools' names on the aggregated endpoint as (tool, exposed

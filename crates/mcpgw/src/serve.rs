@@ -212,6 +212,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     });
     let api = mcpgw_api::router(AppState {
         aggregate_names,
+        live: Default::default(),
         importer,
         registry_api: settings.registry_api.clone(),
         semantic: semantic.clone(),

@@ -14,10 +14,16 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 /// Starts the client script; its stdout gives one JSON message per line.
-fn follow(python: &str, url: &str, count: &str, origin: Option<&str>) -> tokio::process::Child {
+fn follow(
+    python: &str,
+    url: &str,
+    token: &str,
+    count: &str,
+    origin: Option<&str>,
+) -> tokio::process::Child {
     let script = format!("{}/tests/python/health_ws.py", env!("CARGO_MANIFEST_DIR"));
     let mut command = Command::new(python);
-    command.arg(script).args([url, TOKEN, count]);
+    command.arg(script).args([url, token, count]);
     if let Some(origin) = origin {
         command.arg(origin);
     }
@@ -52,7 +58,7 @@ async fn python_clients_follow_health_over_a_websocket() {
         .await;
     let ws_url = format!("{}/ws/health_status", gw.url.replace("http://", "ws://"));
 
-    let mut client = follow(&python, &ws_url, "2", None);
+    let mut client = follow(&python, &ws_url, TOKEN, "2", None);
     let mut lines = BufReader::new(client.stdout.take().unwrap()).lines();
     let first = next_message(&mut lines).await;
     assert_eq!(first["/clock"]["status"], "healthy", "{first}");
@@ -75,11 +81,40 @@ async fn python_clients_follow_health_over_a_websocket() {
     assert!(client.wait().await.unwrap().success());
 
     // Another site's page cannot follow the registry with the user's credentials.
-    let mut refused = follow(&python, &ws_url, "1", Some("http://evil.example"));
+    let mut refused = follow(&python, &ws_url, TOKEN, "1", Some("http://evil.example"));
     let mut lines = BufReader::new(refused.stdout.take().unwrap()).lines();
     assert_eq!(next_message(&mut lines).await["refused"], 403);
 
     // Without credentials, no stream at all.
     let anonymous = gw.request("GET", "/ws/health_status").send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
+
+    // A token revoked while it follows: the stream ends (at the next change at the latest).
+    let minted = gw
+        .api(
+            "POST",
+            "/api/tokens",
+            Some(serde_json::json!({"description": "follower", "admin": true})),
+        )
+        .await;
+    assert_eq!(minted.status, 201, "{:?}", minted.body);
+    let token = minted.body["token"].as_str().unwrap().to_owned();
+    let id = minted.body["id"].as_str().unwrap().to_owned();
+    let mut revoked = follow(&python, &ws_url, &token, "3", None);
+    let mut lines = BufReader::new(revoked.stdout.take().unwrap()).lines();
+    assert!(next_message(&mut lines).await.get("/clock").is_some());
+    let gone = gw.api("DELETE", &format!("/api/tokens/{id}"), None).await;
+    assert_eq!(gone.status, 200, "{:?}", gone.body);
+    gw.api("POST", "/api/servers/clock/refresh", None).await;
+    let other = http_server("box2", "http://127.0.0.1:9/mcp");
+    assert_eq!(
+        gw.api("POST", "/api/servers", Some(other)).await.status,
+        201
+    );
+    let mut ended = next_message(&mut lines).await;
+    // One update may have been on its way before the revocation was seen.
+    if ended.get("closed").is_none() {
+        ended = next_message(&mut lines).await;
+    }
+    assert_eq!(ended["closed"], true, "{ended}");
 }

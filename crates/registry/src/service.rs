@@ -61,6 +61,12 @@ impl RegistryService {
         self.changes.subscribe()
     }
 
+    /// How many definition changes this process has seen: equal values mean nothing
+    /// changed in between.
+    pub fn generation(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
     fn changed(&self) {
         self.changes.send_modify(|generation| *generation += 1);
     }

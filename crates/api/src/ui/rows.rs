@@ -56,6 +56,20 @@ pub struct LiveHealth {
 }
 
 impl LiveHealth {
+    /// `server`'s live fields as `access` may see them (only the tools it may call are
+    /// counted), without copying the server.
+    pub fn seen_by(server: &Server, access: &Access) -> Self {
+        let filter = access.tool_filter(&server.path);
+        LiveHealth {
+            num_tools: server
+                .tools
+                .iter()
+                .filter(|tool| filter.allows(&tool.name))
+                .count(),
+            ..LiveHealth::of(server)
+        }
+    }
+
     /// `server`'s live fields (its tools already filtered for the viewer).
     pub fn of(server: &Server) -> Self {
         LiveHealth {

@@ -1,7 +1,7 @@
 """Follows mcpgw's /ws/health_status with the `websockets` library, as the Python
 registry's scripts do. Prints each message received as one JSON line (flushed), until
-`count` messages arrived. With an Origin given, prints {"refused": <status>} if the
-handshake is refused.
+`count` messages arrived, or {"closed": true} if the gateway ends the stream first. With
+an Origin given, prints {"refused": <status>} if the handshake is refused.
 
 usage: health_ws.py <ws-url> <token> <count> [origin]
 """
@@ -22,6 +22,8 @@ async def main() -> None:
             for _ in range(count):
                 message = await asyncio.wait_for(ws.recv(), timeout=60)
                 print(json.dumps(json.loads(message)), flush=True)
+    except websockets.exceptions.ConnectionClosed:
+        print(json.dumps({"closed": True}), flush=True)
     except websockets.exceptions.InvalidStatus as error:
         print(json.dumps({"refused": error.response.status_code}), flush=True)
 
