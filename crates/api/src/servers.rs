@@ -99,11 +99,28 @@ pub async fn update(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, access) = authorized_server(&state, &principal, &path, UiAction::Modify).await?;
+    let (server, access) = authorized_server(&state, &principal, &path, UiAction::Modify).await?;
     let input = read_input(&headers, &body_bytes(body)?)?;
+    authorize_enabling(&access, &server, &input)?;
     Ok(Json(server_json(
         &access.shown(state.registry.update(&path, input).await?),
     )))
+}
+
+/// An update that enables or disables the server also needs `toggle_service`: editing
+/// must not be a way around the switch. Sending the current value (a read-modify-write
+/// of the whole server) changes nothing and needs nothing more.
+pub fn authorize_enabling(
+    access: &Access,
+    server: &mcpgw_registry::Server,
+    input: &ServerInput,
+) -> Result<(), ApiError> {
+    match input.enabled {
+        Some(enabled) if enabled != server.enabled => access
+            .authorize(UiAction::Toggle, Some(crate::access::server_ref(server)))
+            .map(|_| ()),
+        _ => Ok(()),
+    }
 }
 
 /// `DELETE /api/servers/{path}` (204; `modify_service`).

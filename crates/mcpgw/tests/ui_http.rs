@@ -78,10 +78,17 @@ async fn form(
 const POLICY: &str = r#"
 group_mappings:
   viewers: [look]
+  editors: [edit]
 UI-Scopes:
   look:
     list_service: [visible]
+  edit:
+    list_service: [visible]
+    modify_service: [visible]
 look:
+- server: visible
+  methods: [initialize, tools/list]
+edit:
 - server: visible
   methods: [initialize, tools/list]
 "#;
@@ -91,6 +98,7 @@ async fn start(dir: &std::path::Path) -> Gateway {
     for (name, password, groups, admin) in [
         ("ada", "the admin's password", json!([]), true),
         ("viola", "viola's long password", json!(["viewers"]), false),
+        ("edda", "edda's long password", json!(["editors"]), false),
     ] {
         let created = gw
             .api(
@@ -226,6 +234,16 @@ async fn pages_need_a_session_and_forms_need_its_token() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+}
+
+/// The value of the hidden input `name` in `html`.
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// Registers an enabled server at an address where nothing listens.
@@ -380,22 +398,43 @@ async fn what_registrants_typed_is_escaped_and_refused_fields_are_named() {
     let (_, _, edit) = page(&gw, &cookie, "/ui/servers/clock/edit").await;
     assert!(!edit.contains("secret-value"), "secrets are never shown");
     assert!(edit.contains("X-Api-Key: &#60;redacted&#62;"), "{edit}");
-    let (status, _, _) = form(
-        &gw,
-        &cookie,
-        "/ui/servers/clock/edit",
-        &[
-            ("csrf_token", &csrf),
-            ("path", "clock"),
-            ("name", "Clock, renamed"),
-            ("transport", "streamable-http"),
-            ("url", &upstream.url),
-            ("headers", "X-Api-Key: <redacted>"),
-            ("enabled", "on"),
-            ("intent", "save"),
-        ],
-    )
-    .await;
+    let revision = hidden_value(&edit, "revision");
+    let save = |name: &'static str, revision: String| {
+        let (gw, cookie, csrf, url) = (&gw, &cookie, &csrf, upstream.url.clone());
+        async move {
+            form(
+                gw,
+                cookie,
+                "/ui/servers/clock/edit",
+                &[
+                    ("csrf_token", csrf.as_str()),
+                    ("revision", &revision),
+                    ("name", name),
+                    ("transport", "streamable-http"),
+                    ("url", &url),
+                    ("headers", "X-Api-Key: <redacted>"),
+                    ("enabled", "on"),
+                    ("intent", "save"),
+                ],
+            )
+            .await
+        }
+    };
+    // Someone else changes the server while the form is open: the save is refused with
+    // the typed values kept, and a second save, made knowing, goes through.
+    let other = gw
+        .api(
+            "PATCH",
+            "/api/servers/clock",
+            Some(json!({"description": "theirs"})),
+        )
+        .await;
+    assert_eq!(other.status, 200);
+    let (status, _, html) = save("Clock, renamed", revision).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("someone else changed this server"), "{html}");
+    assert!(html.contains("value=\"Clock, renamed\""), "{html}");
+    let (status, _, _) = save("Clock, renamed", hidden_value(&html, "revision")).await;
     assert_eq!(status, 303);
     let admin_view = gw.api("GET", "/api/servers/clock", None).await;
     assert_eq!(admin_view.body["name"], "Clock, renamed");
@@ -562,4 +601,53 @@ async fn usage_figures_name_only_tools_the_viewer_may_call() {
     // Nor whose calls they were: the recent calls are the viewer's own.
     assert!(html.contains("Recent calls (yours)"), "{html}");
     assert!(!html.contains("Recent calls (everyone"), "{html}");
+}
+
+#[tokio::test]
+async fn editing_is_no_way_around_the_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = start(dir.path()).await;
+    register_plain(&gw, "visible").await;
+    let (cookie, csrf) = sign_in(&gw, "edda", "edda's long password").await;
+    // The REST API: changing `enabled` needs toggle_service; sending it unchanged does not.
+    let put = |body: Value| {
+        gw.request("PATCH", "/api/servers/visible")
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let refused = put(json!({"enabled": false})).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("toggle_service"));
+    let same = put(json!({"enabled": true, "description": "edited"}))
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 200);
+    // The form: no "Enabled" box, and an edit leaves the server as it was.
+    let (status, _, html) = page(&gw, &cookie, "/ui/servers/visible/edit").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("name=\"enabled\""), "{html}");
+    let revision = hidden_value(&html, "revision");
+    let (status, _, _) = form(
+        &gw,
+        &cookie,
+        "/ui/servers/visible/edit",
+        &[
+            ("csrf_token", &csrf),
+            ("revision", &revision),
+            ("name", "Visible, edited"),
+            ("transport", "streamable-http"),
+            ("url", "http://127.0.0.1:9/mcp"),
+            ("intent", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let stored = gw.api("GET", "/api/servers/visible", None).await;
+    assert_eq!(stored.body["name"], "Visible, edited");
+    assert_eq!(
+        stored.body["enabled"], true,
+        "the missing box did not disable it"
+    );
 }

@@ -14,7 +14,7 @@ use mcpgw_policy::UiAction;
 use crate::access::authorized_server;
 use crate::body::{body_bytes, parse_form};
 use crate::pages::local_path;
-use crate::ui::error::error_page;
+use crate::ui::error::or_error_page;
 use crate::ui::frame::{Frame, Section, render, see_other};
 use crate::ui::viewer::Viewer;
 use crate::{ApiError, AppState};
@@ -76,8 +76,7 @@ pub async fn toggle(
         state.registry.set_enabled(&path, enabled).await?;
         Ok(see_other(&back(&fields, "/ui/servers")))
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }
 
 /// `POST /ui/servers/{path}/refresh`: checks the server now, then shows its page.
@@ -95,8 +94,7 @@ pub async fn refresh(
         state.registry.refresh(&server.path).await?;
         Ok(see_other(&format!("/ui/servers/{}", server.path)))
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }
 
 #[derive(Template)]
@@ -130,8 +128,7 @@ pub async fn confirm_delete(
         };
         Ok(render(StatusCode::OK, &page))
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }
 
 /// `POST /ui/servers/{path}/delete`: deletes the server, back to the list.
@@ -149,6 +146,5 @@ pub async fn delete(
         state.registry.remove(&server.path).await?;
         Ok(see_other("/ui/servers"))
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }

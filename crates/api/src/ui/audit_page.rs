@@ -10,7 +10,7 @@ use mcpgw_telemetry::audit::AuditCursor;
 use crate::access::Access;
 use crate::audit::parse_query;
 use crate::auth_layer::admin_for;
-use crate::ui::error::error_page;
+use crate::ui::error::or_error_page;
 use crate::ui::frame::{Frame, Section, encode, render};
 use crate::ui::rows::human_time;
 use crate::ui::viewer::Viewer;
@@ -61,9 +61,11 @@ pub async fn page(
     Extension(viewer): Extension<Viewer>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    render_page(&state, &viewer, raw.as_deref().unwrap_or(""))
-        .await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(
+        &state,
+        &viewer,
+        render_page(&state, &viewer, raw.as_deref().unwrap_or("")).await,
+    )
 }
 
 async fn render_page(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Response, ApiError> {

@@ -17,6 +17,15 @@ struct ErrorPage {
     message: String,
 }
 
+/// A handler's result as a response: the page it made, or its error as a page.
+pub fn or_error_page(
+    state: &AppState,
+    viewer: &Viewer,
+    result: Result<Response, ApiError>,
+) -> Response {
+    result.unwrap_or_else(|error| error_page(state, viewer, error))
+}
+
 /// `error` as a page for `viewer`.
 pub fn error_page(state: &AppState, viewer: &Viewer, error: ApiError) -> Response {
     let access = Access::of(state, &viewer.principal);

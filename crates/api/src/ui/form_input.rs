@@ -43,6 +43,8 @@ pub struct FormValues {
     pub enabled: bool,
     /// Started with the gateway (stdio).
     pub eager: bool,
+    /// The revision the form was made from (edits only).
+    pub revision: String,
 }
 
 /// A field the form could not read.
@@ -88,6 +90,7 @@ impl FormValues {
             version: server.version.clone().unwrap_or_default(),
             enabled: server.enabled,
             eager: server.eager,
+            revision: server.revision.to_string(),
         }
     }
 
@@ -109,6 +112,7 @@ impl FormValues {
             version: text("version"),
             enabled: fields.get("enabled").is_some(),
             eager: fields.get("eager").is_some(),
+            revision: text("revision"),
         }
     }
 
@@ -118,7 +122,10 @@ impl FormValues {
     }
 
     /// The registration or update these values ask for. Only the fields of the chosen
-    /// transport are sent; empty optional fields are cleared.
+    /// transport are sent, and the other transport's secrets are sent empty (so switching
+    /// transport drops them instead of refusing to move them); empty optional fields are
+    /// cleared. Arguments are kept as typed, one per line (a last empty line is the
+    /// textarea's, not an argument).
     pub fn to_input(&self, new: bool) -> Result<ServerInput, FieldError> {
         let optional = |text: &str| Some(text.trim().to_owned());
         let mut input = ServerInput {
@@ -135,17 +142,16 @@ impl FormValues {
         if self.is_http() {
             input.url = Some(self.url.trim().to_owned());
             input.headers = Some(pairs("headers", &self.headers, ':')?);
+            input.env = Some(BTreeMap::new());
         } else {
             input.command = Some(self.command.trim().to_owned());
-            input.args = Some(
-                self.args
-                    .lines()
-                    .map(str::trim)
-                    .filter(|line| !line.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            );
+            let mut args: Vec<String> = self.args.lines().map(str::to_owned).collect();
+            if args.last().is_some_and(|last| last.trim().is_empty()) {
+                args.pop();
+            }
+            input.args = Some(args);
             input.env = Some(pairs("env", &self.env, '=')?);
+            input.headers = Some(BTreeMap::new());
             input.eager = Some(self.eager);
         }
         Ok(input)
@@ -200,7 +206,12 @@ mod tests {
         let input = values.to_input(true).unwrap();
         assert_eq!(input.url, None);
         assert_eq!(input.command.as_deref(), Some("npx"));
-        assert_eq!(input.args, Some(vec!["-y".to_owned(), "pkg".to_owned()]));
+        assert_eq!(input.args, Some(vec!["-y".to_owned(), " pkg ".to_owned()]));
+        assert_eq!(
+            input.headers,
+            Some(BTreeMap::new()),
+            "no headers follow to stdio"
+        );
         let edit = FormValues::blank().to_input(false).unwrap();
         assert_eq!(edit.path, None, "an edit never sends the path");
     }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::access::Access;
 use crate::search::{Wanted, search};
-use crate::ui::error::error_page;
+use crate::ui::error::or_error_page;
 use crate::ui::frame::{Frame, Section, render};
 use crate::ui::highlight::highlight;
 use crate::ui::viewer::Viewer;
@@ -67,9 +67,11 @@ pub async fn page(
     Extension(viewer): Extension<Viewer>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    render_page(&state, &viewer, raw.as_deref().unwrap_or(""))
-        .await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(
+        &state,
+        &viewer,
+        render_page(&state, &viewer, raw.as_deref().unwrap_or("")).await,
+    )
 }
 
 async fn render_page(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Response, ApiError> {

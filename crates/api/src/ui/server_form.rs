@@ -3,6 +3,10 @@
 //! very rules of the REST API), and a refused field is shown next to the field with the
 //! registry's message. "Test connection" checks the server as the form describes it,
 //! storing nothing, and shows the outcome with the form kept as typed.
+//!
+//! An edit carries the revision it was made from: saving over someone else's change
+//! needs a second, informed save. Without `toggle_service` the form has no "Enabled"
+//! box and an edit leaves the server enabled or not, as it was.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -11,15 +15,31 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use mcpgw_policy::UiAction;
-use mcpgw_registry::{CheckOutcome, HealthState, RegistryError};
+use mcpgw_registry::{CheckOutcome, HealthState, RegistryError, Server};
 
-use crate::access::{Access, authorized_server};
-use crate::ui::actions::checked_form;
-use crate::ui::error::error_page;
+use crate::access::{Access, authorized_server, server_ref};
+use crate::ui::actions::{Fields, checked_form};
+use crate::ui::error::{error_page, or_error_page};
 use crate::ui::form_input::{FieldError, FormValues};
 use crate::ui::frame::{Frame, Section, render, see_other};
 use crate::ui::viewer::Viewer;
 use crate::{ApiError, AppState};
+
+/// The fields the form shows, to point an error at its field.
+const FIELDS: [&str; 12] = [
+    "name",
+    "description",
+    "transport",
+    "url",
+    "command",
+    "args",
+    "env",
+    "headers",
+    "tags",
+    "license",
+    "version",
+    "enabled",
+];
 
 /// What "test connection" found.
 pub struct TestResult {
@@ -31,11 +51,27 @@ pub struct TestResult {
     pub tools: Vec<String>,
 }
 
+/// Which form: a registration or an edit, and whether it may enable and disable.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    new: bool,
+    can_toggle: bool,
+}
+
+/// What a submitted form led to.
+enum Outcome {
+    /// Saved: the server's (normalised) path.
+    Saved(String),
+    /// Tested, nothing stored.
+    Tested(CheckOutcome),
+}
+
 #[derive(Template)]
 #[template(path = "server_form.html")]
 struct FormPage {
     frame: Frame,
     new: bool,
+    can_toggle: bool,
     values: FormValues,
     error: Option<FieldError>,
     test: Option<TestResult>,
@@ -51,26 +87,13 @@ impl FormPage {
         }
     }
 
-    /// Whether a refused field is one the form has (else the message goes on top only).
+    /// Whether the refused field is one the form shows (else the message is on top only).
     fn error_on_form(&self) -> bool {
-        const FIELDS: [&str; 13] = [
-            "path",
-            "name",
-            "description",
-            "transport",
-            "url",
-            "command",
-            "args",
-            "env",
-            "headers",
-            "tags",
-            "license",
-            "version",
-            "enabled",
-        ];
-        self.error
-            .as_ref()
-            .is_some_and(|error| FIELDS.contains(&error.field.as_str()))
+        self.error.as_ref().is_some_and(|error| {
+            (error.field == "path" && self.new)
+                || (error.field == "enabled" && self.can_toggle)
+                || FIELDS[..11].contains(&error.field.as_str())
+        })
     }
 }
 
@@ -83,9 +106,15 @@ pub async fn new_page(
     if let Err(error) = access.authorize(UiAction::Register, None) {
         return error_page(&state, &viewer, error);
     }
-    let page = form_page(&viewer, &access, true, FormValues::blank(), None, None);
+    let page = form_page(&viewer, &access, NEW, FormValues::blank(), None, None);
     render(StatusCode::OK, &page)
 }
+
+/// A registration form: whoever may register chooses whether the server starts enabled.
+const NEW: Kind = Kind {
+    new: true,
+    can_toggle: true,
+};
 
 /// `POST /ui/servers/new`: registers, or tests the connection.
 pub async fn create(
@@ -99,20 +128,23 @@ pub async fn create(
         access.authorize(UiAction::Register, None)?;
         let fields = checked_form(&state, &viewer, &headers, body)?;
         let values = FormValues::read(&fields);
-        let testing = fields.get("intent") == Some("test");
         let input = match values.to_input(true) {
             Ok(input) => input,
-            Err(error) => return Ok(refused(&viewer, &access, true, values, error)),
+            Err(error) => return Ok(refused(&viewer, &access, NEW, values, error)),
         };
-        let outcome = if testing {
-            state.registry.try_connection(input, None).await.map(Some)
+        let outcome = if testing(&fields) {
+            state
+                .registry
+                .try_connection(input, None)
+                .await
+                .map(Outcome::Tested)
         } else {
-            state.registry.register(input).await.map(|_| None)
+            let saved = state.registry.register(input).await;
+            saved.map(|server| Outcome::Saved(server.path))
         };
-        finish(&viewer, &access, true, values, outcome)
+        finish(&viewer, &access, NEW, values, outcome)
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }
 
 /// `GET /ui/servers/{path}/edit`.
@@ -124,11 +156,11 @@ pub async fn edit_page(
     let done = async {
         let (server, access) =
             authorized_server(&state, &viewer.principal, &path, UiAction::Modify).await?;
-        let page = form_page(&viewer, &access, false, FormValues::of(&server), None, None);
+        let kind = edit_kind(&access, &server);
+        let page = form_page(&viewer, &access, kind, FormValues::of(&server), None, None);
         Ok(render(StatusCode::OK, &page))
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }
 
 /// `POST /ui/servers/{path}/edit`: saves, or tests the connection.
@@ -142,30 +174,62 @@ pub async fn save(
     let done = async {
         let (server, access) =
             authorized_server(&state, &viewer.principal, &path, UiAction::Modify).await?;
+        let kind = edit_kind(&access, &server);
         let fields = checked_form(&state, &viewer, &headers, body)?;
         let mut values = FormValues::read(&fields);
         values.path = server.path.clone();
-        let input = match values.to_input(false) {
+        if !kind.can_toggle {
+            values.enabled = server.enabled;
+        }
+        let stale = values.revision != server.revision.to_string();
+        // The next save is made knowing the other change: it may overwrite it.
+        values.revision = server.revision.to_string();
+        let mut input = match values.to_input(false) {
             Ok(input) => input,
-            Err(error) => return Ok(refused(&viewer, &access, false, values, error)),
+            Err(error) => return Ok(refused(&viewer, &access, kind, values, error)),
         };
-        let outcome = if fields.get("intent") == Some("test") {
+        if !kind.can_toggle {
+            input.enabled = None;
+        }
+        let outcome = if testing(&fields) {
             state
                 .registry
                 .try_connection(input, Some(&server.path))
                 .await
-                .map(Some)
+                .map(Outcome::Tested)
+        } else if stale {
+            return Ok(refused(&viewer, &access, kind, values, changed_meanwhile()));
         } else {
-            state
-                .registry
-                .update(&server.path, input)
-                .await
-                .map(|_| None)
+            let saved = state.registry.update(&server.path, input).await;
+            saved.map(|server| Outcome::Saved(server.path))
         };
-        finish(&viewer, &access, false, values, outcome)
+        finish(&viewer, &access, kind, values, outcome)
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
+}
+
+/// Whether the form's "Test connection" button sent it.
+fn testing(fields: &Fields) -> bool {
+    fields.get("intent") == Some("test")
+}
+
+/// An edit form for `server`: with the "Enabled" box only if the viewer may toggle it.
+fn edit_kind(access: &Access, server: &Server) -> Kind {
+    Kind {
+        new: false,
+        can_toggle: access.allows(UiAction::Toggle, Some(server_ref(server))),
+    }
+}
+
+/// The refusal of an edit made from a revision someone else changed since.
+fn changed_meanwhile() -> FieldError {
+    FieldError {
+        field: "revision".to_owned(),
+        message: "someone else changed this server since you opened the form: your edits are \
+                  kept below; look at the server's page in another tab, then save again to \
+                  overwrite the other change"
+            .to_owned(),
+    }
 }
 
 /// After a save or a test: the server's page, the form with the test's outcome, or the
@@ -174,13 +238,13 @@ pub async fn save(
 fn finish(
     viewer: &Viewer,
     access: &Access,
-    new: bool,
+    kind: Kind,
     values: FormValues,
-    outcome: Result<Option<CheckOutcome>, RegistryError>,
+    outcome: Result<Outcome, RegistryError>,
 ) -> Result<Response, ApiError> {
-    match outcome {
-        Ok(None) => Ok(see_other(&format!("/ui/servers/{}", values.path.trim()))),
-        Ok(Some(checked)) => {
+    let error = match outcome {
+        Ok(Outcome::Saved(path)) => return Ok(see_other(&format!("/ui/servers/{path}"))),
+        Ok(Outcome::Tested(checked)) => {
             let test = TestResult {
                 healthy: checked.health.status == HealthState::Healthy,
                 summary: checked.health.summary(),
@@ -191,51 +255,42 @@ fn finish(
                     .map(|tool| tool.name)
                     .collect(),
             };
-            let page = form_page(viewer, access, new, values, None, Some(test));
-            Ok(render(StatusCode::OK, &page))
+            let page = form_page(viewer, access, kind, values, None, Some(test));
+            return Ok(render(StatusCode::OK, &page));
         }
-        Err(RegistryError::Invalid { field, message }) => Ok(refused(
-            viewer,
-            access,
-            new,
-            values,
-            FieldError { field, message },
-        )),
-        Err(RegistryError::Conflict(path)) => Ok(refused(
-            viewer,
-            access,
-            new,
-            values,
-            FieldError {
-                field: "path".to_owned(),
-                message: format!("'{path}' is taken by another server; choose another path"),
-            },
-        )),
-        Err(other) => Err(ApiError::from(other)),
-    }
+        Err(RegistryError::Invalid { field, message }) => FieldError { field, message },
+        Err(RegistryError::Conflict(path)) if kind.new => FieldError {
+            field: "path".to_owned(),
+            message: format!("'{path}' is taken by another server; choose another path"),
+        },
+        // An edit that kept losing to concurrent writers.
+        Err(RegistryError::Conflict(_)) => changed_meanwhile(),
+        Err(other) => return Err(ApiError::from(other)),
+    };
+    Ok(refused(viewer, access, kind, values, error))
 }
 
 /// The form again, with `error` at its field (422).
 fn refused(
     viewer: &Viewer,
     access: &Access,
-    new: bool,
+    kind: Kind,
     values: FormValues,
     error: FieldError,
 ) -> Response {
-    let page = form_page(viewer, access, new, values, Some(error), None);
+    let page = form_page(viewer, access, kind, values, Some(error), None);
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 fn form_page(
     viewer: &Viewer,
     access: &Access,
-    new: bool,
+    kind: Kind,
     values: FormValues,
     error: Option<FieldError>,
     test: Option<TestResult>,
 ) -> FormPage {
-    let (title, action) = if new {
+    let (title, action) = if kind.new {
         ("Register a server".to_owned(), "/ui/servers/new".to_owned())
     } else {
         (
@@ -245,7 +300,8 @@ fn form_page(
     };
     FormPage {
         frame: Frame::new(viewer, access, title, Section::Servers),
-        new,
+        new: kind.new,
+        can_toggle: kind.can_toggle,
         values,
         error,
         test,

@@ -13,7 +13,7 @@ use mcpgw_registry::Server;
 
 use crate::access::{authorized_server, server_ref};
 use crate::ui::activity::{Activity, activity_of};
-use crate::ui::error::error_page;
+use crate::ui::error::or_error_page;
 use crate::ui::frame::{Frame, Section, render};
 use crate::ui::rich_text::{SchemaRow, description_html, schema_pretty, schema_rows};
 use crate::ui::rows::{ServerRow, human_time};
@@ -99,9 +99,11 @@ pub async fn page(
     Path(path): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    render_page(&state, &viewer, &path, &headers)
-        .await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(
+        &state,
+        &viewer,
+        render_page(&state, &viewer, &path, &headers).await,
+    )
 }
 
 async fn render_page(

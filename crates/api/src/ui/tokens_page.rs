@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::access::Access;
 use crate::ui::actions::{Fields, checked_form};
 use crate::ui::client_config::{Snippet, Target, snippets};
-use crate::ui::error::error_page;
+use crate::ui::error::{error_page, or_error_page};
 use crate::ui::frame::{Frame, Section, render, see_other};
 use crate::ui::rows::human_time;
 use crate::ui::viewer::Viewer;
@@ -129,8 +129,7 @@ pub async fn mint(
         let page = build(&state, &viewer, &headers, target.as_deref(), minted, error).await?;
         Ok(render(status, &page))
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }
 
 /// `POST /ui/tokens/{id}/revoke`.
@@ -149,8 +148,7 @@ pub async fn revoke(
             .await?;
         Ok(see_other("/ui/tokens"))
     };
-    done.await
-        .unwrap_or_else(|error| error_page(&state, &viewer, error))
+    or_error_page(&state, &viewer, done.await)
 }
 
 /// The mint request the form asks for: the checked scopes and groups (an empty choice
