@@ -24,6 +24,7 @@ use serde_json::json;
 use crate::auth_layer::check_csrf;
 use crate::body::{body_bytes, is_form, parse_form, parse_json};
 use crate::pages::{self, local_path};
+use crate::ui::frame::see_other;
 use crate::{ApiError, AppState};
 
 /// Query parameters of the login page. (No free error text: a link must not be able to
@@ -364,16 +365,4 @@ fn append_cookie(response: &mut Response, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
-}
-
-/// A 303 to `location`, not cached.
-fn see_other(location: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }

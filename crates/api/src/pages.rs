@@ -1,22 +1,12 @@
 //! The server-rendered login page. Plain HTML with the UI's stylesheet, no script, served
 //! with a strict Content-Security-Policy; every value is HTML-escaped.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-/// Headers every page carries: no script, styles only from the gateway, no framing, no
-/// caching, no referrer leak.
-const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-         base-uri 'none'",
-    ),
-    (header::X_FRAME_OPTIONS, "DENY"),
-    (header::REFERRER_POLICY, "no-referrer"),
-    (header::CACHE_CONTROL, "no-store"),
-    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-];
+/// The login page's policy: no script at all, styles only from the gateway, no framing.
+const LOGIN_CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
 
 /// An HTML page with the protective headers.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -28,16 +18,7 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
          <title>{} · mcpgw</title></head>\n<body><main>\n{body}</main></body></html>\n",
         escape(title)
     );
-    let mut response = (status, html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    for (name, value) in PAGE_HEADERS {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
+    crate::ui::frame::with_page_headers((status, html).into_response(), LOGIN_CSP)
 }
 
 /// The login page: the password form, one link per OIDC provider, and `error` if the

@@ -22,7 +22,7 @@ pub fn server_json(server: &Server) -> Value {
 }
 
 /// A URL with its password (if any) replaced by [`REDACTED`].
-fn redacted_url(url: &str) -> String {
+pub fn redacted_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some(REDACTED));

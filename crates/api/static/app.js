@@ -110,7 +110,9 @@
       var toolsChanged = false;
       data.servers.forEach(function (s) {
         seen[s.path] = true;
-        var els = document.querySelectorAll("[data-server=\"" + CSS.escape(s.path) + "\"]");
+        var els = Array.prototype.filter.call(
+          document.querySelectorAll("[data-server]"),
+          function (el) { return el.getAttribute("data-server") === s.path; });
         if (!els.length && listPage) added++;
         els.forEach(function (el) {
           update(el, s);
@@ -153,13 +155,16 @@
         method: "POST",
         body: new URLSearchParams(new FormData(form)),
         credentials: "same-origin",
+        headers: { "X-Mcpgw-Ui": "1" },
         redirect: "manual"
       }).then(function (r) {
-        if (r.type === "opaqueredirect" || r.ok) {
+        if (r.status === 204) {
           showSwitch(button, want);
           say("");
+        } else if (r.type === "opaqueredirect") {
+          say("Your session has ended: reload the page to sign in again.", true);
         } else {
-          say("Could not " + (want ? "enable" : "disable") + " the server (HTTP " + r.status + "): reload and try again.");
+          say("Could not " + (want ? "enable" : "disable") + " the server (HTTP " + r.status + "): reload and try again.", true);
         }
       }).catch(function () {
         say("The gateway did not answer: try again.");
@@ -173,8 +178,9 @@
       var target = document.getElementById(button.getAttribute("data-copy"));
       if (!target) return;
       var text = target.textContent;
+      var label = button.getAttribute("data-label") || button.textContent;
+      button.setAttribute("data-label", label);
       var done = function () {
-        var label = button.textContent;
         button.textContent = "Copied";
         setTimeout(function () { button.textContent = label; }, 1500);
       };
@@ -211,7 +217,12 @@
 (function () {
   function openTarget() {
     if (!location.hash) return;
-    var el = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    // Ids are percent-encoded tool names; a hash may arrive encoded or not.
+    var id = location.hash.slice(1);
+    var el = document.getElementById(id);
+    if (!el) {
+      try { el = document.getElementById(encodeURIComponent(decodeURIComponent(id))); } catch (e) { el = null; }
+    }
     if (el && el.tagName === "DETAILS") { el.open = true; el.scrollIntoView(); }
   }
   window.addEventListener("hashchange", openTarget);

@@ -519,6 +519,17 @@ async fn a_restricted_user_sees_only_what_it_may_use() {
         html.contains("scope-look"),
         "the scopes file's scopes are shown"
     );
+    // As on the API, an action on a server the user may not list is refused first.
+    let (_, _, html) = page(
+        &gw,
+        &admin,
+        "/ui/admin?user=viola&server=secret&method=modify_service",
+    )
+    .await;
+    assert!(
+        html.contains("Denied") && html.contains("list_service"),
+        "{html}"
+    );
     // The audit log shows the refused toggle, filtered (records are written in batches:
     // poll). Empty fields of the filter form are no filter.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);

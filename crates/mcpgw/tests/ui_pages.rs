@@ -384,7 +384,7 @@ async fn search_and_open_a_tool() {
     );
     let links: Vec<String> = common::ui::eval(
         &browser,
-        "return [...document.querySelectorAll('ol[data-results=tools] li.result h2 a')]\
+        "return [...document.querySelectorAll('ol[data-results=tools] li.result h3 a')]\
          .map(a => a.getAttribute('href'));",
         vec![],
     )
@@ -407,7 +407,7 @@ async fn search_and_open_a_tool() {
     assert_eq!(
         count(
             &browser,
-            "ol[data-results=servers] li.result h2 a[href='/ui/servers/toolbox']"
+            "ol[data-results=servers] li.result h3 a[href='/ui/servers/toolbox']"
         )
         .await,
         1,
@@ -419,7 +419,7 @@ async fn search_and_open_a_tool() {
     let first = &links[0];
     let tool = first.split("#tool-").nth(1).unwrap().to_owned();
     session
-        .find("ol[data-results=tools] li.result h2 a")
+        .find("ol[data-results=tools] li.result h3 a")
         .await
         .click()
         .await;
@@ -505,17 +505,20 @@ async fn mint_a_token_and_use_it_from_the_cli() {
         json!(""),
         "the aggregated /mcp is the default target"
     );
-    // Without a scopes file only admins may use the gateway (the CLI administers it), so
-    // the form offers an admin a token with admin rights, ticked already.
-    assert_eq!(
+    // Without a scopes file only admins may use the gateway (the CLI administers it): the
+    // page says so, and admin rights are the user's explicit choice.
+    let admin_box = session.find("input[name=admin]").await;
+    assert_eq!(admin_box.property("checked").await, json!(false));
+    assert!(
         session
-            .find("input[name=admin]")
+            .find("#t-admin-hint")
             .await
-            .property("checked")
-            .await,
-        json!(true),
-        "admin rights are ticked when no scopes file is in force"
+            .text()
+            .await
+            .contains("only a token with admin rights"),
+        "the page says why admin rights matter here"
     );
+    admin_box.click().await;
     session
         .find("form[action='/ui/tokens'] button[type=submit]")
         .await

@@ -268,11 +268,9 @@ impl RegistryService {
             return Ok(());
         }
         let health_changed = outcome.health.status != server.health.status;
-        // The history keeps each change of verdict, and of the reason of a failure.
-        if health_changed
-            || outcome.health.reason != server.health.reason
-            || server.health.last_checked.is_none()
-        {
+        // The history keeps each change of verdict (with its reason), not every reason a
+        // failing server gives: those may differ at every check.
+        if health_changed || server.health.last_checked.is_none() {
             self.remember_health(&server.path, &outcome.health).await;
         }
         if changed_tools.is_some() {

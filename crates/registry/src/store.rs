@@ -51,7 +51,8 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Appends a change of `path`'s health, keeping its newest `keep` changes.
+    /// Appends a change of `path`'s health, keeping its newest `keep` changes; nothing if
+    /// `path` is not registered or its newest change already has this status.
     async fn record_health_event(
         &self,
         path: &str,

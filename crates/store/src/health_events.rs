@@ -6,23 +6,39 @@ use sqlx::{AnyPool, Row};
 use crate::rows::{millis, time, unavailable};
 
 /// Appends `event` for `path` and drops all but its newest `keep` events, in one
-/// transaction.
+/// transaction. Nothing is stored for a server that is not registered (its removal won a
+/// race with a check), nor when the newest event already has `event`'s status (two checks
+/// that saw the same change).
 pub(crate) async fn record(
     pool: &AnyPool,
     path: &str,
     event: &HealthEvent,
     keep: usize,
 ) -> Result<(), StoreError> {
-    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
     let mut tx = pool.begin().await.map_err(unavailable)?;
-    sqlx::query("INSERT INTO health_events (path, at, status, reason) VALUES ($1, $2, $3, $4)")
-        .bind(path)
-        .bind(millis(event.at))
-        .bind(event.status.as_str())
-        .bind(&event.reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+    let newest: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM health_events WHERE path = $1 ORDER BY at DESC LIMIT 1",
+    )
+    .bind(path)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(unavailable)?;
+    if newest.as_deref() == Some(event.status.as_str()) {
+        return tx.commit().await.map_err(unavailable);
+    }
+    sqlx::query(
+        "INSERT INTO health_events (path, at, status, reason) SELECT $1, $2, $3, $4 \
+         WHERE EXISTS (SELECT 1 FROM servers WHERE path = $5)",
+    )
+    .bind(path)
+    .bind(millis(event.at))
+    .bind(event.status.as_str())
+    .bind(&event.reason)
+    .bind(path)
+    .execute(&mut *tx)
+    .await
+    .map_err(unavailable)?;
     sqlx::query(
         "DELETE FROM health_events WHERE path = $1 AND at < (SELECT at FROM health_events \
          WHERE path = $2 ORDER BY at DESC LIMIT 1 OFFSET $3)",
@@ -65,12 +81,20 @@ pub(crate) async fn newest(
         .collect()
 }
 
-/// Forgets `path`'s history (the server was removed).
-pub(crate) async fn forget(pool: &AnyPool, path: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM health_events WHERE path = $1")
+/// Deletes the server at `path` and its history, in one transaction; `false` if there was
+/// no such server.
+pub(crate) async fn delete_server(pool: &AnyPool, path: &str) -> Result<bool, StoreError> {
+    let mut tx = pool.begin().await.map_err(unavailable)?;
+    let deleted = sqlx::query("DELETE FROM servers WHERE path = $1")
         .bind(path)
-        .execute(pool)
+        .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-    Ok(())
+    sqlx::query("DELETE FROM health_events WHERE path = $1")
+        .bind(path)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    tx.commit().await.map_err(unavailable)?;
+    Ok(deleted.rows_affected() == 1)
 }

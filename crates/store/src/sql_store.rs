@@ -174,13 +174,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_server(&self, path: &str) -> Result<bool, StoreError> {
-        let result = sqlx::query("DELETE FROM servers WHERE path = $1")
-            .bind(path)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        health_events::forget(&self.pool, path).await?;
-        Ok(result.rows_affected() == 1)
+        health_events::delete_server(&self.pool, path).await
     }
 
     async fn record_health_event(

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use mcpgw_policy::UiAction;
 
 use crate::access::authorized_server;
@@ -18,6 +18,11 @@ use crate::ui::error::or_error_page;
 use crate::ui::frame::{Frame, Section, render, see_other};
 use crate::ui::viewer::Viewer;
 use crate::{ApiError, AppState};
+
+/// The header the UI's script sends with the forms it posts itself: such a post gets
+/// `204 No Content` when done, so that the script can tell success from a redirect to
+/// the login page (an expired session).
+const SCRIPT_HEADER: &str = "x-mcpgw-ui";
 
 /// A form's fields.
 pub struct Fields(pub Vec<(String, String)>);
@@ -74,6 +79,10 @@ pub async fn toggle(
         };
         authorized_server(&state, &viewer.principal, &path, UiAction::Toggle).await?;
         state.registry.set_enabled(&path, enabled).await?;
+        // The page's script asks for no page back: only "done".
+        if headers.get(SCRIPT_HEADER).is_some() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
         Ok(see_other(&back(&fields, "/ui/servers")))
     };
     or_error_page(&state, &viewer, done.await)

@@ -8,7 +8,7 @@ use mcpgw_telemetry::audit::{AuditQuery, AuditSource, now_millis};
 
 use crate::AppState;
 use crate::access::Access;
-use crate::ui::rows::human_time;
+use crate::ui::rows::human_millis;
 
 /// The window the figures cover.
 const WINDOW_MILLIS: i64 = 86_400_000;
@@ -117,9 +117,7 @@ pub async fn activity_of(
             .map(|entry| {
                 let record = entry.record;
                 CallView {
-                    at: chrono::DateTime::from_timestamp_millis(record.at)
-                        .map(human_time)
-                        .unwrap_or_default(),
+                    at: human_millis(record.at),
                     principal: record.principal,
                     method: record.method,
                     target: record.target.unwrap_or_default(),

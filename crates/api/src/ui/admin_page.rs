@@ -61,6 +61,11 @@ struct AdminPage {
 }
 
 impl AdminPage {
+    /// Whether the policy defines scope `name` (a group may map to one it does not).
+    fn defines(&self, name: &str) -> bool {
+        self.outline.scopes.iter().any(|scope| scope.name == name)
+    }
+
     /// The registry actions the "why" form offers besides MCP methods.
     fn actions(&self) -> Vec<&'static str> {
         UiAction::ALL
@@ -169,15 +174,21 @@ fn answer(
     });
     let server = why.server.trim();
     let method = why.method.trim();
+    let reference = ServerRef {
+        path: server,
+        name: display_name,
+    };
     let decision = match UiAction::from_permission(method) {
-        Some(action) => policy.decide_ui(
-            &scopes,
-            action,
-            Some(ServerRef {
-                path: server,
-                name: display_name,
-            }),
-        ),
+        // As the API decides: a server the caller may not list does not exist for it,
+        // whatever the action.
+        Some(action) => {
+            let listing = policy.decide_ui(&scopes, UiAction::List, Some(reference));
+            if listing.allowed {
+                policy.decide_ui(&scopes, action, Some(reference))
+            } else {
+                listing
+            }
+        }
         None if method.is_empty() => return Err("choose a method or a registry action".into()),
         None => policy.decide(
             &scopes,

@@ -11,8 +11,8 @@ use crate::access::Access;
 use crate::audit::parse_query;
 use crate::auth_layer::admin_for;
 use crate::ui::error::or_error_page;
-use crate::ui::frame::{Frame, Section, encode, render};
-use crate::ui::rows::human_time;
+use crate::ui::frame::{Frame, Section, render};
+use crate::ui::rows::human_millis;
 use crate::ui::viewer::Viewer;
 use crate::{ApiError, AppState};
 
@@ -106,11 +106,9 @@ async fn render_page(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Res
             let older = page.next_cursor.as_ref().map(|cursor| {
                 let kept: String = url::form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(fields.iter().filter(|(key, _)| key != "cursor"))
+                    .append_pair("cursor", &AuditCursor::encode(cursor))
                     .finish();
-                format!(
-                    "/ui/admin/audit?{kept}&cursor={}",
-                    encode(&AuditCursor::encode(cursor))
-                )
+                format!("/ui/admin/audit?{kept}")
             });
             let rows = page
                 .entries
@@ -118,9 +116,7 @@ async fn render_page(state: &AppState, viewer: &Viewer, raw: &str) -> Result<Res
                 .map(|entry| {
                     let record = entry.record;
                     Row {
-                        at: chrono::DateTime::from_timestamp_millis(record.at)
-                            .map(human_time)
-                            .unwrap_or_default(),
+                        at: human_millis(record.at),
                         source: record.source.as_str(),
                         principal: record.principal,
                         auth: record.auth,

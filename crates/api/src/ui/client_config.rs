@@ -1,4 +1,4 @@
-//! Copy-ready configuration for the MCP clients people point at the gateway: the server
+//! Copy-ready configuration for the MCP clients people point at the gateway: the tokens
 //! page shows one snippet per client so nobody has to work out each client's file format,
 //! transport key or quoting rules by hand.
 //!

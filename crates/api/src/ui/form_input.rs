@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use mcpgw_registry::{REDACTED, Server, ServerInput, TagsInput};
 
 use crate::ui::actions::Fields;
-use crate::view::server_json;
+use crate::view::redacted_url;
 
 /// The form's values, as text.
 #[derive(Debug, Clone, Default)]
@@ -68,7 +68,6 @@ impl FormValues {
 
     /// `server`'s values, secrets redacted.
     pub fn of(server: &Server) -> Self {
-        let shown = server_json(server);
         let lines = |map: &BTreeMap<String, String>, separator: &str| {
             map.keys()
                 .map(|key| format!("{key}{separator}{REDACTED}"))
@@ -80,7 +79,7 @@ impl FormValues {
             name: server.name.clone(),
             description: server.description.clone(),
             transport: server.transport.as_str().to_owned(),
-            url: shown["url"].as_str().unwrap_or_default().to_owned(),
+            url: server.url.as_deref().map(redacted_url).unwrap_or_default(),
             command: server.command.clone().unwrap_or_default(),
             args: server.args.join("\n"),
             env: lines(&server.env, "="),

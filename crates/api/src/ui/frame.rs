@@ -9,14 +9,14 @@ use mcpgw_policy::UiAction;
 use crate::access::Access;
 use crate::ui::viewer::Viewer;
 
-/// Headers of every UI page: scripts and styles only from the gateway itself (no inline
-/// code, no CDN), no framing, no caching, no referrer leak.
-const PAGE_HEADERS: [(header::HeaderName, &str); 5] = [
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
+/// The UI's Content-Security-Policy: scripts, styles and connections only to the gateway
+/// itself (no inline code, no CDN), no framing.
+const UI_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+     base-uri 'none'";
+
+/// Headers of every page besides its policy: no framing, no caching, no referrer leak.
+const PAGE_HEADERS: [(header::HeaderName, &str); 4] = [
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::REFERRER_POLICY, "no-referrer"),
     (header::CACHE_CONTROL, "no-store"),
@@ -98,7 +98,7 @@ impl Frame {
 /// fails to render (a bug) is a plain 500, logged.
 pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
     match template.render() {
-        Ok(html) => with_page_headers((status, html).into_response()),
+        Ok(html) => with_page_headers((status, html).into_response(), UI_CSP),
         Err(error) => {
             tracing::error!(%error, "a page failed to render");
             with_page_headers(
@@ -108,17 +108,22 @@ pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
                      gateway's log says why.</p>",
                 )
                     .into_response(),
+                UI_CSP,
             )
         }
     }
 }
 
-/// Sets the HTML content type and [`PAGE_HEADERS`] on `response`.
-pub fn with_page_headers(mut response: Response) -> Response {
+/// Sets the HTML content type, the policy `csp` and [`PAGE_HEADERS`] on `response`.
+pub fn with_page_headers(mut response: Response, csp: &'static str) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
     );
     for (name, value) in PAGE_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));

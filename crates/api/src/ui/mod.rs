@@ -15,7 +15,7 @@ mod client_config;
 mod error;
 mod events;
 mod form_input;
-mod frame;
+pub(crate) mod frame;
 mod highlight;
 pub(crate) mod live;
 mod rich_text;

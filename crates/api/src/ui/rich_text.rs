@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::pages::escape;
+
 /// Deepest nesting [`schema_rows`] descends to (top-level properties are level 1), so a
 /// deep or self-similar schema cannot make the table endless.
 pub const MAX_DEPTH: usize = 4;
@@ -170,22 +172,6 @@ fn bold(escaped: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
-}
-
-/// Escapes the five HTML-significant characters, for element content and attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 

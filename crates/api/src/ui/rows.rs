@@ -131,3 +131,10 @@ impl ServerRow {
 pub fn human_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
+
+/// [`human_time`] of milliseconds since the epoch (empty if out of range).
+pub fn human_millis(millis: i64) -> String {
+    DateTime::from_timestamp_millis(millis)
+        .map(human_time)
+        .unwrap_or_default()
+}

@@ -18,7 +18,7 @@ use crate::ui::frame::{Frame, Section, render};
 use crate::ui::rich_text::{SchemaRow, description_html, schema_pretty, schema_rows};
 use crate::ui::rows::{ServerRow, human_time};
 use crate::ui::viewer::Viewer;
-use crate::view::server_json;
+use crate::view::redacted_url;
 use crate::{ApiError, AppState};
 
 /// A tool as its section of the page shows it.
@@ -174,11 +174,14 @@ async fn render_page(
         mcpgw_registry::now(),
     );
     let activity = activity_of(state, &server, &viewer.principal, &access).await;
-    let (target_label, target) = target_of(&server);
     let reference = server_ref(&server);
+    let can_modify = access.allows(UiAction::Modify, Some(reference));
+    let (target_label, target) = target_of(&server, can_modify);
+    let mut row = ServerRow::of(&server, &access);
+    row.back = format!("/ui/servers/{}", server.path);
     let page = ServerPage {
         frame: Frame::new(viewer, &access, server.name.clone(), Section::Servers),
-        row: ServerRow::of(&server, &access),
+        row,
         target,
         target_label,
         license: server.license.clone().unwrap_or_default(),
@@ -192,7 +195,7 @@ async fn render_page(
         versions,
         history,
         activity,
-        can_modify: access.allows(UiAction::Modify, Some(reference)),
+        can_modify,
         can_check: access.allows(UiAction::HealthCheck, Some(reference)),
         updated: human_time(server.updated_at),
     };
@@ -200,13 +203,20 @@ async fn render_page(
 }
 
 /// Where the gateway reaches the server: its URL (password redacted) or its command line.
-fn target_of(server: &Server) -> (&'static str, String) {
+/// Arguments often carry secrets (`--api-key …`): only those who may change the server
+/// see them.
+fn target_of(server: &Server, show_arguments: bool) -> (&'static str, String) {
     if server.transport.is_http() {
-        let shown = server_json(server);
-        let url = shown["url"].as_str().unwrap_or_default().to_owned();
-        ("URL", url)
+        (
+            "URL",
+            server.url.as_deref().map(redacted_url).unwrap_or_default(),
+        )
     } else {
         let mut line = server.command.clone().unwrap_or_default();
+        if !show_arguments && !server.args.is_empty() {
+            line.push_str(" (arguments hidden)");
+            return ("Command", line);
+        }
         for arg in &server.args {
             line.push(' ');
             line.push_str(arg);

@@ -108,8 +108,7 @@ async fn render_page(
         .filter(|v| matches!(*v, "cards" | "table"));
     let remembered = cookie::find(headers, VIEW_COOKIE);
     let table = chosen.or(remembered) == Some("table");
-    let mut frame = Frame::new(viewer, &access, "Servers", Section::Servers);
-    frame.query = String::new();
+    let frame = Frame::new(viewer, &access, "Servers", Section::Servers);
     let page = ServersPage {
         frame,
         rows,

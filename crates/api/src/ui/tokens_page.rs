@@ -18,7 +18,7 @@ use crate::ui::actions::{Fields, checked_form};
 use crate::ui::client_config::{Snippet, Target, snippets};
 use crate::ui::error::{error_page, or_error_page};
 use crate::ui::frame::{Frame, Section, render, see_other};
-use crate::ui::rows::human_time;
+use crate::ui::rows::human_millis;
 use crate::ui::viewer::Viewer;
 use crate::{ApiError, AppState};
 
@@ -66,8 +66,8 @@ struct TokensPage {
     snippets: Vec<Snippet>,
     target_url: String,
     session_note: bool,
-    /// No scopes file is in force: only admin tokens may do anything, so an admin's
-    /// token is an admin token unless unticked.
+    /// No scopes file is in force: only admin tokens may do anything (the page says so;
+    /// admin rights are never ticked for the user).
     admin_needed: bool,
 }
 
@@ -111,15 +111,17 @@ pub async fn mint(
             .get("server")
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
-        let request = mint_request(&viewer, &fields)?;
-        let (minted, error, status) = match state
-            .tokens
-            .mint(&viewer.principal, request, mcpgw_auth::now())
-            .await
-        {
+        let minted = match mint_request(&viewer, &fields) {
+            Ok(request) => state
+                .tokens
+                .mint(&viewer.principal, request, mcpgw_auth::now())
+                .await
+                .map_err(ApiError::from),
+            Err(refused) => Err(refused),
+        };
+        let (minted, error, status) = match minted {
             Ok(Minted { token, .. }) => (Some(token), String::new(), StatusCode::CREATED),
             Err(error) => {
-                let error = ApiError::from(error);
                 if error.status.is_server_error() {
                     return Err(error);
                 }
@@ -171,6 +173,17 @@ fn mint_request(viewer: &Viewer, fields: &Fields) -> Result<MintRequest, ApiErro
         })
         .transpose()?;
     let principal = &viewer.principal;
+    let scopes = (!principal.scopes.is_empty()).then(|| chosen("scope"));
+    let groups = (!principal.groups.is_empty()).then(|| chosen("group"));
+    let admin = principal.is_admin && fields.get("admin").is_some();
+    // Unticking everything offered would mint a token that can do nothing at all.
+    let emptied = |chosen: &Option<Vec<String>>| chosen.as_ref().is_none_or(Vec::is_empty);
+    if (scopes.is_some() || groups.is_some()) && !admin && emptied(&scopes) && emptied(&groups) {
+        return Err(ApiError::invalid_field(
+            "scope",
+            "choose at least one scope or group: a token without any can do nothing",
+        ));
+    }
     Ok(MintRequest {
         description: fields
             .get("description")
@@ -178,9 +191,9 @@ fn mint_request(viewer: &Viewer, fields: &Fields) -> Result<MintRequest, ApiErro
             .trim()
             .to_owned(),
         expires_in,
-        scopes: (!principal.scopes.is_empty()).then(|| chosen("scope")),
-        groups: (!principal.groups.is_empty()).then(|| chosen("group")),
-        admin: principal.is_admin && fields.get("admin").is_some(),
+        scopes,
+        groups,
+        admin,
     })
 }
 
@@ -239,7 +252,7 @@ async fn build(
             .collect()
     };
     let max = state.tokens.max_lifetime();
-    let lifetimes = LIFETIMES
+    let mut lifetimes: Vec<Choice> = LIFETIMES
         .iter()
         .filter(|(seconds, _)| *seconds <= max)
         .enumerate()
@@ -249,6 +262,14 @@ async fn build(
             chosen: index == 0,
         })
         .collect();
+    // A gateway configured for shorter tokens than any of the choices: its maximum.
+    if lifetimes.is_empty() {
+        lifetimes.push(Choice {
+            value: max.to_string(),
+            label: format!("{max} seconds (the most this gateway allows)"),
+            chosen: true,
+        });
+    }
     Ok(TokensPage {
         frame: Frame::new(viewer, &access, "Tokens & client setup", Section::Tokens),
         tokens,
@@ -267,11 +288,7 @@ async fn build(
 }
 
 fn token_row(record: &TokenRecord, now: i64) -> TokenRow {
-    let at = |seconds: i64| {
-        chrono::DateTime::from_timestamp(seconds, 0)
-            .map(human_time)
-            .unwrap_or_default()
-    };
+    let at = |seconds: i64| human_millis(seconds.saturating_mul(1000));
     TokenRow {
         id: record.id.clone(),
         description: record.description.clone(),

@@ -175,6 +175,17 @@ pub async fn health_history_is_kept_bounded_and_forgotten(store: SqlStore) {
     let server = super::sample("flaky");
     assert!(store.insert_server(&server).await.unwrap());
     let at = |seconds: i64| Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap();
+    // A server that is not registered gets no history.
+    let orphan = HealthEvent {
+        at: at(0),
+        status: HealthState::Healthy,
+        reason: None,
+    };
+    store
+        .record_health_event("nobody", &orphan, 5)
+        .await
+        .unwrap();
+    assert!(store.health_events("nobody", 10).await.unwrap().is_empty());
     for n in 0..7 {
         let event = HealthEvent {
             at: at(n),
@@ -185,6 +196,8 @@ pub async fn health_history_is_kept_bounded_and_forgotten(store: SqlStore) {
             },
             reason: (n % 2 == 0).then(|| format!("refused {n}")),
         };
+        store.record_health_event("flaky", &event, 5).await.unwrap();
+        // The same change seen by a second check is not a second change.
         store.record_health_event("flaky", &event, 5).await.unwrap();
     }
     let events = store.health_events("flaky", 100).await.unwrap();
