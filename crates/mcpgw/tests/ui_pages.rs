@@ -13,7 +13,7 @@ use common::ui::{
     ADMIN_PASSWORD, SLOW, assert_not_reloaded, attribute_of, count, dark_shots, mark_page, open,
     shots, sign_in, start_gateway, text_of, wait_for_attribute,
 };
-use common::webdriver::ENTER;
+use common::webdriver::{ENTER, SPACE};
 use common::{TOKEN, access, http_server, run_cli, upstreams};
 use serde_json::{Value, json};
 
@@ -784,5 +784,64 @@ async fn restricted_user_sees_no_admin_pages() {
     browser.wait_for_text("h1", "Sign in to mcpgw").await;
     open(&browser, &gw, "/ui/servers/alpha").await;
     browser.wait_for_text("h1", "Sign in to mcpgw").await;
+    browser.close().await;
+}
+
+/// Everything with the keyboard alone: the first Tab stop skips to the content, focus is
+/// always visible, and a server's switch flips with Space without a reload.
+#[tokio::test]
+async fn the_keyboard_reaches_everything_with_visible_focus() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let gw = start_gateway(dir.path()).await;
+    let body = common::http_server("quiet", "http://127.0.0.1:9/mcp");
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    sign_in(&browser, &gw, "admin", ADMIN_PASSWORD).await;
+    mark_page(&browser).await;
+    let session = browser.session();
+    // The focus starts at the top of the page: the first stop is the skip link.
+    session
+        .execute(
+            "document.activeElement.blur(); window.scrollTo(0, 0);",
+            vec![],
+        )
+        .await;
+    assert_eq!(browser.tab().await, "a Skip to content");
+    let visible_focus = "const s = getComputedStyle(document.activeElement); \
+                         return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;";
+    assert_eq!(session.execute(visible_focus, vec![]).await, json!(true));
+    // Tab on until the switch, each stop showing where the focus is.
+    let mut reached = false;
+    for _ in 0..40 {
+        browser.tab().await;
+        assert_eq!(
+            session.execute(visible_focus, vec![]).await,
+            json!(true),
+            "the focused element shows its focus"
+        );
+        let role = session
+            .execute("return document.activeElement.getAttribute('role')", vec![])
+            .await;
+        if role == json!("switch") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "the switch is reachable with Tab");
+    session.press(SPACE).await;
+    wait_for_attribute(
+        &browser,
+        "[data-server=quiet] button[role=switch]",
+        "aria-checked",
+        "false",
+    )
+    .await;
+    assert_not_reloaded(&browser, "switching with the keyboard").await;
+    assert_eq!(
+        gw.api("GET", "/api/servers/quiet", None).await.body["enabled"],
+        false
+    );
     browser.close().await;
 }

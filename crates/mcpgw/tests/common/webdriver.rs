@@ -16,6 +16,8 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub const TAB: &str = "\u{E004}";
 /// The Enter key.
 pub const ENTER: &str = "\u{E007}";
+/// The space bar (buttons and switches act on it).
+pub const SPACE: &str = " ";
 
 /// One browser session.
 pub struct Session {
