@@ -40,6 +40,11 @@ async fn page(gw: &Gateway, cookie: &str, path: &str) -> (u16, String, String) {
         .send()
         .await
         .unwrap();
+    read(response).await
+}
+
+/// (status, location, body) of a response.
+async fn read(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let location = response
         .headers()
@@ -65,13 +70,7 @@ async fn form(
         .send()
         .await
         .unwrap();
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|value| value.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, location, response.text().await.unwrap())
+    read(response).await
 }
 
 /// A policy where group `viewers` may list `visible` only and toggle nothing.

@@ -96,14 +96,42 @@ pub async fn refresh(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let form = (headers, body);
+    let registry = state.registry.clone();
+    act(
+        &state,
+        &viewer,
+        &path,
+        form,
+        UiAction::HealthCheck,
+        |server| async move {
+            registry.refresh(&server).await?;
+            Ok(format!("/ui/servers/{server}"))
+        },
+    )
+    .await
+}
+
+/// A form post acting on one server: checks the form, asks the policy for `action`, then
+/// runs `op` on the server's path and goes where it says.
+async fn act<F, Fut>(
+    state: &AppState,
+    viewer: &Viewer,
+    path: &str,
+    (headers, body): (HeaderMap, Result<Bytes, BytesRejection>),
+    action: UiAction,
+    op: F,
+) -> Response
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<String, mcpgw_registry::RegistryError>>,
+{
     let done = async {
-        checked_form(&state, &viewer, &headers, body)?;
-        let (server, _) =
-            authorized_server(&state, &viewer.principal, &path, UiAction::HealthCheck).await?;
-        state.registry.refresh(&server.path).await?;
-        Ok(see_other(&format!("/ui/servers/{}", server.path)))
+        checked_form(state, viewer, &headers, body)?;
+        let (server, _) = authorized_server(state, &viewer.principal, path, action).await?;
+        Ok(see_other(&op(server.path).await?))
     };
-    or_error_page(&state, &viewer, done.await)
+    or_error_page(state, viewer, done.await)
 }
 
 #[derive(Template)]
@@ -148,12 +176,18 @@ pub async fn delete(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let done = async {
-        checked_form(&state, &viewer, &headers, body)?;
-        let (server, _) =
-            authorized_server(&state, &viewer.principal, &path, UiAction::Modify).await?;
-        state.registry.remove(&server.path).await?;
-        Ok(see_other("/ui/servers"))
-    };
-    or_error_page(&state, &viewer, done.await)
+    let form = (headers, body);
+    let registry = state.registry.clone();
+    act(
+        &state,
+        &viewer,
+        &path,
+        form,
+        UiAction::Modify,
+        |server| async move {
+            registry.remove(&server).await?;
+            Ok("/ui/servers".to_owned())
+        },
+    )
+    .await
 }
