@@ -20,6 +20,8 @@ mod access;
 pub(crate) mod audit;
 mod auth_layer;
 mod body;
+pub mod client_config;
+mod client_setup;
 mod discovery;
 mod error;
 mod health;
@@ -128,6 +130,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(users::set_password),
         )
         .route("/api/tokens", get(tokens::list).post(tokens::mint))
+        .route("/api/client-config", post(client_setup::config))
         .route("/api/tokens/generate", post(tokens::generate))
         .route("/api/tokens/keys/rotate", post(tokens::rotate))
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))

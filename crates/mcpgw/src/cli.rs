@@ -56,6 +56,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Usage per server and tool over a window: calls, error rate, latency, clients.
     Stats(StatsArgs),
+    /// A ready-to-use configuration for an MCP client (VS Code, Cursor, Claude Code …).
+    ClientConfig(crate::client_config_cmd::ClientConfigArgs),
     /// Import servers from an MCP registry (the official one, another mcpgw) or a file.
     Import(Box<crate::import_cmd::ImportArgs>),
     /// Peer registries synchronised on an interval (federation).

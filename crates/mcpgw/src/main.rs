@@ -5,6 +5,7 @@ mod app;
 mod audit_cmd;
 mod cli;
 mod client;
+mod client_config_cmd;
 mod config;
 mod demo;
 mod import_cmd;
@@ -89,6 +90,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit_cmd::run(args).await,
             Command::Search(args) => search_cmd::run(args).await,
             Command::Stats(args) => stats_cmd::run(args).await,
+            Command::ClientConfig(args) => client_config_cmd::run(args).await,
             Command::Import(args) => import_cmd::run_import(*args).await,
             Command::Source(command) => import_cmd::run_source(*command).await,
             Command::User(command) => user_cmd::run(command).await,

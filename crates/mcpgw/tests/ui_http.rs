@@ -661,3 +661,32 @@ async fn editing_is_no_way_around_the_switch() {
         "the missing box did not disable it"
     );
 }
+
+#[tokio::test]
+async fn the_tokens_page_offers_configurations_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = start(dir.path()).await;
+    register_plain(&gw, "visible").await;
+    let (cookie, _) = sign_in(&gw, "ada", "the admin's password").await;
+    let (status, _, html) = page(&gw, &cookie, "/ui/tokens?server=visible&auth=oauth").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("OAuth discovery"), "{html}");
+    assert!(html.contains(&format!("{}/visible/mcp", gw.url)), "{html}");
+    assert!(
+        !html.contains("Authorization"),
+        "no credential in any snippet"
+    );
+    assert!(
+        !html.contains("snippet-python"),
+        "no SDK program without a token"
+    );
+    let (_, _, html) = page(&gw, &cookie, "/ui/tokens?server=visible").await;
+    assert!(html.contains("Bearer &#60;your token&#62;"), "{html}");
+    assert!(html.contains("snippet-python"));
+    // A server the user may not see is no target: the aggregated endpoint is shown.
+    let (viola, _) = sign_in(&gw, "viola", "viola's long password").await;
+    register_plain(&gw, "secret").await;
+    let (_, _, html) = page(&gw, &viola, "/ui/tokens?server=secret").await;
+    assert!(!html.contains("secret"), "{html}");
+    assert!(html.contains(&format!("{}/mcp", gw.url)));
+}

@@ -11,7 +11,6 @@ mod activity;
 mod admin_page;
 mod assets;
 mod audit_page;
-mod client_config;
 mod error;
 mod events;
 mod form_input;

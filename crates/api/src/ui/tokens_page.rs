@@ -14,8 +14,8 @@ use mcpgw_auth::vending::{MintRequest, Minted, TokenRecord};
 use serde::Deserialize;
 
 use crate::access::Access;
+use crate::client_config::{Snippet, Target, snippets};
 use crate::ui::actions::{Fields, checked_form};
-use crate::ui::client_config::{Snippet, Target, snippets};
 use crate::ui::error::{error_page, or_error_page};
 use crate::ui::frame::{Frame, Section, render, see_other};
 use crate::ui::rows::human_millis;
@@ -65,6 +65,7 @@ struct TokensPage {
     mint_error: String,
     snippets: Vec<Snippet>,
     target_url: String,
+    discovery: bool,
     session_note: bool,
     /// No scopes file is in force: only admin tokens may do anything (the page says so;
     /// admin rights are never ticked for the user).
@@ -74,6 +75,8 @@ struct TokensPage {
 #[derive(Debug, Default, Deserialize)]
 struct Params {
     server: Option<String>,
+    /// `oauth`: configurations without a token, for clients that sign in themselves.
+    auth: Option<String>,
 }
 
 /// The page.
@@ -85,11 +88,15 @@ pub async fn page(
 ) -> Response {
     let params: Params =
         serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let discovery = params.auth.as_deref() == Some("oauth");
     build(
         &state,
         &viewer,
         &headers,
-        params.server.as_deref(),
+        Shown {
+            target: params.server.as_deref(),
+            discovery,
+        },
         None,
         String::new(),
     )
@@ -128,7 +135,11 @@ pub async fn mint(
                 (None, error.message, error.status)
             }
         };
-        let page = build(&state, &viewer, &headers, target.as_deref(), minted, error).await?;
+        let shown = Shown {
+            target: target.as_deref(),
+            discovery: false,
+        };
+        let page = build(&state, &viewer, &headers, shown, minted, error).await?;
         Ok(render(status, &page))
     };
     or_error_page(&state, &viewer, done.await)
@@ -197,11 +208,18 @@ fn mint_request(viewer: &Viewer, fields: &Fields) -> Result<MintRequest, ApiErro
     })
 }
 
+/// Which configurations the page shows: for which server (none: the aggregated `/mcp`),
+/// and whether without a token.
+struct Shown<'a> {
+    target: Option<&'a str>,
+    discovery: bool,
+}
+
 async fn build(
     state: &AppState,
     viewer: &Viewer,
     headers: &HeaderMap,
-    target: Option<&str>,
+    shown: Shown<'_>,
     minted: Option<String>,
     mint_error: String,
 ) -> Result<TokensPage, ApiError> {
@@ -217,7 +235,9 @@ async fn build(
         .collect();
     // Only servers the viewer may see are offered as targets.
     let servers = access.listable(state.registry.list().await.unwrap_or_default());
-    let target = target.and_then(|path| servers.iter().find(|s| s.path == path));
+    let target = shown
+        .target
+        .and_then(|path| servers.iter().find(|s| s.path == path));
     let base = base_url(state.public_url.as_deref(), headers).unwrap_or_default();
     let (name, url) = match target {
         Some(server) => (
@@ -230,6 +250,7 @@ async fn build(
         name: &name,
         url: &url,
         token: minted.as_deref(),
+        discovery: shown.discovery,
     });
     let mut targets = vec![Choice {
         value: String::new(),
@@ -282,6 +303,7 @@ async fn build(
         mint_error,
         snippets,
         target_url: url,
+        discovery: shown.discovery,
         session_note: principal.expires_at.is_some(),
         admin_needed: principal.is_admin && !state.policy.load().is_configured(),
     })

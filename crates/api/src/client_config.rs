@@ -26,6 +26,10 @@ pub struct Target<'a> {
     pub url: &'a str,
     /// Bearer token; `None` puts [`TOKEN_PLACEHOLDER`] in its place.
     pub token: Option<&'a str>,
+    /// No token at all: the client finds out how to sign in from the gateway's protected
+    /// resource metadata (the MCP authorization flow). Only the clients that do that get a
+    /// snippet; `token` is ignored.
+    pub discovery: bool,
 }
 
 /// One client's configuration, ready to paste, with enough context to say where it goes.
@@ -43,20 +47,46 @@ pub struct Snippet {
     pub text: String,
 }
 
+/// The clients there are snippets for, by id, in the order pages show them.
+pub const CLIENTS: [&str; 8] = [
+    "vscode",
+    "cursor",
+    "claude-code",
+    "cline",
+    "roo-code",
+    "json",
+    "python",
+    "typescript",
+];
+
 /// Every supported client's snippet for `target`, in the order the page shows them, so the
-/// page has a single call to make and the formats stay in one reviewed place.
+/// page has a single call to make and the formats stay in one reviewed place. With
+/// `discovery`, the SDK programs are left out: signing in is then the client's own
+/// OAuth flow, which a ten-line program does not do.
 pub fn snippets(target: &Target) -> Vec<Snippet> {
     let token = target.token.unwrap_or(TOKEN_PLACEHOLDER);
-    let authorization = format!("Bearer {token}");
-    vec![
-        vscode(target, &authorization),
-        cursor(target, &authorization),
-        claude_code(target, &authorization),
-        cline(target, &authorization),
-        roo_code(target, &authorization),
-        python(target, token),
-        typescript(target, token),
-    ]
+    let bearer = format!("Bearer {token}");
+    let authorization = (!target.discovery).then_some(bearer.as_str());
+    let mut all = vec![
+        vscode(target, authorization),
+        cursor(target, authorization),
+        claude_code(target, authorization),
+        cline(target, authorization),
+        roo_code(target, authorization),
+        generic(target, authorization),
+    ];
+    if !target.discovery {
+        all.push(python(target, token));
+        all.push(typescript(target, token));
+    }
+    all
+}
+
+/// The snippet for `client` (one of [`CLIENTS`]), if there is one for `target`.
+pub fn snippet(target: &Target, client: &str) -> Option<Snippet> {
+    snippets(target)
+        .into_iter()
+        .find(|snippet| snippet.client == client)
 }
 
 /// One remote server entry; fields serialize in declaration order so `type` comes first.
@@ -65,7 +95,8 @@ struct HttpServer<'a> {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     transport: Option<&'static str>,
     url: &'a str,
-    headers: Headers<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Headers<'a>>,
 }
 
 /// The only header the gateway needs.
@@ -75,14 +106,17 @@ struct Headers<'a> {
     authorization: &'a str,
 }
 
-/// `{ "<top>": { "<name>": { "type"?, "url", "headers" } } }`, pretty-printed.
-fn server_json(top: &str, transport: Option<&'static str>, target: &Target, auth: &str) -> String {
+/// `{ "<top>": { "<name>": { "type"?, "url", "headers"? } } }`, pretty-printed.
+fn server_json(
+    top: &str,
+    transport: Option<&'static str>,
+    target: &Target,
+    auth: Option<&str>,
+) -> String {
     let server = HttpServer {
         transport,
         url: target.url,
-        headers: Headers {
-            authorization: auth,
-        },
+        headers: auth.map(|authorization| Headers { authorization }),
     };
     let document = BTreeMap::from([(top, BTreeMap::from([(target.name, server)]))]);
     // Cannot fail: every map key is a string and every value a plain string field.
@@ -95,7 +129,7 @@ fn server_json(top: &str, transport: Option<&'static str>, target: &Target, auth
 /// `"type": "http"`, `url` and `headers`. Source: VS Code "MCP configuration reference",
 /// <https://code.visualstudio.com/docs/copilot/reference/mcp-configuration> (HTTP servers:
 /// `type` `"http"`/`"sse"`, `url`, `headers`).
-fn vscode(target: &Target, auth: &str) -> Snippet {
+fn vscode(target: &Target, auth: Option<&str>) -> Snippet {
     Snippet {
         client: "vscode",
         title: "VS Code",
@@ -108,7 +142,7 @@ fn vscode(target: &Target, auth: &str) -> Snippet {
 /// Cursor: `~/.cursor/mcp.json` (or `.cursor/mcp.json` in a project), `mcpServers` with a
 /// `url` (Streamable HTTP, no `type` needed) and `headers`. Source: Cursor's MCP docs,
 /// <https://cursor.com/docs/mcp> ("Remote server" example with `url` and `headers`).
-fn cursor(target: &Target, auth: &str) -> Snippet {
+fn cursor(target: &Target, auth: Option<&str>) -> Snippet {
     Snippet {
         client: "cursor",
         title: "Cursor",
@@ -122,14 +156,17 @@ fn cursor(target: &Target, auth: &str) -> Snippet {
 /// after the URL exactly as documented (the option takes several values, so placing it
 /// before the name would swallow the name). Source: <https://code.claude.com/docs/en/mcp>,
 /// "Option 1: Add a remote HTTP server".
-fn claude_code(target: &Target, auth: &str) -> Snippet {
-    let header = format!("Authorization: {auth}");
-    let text = format!(
-        "claude mcp add --transport http {} {} \\\n  --header {}\n",
+fn claude_code(target: &Target, auth: Option<&str>) -> Snippet {
+    let mut text = format!(
+        "claude mcp add --transport http {} {}",
         shell_quote(target.name),
         shell_quote(target.url),
-        shell_quote(&header),
     );
+    if let Some(auth) = auth {
+        let header = format!("Authorization: {auth}");
+        text.push_str(&format!(" \\\n  --header {}", shell_quote(&header)));
+    }
+    text.push('\n');
     Snippet {
         client: "claude-code",
         title: "Claude Code",
@@ -144,7 +181,7 @@ fn claude_code(target: &Target, auth: &str) -> Snippet {
 /// legacy SSE transport. Sources: cline/cline `docs/mcp/configuring-mcp-servers.mdx`
 /// ("Streamable HTTP configuration example") and `src/services/mcp/schemas.ts`
 /// (`z.literal("streamableHttp")`, SSE listed first as the default).
-fn cline(target: &Target, auth: &str) -> Snippet {
+fn cline(target: &Target, auth: Option<&str>) -> Snippet {
     Snippet {
         client: "cline",
         title: "Cline",
@@ -159,13 +196,42 @@ fn cline(target: &Target, auth: &str) -> Snippet {
 /// <https://docs.roocode.com/features/mcp/using-mcp-in-roo> ("Streamable HTTP Transport":
 /// `type` must be `"streamable-http"`) and RooCodeInc/Roo-Code `src/services/mcp/McpHub.ts`
 /// ("Configuration with 'url' must explicitly specify 'type'").
-fn roo_code(target: &Target, auth: &str) -> Snippet {
+fn roo_code(target: &Target, auth: Option<&str>) -> Snippet {
     Snippet {
         client: "roo-code",
         title: "Roo Code",
         file: "mcp_settings.json or .roo/mcp.json",
         language: "json",
         text: server_json("mcpServers", Some("streamable-http"), target, auth),
+    }
+}
+
+/// Any other client, or a script: the connection as one JSON object (`name`, `url`,
+/// `transport`, and `headers` when a token is used), for tools that take their settings
+/// from a file the user writes.
+fn generic(target: &Target, auth: Option<&str>) -> Snippet {
+    #[derive(Serialize)]
+    struct Connection<'a> {
+        name: &'a str,
+        url: &'a str,
+        transport: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        headers: Option<Headers<'a>>,
+    }
+    let connection = Connection {
+        name: target.name,
+        url: target.url,
+        transport: "streamable-http",
+        headers: auth.map(|authorization| Headers { authorization }),
+    };
+    let mut text = serde_json::to_string_pretty(&connection).unwrap_or_default();
+    text.push('\n');
+    Snippet {
+        client: "json",
+        title: "JSON",
+        file: "any client's settings",
+        language: "json",
+        text,
     }
 }
 

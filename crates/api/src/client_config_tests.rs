@@ -6,12 +6,13 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use super::{Snippet, TOKEN_PLACEHOLDER, Target, snippets};
+use super::{CLIENTS, Snippet, TOKEN_PLACEHOLDER, Target, snippets};
 
 const PLAIN: Target<'static> = Target {
     name: "mcpgw-weather",
     url: "http://127.0.0.1:7860/weather/mcp",
     token: Some("tok123"),
+    discovery: false,
 };
 
 /// Quotes of both kinds, backslashes, `$` expansions, backticks, spaces, newlines, a tab,
@@ -20,6 +21,7 @@ const NASTY: Target<'static> = Target {
     name: "we\"ird 'name' $HOME `id` \\ \n2nd line",
     url: "http://host/a b?x='1'&y=\"2\"#$(touch /tmp/pwned)\\",
     token: Some("to\"k'en $(id) ${HOME} `x` \\n \\ \n\tend\u{1b}</script>"),
+    discovery: false,
 };
 
 fn snippet<'a>(all: &'a [Snippet], client: &str) -> &'a Snippet {
@@ -143,10 +145,12 @@ fn offers_every_client_once() {
         "claude-code",
         "cline",
         "roo-code",
+        "json",
         "python",
         "typescript",
     ];
     assert_eq!(ids, expected);
+    assert_eq!(ids, CLIENTS);
     for s in &all {
         assert!(!s.title.is_empty() && !s.file.is_empty(), "{}", s.client);
         let languages = ["json", "shell", "python", "typescript"];
@@ -178,6 +182,7 @@ fn shell_command_passes_each_value_as_one_word() {
         name: "'",
         url: "''",
         token: Some("'\\''"),
+        discovery: false,
     };
     check_shell(&with_quote);
 }
@@ -287,4 +292,47 @@ fn typescript_snippet_parses_with_node() {
         let values: Vec<String> = serde_json::from_str(&out).expect("json");
         assert_eq!(values, [target.url, target.token.unwrap_or_default()]);
     }
+}
+
+#[test]
+fn discovery_configs_carry_no_credential_and_no_programs() {
+    let target = Target {
+        discovery: true,
+        ..PLAIN
+    };
+    let all = snippets(&target);
+    let clients: Vec<&str> = all.iter().map(|s| s.client).collect();
+    assert_eq!(clients, &CLIENTS[..6], "no SDK program without a token");
+    for s in &all {
+        assert!(!s.text.contains("tok123"), "{}", s.client);
+        assert!(!s.text.contains("Authorization"), "{}", s.client);
+        assert!(s.text.contains(target.url), "{}", s.client);
+    }
+    let vscode: Value = serde_json::from_str(&snippet(&all, "vscode").text).unwrap();
+    assert_eq!(vscode["servers"][target.name]["type"], "http");
+    assert!(vscode["servers"][target.name].get("headers").is_none());
+    assert_eq!(
+        snippet(&all, "claude-code").text,
+        format!(
+            "claude mcp add --transport http {} {}\n",
+            target.name, target.url
+        )
+    );
+}
+
+#[test]
+fn the_generic_json_is_one_connection() {
+    for target in [PLAIN, NASTY] {
+        let json: Value = serde_json::from_str(&text_of(&target, "json")).unwrap();
+        assert_eq!(json["name"], target.name);
+        assert_eq!(json["url"], target.url);
+        assert_eq!(json["transport"], "streamable-http");
+        assert_eq!(json["headers"]["Authorization"], bearer(&target).as_str());
+    }
+    assert_eq!(
+        CLIENTS.len(),
+        snippets(&PLAIN).len(),
+        "every client has a snippet"
+    );
+    assert!(super::snippet(&PLAIN, "emacs").is_none());
 }
