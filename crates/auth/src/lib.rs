@@ -15,6 +15,7 @@ mod error;
 pub mod jwt;
 pub mod login;
 mod principal;
+pub mod sealing;
 pub mod session;
 pub mod users;
 pub mod vending;

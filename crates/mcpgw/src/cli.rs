@@ -56,6 +56,9 @@ pub enum Command {
     Search(SearchArgs),
     /// Usage per server and tool over a window: calls, error rate, latency, clients.
     Stats(StatsArgs),
+    /// The key that seals stored secrets.
+    #[command(subcommand)]
+    Secrets(crate::secrets_cmd::SecretsCommand),
     /// A ready-to-use configuration for an MCP client (VS Code, Cursor, Claude Code …).
     ClientConfig(crate::client_config_cmd::ClientConfigArgs),
     /// Import servers from an MCP registry (the official one, another mcpgw) or a file.

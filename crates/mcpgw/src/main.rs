@@ -16,6 +16,7 @@ mod policy_cmd;
 mod policy_file;
 mod retention;
 mod search_cmd;
+mod secrets_cmd;
 mod semantic;
 mod serve;
 mod server_cmd;
@@ -90,6 +91,7 @@ fn main() -> ExitCode {
             Command::Audit(args) => audit_cmd::run(args).await,
             Command::Search(args) => search_cmd::run(args).await,
             Command::Stats(args) => stats_cmd::run(args).await,
+            Command::Secrets(command) => secrets_cmd::run(command),
             Command::ClientConfig(args) => client_config_cmd::run(args).await,
             Command::Import(args) => import_cmd::run_import(*args).await,
             Command::Source(command) => import_cmd::run_source(*command).await,

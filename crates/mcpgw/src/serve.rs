@@ -55,7 +55,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
-    let store = mcpgw_store::connect(&settings.database_url).await?;
+    // Secrets at rest (server headers and environment, peer registry tokens) are sealed
+    // with a key the database does not hold.
+    let keyring = mcpgw_auth::sealing::Keyring::load(
+        &settings.data_dir,
+        std::env::var("MCPGW_SECRET_KEY").ok().as_deref(),
+        std::env::var("MCPGW_SECRET_KEYS_PREVIOUS").ok().as_deref(),
+    )
+    .context("cannot load the key that seals stored secrets")?;
+    let key_id = keyring.active_id().to_owned();
+    let store = mcpgw_store::connect(&settings.database_url)
+        .await?
+        .with_keyring(Arc::new(keyring));
+    let resealed = store
+        .seal_stored_secrets()
+        .await
+        .context("cannot seal the stored secrets")?;
+    if resealed > 0 {
+        tracing::info!(rows = resealed, key = %key_id, "sealed stored secrets with the current key");
+    }
     let prober = Prober::new(settings.health.timeout)?;
     let registry = RegistryService::new(
         Arc::new(store.clone()),

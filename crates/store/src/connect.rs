@@ -74,6 +74,9 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
                     // contention between pooled connections into waiting, not errors.
                     connection.execute("PRAGMA journal_mode = WAL").await?;
                     connection.execute("PRAGMA synchronous = FULL").await?;
+                    // Deleted and rewritten content is overwritten, not left in free
+                    // space: a secret sealed in place leaves no plaintext in the file.
+                    connection.execute("PRAGMA secure_delete = ON").await?;
                     connection.execute(SQLITE_BUSY_TIMEOUT).await?;
                 }
                 Ok(())

@@ -16,7 +16,9 @@ mod connect;
 mod embeddings;
 mod health_events;
 mod origins;
+mod reseal;
 mod rows;
+mod secrets;
 mod sessions;
 mod sql_store;
 mod tokens;
@@ -24,4 +26,5 @@ mod users;
 mod versions;
 
 pub use connect::{Backend, connect};
+pub use secrets::Secrets;
 pub use sql_store::SqlStore;

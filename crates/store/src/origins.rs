@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 
 use crate::SqlStore;
 use crate::rows::{from_json, get, json_text, millis, time, unavailable};
+use crate::secrets::{SOURCE_TOKEN, Secrets};
 
 /// Decodes one `server_origins` row.
 fn origin_from_row(row: &AnyRow) -> Result<Origin, StoreError> {
@@ -27,7 +28,7 @@ fn origin_from_row(row: &AnyRow) -> Result<Origin, StoreError> {
 }
 
 /// Decodes one `registry_sources` row.
-fn source_from_row(row: &AnyRow) -> Result<Source, StoreError> {
+fn source_from_row(row: &AnyRow, secrets: &Secrets) -> Result<Source, StoreError> {
     let interval: i64 = get(row, "interval_secs")?;
     let last_sync: Option<i64> = get(row, "last_sync_at")?;
     let last_result: Option<String> = get(row, "last_result")?;
@@ -35,7 +36,9 @@ fn source_from_row(row: &AnyRow) -> Result<Source, StoreError> {
         name: get(row, "name")?,
         url: get(row, "url")?,
         search: get(row, "search")?,
-        token: get(row, "token")?,
+        token: get::<Option<String>>(row, "token")?
+            .map(|token| secrets.open(SOURCE_TOKEN, &token))
+            .transpose()?,
         interval_secs: u64::try_from(interval)
             .map_err(|_| StoreError::Corrupt(format!("interval_secs = {interval}")))?,
         created_at: time(get(row, "created_at")?, "created_at")?,
@@ -109,7 +112,9 @@ impl OriginStore for SqlStore {
         .fetch_all(self.pool())
         .await
         .map_err(unavailable)?;
-        rows.iter().map(source_from_row).collect()
+        rows.iter()
+            .map(|row| source_from_row(row, self.secrets()))
+            .collect()
     }
 
     async fn insert_source(&self, source: &Source) -> Result<bool, StoreError> {
@@ -123,7 +128,13 @@ impl OriginStore for SqlStore {
         .bind(&source.name)
         .bind(&source.url)
         .bind(&source.search)
-        .bind(&source.token)
+        .bind(
+            source
+                .token
+                .as_deref()
+                .map(|token| self.secrets().seal(SOURCE_TOKEN, token))
+                .transpose()?,
+        )
         .bind(interval)
         .bind(millis(source.created_at))
         .execute(self.pool())

@@ -6,6 +6,8 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::secrets::{ENV, HEADERS, Secrets};
+
 /// The columns of a [`Server`] row, as a literal so queries stay `&'static str` (sqlx
 /// refuses SQL built at run time, a guard against injection).
 macro_rules! server_columns {
@@ -53,7 +55,7 @@ where
 }
 
 /// Decodes one `servers` row selected with `server_columns!()`.
-pub fn server_from_row(row: &AnyRow) -> Result<Server, StoreError> {
+pub fn server_from_row(row: &AnyRow, secrets: &Secrets) -> Result<Server, StoreError> {
     let transport: String = get(row, "transport")?;
     let health_status: String = get(row, "health_status")?;
     let server_info: Option<String> = get(row, "server_info_json")?;
@@ -65,11 +67,17 @@ pub fn server_from_row(row: &AnyRow) -> Result<Server, StoreError> {
         description: get(row, "description")?,
         transport: Transport::parse(&transport)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown transport '{transport}'")))?,
-        url: get(row, "url")?,
+        url: secrets.open_url(get(row, "url")?)?,
         command: get(row, "command")?,
         args: from_json(&get::<String>(row, "args_json")?, "args_json")?,
-        env: from_json(&get::<String>(row, "env_json")?, "env_json")?,
-        headers: from_json(&get::<String>(row, "headers_json")?, "headers_json")?,
+        env: secrets.open_map(
+            ENV,
+            from_json(&get::<String>(row, "env_json")?, "env_json")?,
+        )?,
+        headers: secrets.open_map(
+            HEADERS,
+            from_json(&get::<String>(row, "headers_json")?, "headers_json")?,
+        )?,
         tags: from_json(&get::<String>(row, "tags_json")?, "tags_json")?,
         license: get(row, "license")?,
         version: get(row, "version")?,

@@ -9,17 +9,41 @@ use sqlx::Row;
 use crate::connect::Backend;
 use crate::health_events;
 use crate::rows::{json_text, millis, server_columns, server_from_row, unavailable};
+use crate::secrets::{ENV, HEADERS, Secrets};
 
 /// A registry store on a pooled SQL connection.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// Seals the secret columns.
+    secrets: Secrets,
 }
 
 impl SqlStore {
     pub(crate) fn new(pool: AnyPool, backend: Backend) -> Self {
-        SqlStore { pool, backend }
+        SqlStore {
+            pool,
+            backend,
+            secrets: Secrets::default(),
+        }
+    }
+
+    /// The store sealing secrets with `keyring` (see [`crate::secrets`]).
+    pub fn with_keyring(mut self, keyring: std::sync::Arc<mcpgw_auth::sealing::Keyring>) -> Self {
+        self.secrets = Secrets::with(keyring);
+        self
+    }
+
+    /// The connection pool, for tests that read what is stored as it is.
+    #[doc(hidden)]
+    pub fn pool_for_tests(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// What the store seals secrets with.
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The connection pool, for the other stores sharing this database.
@@ -60,11 +84,13 @@ impl Store for SqlStore {
             .bind(&server.name)
             .bind(&server.description)
             .bind(server.transport.as_str())
-            .bind(&server.url)
+            .bind(self.secrets.seal_url(server.url.as_deref())?)
             .bind(&server.command)
             .bind(json_text(&server.args)?)
-            .bind(json_text(&server.env)?)
-            .bind(json_text(&server.headers)?)
+            .bind(json_text(&self.secrets.seal_map(ENV, &server.env)?)?)
+            .bind(json_text(
+                &self.secrets.seal_map(HEADERS, &server.headers)?,
+            )?)
             .bind(json_text(&server.tags)?)
             .bind(&server.license)
             .bind(&server.version)
@@ -97,11 +123,13 @@ impl Store for SqlStore {
         .bind(&server.name)
         .bind(&server.description)
         .bind(server.transport.as_str())
-        .bind(&server.url)
+        .bind(self.secrets.seal_url(server.url.as_deref())?)
         .bind(&server.command)
         .bind(json_text(&server.args)?)
-        .bind(json_text(&server.env)?)
-        .bind(json_text(&server.headers)?)
+        .bind(json_text(&self.secrets.seal_map(ENV, &server.env)?)?)
+        .bind(json_text(
+            &self.secrets.seal_map(HEADERS, &server.headers)?,
+        )?)
         .bind(json_text(&server.tags)?)
         .bind(&server.license)
         .bind(&server.version)
@@ -161,7 +189,9 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(unavailable)?;
-        row.as_ref().map(server_from_row).transpose()
+        row.as_ref()
+            .map(|row| server_from_row(row, &self.secrets))
+            .transpose()
     }
 
     async fn list_servers(&self) -> Result<Vec<Server>, StoreError> {
@@ -170,7 +200,9 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)?;
-        rows.iter().map(server_from_row).collect()
+        rows.iter()
+            .map(|row| server_from_row(row, &self.secrets))
+            .collect()
     }
 
     async fn delete_server(&self, path: &str) -> Result<bool, StoreError> {

@@ -16,7 +16,7 @@ use sqlx::Connection;
 mod records;
 use records::{
     health_history_is_kept_bounded_and_forgotten, origins_and_sources_round_trip,
-    versions_are_published_once_and_change_status,
+    secrets_are_sealed_and_resealed, versions_are_published_once_and_change_status,
 };
 
 fn sample(path: &str) -> Server {
@@ -735,6 +735,7 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    secrets_are_sealed_and_resealed,
     health_history_is_kept_bounded_and_forgotten,
     versions_are_published_once_and_change_status,
     origins_and_sources_round_trip,

@@ -214,3 +214,86 @@ pub async fn health_history_is_kept_bounded_and_forgotten(store: SqlStore) {
     assert!(store.delete_server("flaky").await.unwrap());
     assert!(store.health_events("flaky", 10).await.unwrap().is_empty());
 }
+
+/// Header and environment values, a URL's password and a source's token are stored
+/// sealed, read back in clear, and sealed again with a new key (or for the first time,
+/// when written in clear) by `seal_stored_secrets`.
+pub async fn secrets_are_sealed_and_resealed(store: SqlStore) {
+    use std::sync::Arc;
+
+    use mcpgw_auth::sealing::Keyring;
+    use mcpgw_registry::Store;
+    use sqlx::Row;
+
+    let first = Arc::new(Keyring::from_keys(&[vec![1u8; 32]]).unwrap());
+    let sealed = store.clone().with_keyring(Arc::clone(&first));
+    let mut server = super::sample("sealed");
+    server.headers.insert("X-Key".into(), "h-secret".into());
+    server.env.insert("TOKEN".into(), "e-secret".into());
+    server.url = Some("https://svc:u-secret@example.com/mcp".into());
+    assert!(sealed.insert_server(&server).await.unwrap());
+    let raw = |column: &'static str| {
+        let store = store.clone();
+        let sql: &'static str = match column {
+            "headers_json" => "SELECT headers_json FROM servers WHERE path = 'sealed'",
+            "env_json" => "SELECT env_json FROM servers WHERE path = 'sealed'",
+            _ => "SELECT url FROM servers WHERE path = 'sealed'",
+        };
+        async move {
+            let row = sqlx::query(sql)
+                .fetch_one(store.pool_for_tests())
+                .await
+                .unwrap();
+            row.try_get::<String, _>(0).unwrap()
+        }
+    };
+
+    for (column, secret) in [
+        ("headers_json", "h-secret"),
+        ("env_json", "e-secret"),
+        ("url", "u-secret"),
+    ] {
+        let stored = raw(column).await;
+        assert!(!stored.contains(secret), "{column}: {stored}");
+        assert!(
+            stored.contains(&format!("enc:v1:{}:", first.active_id())),
+            "{column}"
+        );
+    }
+    assert!(
+        raw("headers_json").await.contains("X-Key"),
+        "names stay readable"
+    );
+    let back = sealed.get_server("sealed").await.unwrap().unwrap();
+    assert_eq!(back.headers, server.headers);
+    assert_eq!(back.env, server.env);
+    assert_eq!(back.url, server.url);
+    // Without the key, a sealed value is an error, never passed on as the secret.
+    assert!(store.get_server("sealed").await.is_err());
+
+    // A plaintext row (an older version's) and a rotation: both sealed with the new key.
+    let mut legacy = super::sample("legacy");
+    legacy
+        .headers
+        .insert("X-Key".into(), "legacy-secret".into());
+    assert!(store.insert_server(&legacy).await.unwrap());
+    let second = Arc::new(Keyring::from_keys(&[vec![1u8; 32], vec![2u8; 32]]).unwrap());
+    let rotated = store.clone().with_keyring(Arc::clone(&second));
+    assert_eq!(rotated.seal_stored_secrets().await.unwrap(), 2);
+    assert_eq!(
+        rotated.seal_stored_secrets().await.unwrap(),
+        0,
+        "nothing left to do"
+    );
+    let headers = raw("headers_json").await;
+    assert!(
+        headers.contains(&format!("enc:v1:{}:", second.active_id())),
+        "{headers}"
+    );
+    let back = rotated.get_server("legacy").await.unwrap().unwrap();
+    assert_eq!(back.headers["X-Key"], "legacy-secret");
+    assert_eq!(
+        rotated.get_server("sealed").await.unwrap().unwrap().url,
+        server.url
+    );
+}

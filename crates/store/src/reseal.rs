@@ -1,0 +1,113 @@
+//! Sealing what is not yet sealed with the active key, at start: secrets written before
+//! sealing existed (plaintext), and secrets sealed with a key since rotated out of the
+//! sealing role. Each row is rewritten only if it still holds what was read (another
+//! replica may have written it meanwhile), and only its secret columns: no revision is
+//! bumped, no check is started.
+
+use std::collections::BTreeMap;
+
+use mcpgw_registry::StoreError;
+use sqlx::Row;
+
+use crate::SqlStore;
+use crate::rows::{from_json, json_text, unavailable};
+use crate::secrets::{ENV, HEADERS, SOURCE_TOKEN};
+
+impl SqlStore {
+    /// Seals every secret not sealed with the active key; returns how many rows changed.
+    /// Without a keyring, nothing to do.
+    ///
+    /// On SQLite the rewritten pages are then copied into the database file at once (a
+    /// WAL checkpoint), so that no plaintext stays on disk there; PostgreSQL keeps old
+    /// row versions until they are vacuumed (the README says so).
+    pub async fn seal_stored_secrets(&self) -> Result<u64, StoreError> {
+        let changed = self.reseal_servers().await? + self.reseal_sources().await?;
+        if changed > 0 && self.backend() == crate::Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(self.pool())
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(changed)
+    }
+
+    async fn reseal_servers(&self) -> Result<u64, StoreError> {
+        let rows = sqlx::query("SELECT path, url, env_json, headers_json FROM servers")
+            .fetch_all(self.pool())
+            .await
+            .map_err(unavailable)?;
+        let secrets = self.secrets();
+        let mut changed = 0;
+        for row in &rows {
+            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
+            let path: String = row.try_get("path").map_err(corrupt)?;
+            let url: Option<String> = row.try_get("url").map_err(corrupt)?;
+            let env_text: String = row.try_get("env_json").map_err(corrupt)?;
+            let headers_text: String = row.try_get("headers_json").map_err(corrupt)?;
+            let env: BTreeMap<String, String> = from_json(&env_text, "env_json")?;
+            let headers: BTreeMap<String, String> = from_json(&headers_text, "headers_json")?;
+            let plain_url = secrets.open_url(url.clone())?;
+            let url_needs = match (&url, &plain_url) {
+                (Some(stored), Some(plain)) => {
+                    secrets.seal_url(Some(plain))?.as_deref() != Some(stored.as_str())
+                        && secrets.needs_sealing(stored)
+                }
+                _ => false,
+            };
+            let stale = |map: &BTreeMap<String, String>| {
+                map.values().any(|value| secrets.needs_sealing(value))
+            };
+            if !url_needs && !stale(&env) && !stale(&headers) {
+                continue;
+            }
+            let env = secrets.seal_map(ENV, &secrets.open_map(ENV, env)?)?;
+            let headers = secrets.seal_map(HEADERS, &secrets.open_map(HEADERS, headers)?)?;
+            let result = sqlx::query(
+                "UPDATE servers SET url = $1, env_json = $2, headers_json = $3 \
+                 WHERE path = $4 AND env_json = $5 AND headers_json = $6 \
+                 AND COALESCE(url, '') = $7",
+            )
+            .bind(secrets.seal_url(plain_url.as_deref())?)
+            .bind(json_text(&env)?)
+            .bind(json_text(&headers)?)
+            .bind(&path)
+            .bind(&env_text)
+            .bind(&headers_text)
+            .bind(url.unwrap_or_default())
+            .execute(self.pool())
+            .await
+            .map_err(unavailable)?;
+            changed += result.rows_affected();
+        }
+        Ok(changed)
+    }
+
+    async fn reseal_sources(&self) -> Result<u64, StoreError> {
+        let rows = sqlx::query("SELECT name, token FROM registry_sources WHERE token IS NOT NULL")
+            .fetch_all(self.pool())
+            .await
+            .map_err(unavailable)?;
+        let secrets = self.secrets();
+        let mut changed = 0;
+        for row in &rows {
+            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
+            let name: String = row.try_get("name").map_err(corrupt)?;
+            let token: String = row.try_get("token").map_err(corrupt)?;
+            if !secrets.needs_sealing(&token) {
+                continue;
+            }
+            let sealed = secrets.seal(SOURCE_TOKEN, &secrets.open(SOURCE_TOKEN, &token)?)?;
+            let result = sqlx::query(
+                "UPDATE registry_sources SET token = $1 WHERE name = $2 AND token = $3",
+            )
+            .bind(sealed)
+            .bind(&name)
+            .bind(&token)
+            .execute(self.pool())
+            .await
+            .map_err(unavailable)?;
+            changed += result.rows_affected();
+        }
+        Ok(changed)
+    }
+}
