@@ -268,11 +268,6 @@ impl RegistryService {
             return Ok(());
         }
         let health_changed = outcome.health.status != server.health.status;
-        // The history keeps each change of verdict (with its reason), not every reason a
-        // failing server gives: those may differ at every check.
-        if health_changed || server.health.last_checked.is_none() {
-            self.remember_health(&server.path, &outcome.health).await;
-        }
         if changed_tools.is_some() {
             tracing::info!(path = %server.path, tools = outcome.tools.as_ref().map_or(0, Vec::len), "tool list changed");
         }
@@ -282,6 +277,12 @@ impl RegistryService {
         // What the aggregated endpoint offers depends on both: tell whoever follows.
         if changed_tools.is_some() || health_changed {
             self.changed();
+        }
+        // After telling the followers (the routing table must not wait for it): the history
+        // keeps each change of verdict (with its reason), not every reason a failing server
+        // gives, which may differ at every check.
+        if health_changed || server.health.last_checked.is_none() {
+            self.remember_health(&server.path, &outcome.health).await;
         }
         Ok(())
     }
