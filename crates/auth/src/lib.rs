@@ -11,6 +11,7 @@
 
 mod admin_token;
 pub mod discovery;
+pub mod egress;
 mod error;
 pub mod jwt;
 pub mod login;

@@ -52,6 +52,8 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Set `MCPGW_ADMIN_TOKEN` to [`TOKEN`].
     pub admin_token_env: bool,
+    /// The address to listen on (`127.0.0.1:0`: any free port).
+    pub listen: String,
 }
 
 impl Launch {
@@ -66,7 +68,14 @@ impl Launch {
                 ("MCPGW_HEALTH_TIMEOUT".into(), "3".into()),
             ],
             admin_token_env: true,
+            listen: "127.0.0.1:0".into(),
         }
+    }
+
+    /// Listens on `address` (a test that must know the URL before the start).
+    pub fn listen(mut self, address: &str) -> Self {
+        self.listen = address.into();
+        self
     }
 
     /// A gateway whose periodic health checks stay out of the test's way (hourly).
@@ -105,7 +114,7 @@ impl Launch {
         command
             .arg("serve")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(&self.listen)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .args(&self.args)

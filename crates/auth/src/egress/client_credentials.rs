@@ -1,0 +1,170 @@
+//! Tokens for an upstream with the gateway's own client credentials (RFC 6749 §4.4), for
+//! one resource (RFC 8707 `resource`), kept until shortly before they expire. Callers at
+//! the same moment share one request.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::EgressError;
+
+/// A token is renewed this long before it expires.
+const RENEW_BEFORE: Duration = Duration::from_secs(60);
+/// Lifetime assumed when the server does not say (`expires_in` is optional).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// The gateway's credentials at one authorization server.
+#[derive(Clone)]
+pub struct ClientCredentials {
+    /// Its client id.
+    pub client_id: String,
+    /// Its client secret (sent with HTTP Basic authentication, RFC 6749 §2.3.1).
+    pub client_secret: String,
+    /// Scopes to ask for (space-separated), if any.
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// An access token and when to stop using it.
+#[derive(Clone)]
+pub struct AccessToken {
+    /// The token.
+    pub token: String,
+    /// When it must be renewed ([`RENEW_BEFORE`] before it expires).
+    pub renew_at: Instant,
+}
+
+/// A token endpoint's answer (RFC 6749 §5.1, §5.2).
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    token_type: Option<String>,
+    expires_in: Option<u64>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Asks `token_endpoint` for a token for `resource` with `credentials`.
+pub async fn request_token(
+    http: &reqwest::Client,
+    token_endpoint: &str,
+    credentials: &ClientCredentials,
+    resource: &str,
+) -> Result<AccessToken, EgressError> {
+    let mut form = vec![("grant_type", "client_credentials"), ("resource", resource)];
+    if let Some(scope) = credentials.scope.as_deref() {
+        form.push(("scope", scope));
+    }
+    let failed = |message: String| EgressError::Fetch {
+        url: token_endpoint.to_owned(),
+        message,
+    };
+    let started = Instant::now();
+    let response = http
+        .post(token_endpoint)
+        .basic_auth(
+            form_encoded(&credentials.client_id),
+            Some(form_encoded(&credentials.client_secret)),
+        )
+        .form(&form)
+        .send()
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    let status = response.status();
+    let body: TokenResponse = response.json().await.map_err(|error| {
+        failed(format!(
+            "HTTP {}: not a token response ({error})",
+            status.as_u16()
+        ))
+    })?;
+    if let Some(error) = body.error {
+        return Err(EgressError::Refused {
+            error,
+            description: body.error_description,
+        });
+    }
+    let token = match (status.is_success(), body.access_token) {
+        (true, Some(token)) if !token.is_empty() => token,
+        _ => {
+            return Err(failed(format!(
+                "HTTP {} without an access token",
+                status.as_u16()
+            )));
+        }
+    };
+    if body
+        .token_type
+        .as_deref()
+        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
+    {
+        return Err(failed("not a bearer token".into()));
+    }
+    let lifetime = body
+        .expires_in
+        .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+    Ok(AccessToken {
+        token,
+        renew_at: started + lifetime.saturating_sub(RENEW_BEFORE),
+    })
+}
+
+/// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic encoding.
+fn form_encoded(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// One upstream's token, obtained when first needed and renewed before it expires.
+pub struct TokenCache {
+    token_endpoint: String,
+    resource: String,
+    credentials: ClientCredentials,
+    current: Mutex<Option<AccessToken>>,
+}
+
+impl TokenCache {
+    /// A cache of tokens for `resource` from `token_endpoint`.
+    pub fn new(token_endpoint: String, resource: String, credentials: ClientCredentials) -> Self {
+        TokenCache {
+            token_endpoint,
+            resource,
+            credentials,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// A token that is not about to expire: the kept one, or a new one. Callers arriving
+    /// while a token is being requested wait for it rather than request their own.
+    pub async fn token(&self, http: &reqwest::Client) -> Result<String, EgressError> {
+        let mut current = self.current.lock().await;
+        if let Some(token) = current.as_ref()
+            && Instant::now() < token.renew_at
+        {
+            return Ok(token.token.clone());
+        }
+        let fresh = request_token(
+            http,
+            &self.token_endpoint,
+            &self.credentials,
+            &self.resource,
+        )
+        .await?;
+        let token = fresh.token.clone();
+        *current = Some(fresh);
+        Ok(token)
+    }
+
+    /// Forgets the kept token (the upstream refused it: revoked, or scopes changed).
+    pub async fn forget(&self) {
+        *self.current.lock().await = None;
+    }
+}

@@ -1,0 +1,219 @@
+//! How an upstream server wants to be authorised: its RFC 9728 metadata (from the
+//! `resource_metadata` of its `WWW-Authenticate` challenge, or the well-known URL derived
+//! from its own), then its authorization server's RFC 8414 metadata (or OpenID Connect
+//! discovery, which MCP also allows). Both documents are checked to be about what was
+//! asked for, so that a server cannot send the gateway's credentials elsewhere.
+
+use reqwest::header::ACCEPT;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::EgressError;
+
+/// Longest metadata document read.
+const MAX_DOCUMENT: usize = 256 * 1024;
+
+/// An upstream's protected resource metadata (RFC 9728 §2), as far as a client needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ProtectedResource {
+    /// The resource identifier: the value of the token request's `resource` parameter.
+    pub resource: String,
+    /// Issuers of the authorization servers that issue tokens for it.
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
+    /// Scopes it understands.
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+}
+
+/// An authorization server's metadata (RFC 8414 §2), as far as a client needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AuthorizationServer {
+    /// Its issuer identifier.
+    pub issuer: String,
+    /// Where tokens are requested.
+    pub token_endpoint: String,
+    /// Grant types it supports (empty when it does not say).
+    #[serde(default)]
+    pub grant_types_supported: Vec<String>,
+}
+
+/// Where the metadata of `resource` is (RFC 9728 §3.1): the well-known path inserted
+/// between the host and the resource's path (`https://h/a/mcp` →
+/// `https://h/.well-known/oauth-protected-resource/a/mcp`).
+pub fn resource_metadata_url(resource: &str) -> Result<Url, EgressError> {
+    inserted(resource, "oauth-protected-resource")
+}
+
+/// The `resource_metadata` URL of a `WWW-Authenticate: Bearer …` challenge, if it gives one.
+pub fn resource_metadata_hint(challenge: &str) -> Option<String> {
+    let rest = challenge.trim().strip_prefix("Bearer")?;
+    rest.split(',').find_map(|parameter| {
+        let (name, value) = parameter.trim().split_once('=')?;
+        (name.trim().eq_ignore_ascii_case("resource_metadata"))
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// The metadata of the upstream MCP endpoint `resource` (from `hint`, the challenge's
+/// `resource_metadata`, when given). Refused unless it names `resource` itself and at
+/// least one authorization server.
+pub async fn protected_resource(
+    http: &reqwest::Client,
+    resource: &str,
+    hint: Option<&str>,
+) -> Result<ProtectedResource, EgressError> {
+    let url = match hint {
+        Some(hint) => parse(hint)?,
+        None => resource_metadata_url(resource)?,
+    };
+    let metadata: ProtectedResource = fetch(http, &url).await?;
+    if !same_resource(&metadata.resource, resource) {
+        return Err(EgressError::Mismatch(format!(
+            "the metadata at {url} is about {}, not {resource}",
+            metadata.resource
+        )));
+    }
+    if metadata.authorization_servers.is_empty() {
+        return Err(EgressError::Mismatch(format!(
+            "the metadata at {url} names no authorization server"
+        )));
+    }
+    Ok(metadata)
+}
+
+/// The metadata of the authorization server `issuer`: RFC 8414's well-known URL first,
+/// then OpenID Connect discovery. Refused unless it names `issuer` itself.
+pub async fn authorization_server(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<AuthorizationServer, EgressError> {
+    let oauth = inserted(issuer, "oauth-authorization-server")?;
+    let openid = parse(&format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    ))?;
+    let mut failure = None;
+    for url in [oauth, openid] {
+        match fetch::<AuthorizationServer>(http, &url).await {
+            Ok(metadata)
+                if metadata.issuer.trim_end_matches('/') == issuer.trim_end_matches('/') =>
+            {
+                return Ok(metadata);
+            }
+            Ok(metadata) => {
+                return Err(EgressError::Mismatch(format!(
+                    "the metadata at {url} is for issuer {}, not {issuer}",
+                    metadata.issuer
+                )));
+            }
+            Err(error) => failure = Some(error),
+        }
+    }
+    Err(failure.unwrap_or_else(|| EgressError::Fetch {
+        url: issuer.to_owned(),
+        message: "no metadata".into(),
+    }))
+}
+
+/// `base` with `/.well-known/{name}` inserted between its host and its path.
+fn inserted(base: &str, name: &str) -> Result<Url, EgressError> {
+    let mut url = parse(base)?;
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("/.well-known/{name}{path}"));
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// Whether two resource identifiers are the same (a trailing slash aside).
+fn same_resource(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+fn parse(text: &str) -> Result<Url, EgressError> {
+    let url = Url::parse(text).map_err(|error| EgressError::Url {
+        url: text.to_owned(),
+        message: error.to_string(),
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(EgressError::Url {
+            url: text.to_owned(),
+            message: "only http and https".into(),
+        });
+    }
+    Ok(url)
+}
+
+/// GETs `url` as JSON (at most [`MAX_DOCUMENT`] bytes, success statuses only).
+async fn fetch<T: DeserializeOwned>(http: &reqwest::Client, url: &Url) -> Result<T, EgressError> {
+    let failed = |message: String| EgressError::Fetch {
+        url: url.to_string(),
+        message,
+    };
+    let response = http
+        .get(url.clone())
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    if !response.status().is_success() {
+        return Err(failed(format!("HTTP {}", response.status().as_u16())));
+    }
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_DOCUMENT as u64)
+    {
+        return Err(failed("the document is too large".into()));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|error| failed(error.to_string()))?;
+    if body.len() > MAX_DOCUMENT {
+        return Err(failed("the document is too large".into()));
+    }
+    serde_json::from_slice(&body).map_err(|error| failed(format!("not the expected JSON: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_urls_are_inserted_before_the_path() {
+        assert_eq!(
+            resource_metadata_url("https://h.example/a/mcp")
+                .unwrap()
+                .as_str(),
+            "https://h.example/.well-known/oauth-protected-resource/a/mcp"
+        );
+        assert_eq!(
+            resource_metadata_url("http://127.0.0.1:9/mcp?x=1")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/.well-known/oauth-protected-resource/mcp"
+        );
+        assert_eq!(
+            inserted("https://as.example/tenant/", "oauth-authorization-server")
+                .unwrap()
+                .as_str(),
+            "https://as.example/.well-known/oauth-authorization-server/tenant"
+        );
+        assert!(resource_metadata_url("file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn the_challenge_names_the_metadata() {
+        assert_eq!(
+            resource_metadata_hint(
+                r#"Bearer error="invalid_token", resource_metadata="https://h/.well-known/oauth-protected-resource/a/mcp""#
+            )
+            .as_deref(),
+            Some("https://h/.well-known/oauth-protected-resource/a/mcp")
+        );
+        assert_eq!(resource_metadata_hint("Basic realm=\"x\""), None);
+        assert_eq!(resource_metadata_hint("Bearer realm=\"x\""), None);
+    }
+}

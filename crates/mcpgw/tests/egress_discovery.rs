@@ -1,0 +1,201 @@
+//! The gateway as an OAuth client of the servers behind it (issue 11), the discovery and
+//! token half: an upstream protected per the MCP authorization spec — a second mcpgw that
+//! trusts a real OpenID provider (npm `oidc-provider`) — is found out from its 401
+//! challenge through its RFC 9728 metadata and the provider's RFC 8414/OpenID metadata; a
+//! client-credentials token is obtained for exactly that resource (RFC 8707), and the
+//! upstream accepts it. Many callers at once share one token request.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine;
+use common::hostile::{self, Reply};
+use common::oidc::{Provider, client};
+use common::{Launch, upstreams};
+use mcpgw_auth::egress::EgressError;
+use mcpgw_auth::egress::client_credentials::{ClientCredentials, TokenCache};
+use mcpgw_auth::egress::discovery;
+use serde_json::{Value, json};
+
+/// The `aud` of a JWT, read without verifying (the upstream verifies).
+fn audience_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["aud"].clone()
+}
+
+#[tokio::test]
+async fn a_protected_upstream_is_discovered_and_accepts_the_token() {
+    let Some(provider) =
+        Provider::start(json!({"clients": [client("gateway-a", "unused", json!({}))]})).await
+    else {
+        return;
+    };
+    // The protected upstream: mcpgw "B" on a known port, trusting the provider for tokens
+    // addressed to its own resources, serving an example server at /clock/mcp.
+    let port = upstreams::unused_port().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("b.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[auth.issuers]]\nissuer = \"{}\"\npreset = \"generic\"\naudiences = [\"{base}/*\"]\n",
+            provider.issuer
+        ),
+    )
+    .unwrap();
+    let upstream_b = Launch::quiet(&dir.path().join("b"))
+        .listen(&format!("127.0.0.1:{port}"))
+        .args(&["--config", config.to_str().unwrap()])
+        .start()
+        .await;
+    let clock = upstreams::example("currenttime", true).await;
+    upstream_b
+        .register_healthy(common::http_server("clock", &clock.url))
+        .await;
+    let resource = format!("{base}/clock/mcp");
+    let http = common::client();
+
+    // 1. Without a token, B says where its metadata is.
+    let refused = http
+        .post(&resource)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    let hint = discovery::resource_metadata_hint(challenge).expect("resource_metadata");
+    assert_eq!(
+        hint,
+        discovery::resource_metadata_url(&resource)
+            .unwrap()
+            .as_str(),
+        "the challenge names the well-known URL"
+    );
+
+    // 2. The metadata names B's resource and the provider; the provider's metadata its
+    // token endpoint.
+    let metadata = discovery::protected_resource(&http, &resource, Some(&hint))
+        .await
+        .unwrap();
+    assert_eq!(metadata.resource, resource);
+    assert_eq!(metadata.authorization_servers, vec![provider.issuer.clone()]);
+    let server = discovery::authorization_server(&http, &metadata.authorization_servers[0])
+        .await
+        .unwrap();
+    assert_eq!(server.issuer, provider.issuer);
+    // Without the hint, the well-known URL gives the same.
+    assert_eq!(
+        discovery::protected_resource(&http, &resource, None)
+            .await
+            .unwrap(),
+        metadata
+    );
+
+    // 3. A token for exactly that resource, which B accepts.
+    let cache = TokenCache::new(
+        server.token_endpoint.clone(),
+        metadata.resource.clone(),
+        ClientCredentials {
+            client_id: "gateway-a".into(),
+            client_secret: "gateway-a-secret".into(),
+            scope: None,
+        },
+    );
+    let token = cache.token(&http).await.unwrap();
+    assert_eq!(audience_of(&token), json!(resource));
+    let (status, me) = upstream_b.get_as("/api/auth/me", &token).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["client_id"], "gateway-a", "{me}");
+    assert_eq!(
+        cache.token(&http).await.unwrap(),
+        token,
+        "kept, not requested again"
+    );
+
+    // Wrong credentials: the provider's refusal, named.
+    let wrong = TokenCache::new(
+        server.token_endpoint.clone(),
+        resource.clone(),
+        ClientCredentials {
+            client_id: "gateway-a".into(),
+            client_secret: "not-the-secret".into(),
+            scope: None,
+        },
+    );
+    match wrong.token(&http).await {
+        Err(EgressError::Refused { error, .. }) => assert_eq!(error, "invalid_client"),
+        other => panic!("{:?}", other.map(|_| "a token")),
+    }
+    // Metadata about another resource is refused (RFC 9728 §3.3): a server cannot point
+    // the gateway's credentials at something else.
+    let elsewhere = format!("{base}/other/mcp");
+    assert!(matches!(
+        discovery::protected_resource(&http, &elsewhere, Some(&hint)).await,
+        Err(EgressError::Mismatch(_))
+    ));
+}
+
+#[tokio::test]
+async fn callers_at_once_share_one_token_request_and_expiry_renews_it() {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&requests);
+    // A token endpoint answering slowly-enough tokens that expire in 61 s (renewed after
+    // 1 s: a minute before they expire).
+    let endpoint = hostile::start(move |_| {
+        let n = counted.fetch_add(1, Ordering::SeqCst);
+        Reply::json(
+            200,
+            &json!({"access_token": format!("t{n}"), "token_type": "Bearer", "expires_in": 61}),
+        )
+    })
+    .await;
+    let cache = Arc::new(TokenCache::new(
+        endpoint.url.clone(),
+        "https://up.example/mcp".into(),
+        ClientCredentials {
+            client_id: "a".into(),
+            client_secret: "s 1".into(),
+            scope: None,
+        },
+    ));
+    let http = common::client();
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let (cache, http) = (Arc::clone(&cache), http.clone());
+            tokio::spawn(async move { cache.token(&http).await.unwrap() })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap(), "t0");
+    }
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    let sent = &endpoint.requests()[0];
+    let form = String::from_utf8_lossy(&sent.body).into_owned();
+    assert!(form.contains("grant_type=client_credentials"), "{form}");
+    assert!(
+        form.contains("resource=https%3A%2F%2Fup.example%2Fmcp"),
+        "{form}"
+    );
+    // RFC 6749 §2.3.1: id and secret form-encoded, then Basic: "a:s+1".
+    assert_eq!(sent.header("authorization"), Some("Basic YTpzKzE="));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        cache.token(&http).await.unwrap(),
+        "t1",
+        "renewed before it expires"
+    );
+    cache.forget().await;
+    assert_eq!(
+        cache.token(&http).await.unwrap(),
+        "t2",
+        "a refused token is not reused"
+    );
+}
