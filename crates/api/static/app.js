@@ -36,7 +36,8 @@
     document.querySelectorAll("[data-live-servers] [data-server]").forEach(function (el) {
       total++;
       var text = el.getAttribute("data-text") || "";
-      var tags = (el.getAttribute("data-tags") || "").split(",");
+      var tags = [];
+      try { tags = JSON.parse(el.getAttribute("data-tags") || "[]"); } catch (e) { tags = []; }
       var ok = q.every(function (w) { return text.indexOf(w) >= 0; }) &&
         (!tag || tags.indexOf(tag) >= 0) &&
         (!health || el.getAttribute("data-health") === health) &&

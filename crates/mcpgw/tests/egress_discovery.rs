@@ -86,7 +86,10 @@ async fn a_protected_upstream_is_discovered_and_accepts_the_token() {
         .await
         .unwrap();
     assert_eq!(metadata.resource, resource);
-    assert_eq!(metadata.authorization_servers, vec![provider.issuer.clone()]);
+    assert_eq!(
+        metadata.authorization_servers,
+        vec![provider.issuer.clone()]
+    );
     let server = discovery::authorization_server(&http, &metadata.authorization_servers[0])
         .await
         .unwrap();

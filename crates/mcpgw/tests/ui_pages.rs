@@ -269,6 +269,32 @@ async fn register_a_server_and_watch_it_turn_healthy() {
             "an empty filter shows everything again",
         )
         .await;
+    // The tag filter: the toolbox is tagged `text`, the other server not.
+    session
+        .execute(
+            "const s = document.querySelector('[data-filters] select[name=tag]'); \
+             s.value = 'text'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![],
+        )
+        .await;
+    browser
+        .wait_until(
+            "return document.querySelector('[data-server=later]').hidden === true;",
+            "the tag filter hides servers without the tag",
+        )
+        .await;
+    assert!(visible("toolbox").await);
+    assert!(
+        session.url().await.ends_with("?tag=text"),
+        "the filter is in the URL"
+    );
+    session
+        .execute(
+            "const s = document.querySelector('[data-filters] select[name=tag]'); \
+             s.value = ''; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![],
+        )
+        .await;
     assert_not_reloaded(&browser, "filtering").await;
 
     let _clock = upstreams::example_at("currenttime", port).await;

@@ -121,9 +121,10 @@ impl ServerRow {
         }
     }
 
-    /// The tags as the filter's `data-tags` attribute.
+    /// The tags as the filter's `data-tags` attribute: a JSON array, so that any tag
+    /// (one with a comma, through the JSON API) survives.
     pub fn tag_list(&self) -> String {
-        self.tags.join(",")
+        serde_json::to_string(&self.tags).unwrap_or_else(|_| "[]".to_owned())
     }
 }
 
