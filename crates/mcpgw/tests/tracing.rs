@@ -353,37 +353,49 @@ async fn metrics_are_pushed_over_otlp_with_the_configured_headers() {
     let gw = traced_gateway(dir.path(), &collector).await;
     gw.register_healthy(common::http_server("recorder", &upstream.url))
         .await;
-    let status = post_stateless(
-        &gw,
-        "/recorder/mcp",
-        &tool_call(common::stateless_meta()),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
-
-    // Pushed every 300 ms here: wait for an export that holds the call.
+    // Pushed every 300 ms here: wait for an export that holds the call. The routing table
+    // learns the server's tools (which name a call's tool in the metrics) a moment after
+    // the registry reports the server healthy: a call made in that moment counts under
+    // `_unset`, so the call is made again until one is counted under its name.
     let mut found = None;
-    for _ in 0..100 {
-        found = collector
-            .requests()
-            .into_iter()
-            .rev()
-            .filter(|request| request.path.ends_with("/v1/metrics"))
-            .filter_map(|request| {
-                let export = ExportMetricsServiceRequest::decode(request.body.as_slice()).ok()?;
-                let metric = export.resource_metrics[0].scope_metrics[0]
-                    .metrics
-                    .iter()
-                    .find(|metric| metric.name == "mcp_tool_executions")?
-                    .clone();
-                Some((request, export, metric))
-            })
-            .next();
+    for _ in 0..10 {
+        let status = post_stateless(
+            &gw,
+            "/recorder/mcp",
+            &tool_call(common::stateless_meta()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        for _ in 0..30 {
+            found = collector
+                .requests()
+                .into_iter()
+                .rev()
+                .filter(|request| request.path.ends_with("/v1/metrics"))
+                .filter_map(|request| {
+                    let export =
+                        ExportMetricsServiceRequest::decode(request.body.as_slice()).ok()?;
+                    let metric = export.resource_metrics[0].scope_metrics[0]
+                        .metrics
+                        .iter()
+                        .find(|metric| metric.name == "mcp_tool_executions")?
+                        .clone();
+                    let named = matches!(&metric.data, Some(Data::Sum(sum)) if sum
+                        .data_points
+                        .iter()
+                        .any(|point| attribute(&point.attributes, "tool_name").as_deref() == Some("echo")));
+                    named.then_some((request, export, metric))
+                })
+                .next();
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         if found.is_some() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let (request, export, metric) = found.expect("an OTLP metrics export with the call");
     assert_eq!(request.method, "POST");
