@@ -78,6 +78,19 @@ impl Policy {
                 );
             }
         }
+        // A role with registry permissions but no entries of its own: its holders see only
+        // the servers another of their scopes has an entry for (listing needs an entry),
+        // which surprises people who write UI-only roles.
+        for scope in &self.ui_order {
+            if !self.scopes.contains_key(scope) {
+                note(
+                    Severity::Info,
+                    format!(
+                        "UI-Scopes '{scope}' has no server entries of its own: its holders see                          only servers another of their scopes has an entry for"
+                    ),
+                );
+            }
+        }
         for (scope, permission) in &self.unknown_permissions {
             note(
                 Severity::Info,

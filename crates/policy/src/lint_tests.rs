@@ -96,3 +96,23 @@ fn many_scopes_and_mappings_are_linted_one_finding_each() {
     // Each mapped name is undefined, each defined scope is unmapped.
     assert_eq!(findings.len(), 2 * count);
 }
+
+#[test]
+fn notes_registry_roles_without_entries_of_their_own() {
+    let text = "group_mappings:\n  ops: [ops-ui, ops]\nUI-Scopes:\n  ops-ui:\n    list_service: [all]\n  \
+                ops:\n    toggle_service: [x]\nops:\n- server: x\n  methods: [initialize]\n";
+    let findings = Policy::parse(text).unwrap().lint(None);
+    let notes: Vec<&str> = findings
+        .iter()
+        .filter(|finding| finding.message.contains("no server entries of its own"))
+        .map(|finding| finding.message.as_str())
+        .collect();
+    assert_eq!(notes.len(), 1, "{findings:?}");
+    assert!(notes[0].contains("'ops-ui'"));
+    assert!(
+        findings
+            .iter()
+            .all(|finding| finding.severity != Severity::Warning),
+        "a note, not a warning: the role may be meant to be combined"
+    );
+}
