@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use mcpgw_registry::{REDACTED, Server};
 use serde_json::{Value, json};
 
-/// A server as JSON, with header and environment values replaced by [`REDACTED`] (they
-/// often hold API keys) and `num_tools` added.
+/// A server as JSON, with header and environment values and the egress client secret
+/// replaced by [`REDACTED`] (they often hold API keys) and `num_tools` added.
 pub fn server_json(server: &Server) -> Value {
     let mut value = serde_json::to_value(server).unwrap_or(Value::Null);
     if let Value::Object(object) = &mut value {
         object.insert("headers".into(), redacted(&server.headers));
         object.insert("env".into(), redacted(&server.env));
         object.insert("url".into(), json!(server.url.as_deref().map(redacted_url)));
+        object.insert("egress".into(), json!(server.egress.redacted()));
         object.insert("num_tools".into(), json!(server.tools.len()));
         if let Some(health) = object.get_mut("health").and_then(Value::as_object_mut) {
             health.insert("summary".into(), json!(server.health.summary()));

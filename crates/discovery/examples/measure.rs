@@ -120,6 +120,7 @@ fn servers(data: &DataSet, copies: usize) -> Vec<Server> {
                 version: None,
                 enabled: true,
                 eager: false,
+                egress: mcpgw_registry::Egress::None,
                 created_at: Utc::now(),
                 updated_at: Utc::now(),
                 health: Health {

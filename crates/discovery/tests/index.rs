@@ -27,6 +27,7 @@ fn server(path: &str, description: &str, tools: &[(&str, &str)]) -> Server {
         version: None,
         enabled: true,
         eager: false,
+        egress: mcpgw_registry::Egress::None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
         health: Health {

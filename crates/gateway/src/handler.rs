@@ -46,6 +46,8 @@ pub struct Gateway {
     policy: SharedPolicy,
     audit: Option<mcpgw_telemetry::audit::AuditLog>,
     session_owners: SessionOwners,
+    /// Tokens for upstreams with an egress mode.
+    upstream_auth: Option<mcpgw_registry::SharedUpstreamAuth>,
 }
 
 impl Gateway {
@@ -66,6 +68,7 @@ impl Gateway {
             policy: SharedPolicy::default(),
             audit: None,
             session_owners: SessionOwners::default(),
+            upstream_auth: None,
         })
     }
 
@@ -73,6 +76,17 @@ impl Gateway {
     pub fn with_policy(mut self, policy: SharedPolicy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// Obtains the tokens of upstreams with an egress mode with `auth`.
+    pub fn with_upstream_auth(mut self, auth: mcpgw_registry::SharedUpstreamAuth) -> Self {
+        self.upstream_auth = Some(auth);
+        self
+    }
+
+    /// What obtains egress tokens, if anything.
+    pub(crate) fn upstream_auth(&self) -> Option<&mcpgw_registry::SharedUpstreamAuth> {
+        self.upstream_auth.as_ref()
     }
 
     /// Records every access decision (allowed and refused) in `audit`.

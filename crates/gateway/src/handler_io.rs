@@ -62,8 +62,12 @@ impl Gateway {
     pub(crate) async fn send(
         &self,
         target: &Target,
-        request: Request<Body>,
+        mut request: Request<Body>,
     ) -> Result<Response<Body>, GatewayError> {
+        // The server's egress mode owns its `Authorization`.
+        let authorization = crate::egress::authorization(self.upstream_auth(), target).await?;
+        let egress = authorization.is_some();
+        crate::egress::apply(request.headers_mut(), authorization);
         let timeout = self.config.first_byte_timeout;
         let response = tokio::time::timeout(timeout, self.client.request(request))
             .await
@@ -76,6 +80,13 @@ impl Gateway {
                 reason: describe(&error),
             })?;
         let (mut parts, body) = response.into_parts();
+        if egress
+            && parts.status == http::StatusCode::UNAUTHORIZED
+            && let Some(auth) = self.upstream_auth()
+        {
+            // Revoked or expired early: the next request obtains a new token.
+            auth.refused(crate::egress::target_of(target)).await;
+        }
         client_head(&mut parts);
         let body = IdleBody::new(body, self.config.idle_timeout);
         Ok(Response::from_parts(parts, Body::new(body)))

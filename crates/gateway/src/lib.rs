@@ -16,6 +16,7 @@ mod authorize;
 pub mod bridge;
 mod challenge;
 mod config;
+pub mod egress;
 mod error;
 mod forward;
 mod handler;

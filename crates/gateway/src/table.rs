@@ -40,6 +40,10 @@ pub struct Target {
     /// The names of its tools at the last check (a tool name outside these is counted as
     /// unknown in the metrics, never as a series of its own).
     pub tools: std::collections::HashSet<String>,
+    /// How the gateway authorises itself upstream beyond `headers`.
+    pub egress: mcpgw_registry::Egress,
+    /// The upstream URL as registered (the resource egress tokens are for).
+    pub url: String,
 }
 
 /// The headers configured for `server`'s upstream. The registry validated them; a pair
@@ -69,6 +73,8 @@ impl Target {
             eager: server.eager,
             revision: server.revision,
             tools: server.tools.iter().map(|tool| tool.name.clone()).collect(),
+            egress: server.egress.clone(),
+            url: server.url.clone().unwrap_or_default(),
             stdio: server.command.as_ref().map(|command| StdioSpec {
                 command: command.clone(),
                 args: server.args.clone(),

@@ -74,7 +74,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if resealed > 0 {
         tracing::info!(rows = resealed, key = %key_id, "sealed stored secrets with the current key");
     }
-    let prober = Prober::new(settings.health.timeout)?;
+    // Egress tokens (`oauth-client` servers): one source for checks and traffic. Discovery
+    // and token requests are bounded in time and never follow a redirect.
+    // Building an HTTP client needs the process's TLS provider (idempotent).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let egress_http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("cannot set up the HTTP client for egress tokens")?;
+    let upstream_auth: mcpgw_registry::SharedUpstreamAuth =
+        Arc::new(mcpgw_gateway::egress::OAuthClients::new(egress_http));
+    let prober = Prober::new(settings.health.timeout)?.with_auth(Arc::clone(&upstream_auth));
     let registry = RegistryService::new(
         Arc::new(store.clone()),
         Arc::new(store.clone()),
@@ -189,7 +201,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let gateway = Gateway::new(table, Arc::clone(&auth), settings.gateway.clone())
         .context("cannot set up the upstream HTTP client")?
         .with_policy(policy.clone())
-        .with_audit(audit.clone());
+        .with_audit(audit.clone())
+        .with_upstream_auth(upstream_auth);
     spawn_revocation_reload(Arc::clone(&tokens), shutdown.clone());
     spawn_session_pruning(sessions.clone(), shutdown.clone());
     // Filled once an embedding model is loaded (the semantic-search issue); until then

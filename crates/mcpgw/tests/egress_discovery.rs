@@ -202,3 +202,128 @@ async fn callers_at_once_share_one_token_request_and_expiry_renews_it() {
         "a refused token is not reused"
     );
 }
+
+/// One 2026-07-28 `tools/call` of `tool` on `path` of `gw` as its admin; (status, body).
+async fn call(gw: &common::Gateway, path: &str, tool: &str) -> (u16, String) {
+    let response = gw
+        .request("POST", path)
+        .bearer_auth(common::TOKEN)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": tool, "arguments": {"timezone_name": "UTC"},
+            "_meta": common::stateless_meta()}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_oauth_client_server_is_checked_and_called_with_its_own_tokens() {
+    let Some(provider) =
+        Provider::start(json!({"clients": [client("gateway-a", "unused", json!({}))]})).await
+    else {
+        return;
+    };
+    // B: a protected upstream whose policy lets holders of `mcp:read` use `clock`.
+    let port = upstreams::unused_port().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let scopes = dir.path().join("b-scopes.yml");
+    std::fs::write(
+        &scopes,
+        "mcp:read:\n- server: clock\n  methods: ['*']\n  tools: ['*']\n",
+    )
+    .unwrap();
+    let config = dir.path().join("b.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[policy]\nscopes_file = \"{}\"\n[[auth.issuers]]\nissuer = \"{}\"\npreset = \"generic\"\naudiences = [\"{base}/*\"]\n",
+            scopes.display(),
+            provider.issuer
+        ),
+    )
+    .unwrap();
+    let upstream_b = Launch::quiet(&dir.path().join("b"))
+        .listen(&format!("127.0.0.1:{port}"))
+        .args(&["--config", config.to_str().unwrap()])
+        .start()
+        .await;
+    let clock = upstreams::example("currenttime", true).await;
+    upstream_b
+        .register_healthy(common::http_server("clock", &clock.url))
+        .await;
+
+    // A: the gateway under test, reaching B's clock with its own client credentials.
+    let gw = Launch::new(&dir.path().join("a")).start().await;
+    let mut guarded = common::http_server("guarded", &format!("{base}/clock/mcp"));
+    guarded["egress"] = json!({"mode": "oauth-client", "client_id": "gateway-a",
+                               "client_secret": "gateway-a-secret"});
+    // The health check gets a token too: the server turns healthy with B's tools.
+    gw.register_healthy(guarded).await;
+    let shown = gw.api("GET", "/api/servers/guarded", None).await.body;
+    assert_eq!(shown["num_tools"], 1, "{shown}");
+    assert_eq!(shown["egress"]["mode"], "oauth-client");
+    assert_eq!(shown["egress"]["client_secret"], "<redacted>");
+    // Traffic: the per-server route and the aggregated endpoint.
+    let (status, body) = call(&gw, "/guarded/mcp", "current_time_by_timezone").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("UTC") && !body.contains("\"error\""),
+        "{body}"
+    );
+    let (status, body) = call(&gw, "/mcp", "guarded__current_time_by_timezone").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("UTC") && !body.contains("\"isError\":true"),
+        "{body}"
+    );
+
+    // The same upstream without egress: it asks for credentials.
+    let open = common::http_server("open", &format!("{base}/clock/mcp"));
+    assert_eq!(gw.api("POST", "/api/servers", Some(open)).await.status, 201);
+    gw.wait_for_server("open", std::time::Duration::from_secs(30), |server| {
+        server["health"]["status"] == "auth-required"
+    })
+    .await;
+    // Wrong credentials: unhealthy, saying why.
+    let wrong = json!({"egress": {"mode": "oauth-client", "client_id": "gateway-a",
+                                  "client_secret": "not-it"}});
+    assert_eq!(
+        gw.api("PATCH", "/api/servers/guarded", Some(wrong))
+            .await
+            .status,
+        200
+    );
+    gw.wait_for_server("guarded", std::time::Duration::from_secs(30), |server| {
+        server["health"]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("invalid_client"))
+    })
+    .await;
+    let (status, body) = call(&gw, "/guarded/mcp", "current_time_by_timezone").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("cannot obtain a token"), "{body}");
+    // The secret is sealed in A's database.
+    drop(gw);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir.path().join("a")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files.extend(std::fs::read(path).unwrap());
+        }
+    }
+    assert!(
+        !files
+            .windows(16)
+            .any(|window| window == b"gateway-a-secret"),
+        "the client secret is sealed at rest"
+    );
+}

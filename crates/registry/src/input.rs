@@ -63,6 +63,8 @@ pub struct ServerInput {
     pub enabled: Option<bool>,
     /// Start a stdio server with the gateway rather than on first use (default false).
     pub eager: Option<bool>,
+    /// How the gateway authorises itself upstream (default `{"mode": "none"}`).
+    pub egress: Option<crate::egress::Egress>,
 }
 
 impl ServerInput {
@@ -92,6 +94,7 @@ impl ServerInput {
             version: None,
             enabled: true,
             eager: false,
+            egress: crate::egress::Egress::None,
             created_at: now,
             updated_at: now,
             health: Health::unknown(),
@@ -128,6 +131,7 @@ impl ServerInput {
                 server.args.clear();
                 server.env.clear();
                 server.eager = false;
+                server.egress = crate::egress::Egress::None;
             }
             server.transport = parsed;
         }
@@ -153,6 +157,9 @@ impl ServerInput {
         }
         set(&mut server.tags, self.tags.map(TagsInput::into_vec));
         set(&mut server.eager, self.eager);
+        if let Some(egress) = self.egress {
+            server.egress = egress.validated(&existing.egress)?;
+        }
         set_some(&mut server.license, self.license);
         set_some(&mut server.version, self.version);
         set(&mut server.enabled, self.enabled);

@@ -8,6 +8,7 @@
 //! This crate knows nothing of HTTP routing or SQL: handlers live in `mcpgw-api`, storage
 //! implementations in `mcpgw-store`.
 
+mod egress;
 mod error;
 mod follow;
 mod health;
@@ -18,9 +19,11 @@ mod probe;
 mod search;
 mod service;
 mod store;
+mod upstream_auth;
 mod validation;
 pub mod versions;
 
+pub use egress::Egress;
 pub use error::{ErrorKind, RegistryError, StoreError};
 pub use follow::follow;
 pub use health::{HealthCheckConfig, HealthChecker};
@@ -36,4 +39,5 @@ pub use search::{
 };
 pub use service::RegistryService;
 pub use store::{EmbeddingStore, Store};
+pub use upstream_auth::{EgressTarget, SharedUpstreamAuth, UpstreamAuth};
 pub use validation::RESERVED_PATHS;

@@ -188,6 +188,9 @@ pub struct Server {
     /// Started with the gateway rather than on first use (stdio servers).
     #[serde(default)]
     pub eager: bool,
+    /// How the gateway authorises itself upstream beyond the configured headers.
+    #[serde(default)]
+    pub egress: crate::egress::Egress,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
     /// When its definition last changed.

@@ -31,9 +31,20 @@ pub struct CheckOutcome {
 }
 
 /// Checks servers by speaking MCP to them. Cheap to clone (shares one HTTP pool).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Prober {
     options: ProbeOptions,
+    /// Tokens for servers with an egress mode.
+    auth: Option<crate::upstream_auth::SharedUpstreamAuth>,
+}
+
+impl std::fmt::Debug for Prober {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prober")
+            .field("options", &self.options)
+            .field("auth", &self.auth.is_some())
+            .finish()
+    }
 }
 
 impl Prober {
@@ -46,12 +57,19 @@ impl Prober {
                 client_name: "mcpgw".to_owned(),
                 client_version: env!("CARGO_PKG_VERSION").to_owned(),
             },
+            auth: None,
         })
+    }
+
+    /// The same prober, obtaining egress tokens with `auth`.
+    pub fn with_auth(mut self, auth: crate::upstream_auth::SharedUpstreamAuth) -> Self {
+        self.auth = Some(auth);
+        self
     }
 
     /// Probes `server` once and interprets the result. Never fails: a failure is a verdict.
     pub async fn check(&self, server: &Server) -> CheckOutcome {
-        let result = match endpoint_of(server) {
+        let result = match self.endpoint(server).await {
             Ok(endpoint) => probe(&endpoint, &self.options).await,
             Err(error) => Err(error),
         };
@@ -74,6 +92,38 @@ impl Prober {
                 tools: None,
             },
         }
+    }
+}
+
+impl Prober {
+    /// `server`'s endpoint, with the `Authorization` its egress mode obtains.
+    async fn endpoint(&self, server: &Server) -> Result<Endpoint, ProbeError> {
+        let mut endpoint = endpoint_of(server)?;
+        if server.egress == crate::egress::Egress::None {
+            return Ok(endpoint);
+        }
+        let Some(auth) = &self.auth else {
+            return Err(ProbeError::Config(
+                "this gateway cannot obtain egress tokens".into(),
+            ));
+        };
+        let target = crate::upstream_auth::EgressTarget {
+            path: &server.path,
+            revision: server.revision,
+            url: server.url.as_deref().unwrap_or_default(),
+            egress: &server.egress,
+        };
+        let authorization = auth
+            .authorization(target)
+            .await
+            .map_err(|reason| ProbeError::Config(format!("cannot obtain a token: {reason}")))?;
+        if let Endpoint::StreamableHttp { headers, .. } | Endpoint::LegacySse { headers, .. } =
+            &mut endpoint
+        {
+            headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+            headers.push(("Authorization".to_owned(), authorization));
+        }
+        Ok(endpoint)
     }
 }
 

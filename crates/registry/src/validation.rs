@@ -117,6 +117,12 @@ pub fn validate(server: &mut Server) -> Result<(), RegistryError> {
         validate_stdio(server)?;
     }
     validate_headers(server)?;
+    if !server.transport.is_http() && server.egress != crate::egress::Egress::None {
+        return Err(RegistryError::invalid(
+            "egress",
+            "only HTTP servers get tokens from an authorization server",
+        ));
+    }
     normalize_tags(server)
 }
 

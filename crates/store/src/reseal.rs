@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use mcpgw_registry::StoreError;
+use mcpgw_registry::{Egress, StoreError};
 use sqlx::Row;
 
 use crate::SqlStore;
@@ -32,10 +32,11 @@ impl SqlStore {
     }
 
     async fn reseal_servers(&self) -> Result<u64, StoreError> {
-        let rows = sqlx::query("SELECT path, url, env_json, headers_json FROM servers")
-            .fetch_all(self.pool())
-            .await
-            .map_err(unavailable)?;
+        let rows =
+            sqlx::query("SELECT path, url, env_json, headers_json, egress_json FROM servers")
+                .fetch_all(self.pool())
+                .await
+                .map_err(unavailable)?;
         let secrets = self.secrets();
         let mut changed = 0;
         for row in &rows {
@@ -44,6 +45,10 @@ impl SqlStore {
             let url: Option<String> = row.try_get("url").map_err(corrupt)?;
             let env_text: String = row.try_get("env_json").map_err(corrupt)?;
             let headers_text: String = row.try_get("headers_json").map_err(corrupt)?;
+            let egress_text: String = row.try_get("egress_json").map_err(corrupt)?;
+            let egress: Egress = from_json(&egress_text, "egress_json")?;
+            let egress_needs = matches!(&egress, Egress::OauthClient { client_secret, .. }
+                if secrets.needs_sealing(client_secret));
             let env: BTreeMap<String, String> = from_json(&env_text, "env_json")?;
             let headers: BTreeMap<String, String> = from_json(&headers_text, "headers_json")?;
             let plain_url = secrets.open_url(url.clone())?;
@@ -57,15 +62,16 @@ impl SqlStore {
             let stale = |map: &BTreeMap<String, String>| {
                 map.values().any(|value| secrets.needs_sealing(value))
             };
-            if !url_needs && !stale(&env) && !stale(&headers) {
+            if !url_needs && !egress_needs && !stale(&env) && !stale(&headers) {
                 continue;
             }
             let env = secrets.seal_map(ENV, &secrets.open_map(ENV, env)?)?;
             let headers = secrets.seal_map(HEADERS, &secrets.open_map(HEADERS, headers)?)?;
+            let egress = secrets.seal_egress(&secrets.open_egress(egress)?)?;
             let result = sqlx::query(
-                "UPDATE servers SET url = $1, env_json = $2, headers_json = $3 \
+                "UPDATE servers SET url = $1, env_json = $2, headers_json = $3, egress_json = $8 \
                  WHERE path = $4 AND env_json = $5 AND headers_json = $6 \
-                 AND COALESCE(url, '') = $7",
+                 AND COALESCE(url, '') = $7 AND egress_json = $9",
             )
             .bind(secrets.seal_url(plain_url.as_deref())?)
             .bind(json_text(&env)?)
@@ -74,6 +80,8 @@ impl SqlStore {
             .bind(&env_text)
             .bind(&headers_text)
             .bind(url.unwrap_or_default())
+            .bind(json_text(&egress)?)
+            .bind(&egress_text)
             .execute(self.pool())
             .await
             .map_err(unavailable)?;

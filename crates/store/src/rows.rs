@@ -15,7 +15,7 @@ macro_rules! server_columns {
         "path, name, description, transport, url, command, args_json, env_json, headers_json, \
          tags_json, license, version, enabled, created_at, updated_at, health_status, \
          health_reason, health_checked_at, protocol_era, protocol_version, server_info_json, \
-         tools_json, tools_updated_at, revision, eager"
+         tools_json, tools_updated_at, revision, eager, egress_json"
     };
 }
 pub(crate) use server_columns;
@@ -83,6 +83,10 @@ pub fn server_from_row(row: &AnyRow, secrets: &Secrets) -> Result<Server, StoreE
         version: get(row, "version")?,
         enabled: get::<i64>(row, "enabled")? != 0,
         eager: get::<i64>(row, "eager")? != 0,
+        egress: secrets.open_egress(from_json(
+            &get::<String>(row, "egress_json")?,
+            "egress_json",
+        )?)?,
         created_at: time(get(row, "created_at")?, "created_at")?,
         updated_at: time(get(row, "updated_at")?, "updated_at")?,
         health: Health {

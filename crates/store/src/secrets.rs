@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use mcpgw_auth::sealing::{Keyring, SealingError};
-use mcpgw_registry::StoreError;
+use mcpgw_registry::{Egress, StoreError};
 
 /// What the store seals with, if anything.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +85,38 @@ impl Secrets {
         url.map(|url| self.open(URL, &url)).transpose()
     }
 
+    /// `egress` as stored: its client secret sealed.
+    pub fn seal_egress(&self, egress: &Egress) -> Result<Egress, StoreError> {
+        Ok(match egress {
+            Egress::None => Egress::None,
+            Egress::OauthClient {
+                client_id,
+                client_secret,
+                scope,
+            } => Egress::OauthClient {
+                client_id: client_id.clone(),
+                client_secret: self.seal(EGRESS, client_secret)?,
+                scope: scope.clone(),
+            },
+        })
+    }
+
+    /// A stored egress opened.
+    pub fn open_egress(&self, egress: Egress) -> Result<Egress, StoreError> {
+        Ok(match egress {
+            Egress::None => Egress::None,
+            Egress::OauthClient {
+                client_id,
+                client_secret,
+                scope,
+            } => Egress::OauthClient {
+                client_secret: self.open(EGRESS, &client_secret)?,
+                client_id,
+                scope,
+            },
+        })
+    }
+
     /// Whether `stored` should be sealed again (plaintext, or sealed with an older key).
     pub fn needs_sealing(&self, stored: &str) -> bool {
         self.0
@@ -101,6 +133,8 @@ pub const ENV: &str = "servers.env";
 pub const URL: &str = "servers.url";
 /// See [`HEADERS`].
 pub const SOURCE_TOKEN: &str = "registry_sources.token";
+/// See [`HEADERS`].
+pub const EGRESS: &str = "servers.egress";
 
 fn failed(error: SealingError) -> StoreError {
     StoreError::Corrupt(error.to_string())

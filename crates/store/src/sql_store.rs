@@ -77,7 +77,7 @@ impl Store for SqlStore {
             "INSERT INTO servers (",
             server_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25) ON CONFLICT (path) DO NOTHING"
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT (path) DO NOTHING"
         );
         let result = sqlx::query(SQL)
             .bind(&server.path)
@@ -107,6 +107,7 @@ impl Store for SqlStore {
             .bind(server.tools_updated_at.map(millis))
             .bind(server.revision)
             .bind(i64::from(server.eager))
+            .bind(json_text(&self.secrets.seal_egress(&server.egress)?)?)
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
@@ -118,7 +119,7 @@ impl Store for SqlStore {
             "UPDATE servers SET name = $1, description = $2, transport = $3, url = $4, \
              command = $5, args_json = $6, env_json = $7, headers_json = $8, tags_json = $9, \
              license = $10, version = $11, enabled = $12, updated_at = $13, eager = $14, \
-             revision = revision + 1 WHERE path = $15 AND revision = $16",
+             egress_json = $17, revision = revision + 1 WHERE path = $15 AND revision = $16",
         )
         .bind(&server.name)
         .bind(&server.description)
@@ -138,6 +139,7 @@ impl Store for SqlStore {
         .bind(i64::from(server.eager))
         .bind(&server.path)
         .bind(server.revision)
+        .bind(json_text(&self.secrets.seal_egress(&server.egress)?)?)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;

@@ -36,6 +36,7 @@ fn sample(path: &str) -> Server {
         version: Some("1.0.0".into()),
         enabled: true,
         eager: false,
+        egress: mcpgw_registry::Egress::None,
         created_at: at,
         updated_at: at,
         health: Health::unknown(),

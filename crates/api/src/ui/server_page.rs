@@ -80,6 +80,7 @@ struct ServerPage {
     version: String,
     server_info: String,
     protocol: String,
+    egress: String,
     mcp_url: String,
     sse_url: String,
     aggregate_url: String,
@@ -188,6 +189,18 @@ async fn render_page(
         version: server.version.clone().unwrap_or_default(),
         server_info: server_info(&server),
         protocol: protocol(&server),
+        egress: match &server.egress {
+            mcpgw_registry::Egress::None => String::new(),
+            mcpgw_registry::Egress::OauthClient {
+                client_id, scope, ..
+            } => format!(
+                "OAuth client credentials as {client_id}{}",
+                scope
+                    .as_deref()
+                    .map(|scope| format!(", scopes {scope}"))
+                    .unwrap_or_default()
+            ),
+        },
         mcp_url: format!("{base}/{}/mcp", server.path),
         sse_url: format!("{base}/{}/sse", server.path),
         aggregate_url: format!("{base}/mcp"),

@@ -31,6 +31,7 @@ fn server(path: &str, tools: &[&str], enabled: bool, status: HealthState) -> Ser
         version: None,
         enabled,
         eager: false,
+        egress: mcpgw_registry::Egress::None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
         health: Health {

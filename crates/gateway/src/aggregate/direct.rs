@@ -91,10 +91,13 @@ impl Aggregator {
         let mut request = Request::new(Body::from(rewritten));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = target.uri.clone()?;
+        let authorization =
+            crate::egress::authorization(self.gateway.upstream_auth(), &target).await;
         let headers = request.headers_mut();
         for (name, value) in &target.headers {
             headers.insert(name.clone(), value.clone());
         }
+        crate::egress::apply(headers, authorization.ok()?);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(
             ACCEPT,

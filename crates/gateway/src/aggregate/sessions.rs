@@ -154,6 +154,14 @@ impl UpstreamSessions {
             server: server.path.clone(),
             reason,
         };
+        // A session's headers are fixed when it opens; egress tokens expire.
+        if server.egress != mcpgw_registry::Egress::None {
+            return Err(unusable(
+                "it needs a gateway token (egress), which /mcp sends on the stateless \
+                 protocol only"
+                    .into(),
+            ));
+        }
         let url = server
             .url
             .as_deref()

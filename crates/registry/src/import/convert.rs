@@ -82,6 +82,7 @@ pub fn candidate(server: &Value) -> Result<Candidate, ImportError> {
             .then(|| doc.version.clone()),
         enabled: Some(false),
         eager: None,
+        egress: None,
     };
     registers(&input)?;
     Ok(Candidate {

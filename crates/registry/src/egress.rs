@@ -1,0 +1,139 @@
+//! How the gateway authorises itself to a server's upstream, beyond the headers configured
+//! for it (issue 11). `none`: the configured headers only (and a caller's own
+//! `Authorization` when it authenticated to the gateway with `X-Authorization`, the
+//! dual-token rule). `oauth-client`: a token the gateway obtains with its own client
+//! credentials from the authorization server the upstream names in its protected resource
+//! metadata (the MCP authorization spec), for that upstream only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::RegistryError;
+use crate::input::REDACTED;
+
+/// A server's egress authorisation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Egress {
+    /// The configured headers only.
+    #[default]
+    None,
+    /// OAuth client credentials at the upstream's authorization server.
+    OauthClient {
+        /// The gateway's client id there.
+        client_id: String,
+        /// Its secret (sealed at rest, never shown).
+        client_secret: String,
+        /// Scopes to ask for (space-separated), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
+}
+
+impl Egress {
+    /// `none` or `oauth-client`.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Egress::None => "none",
+            Egress::OauthClient { .. } => "oauth-client",
+        }
+    }
+
+    /// Checks the fields, and keeps the stored secret where the update sends the
+    /// placeholder the API shows instead of it (for the same client only).
+    pub fn validated(self, stored: &Egress) -> Result<Egress, RegistryError> {
+        match self {
+            Egress::None => Ok(Egress::None),
+            Egress::OauthClient {
+                client_id,
+                client_secret,
+                scope,
+            } => {
+                let client_id = client_id.trim().to_owned();
+                if client_id.is_empty() || client_id.len() > 512 {
+                    return Err(RegistryError::invalid(
+                        "egress",
+                        "client_id must hold 1 to 512 characters",
+                    ));
+                }
+                let client_secret = if client_secret == REDACTED {
+                    match stored {
+                        Egress::OauthClient {
+                            client_id: kept,
+                            client_secret: secret,
+                            ..
+                        } if *kept == client_id => secret.clone(),
+                        _ => {
+                            return Err(RegistryError::invalid(
+                                "egress",
+                                format!(
+                                    "client_secret is the placeholder {REDACTED} but no secret is stored for this client"
+                                ),
+                            ));
+                        }
+                    }
+                } else {
+                    client_secret
+                };
+                if client_secret.is_empty() || client_secret.len() > 4096 {
+                    return Err(RegistryError::invalid(
+                        "egress",
+                        "client_secret must hold 1 to 4096 characters",
+                    ));
+                }
+                let scope = scope
+                    .map(|scope| scope.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|scope| !scope.is_empty());
+                Ok(Egress::OauthClient {
+                    client_id,
+                    client_secret,
+                    scope,
+                })
+            }
+        }
+    }
+
+    /// The same with its secret replaced by [`REDACTED`], for showing.
+    pub fn redacted(&self) -> Egress {
+        match self {
+            Egress::None => Egress::None,
+            Egress::OauthClient {
+                client_id, scope, ..
+            } => Egress::OauthClient {
+                client_id: client_id.clone(),
+                client_secret: REDACTED.to_owned(),
+                scope: scope.clone(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_kept_only_for_the_same_client_and_never_shown() {
+        let stored = Egress::OauthClient {
+            client_id: "gw".into(),
+            client_secret: "s3cret".into(),
+            scope: Some("a  b".into()),
+        };
+        let stored = stored.validated(&Egress::None).unwrap();
+        assert!(matches!(&stored, Egress::OauthClient { scope: Some(s), .. } if s == "a b"));
+        let shown = serde_json::to_value(stored.redacted()).unwrap();
+        assert_eq!(shown["mode"], "oauth-client");
+        assert_eq!(shown["client_secret"], REDACTED);
+        let resent: Egress = serde_json::from_value(shown.clone()).unwrap();
+        assert_eq!(resent.validated(&stored).unwrap(), stored);
+        let mut other = shown;
+        other["client_id"] = "someone-else".into();
+        let moved: Egress = serde_json::from_value(other).unwrap();
+        assert!(
+            moved.validated(&stored).is_err(),
+            "the secret does not follow another client"
+        );
+        let none: Egress = serde_json::from_str(r#"{"mode":"none"}"#).unwrap();
+        assert_eq!(none, Egress::None);
+        assert!(serde_json::from_str::<Egress>(r#"{"mode":"magic"}"#).is_err());
+    }
+}
