@@ -28,23 +28,34 @@ fn audience_of(token: &str) -> Value {
     serde_json::from_slice::<Value>(&bytes).unwrap()["aud"].clone()
 }
 
-#[tokio::test]
-async fn a_protected_upstream_is_discovered_and_accepts_the_token() {
-    let Some(provider) =
-        Provider::start(json!({"clients": [client("gateway-a", "unused", json!({}))]})).await
-    else {
-        return;
-    };
-    // The protected upstream: mcpgw "B" on a known port, trusting the provider for tokens
-    // addressed to its own resources, serving an example server at /clock/mcp.
+/// A protected upstream: mcpgw "B" on a known port, trusting `provider` for tokens
+/// addressed to its own resources, whose policy lets holders of `mcp:read` use `clock`,
+/// an example server it serves at `/clock/mcp`. Returns B, its base URL and what must
+/// live as long as it (its directory, the example server).
+async fn protected_upstream(
+    provider: &Provider,
+) -> (
+    common::Gateway,
+    String,
+    tempfile::TempDir,
+    upstreams::Upstream,
+) {
     let port = upstreams::unused_port().await;
     let base = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
+    let scopes = dir.path().join("b-scopes.yml");
+    std::fs::write(
+        &scopes,
+        "mcp:read:\n- server: clock\n  methods: ['*']\n  tools: ['*']\n",
+    )
+    .unwrap();
     let config = dir.path().join("b.toml");
     std::fs::write(
         &config,
         format!(
-            "[[auth.issuers]]\nissuer = \"{}\"\npreset = \"generic\"\naudiences = [\"{base}/*\"]\n",
+            "[policy]\nscopes_file = \"{}\"\n[[auth.issuers]]\nissuer = \"{}\"\n\
+             preset = \"generic\"\naudiences = [\"{base}/*\"]\n",
+            scopes.display(),
             provider.issuer
         ),
     )
@@ -58,6 +69,17 @@ async fn a_protected_upstream_is_discovered_and_accepts_the_token() {
     upstream_b
         .register_healthy(common::http_server("clock", &clock.url))
         .await;
+    (upstream_b, base, dir, clock)
+}
+
+#[tokio::test]
+async fn a_protected_upstream_is_discovered_and_accepts_the_token() {
+    let Some(provider) =
+        Provider::start(json!({"clients": [client("gateway-a", "unused", json!({}))]})).await
+    else {
+        return;
+    };
+    let (upstream_b, base, _dir, _clock) = protected_upstream(&provider).await;
     let resource = format!("{base}/clock/mcp");
     let http = common::client();
 
@@ -231,35 +253,7 @@ async fn an_oauth_client_server_is_checked_and_called_with_its_own_tokens() {
     else {
         return;
     };
-    // B: a protected upstream whose policy lets holders of `mcp:read` use `clock`.
-    let port = upstreams::unused_port().await;
-    let base = format!("http://127.0.0.1:{port}");
-    let dir = tempfile::tempdir().unwrap();
-    let scopes = dir.path().join("b-scopes.yml");
-    std::fs::write(
-        &scopes,
-        "mcp:read:\n- server: clock\n  methods: ['*']\n  tools: ['*']\n",
-    )
-    .unwrap();
-    let config = dir.path().join("b.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[policy]\nscopes_file = \"{}\"\n[[auth.issuers]]\nissuer = \"{}\"\npreset = \"generic\"\naudiences = [\"{base}/*\"]\n",
-            scopes.display(),
-            provider.issuer
-        ),
-    )
-    .unwrap();
-    let upstream_b = Launch::quiet(&dir.path().join("b"))
-        .listen(&format!("127.0.0.1:{port}"))
-        .args(&["--config", config.to_str().unwrap()])
-        .start()
-        .await;
-    let clock = upstreams::example("currenttime", true).await;
-    upstream_b
-        .register_healthy(common::http_server("clock", &clock.url))
-        .await;
+    let (_upstream_b, base, dir, _clock) = protected_upstream(&provider).await;
 
     // A: the gateway under test, reaching B's clock with its own client credentials.
     let gw = Launch::new(&dir.path().join("a")).start().await;
@@ -313,17 +307,9 @@ async fn an_oauth_client_server_is_checked_and_called_with_its_own_tokens() {
     assert!(body.contains("cannot obtain a token"), "{body}");
     // The secret is sealed in A's database.
     drop(gw);
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir.path().join("a")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            files.extend(std::fs::read(path).unwrap());
-        }
-    }
+    let files = common::files_in(&dir.path().join("a"));
     assert!(
-        !files
-            .windows(16)
-            .any(|window| window == b"gateway-a-secret"),
+        !common::files_contain(&files, "gateway-a-secret"),
         "the client secret is sealed at rest"
     );
 }

@@ -5,34 +5,14 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::hostile::{self, Reply};
-use common::{Gateway, Launch, run_cli};
+use common::{Gateway, Launch, files_contain as contains, files_in as everything_in, run_cli};
 use serde_json::json;
 
 const HEADER_SECRET: &str = "header-secret-7f3a9c";
 const ENV_SECRET: &str = "env-secret-51bd02";
 const URL_SECRET: &str = "url-secret-c4e8aa";
 const SOURCE_SECRET: &str = "source-secret-9d17e3";
-
-/// Every file of the data directory, as bytes, joined (the database, its WAL, the logs).
-fn everything_in(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            all.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    all
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
-}
 
 /// Checks `vault` now and returns the `X-Api-Key` the upstream received last.
 async fn key_received(gw: &Gateway, upstream: &hostile::Hostile) -> Option<String> {

@@ -527,3 +527,23 @@ pub async fn register_unreachable_box(gw: &Gateway) {
 pub fn http_server(path: &str, url: &str) -> Value {
     serde_json::json!({ "path": path, "name": path, "description": "test server", "url": url })
 }
+
+/// Every file directly in `dir`, as bytes, joined (a data directory: the database, its WAL,
+/// the logs), for tests that check what is written to disk.
+pub fn files_in(dir: &Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            all.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    all
+}
+
+/// Whether `haystack` (from [`files_in`]) holds `needle`.
+pub fn files_contain(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
