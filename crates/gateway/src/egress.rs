@@ -154,7 +154,7 @@ pub(crate) async fn authorization(
     auth: Option<&mcpgw_registry::SharedUpstreamAuth>,
     target: &Target,
 ) -> Result<Option<HeaderValue>, GatewayError> {
-    if target.egress == Egress::None {
+    if !matches!(target.egress, Egress::OauthClient { .. }) {
         return Ok(None);
     }
     let failed = |reason: String| GatewayError::Upstream {

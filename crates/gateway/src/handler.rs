@@ -319,6 +319,13 @@ impl Gateway {
             let message = unsupported(&target.path);
             return Err(fail(GatewayError::NotHere(message)));
         }
+        if target.egress == mcpgw_registry::Egress::Passthrough && !caller.keep_authorization {
+            return Err(fail(GatewayError::Forbidden(format!(
+                "server '{}' takes your own credential for it: send the gateway's token in \
+                 X-Authorization and yours for the server in Authorization",
+                target.path
+            ))));
+        }
 
         let body = if parts.method == Method::POST {
             Some(self.read_body(&parts.headers, body).await.map_err(fail)?)

@@ -313,3 +313,64 @@ async fn an_oauth_client_server_is_checked_and_called_with_its_own_tokens() {
         "the client secret is sealed at rest"
     );
 }
+
+#[tokio::test]
+async fn a_passthrough_server_gets_each_callers_own_credential_or_nothing() {
+    // A recording upstream answering any call.
+    let upstream = hostile::start(|request| {
+        Reply::json(
+            200,
+            &json!({"jsonrpc": "2.0", "id": request.json()["id"], "result": {
+                "content": [{"type": "text", "text": "ok"}], "isError": false}}),
+        )
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::quiet(dir.path()).start().await;
+    let mut body = common::http_server("mine", &upstream.url);
+    body["egress"] = json!({"mode": "passthrough"});
+    assert_eq!(gw.api("POST", "/api/servers", Some(body)).await.status, 201);
+    let post = |gateway: &'static str, own: Option<&'static str>| {
+        let mut request = gw
+            .request("POST", "/mine/mcp")
+            .header(gateway, format!("Bearer {}", common::TOKEN))
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "ping")
+            .json(&json!({"jsonrpc": "2.0", "id": 3, "method": "ping",
+                          "params": {"_meta": common::stateless_meta()}}));
+        if let Some(own) = own {
+            request = request.header("authorization", own);
+        }
+        request.send()
+    };
+    // The gateway's token in X-Authorization, the caller's own in Authorization: the
+    // upstream gets the caller's, and never the gateway's.
+    let sent = post("x-authorization", Some("Bearer users-own-upstream-token"))
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200, "{}", sent.text().await.unwrap());
+    // (The registration's health check talks to the upstream too, without a user.)
+    let pings = || {
+        upstream
+            .requests()
+            .into_iter()
+            .filter(|request| request.rpc_method().as_deref() == Some("ping"))
+            .collect::<Vec<_>>()
+    };
+    let forwarded = pings();
+    assert_eq!(forwarded.len(), 1);
+    assert_eq!(
+        forwarded[0].header("authorization"),
+        Some("Bearer users-own-upstream-token")
+    );
+    assert_eq!(forwarded[0].header("x-authorization"), None);
+    // Only the gateway's token: refused with what to do, and nothing forwarded.
+    let refused = post("authorization", None).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let text = refused.text().await.unwrap();
+    assert!(text.contains("takes your own credential"), "{text}");
+    assert_eq!(pings().len(), 1, "nothing more reached the upstream");
+    let shown = gw.api("GET", "/api/servers/mine", None).await.body;
+    assert_eq!(shown["egress"], json!({"mode": "passthrough"}));
+}

@@ -1,9 +1,10 @@
 //! How the gateway authorises itself to a server's upstream, beyond the headers configured
 //! for it (issue 11). `none`: the configured headers only (and a caller's own
 //! `Authorization` when it authenticated to the gateway with `X-Authorization`, the
-//! dual-token rule). `oauth-client`: a token the gateway obtains with its own client
-//! credentials from the authorization server the upstream names in its protected resource
-//! metadata (the MCP authorization spec), for that upstream only.
+//! dual-token rule). `passthrough`: the caller's own credential is required (the
+//! dual-token rule, enforced). `oauth-client`: a token the gateway obtains with its own
+//! client credentials from the authorization server the upstream names in its protected
+//! resource metadata (the MCP authorization spec), for that upstream only.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,9 @@ pub enum Egress {
     /// The configured headers only.
     #[default]
     None,
+    /// Every request carries the caller's own credential for the upstream in
+    /// `Authorization` (the gateway's in `X-Authorization`); one without is refused.
+    Passthrough,
     /// OAuth client credentials at the upstream's authorization server.
     OauthClient {
         /// The gateway's client id there.
@@ -34,6 +38,7 @@ impl Egress {
     pub fn mode(&self) -> &'static str {
         match self {
             Egress::None => "none",
+            Egress::Passthrough => "passthrough",
             Egress::OauthClient { .. } => "oauth-client",
         }
     }
@@ -43,6 +48,7 @@ impl Egress {
     pub fn validated(self, stored: &Egress) -> Result<Egress, RegistryError> {
         match self {
             Egress::None => Ok(Egress::None),
+            Egress::Passthrough => Ok(Egress::Passthrough),
             Egress::OauthClient {
                 client_id,
                 client_secret,
@@ -96,6 +102,7 @@ impl Egress {
     pub fn redacted(&self) -> Egress {
         match self {
             Egress::None => Egress::None,
+            Egress::Passthrough => Egress::Passthrough,
             Egress::OauthClient {
                 client_id, scope, ..
             } => Egress::OauthClient {

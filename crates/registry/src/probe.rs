@@ -99,7 +99,9 @@ impl Prober {
     /// `server`'s endpoint, with the `Authorization` its egress mode obtains.
     async fn endpoint(&self, server: &Server) -> Result<Endpoint, ProbeError> {
         let mut endpoint = endpoint_of(server)?;
-        if server.egress == crate::egress::Egress::None {
+        // Only the gateway's own tokens: a passthrough server's check carries no user's
+        // credential (and reads as asking for one).
+        if !matches!(server.egress, crate::egress::Egress::OauthClient { .. }) {
             return Ok(endpoint);
         }
         let Some(auth) = &self.auth else {

@@ -89,6 +89,7 @@ impl Secrets {
     pub fn seal_egress(&self, egress: &Egress) -> Result<Egress, StoreError> {
         Ok(match egress {
             Egress::None => Egress::None,
+            Egress::Passthrough => Egress::Passthrough,
             Egress::OauthClient {
                 client_id,
                 client_secret,
@@ -105,6 +106,7 @@ impl Secrets {
     pub fn open_egress(&self, egress: Egress) -> Result<Egress, StoreError> {
         Ok(match egress {
             Egress::None => Egress::None,
+            Egress::Passthrough => Egress::Passthrough,
             Egress::OauthClient {
                 client_id,
                 client_secret,

@@ -191,6 +191,11 @@ async fn render_page(
         protocol: protocol(&server),
         egress: match &server.egress {
             mcpgw_registry::Egress::None => String::new(),
+            mcpgw_registry::Egress::Passthrough => {
+                "each caller's own credential (in Authorization; the gateway's in \
+                 X-Authorization)"
+                    .to_owned()
+            }
             mcpgw_registry::Egress::OauthClient {
                 client_id, scope, ..
             } => format!(

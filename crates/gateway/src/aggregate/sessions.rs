@@ -157,8 +157,8 @@ impl UpstreamSessions {
         // A session's headers are fixed when it opens; egress tokens expire.
         if server.egress != mcpgw_registry::Egress::None {
             return Err(unusable(
-                "it needs a gateway token (egress), which /mcp sends on the stateless \
-                 protocol only"
+                "it takes credentials per request (its egress mode), which /mcp sends on \
+                 the stateless protocol only"
                     .into(),
             ));
         }
