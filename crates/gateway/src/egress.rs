@@ -136,6 +136,34 @@ impl UpstreamAuth for OAuthClients {
             cache.forget().await;
         }
     }
+
+    async fn step_up(&self, target: EgressTarget<'_>, scope: &str) -> bool {
+        match self.source(&target).get() {
+            Some(cache) => cache.step_up(scope).await,
+            None => false,
+        }
+    }
+}
+
+/// The scopes an `insufficient_scope` challenge (RFC 6750 §3.1, the MCP spec's step-up)
+/// asks for, if `headers` carry one.
+pub(crate) fn insufficient_scope(headers: &http::HeaderMap) -> Option<String> {
+    let challenge = headers.get(http::header::WWW_AUTHENTICATE)?.to_str().ok()?;
+    let rest = challenge.trim().strip_prefix("Bearer")?;
+    let mut error = None;
+    let mut scope = None;
+    for parameter in rest.split(',') {
+        let Some((name, value)) = parameter.trim().split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"');
+        match name.trim().to_ascii_lowercase().as_str() {
+            "error" => error = Some(value.to_owned()),
+            "scope" => scope = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    (error.as_deref() == Some("insufficient_scope")).then_some(scope?)
 }
 
 /// The egress target of a routing entry.

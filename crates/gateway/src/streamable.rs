@@ -35,11 +35,34 @@ pub async fn forward(
     let uri = base.clone();
     let mut parts = parts;
     crate::forward::upstream_head(&mut parts, uri, &target.headers, caller);
+    // With a gateway token, an `insufficient_scope` answer is retried once with a token
+    // for the scopes asked for (the MCP spec's step-up): keep what is needed to resend.
+    let resend = matches!(target.egress, mcpgw_registry::Egress::OauthClient { .. }).then(|| {
+        (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+            body.clone(),
+        )
+    });
     let mut request = Request::from_parts(parts, body.map(Body::from).unwrap_or_else(Body::empty));
     // In the caller's `upstream` span: the server's parent.
     crate::trace::inject(request.headers_mut());
     let sent = std::time::Instant::now();
-    let response = gateway.send(target, request).await?;
+    let mut response = gateway.send(target, request).await?;
+    if let (Some((method, uri, headers, body)), Some(auth)) = (resend, gateway.upstream_auth())
+        && response.status() == http::StatusCode::FORBIDDEN
+        && let Some(scope) = crate::egress::insufficient_scope(response.headers())
+        && auth.step_up(crate::egress::target_of(target), &scope).await
+    {
+        tracing::info!(server = %target.path, %scope, "step-up: asking for a token with more scopes");
+        let mut retry = Request::new(body.map(Body::from).unwrap_or_else(Body::empty));
+        *retry.method_mut() = method;
+        *retry.uri_mut() = uri;
+        *retry.headers_mut() = headers;
+        crate::trace::inject(retry.headers_mut());
+        response = gateway.send(target, retry).await?;
+    }
     crate::observe::upstream_answered(sent.elapsed());
     match caller.tools {
         Some(filter) => crate::list_filter::filter_response(response, filter, &target.path).await,

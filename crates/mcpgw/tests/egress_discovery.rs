@@ -374,3 +374,100 @@ async fn a_passthrough_server_gets_each_callers_own_credential_or_nothing() {
     let shown = gw.api("GET", "/api/servers/mine", None).await.body;
     assert_eq!(shown["egress"], json!({"mode": "passthrough"}));
 }
+
+/// The claims of a JWT, read without verifying (the test upstream trusts the provider).
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn an_insufficient_scope_answer_is_retried_with_a_stepped_up_token() {
+    let Some(provider) =
+        Provider::start(json!({"clients": [client("gateway-a", "unused", json!({}))]})).await
+    else {
+        return;
+    };
+    // An upstream that publishes its metadata and wants `mcp:write` for tools/call.
+    let url = Arc::new(std::sync::Mutex::new(String::new()));
+    let (known, issuer) = (Arc::clone(&url), provider.issuer.clone());
+    let upstream = hostile::start(move |request| {
+        let resource = known.lock().unwrap().clone();
+        if request
+            .path
+            .starts_with("/.well-known/oauth-protected-resource")
+        {
+            return Reply::json(
+                200,
+                &json!({"resource": resource, "authorization_servers": [issuer]}),
+            );
+        }
+        let body = request.json();
+        let bearer = request
+            .header("authorization")
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let scopes = claims_of(bearer)["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let result = match body["method"].as_str() {
+            Some("server/discover") => json!({"supportedVersions": ["2026-07-28"],
+                "capabilities": {"tools": {}}, "serverInfo": {"name": "scoped", "version": "1"}}),
+            Some("tools/list") => json!({"tools": [{"name": "echo",
+                "inputSchema": {"type": "object"}}], "ttlMs": 0, "cacheScope": "public"}),
+            Some("tools/call") if !scopes.split(' ').any(|s| s == "mcp:write") => {
+                return Reply::empty(403).with_header(
+                    "www-authenticate",
+                    "Bearer error=\"insufficient_scope\", scope=\"mcp:read mcp:write\"",
+                );
+            }
+            Some("tools/call") => json!({"content": [{"type": "text", "text": "written"}],
+                "isError": false, "resultType": "complete"}),
+            _ => return Reply::empty(202),
+        };
+        Reply::json(
+            200,
+            &json!({"jsonrpc": "2.0", "id": body["id"], "result": result}),
+        )
+    })
+    .await;
+    *url.lock().unwrap() = upstream.url.clone();
+
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Launch::quiet(dir.path()).start().await;
+    let mut guarded = common::http_server("scoped", &upstream.url);
+    guarded["egress"] = json!({"mode": "oauth-client", "client_id": "gateway-a",
+                               "client_secret": "gateway-a-secret", "scope": "mcp:read"});
+    gw.register_healthy(guarded).await;
+    let (status, body) = call(&gw, "/scoped/mcp", "echo").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("written"), "{body}");
+    let calls: Vec<String> = upstream
+        .requests()
+        .into_iter()
+        .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
+        .map(|request| {
+            request
+                .header("authorization")
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(calls.len(), 2, "refused once, then retried once");
+    let scope = |bearer: &str| claims_of(bearer.trim_start_matches("Bearer "))["scope"].clone();
+    assert_eq!(scope(&calls[0]), "mcp:read");
+    assert_eq!(scope(&calls[1]), "mcp:read mcp:write");
+    // The stepped-up token is kept: the next call needs no second try.
+    let (status, _) = call(&gw, "/scoped/mcp", "echo").await;
+    assert_eq!(status, 200);
+    let more = upstream
+        .requests()
+        .into_iter()
+        .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
+        .count();
+    assert_eq!(more, 3);
+}

@@ -29,6 +29,10 @@ pub trait UpstreamAuth: Send + Sync + 'static {
 
     /// The upstream refused the last one (401): the next call obtains a new one.
     async fn refused(&self, target: EgressTarget<'_>);
+
+    /// The upstream answered `insufficient_scope` naming `scope`: later tokens carry it
+    /// too. `true` when that changed anything (a retry may then succeed).
+    async fn step_up(&self, target: EgressTarget<'_>, scope: &str) -> bool;
 }
 
 /// A shared [`UpstreamAuth`].

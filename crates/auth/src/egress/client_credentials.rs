@@ -128,43 +128,75 @@ pub struct TokenCache {
     token_endpoint: String,
     resource: String,
     credentials: ClientCredentials,
-    current: Mutex<Option<AccessToken>>,
+    state: Mutex<CacheState>,
+}
+
+/// The kept token and the scopes tokens are asked for (the configured ones, plus those
+/// the upstream asked for since: step-up).
+struct CacheState {
+    token: Option<AccessToken>,
+    scope: Option<String>,
 }
 
 impl TokenCache {
     /// A cache of tokens for `resource` from `token_endpoint`.
     pub fn new(token_endpoint: String, resource: String, credentials: ClientCredentials) -> Self {
+        let scope = credentials.scope.clone();
         TokenCache {
             token_endpoint,
             resource,
             credentials,
-            current: Mutex::new(None),
+            state: Mutex::new(CacheState { token: None, scope }),
         }
     }
 
     /// A token that is not about to expire: the kept one, or a new one. Callers arriving
     /// while a token is being requested wait for it rather than request their own.
     pub async fn token(&self, http: &reqwest::Client) -> Result<String, EgressError> {
-        let mut current = self.current.lock().await;
-        if let Some(token) = current.as_ref()
+        let mut state = self.state.lock().await;
+        if let Some(token) = state.token.as_ref()
             && Instant::now() < token.renew_at
         {
             return Ok(token.token.clone());
         }
-        let fresh = request_token(
-            http,
-            &self.token_endpoint,
-            &self.credentials,
-            &self.resource,
-        )
-        .await?;
+        let credentials = ClientCredentials {
+            scope: state.scope.clone(),
+            ..self.credentials.clone()
+        };
+        let fresh = request_token(http, &self.token_endpoint, &credentials, &self.resource).await?;
         let token = fresh.token.clone();
-        *current = Some(fresh);
+        state.token = Some(fresh);
         Ok(token)
     }
 
     /// Forgets the kept token (the upstream refused it: revoked, or scopes changed).
     pub async fn forget(&self) {
-        *self.current.lock().await = None;
+        self.state.lock().await.token = None;
+    }
+
+    /// Step-up (the upstream answered `insufficient_scope` naming `required`): later
+    /// tokens are asked for with those scopes too. `false` when they were asked for
+    /// already, so that a caller does not retry in vain.
+    pub async fn step_up(&self, required: &str) -> bool {
+        let mut state = self.state.lock().await;
+        let mut scopes: Vec<String> = state
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let before = scopes.len();
+        for scope in required.split_whitespace() {
+            if !scopes.iter().any(|held| held == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        if scopes.len() == before {
+            return false;
+        }
+        state.scope = Some(scopes.join(" "));
+        state.token = None;
+        true
     }
 }
