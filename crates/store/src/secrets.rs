@@ -87,36 +87,12 @@ impl Secrets {
 
     /// `egress` as stored: its client secret sealed.
     pub fn seal_egress(&self, egress: &Egress) -> Result<Egress, StoreError> {
-        Ok(match egress {
-            Egress::None => Egress::None,
-            Egress::Passthrough => Egress::Passthrough,
-            Egress::OauthClient {
-                client_id,
-                client_secret,
-                scope,
-            } => Egress::OauthClient {
-                client_id: client_id.clone(),
-                client_secret: self.seal(EGRESS, client_secret)?,
-                scope: scope.clone(),
-            },
-        })
+        map_client_secret(egress.clone(), |secret| self.seal(EGRESS, secret))
     }
 
     /// A stored egress opened.
     pub fn open_egress(&self, egress: Egress) -> Result<Egress, StoreError> {
-        Ok(match egress {
-            Egress::None => Egress::None,
-            Egress::Passthrough => Egress::Passthrough,
-            Egress::OauthClient {
-                client_id,
-                client_secret,
-                scope,
-            } => Egress::OauthClient {
-                client_secret: self.open(EGRESS, &client_secret)?,
-                client_id,
-                scope,
-            },
-        })
+        map_client_secret(egress, |secret| self.open(EGRESS, secret))
     }
 
     /// Whether `stored` should be sealed again (plaintext, or sealed with an older key).
@@ -137,6 +113,25 @@ pub const URL: &str = "servers.url";
 pub const SOURCE_TOKEN: &str = "registry_sources.token";
 /// See [`HEADERS`].
 pub const EGRESS: &str = "servers.egress";
+
+/// `egress` with `change` applied to its client secret, if it has one.
+fn map_client_secret(
+    egress: Egress,
+    change: impl FnOnce(&str) -> Result<String, StoreError>,
+) -> Result<Egress, StoreError> {
+    Ok(match egress {
+        Egress::OauthClient {
+            client_id,
+            client_secret,
+            scope,
+        } => Egress::OauthClient {
+            client_secret: change(&client_secret)?,
+            client_id,
+            scope,
+        },
+        other => other,
+    })
+}
 
 fn failed(error: SealingError) -> StoreError {
     StoreError::Corrupt(error.to_string())
