@@ -13,6 +13,7 @@ mod admin_token;
 pub mod discovery;
 pub mod egress;
 mod error;
+mod http_json;
 pub mod jwt;
 pub mod login;
 mod principal;

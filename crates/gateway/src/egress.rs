@@ -42,18 +42,19 @@ impl OAuthClients {
         }
     }
 
-    /// `target`'s token source; sources of older definitions of the server are dropped.
+    /// `target`'s token source. A new definition's source replaces the older ones of the
+    /// server (only then is the map walked: not on every request).
     fn source(&self, target: &EgressTarget<'_>) -> Source {
         let mut sources = self
             .sources
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sources.retain(|(path, revision), _| path != target.path || *revision == target.revision);
-        Arc::clone(
-            sources
-                .entry((target.path.to_owned(), target.revision))
-                .or_default(),
-        )
+        let key = (target.path.to_owned(), target.revision);
+        if let Some(source) = sources.get(&key) {
+            return Arc::clone(source);
+        }
+        sources.retain(|(path, _), _| path != target.path);
+        Arc::clone(sources.entry(key).or_default())
     }
 
     /// Finds out the upstream's authorization server and token endpoint.
@@ -149,21 +150,9 @@ impl UpstreamAuth for OAuthClients {
 /// asks for, if `headers` carry one.
 pub(crate) fn insufficient_scope(headers: &http::HeaderMap) -> Option<String> {
     let challenge = headers.get(http::header::WWW_AUTHENTICATE)?.to_str().ok()?;
-    let rest = challenge.trim().strip_prefix("Bearer")?;
-    let mut error = None;
-    let mut scope = None;
-    for parameter in rest.split(',') {
-        let Some((name, value)) = parameter.trim().split_once('=') else {
-            continue;
-        };
-        let value = value.trim().trim_matches('"');
-        match name.trim().to_ascii_lowercase().as_str() {
-            "error" => error = Some(value.to_owned()),
-            "scope" => scope = Some(value.to_owned()),
-            _ => {}
-        }
-    }
-    (error.as_deref() == Some("insufficient_scope")).then_some(scope?)
+    (discovery::challenge_parameter(challenge, "error").as_deref() == Some("insufficient_scope"))
+        .then(|| discovery::challenge_parameter(challenge, "scope"))
+        .flatten()
 }
 
 /// The egress target of a routing entry.

@@ -21,11 +21,7 @@ use serde_json::{Value, json};
 
 /// The `aud` of a JWT, read without verifying (the upstream verifies).
 fn audience_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice::<Value>(&bytes).unwrap()["aud"].clone()
+    claims_of(token)["aud"].clone()
 }
 
 /// A protected upstream: mcpgw "B" on a known port, trusting `provider` for tokens
@@ -375,7 +371,7 @@ async fn a_passthrough_server_gets_each_callers_own_credential_or_nothing() {
     assert_eq!(shown["egress"], json!({"mode": "passthrough"}));
 }
 
-/// The claims of a JWT, read without verifying (the test upstream trusts the provider).
+/// The claims of a JWT, read without verifying (the tests' upstreams trust the provider).
 fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap_or_default();
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -470,4 +466,34 @@ async fn an_insufficient_scope_answer_is_retried_with_a_stepped_up_token() {
         .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
         .count();
     assert_eq!(more, 3);
+}
+
+#[tokio::test]
+async fn an_endless_or_foreign_metadata_document_is_refused_not_swallowed() {
+    let endless = hostile::start(|_| Reply::endless_json()).await;
+    let http = common::client();
+    match discovery::protected_resource(&http, &endless.url, None).await {
+        Err(EgressError::Fetch { message, .. }) => {
+            assert!(message.contains("larger than"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    // A token endpoint answering garbage: a clear error, no token.
+    let garbage = hostile::start(|_| Reply::empty(500)).await;
+    let cache = TokenCache::new(
+        garbage.url.clone(),
+        "https://up.example/mcp".into(),
+        ClientCredentials {
+            client_id: "a".into(),
+            client_secret: "s".into(),
+            scope: None,
+        },
+    );
+    match cache.token(&http).await {
+        Err(EgressError::Fetch { message, .. }) => {
+            assert!(message.contains("HTTP 500"), "{message}")
+        }
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("a token from an error page"),
+    }
 }

@@ -11,6 +11,8 @@ use super::EgressError;
 
 /// A token is renewed this long before it expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
+/// Longest token response read (a token is a few kilobytes at most).
+const MAX_RESPONSE: usize = 64 * 1024;
 /// Lifetime assumed when the server does not say (`expires_in` is optional).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 
@@ -81,12 +83,14 @@ pub async fn request_token(
         .await
         .map_err(|error| failed(error.to_string()))?;
     let status = response.status();
-    let body: TokenResponse = response.json().await.map_err(|error| {
-        failed(format!(
-            "HTTP {}: not a token response ({error})",
-            status.as_u16()
-        ))
-    })?;
+    let body: TokenResponse = crate::http_json::read_json(response, token_endpoint, MAX_RESPONSE)
+        .await
+        .map_err(|error| {
+            failed(format!(
+                "HTTP {}: not a token response ({error})",
+                status.as_u16()
+            ))
+        })?;
     if let Some(error) = body.error {
         return Err(EgressError::Refused {
             error,

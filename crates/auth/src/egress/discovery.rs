@@ -48,11 +48,16 @@ pub fn resource_metadata_url(resource: &str) -> Result<Url, EgressError> {
 
 /// The `resource_metadata` URL of a `WWW-Authenticate: Bearer …` challenge, if it gives one.
 pub fn resource_metadata_hint(challenge: &str) -> Option<String> {
+    challenge_parameter(challenge, "resource_metadata")
+}
+
+/// The parameter `name` of a `WWW-Authenticate: Bearer …` challenge (RFC 6750 §3:
+/// `error`, `scope`, `resource_metadata` …), unquoted, if the challenge has it.
+pub fn challenge_parameter(challenge: &str, name: &str) -> Option<String> {
     let rest = challenge.trim().strip_prefix("Bearer")?;
     rest.split(',').find_map(|parameter| {
-        let (name, value) = parameter.trim().split_once('=')?;
-        (name.trim().eq_ignore_ascii_case("resource_metadata"))
-            .then(|| value.trim().trim_matches('"').to_owned())
+        let (key, value) = parameter.trim().split_once('=')?;
+        (key.trim().eq_ignore_ascii_case(name)).then(|| value.trim().trim_matches('"').to_owned())
     })
 }
 
@@ -161,20 +166,9 @@ async fn fetch<T: DeserializeOwned>(http: &reqwest::Client, url: &Url) -> Result
     if !response.status().is_success() {
         return Err(failed(format!("HTTP {}", response.status().as_u16())));
     }
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_DOCUMENT as u64)
-    {
-        return Err(failed("the document is too large".into()));
-    }
-    let body = response
-        .bytes()
+    crate::http_json::read_json(response, url.as_str(), MAX_DOCUMENT)
         .await
-        .map_err(|error| failed(error.to_string()))?;
-    if body.len() > MAX_DOCUMENT {
-        return Err(failed("the document is too large".into()));
-    }
-    serde_json::from_slice(&body).map_err(|error| failed(format!("not the expected JSON: {error}")))
+        .map_err(failed)
 }
 
 #[cfg(test)]
@@ -214,6 +208,15 @@ mod tests {
             Some("https://h/.well-known/oauth-protected-resource/a/mcp")
         );
         assert_eq!(resource_metadata_hint("Basic realm=\"x\""), None);
+        let step_up = r#"Bearer error="insufficient_scope", scope="a b""#;
+        assert_eq!(
+            challenge_parameter(step_up, "error").as_deref(),
+            Some("insufficient_scope")
+        );
+        assert_eq!(
+            challenge_parameter(step_up, "SCOPE").as_deref(),
+            Some("a b")
+        );
         assert_eq!(resource_metadata_hint("Bearer realm=\"x\""), None);
     }
 }

@@ -245,7 +245,7 @@ impl IssuerKeys {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
-        let mut response = self
+        let response = self
             .http
             .get(url)
             .send()
@@ -254,17 +254,6 @@ impl IssuerKeys {
         if !response.status().is_success() {
             return Err(format!("{url}: HTTP {}", response.status()));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|error| format!("{url}: {error}"))?
-        {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(format!("{url}: larger than {MAX_DOCUMENT_BYTES} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&body).map_err(|error| format!("{url}: {error}"))
+        crate::http_json::read_json(response, url, MAX_DOCUMENT_BYTES).await
     }
 }
