@@ -248,7 +248,7 @@ pub fn server_ref(server: &Server) -> ServerRef<'_> {
 /// The answer about a server the caller may not see: exactly the registry's own 404 for
 /// an unknown path (the registry looks servers up by their normalised path, which is the
 /// stored one, so the two bodies are identical).
-fn hidden(path: &str) -> ApiError {
+pub(crate) fn hidden(path: &str) -> ApiError {
     ApiError::from(RegistryError::NotFound(path.to_owned()))
 }
 

@@ -22,6 +22,7 @@ mod auth_layer;
 mod body;
 pub mod client_config;
 mod client_setup;
+mod connections;
 mod discovery;
 mod error;
 mod health;
@@ -96,6 +97,8 @@ pub struct AppState {
     pub aggregate_names: AggregateNames,
     /// The servers as last read for live health, shared by every open page and socket.
     pub live: LiveServers,
+    /// Users' own accounts at egress providers (`oauth-user`), when any are configured.
+    pub connections: Option<Arc<mcpgw_auth::egress::user::UserConnections>>,
 }
 
 /// Given a server's path, its tools' names on the aggregated endpoint as (tool, exposed
@@ -134,6 +137,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tokens/generate", post(tokens::generate))
         .route("/api/tokens/keys/rotate", post(tokens::rotate))
         .route("/api/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/api/connections", get(connections::list))
+        .route(
+            "/api/connections/{path}",
+            post(connections::connect_url).delete(connections::disconnect),
+        )
         .route("/api/audit", get(audit::list))
         .route("/metrics", get(metrics::for_admins))
         .route("/api/metrics/summary", get(metrics_summary::get))

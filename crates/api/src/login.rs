@@ -338,7 +338,7 @@ fn retry_after(response: &mut Response, error: &ApiError) {
 
 /// Cookies get `Secure` when the gateway is reached over HTTPS: its public URL says so,
 /// or the TLS-terminating proxy in front of it does.
-fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
+pub(crate) fn secure_cookies(state: &AppState, headers: &HeaderMap) -> bool {
     state
         .public_url
         .as_deref()
@@ -361,7 +361,7 @@ fn set_session_cookie(response: &mut Response, opened: &Opened, secure: bool) {
     );
 }
 
-fn append_cookie(response: &mut Response, value: &str) {
+pub(crate) fn append_cookie(response: &mut Response, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

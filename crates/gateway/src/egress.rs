@@ -7,6 +7,9 @@
 //! token endpoint (RFC 8414, or OpenID discovery). Tokens for that resource are then
 //! requested with the server's client credentials and kept until a minute before they
 //! expire; a 401 from the upstream drops the kept token.
+//!
+//! The `oauth-user` mode sends the calling user's own token
+//! ([`mcpgw_auth::egress::user::UserConnections`]), or answers with where to connect.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +19,8 @@ use http::HeaderValue;
 use http::header::AUTHORIZATION;
 use mcpgw_auth::egress::client_credentials::{ClientCredentials, TokenCache};
 use mcpgw_auth::egress::discovery;
-use mcpgw_registry::{Egress, EgressTarget, UpstreamAuth};
+use mcpgw_auth::egress::user::{Access, UserConnections};
+use mcpgw_registry::{Egress, EgressFailure, EgressTarget, Granted, UpstreamAuth};
 use tokio::sync::OnceCell;
 
 use crate::error::GatewayError;
@@ -30,6 +34,8 @@ pub struct OAuthClients {
     http: reqwest::Client,
     /// (path, revision) → its token source.
     sources: Mutex<HashMap<(String, i64), Source>>,
+    /// Users' own connections (`oauth-user`), when providers are configured.
+    users: Option<Arc<UserConnections>>,
 }
 
 impl OAuthClients {
@@ -39,6 +45,46 @@ impl OAuthClients {
         OAuthClients {
             http,
             sources: Mutex::new(HashMap::new()),
+            users: None,
+        }
+    }
+
+    /// Also sends users' own tokens from `users` (the `oauth-user` mode).
+    pub fn with_users(mut self, users: Arc<UserConnections>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// The calling user's token for an `oauth-user` server.
+    async fn user_token(
+        &self,
+        target: &EgressTarget<'_>,
+        provider: &str,
+    ) -> Result<Granted, EgressFailure> {
+        let users = self.users.as_ref().ok_or_else(|| {
+            EgressFailure::Failed("this gateway has no egress providers configured".into())
+        })?;
+        let owner = target.caller.ok_or_else(|| {
+            EgressFailure::Failed("the server acts with each user's own account".into())
+        })?;
+        let now = chrono::Utc::now().timestamp();
+        match users.access(owner, target.path, provider, now).await {
+            Ok(Access::Granted {
+                authorization,
+                headers,
+            }) => Ok(Granted {
+                authorization,
+                headers: headers
+                    .into_iter()
+                    .filter_map(|(name, value)| {
+                        Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                    })
+                    .collect(),
+            }),
+            Ok(Access::NotConnected { provider, url }) => {
+                Err(EgressFailure::Connect { provider, url })
+            }
+            Err(error) => Err(EgressFailure::Failed(error.to_string())),
         }
     }
 
@@ -107,14 +153,19 @@ impl OAuthClients {
 
 #[async_trait]
 impl UpstreamAuth for OAuthClients {
-    async fn authorization(&self, target: EgressTarget<'_>) -> Result<String, String> {
-        let Egress::OauthClient {
-            client_id,
-            client_secret,
-            scope,
-        } = target.egress
-        else {
-            return Err("the server has no egress mode".into());
+    async fn authorization(&self, target: EgressTarget<'_>) -> Result<Granted, EgressFailure> {
+        let (client_id, client_secret, scope) = match target.egress {
+            Egress::OauthClient {
+                client_id,
+                client_secret,
+                scope,
+            } => (client_id, client_secret, scope),
+            Egress::OauthUser { provider, .. } => return self.user_token(&target, provider).await,
+            Egress::None | Egress::Passthrough => {
+                return Err(EgressFailure::Failed(
+                    "the server has no egress mode".into(),
+                ));
+            }
         };
         let credentials = ClientCredentials {
             client_id: client_id.clone(),
@@ -124,21 +175,34 @@ impl UpstreamAuth for OAuthClients {
         let source = self.source(&target);
         let cache = source
             .get_or_try_init(|| self.discover(&target, credentials))
-            .await?;
+            .await
+            .map_err(EgressFailure::Failed)?;
         let token = cache
             .token(&self.http)
             .await
-            .map_err(|error| error.to_string())?;
-        Ok(format!("Bearer {token}"))
+            .map_err(|error| EgressFailure::Failed(error.to_string()))?;
+        Ok(Granted {
+            authorization: format!("Bearer {token}"),
+            headers: Vec::new(),
+        })
     }
 
     async fn refused(&self, target: EgressTarget<'_>) {
+        if let (Egress::OauthUser { .. }, Some(users), Some(owner)) =
+            (target.egress, &self.users, target.caller)
+        {
+            users.forget(owner, target.path);
+            return;
+        }
         if let Some(cache) = self.source(&target).get() {
             cache.forget().await;
         }
     }
 
     async fn step_up(&self, target: EgressTarget<'_>, scope: &str) -> bool {
+        if !matches!(target.egress, Egress::OauthClient { .. }) {
+            return false;
+        }
         match self.source(&target).get() {
             Some(cache) => cache.step_up(scope).await,
             None => false,
@@ -155,23 +219,34 @@ pub(crate) fn insufficient_scope(headers: &http::HeaderMap) -> Option<String> {
         .flatten()
 }
 
-/// The egress target of a routing entry.
-pub(crate) fn target_of(target: &Target) -> EgressTarget<'_> {
+/// The egress target of a routing entry, for `caller` (a [`Principal::owner`] key).
+///
+/// [`Principal::owner`]: mcpgw_auth::Principal::owner
+pub(crate) fn target_of<'a>(target: &'a Target, caller: Option<&'a str>) -> EgressTarget<'a> {
     EgressTarget {
         path: &target.path,
         revision: target.revision,
         url: &target.url,
         egress: &target.egress,
+        caller,
     }
 }
 
-/// The `Authorization` a request to `target`'s upstream carries under its egress mode
-/// (`None`: the mode adds none). A token that cannot be had fails the request, naming why.
+/// Headers a request carries under its server's egress mode (`Authorization` first).
+pub(crate) type EgressHeaders = Vec<(http::HeaderName, HeaderValue)>;
+
+/// The headers a request of `caller` to `target`'s upstream carries under its egress mode
+/// (`None`: the mode adds none). A token that cannot be had fails the request, naming
+/// why; a user who has not connected is told where to.
 pub(crate) async fn authorization(
     auth: Option<&mcpgw_registry::SharedUpstreamAuth>,
     target: &Target,
-) -> Result<Option<HeaderValue>, GatewayError> {
-    if !matches!(target.egress, Egress::OauthClient { .. }) {
+    caller: Option<&str>,
+) -> Result<Option<EgressHeaders>, GatewayError> {
+    if !matches!(
+        target.egress,
+        Egress::OauthClient { .. } | Egress::OauthUser { .. }
+    ) {
         return Ok(None);
     }
     let failed = |reason: String| GatewayError::Upstream {
@@ -179,18 +254,37 @@ pub(crate) async fn authorization(
         reason: format!("cannot obtain a token for it: {reason}"),
     };
     let auth = auth.ok_or_else(|| failed("this gateway obtains no egress tokens".into()))?;
-    let value = auth
-        .authorization(target_of(target))
-        .await
-        .map_err(failed)?;
-    HeaderValue::from_str(&value)
-        .map(Some)
-        .map_err(|_| failed("the token is not a valid header value".into()))
+    let granted = match auth.authorization(target_of(target, caller)).await {
+        Ok(granted) => granted,
+        Err(EgressFailure::Connect { provider, url }) => {
+            return Err(GatewayError::ConnectionRequired {
+                server: target.path.clone(),
+                provider,
+                url,
+                stateless: false,
+            });
+        }
+        Err(EgressFailure::Failed(reason)) => return Err(failed(reason)),
+    };
+    let mut headers = Vec::with_capacity(1 + granted.headers.len());
+    let value = HeaderValue::from_str(&granted.authorization)
+        .map_err(|_| failed("the token is not a valid header value".into()))?;
+    headers.push((AUTHORIZATION, value));
+    for (name, value) in granted.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.push((name, value));
+        }
+    }
+    Ok(Some(headers))
 }
 
-/// Puts `value` (from [`authorization`]) on `headers`, replacing any other.
-pub(crate) fn apply(headers: &mut http::HeaderMap, value: Option<HeaderValue>) {
-    if let Some(value) = value {
-        headers.insert(AUTHORIZATION, value);
+/// Puts `headers` (from [`authorization`]) on `request_headers`, replacing any others of
+/// the same names.
+pub(crate) fn apply(request_headers: &mut http::HeaderMap, headers: Option<EgressHeaders>) {
+    for (name, value) in headers.into_iter().flatten() {
+        request_headers.insert(name, value);
     }
 }

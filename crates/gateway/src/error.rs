@@ -7,6 +7,11 @@ use serde_json::{Value, json};
 
 /// JSON-RPC code for errors raised by the gateway itself (not by the upstream).
 pub(crate) const GATEWAY_ERROR: i64 = -32000;
+/// MCP 2025-11-25's `URLElicitationRequiredError`: the user must open a URL first.
+pub(crate) const URL_ELICITATION_REQUIRED: i64 = -32042;
+/// The same for a 2026-07-28 client that cannot take URL-mode input (2026-07-28 retired
+/// -32042; application codes lie outside JSON-RPC's reserved range).
+pub(crate) const CONNECTION_REQUIRED: i64 = -31042;
 
 /// What went wrong on an MCP route.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +83,21 @@ pub enum GatewayError {
     /// A legacy SSE message was posted for a session the gateway does not know.
     #[error("unknown or expired SSE session")]
     UnknownSession,
+    /// The server acts with the user's own account at a provider, which the user has not
+    /// connected (or must connect again). Answered as JSON-RPC (HTTP 200), with the URL.
+    #[error(
+        "server '{server}' acts with your own {provider} account: connect it at {url} and try again"
+    )]
+    ConnectionRequired {
+        /// The server's path.
+        server: String,
+        /// The provider's display name.
+        provider: String,
+        /// Where to connect.
+        url: String,
+        /// Answering a 2026-07-28 request (which has no -32042).
+        stateless: bool,
+    },
 }
 
 impl GatewayError {
@@ -99,6 +119,7 @@ impl GatewayError {
             GatewayError::Registry | GatewayError::Restarting { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            GatewayError::ConnectionRequired { .. } => StatusCode::OK,
         }
     }
 
@@ -109,6 +130,10 @@ impl GatewayError {
             GatewayError::BadPath(_) | GatewayError::ClientBody(_) => {
                 mcpgw_mcp::inspect::INVALID_REQUEST
             }
+            GatewayError::ConnectionRequired {
+                stateless: true, ..
+            } => CONNECTION_REQUIRED,
+            GatewayError::ConnectionRequired { .. } => URL_ELICITATION_REQUIRED,
             _ => GATEWAY_ERROR,
         }
     }
@@ -129,6 +154,16 @@ impl GatewayError {
                 } else {
                     errors.concat()
                 }
+            }
+            GatewayError::ConnectionRequired { url, provider, .. } => {
+                let id: Value = id
+                    .and_then(|raw| serde_json::from_str(raw).ok())
+                    .unwrap_or(Value::Null);
+                let mut answer = error_object(id, self.rpc_code(), &self.to_string());
+                answer["error"]["data"] = json!({
+                    "elicitations": [url_elicitation(url, provider)],
+                });
+                answer.to_string()
             }
             _ => error_text(id, self.rpc_code(), &self.to_string()),
         };
@@ -171,6 +206,19 @@ impl GatewayError {
             _ => Vec::new(),
         }
     }
+}
+
+/// A URL-mode elicitation asking the user to connect their `provider` account at `url`
+/// (the connect page of the gateway, which makes them sign in: never a pre-authenticated
+/// URL).
+pub(crate) fn url_elicitation(url: &str, provider: &str) -> Value {
+    let id: u128 = rand::random();
+    json!({
+        "mode": "url",
+        "elicitationId": format!("{id:032x}"),
+        "url": url,
+        "message": format!("Connect your {provider} account to continue."),
+    })
 }
 
 /// One message the policy refused: its id and what the caller is told.

@@ -335,6 +335,7 @@ impl Gateway {
         // The id of a single request, so every later error answers that request.
         let mut id: Option<String> = None;
         let mut lists_tools = false;
+        let mut connect_style = crate::connect_reply::ConnectStyle::default();
         let span: tracing::Span;
         if let Some(bytes) = &body {
             let inspected = inspect::inspect(bytes).map_err(|e| fail(e.into()))?;
@@ -342,6 +343,9 @@ impl Gateway {
             seen.span = Some(span.clone());
             span.record("enduser.id", principal.subject.as_str());
             id = inspected.single_id().map(|raw| raw.get().to_owned());
+            if matches!(target.egress, mcpgw_registry::Egress::OauthUser { .. }) {
+                connect_style = crate::connect_reply::style_of(&parts.headers, &inspected);
+            }
             seen.messages(&inspected);
             if seen.client.is_none()
                 && let Some(session) = &session
@@ -442,7 +446,8 @@ impl Gateway {
             }
         }
         .instrument(upstream)
-        .await;
+        .await
+        .or_else(|error| crate::connect_reply::answer(error, connect_style, id.as_deref()));
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {

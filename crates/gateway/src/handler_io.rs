@@ -57,15 +57,18 @@ impl Gateway {
         }
     }
 
-    /// Sends a prepared request upstream and streams the response back, within the
-    /// first-byte timeout and with the idle timeout on the body.
+    /// Sends a prepared request of `caller` (a `Principal::owner` key) upstream and
+    /// streams the response back, within the first-byte timeout and with the idle timeout
+    /// on the body.
     pub(crate) async fn send(
         &self,
         target: &Target,
         mut request: Request<Body>,
+        caller: Option<&str>,
     ) -> Result<Response<Body>, GatewayError> {
         // The server's egress mode owns its `Authorization`.
-        let authorization = crate::egress::authorization(self.upstream_auth(), target).await?;
+        let authorization =
+            crate::egress::authorization(self.upstream_auth(), target, caller).await?;
         let egress = authorization.is_some();
         crate::egress::apply(request.headers_mut(), authorization);
         let timeout = self.config.first_byte_timeout;
@@ -85,7 +88,7 @@ impl Gateway {
             && let Some(auth) = self.upstream_auth()
         {
             // Revoked or expired early: the next request obtains a new token.
-            auth.refused(crate::egress::target_of(target)).await;
+            auth.refused(crate::egress::target_of(target, caller)).await;
         }
         client_head(&mut parts);
         let body = IdleBody::new(body, self.config.idle_timeout);

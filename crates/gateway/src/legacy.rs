@@ -129,7 +129,11 @@ pub async fn open_stream(
         .headers
         .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
     let response = gateway
-        .send(target, Request::from_parts(parts, Body::empty()))
+        .send(
+            target,
+            Request::from_parts(parts, Body::empty()),
+            Some(caller.principal.owner().as_str()),
+        )
         .await?;
     if !crate::forward::is_event_stream(&response) {
         return Ok(response);
@@ -189,7 +193,11 @@ pub async fn post_message(
         SessionRoute::Upstream(upstream) => {
             upstream_head(&mut parts, upstream, &target.headers, caller);
             gateway
-                .send(target, Request::from_parts(parts, Body::from(body)))
+                .send(
+                    target,
+                    Request::from_parts(parts, Body::from(body)),
+                    Some(caller.principal.owner().as_str()),
+                )
                 .await
         }
         SessionRoute::Bridged(client) => {

@@ -16,6 +16,7 @@ mod authorize;
 pub mod bridge;
 mod challenge;
 mod config;
+mod connect_reply;
 pub mod egress;
 mod error;
 mod forward;

@@ -49,11 +49,14 @@ pub async fn forward(
     // In the caller's `upstream` span: the server's parent.
     crate::trace::inject(request.headers_mut());
     let sent = std::time::Instant::now();
-    let mut response = gateway.send(target, request).await?;
+    let owner = caller.principal.owner();
+    let mut response = gateway.send(target, request, Some(&owner)).await?;
     if let (Some((method, uri, headers, body)), Some(auth)) = (resend, gateway.upstream_auth())
         && response.status() == http::StatusCode::FORBIDDEN
         && let Some(scope) = crate::egress::insufficient_scope(response.headers())
-        && auth.step_up(crate::egress::target_of(target), &scope).await
+        && auth
+            .step_up(crate::egress::target_of(target, None), &scope)
+            .await
     {
         tracing::info!(server = %target.path, %scope, "step-up: asking for a token with more scopes");
         let mut retry = Request::new(body.map(Body::from).unwrap_or_else(Body::empty));
@@ -61,7 +64,7 @@ pub async fn forward(
         *retry.uri_mut() = uri;
         *retry.headers_mut() = headers;
         crate::trace::inject(retry.headers_mut());
-        response = gateway.send(target, retry).await?;
+        response = gateway.send(target, retry, Some(&owner)).await?;
     }
     crate::observe::upstream_answered(sent.elapsed());
     match caller.tools {

@@ -61,6 +61,12 @@ pub enum Command {
     Secrets(crate::secrets_cmd::SecretsCommand),
     /// A ready-to-use configuration for an MCP client (VS Code, Cursor, Claude Code …).
     ClientConfig(crate::client_config_cmd::ClientConfigArgs),
+    /// Connect your own account at the service a server calls (its egress is oauth-user).
+    Connect(crate::connect_cmd::ConnectArgs),
+    /// The servers that act with your own accounts, and which are connected.
+    Connections(crate::connect_cmd::ConnectionsArgs),
+    /// End your connection to a server; its tokens are revoked.
+    Disconnect(crate::connect_cmd::DisconnectArgs),
     /// Import servers from an MCP registry (the official one, another mcpgw) or a file.
     Import(Box<crate::import_cmd::ImportArgs>),
     /// Peer registries synchronised on an interval (federation).

@@ -61,6 +61,22 @@ struct AuthSection {
     oidc_login: Vec<OidcLoginConfig>,
 }
 
+/// The `[egress]` section: providers users connect their own accounts at (`oauth-user`),
+/// and when those tokens are renewed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EgressSection {
+    #[serde(default)]
+    providers: Vec<mcpgw_auth::egress::user::providers::ProviderConfig>,
+    refresh_buffer_secs: Option<u64>,
+    refresh_interval_secs: Option<u64>,
+}
+
+/// Default time before expiry a user's token is renewed (the Python refresher's hour).
+const DEFAULT_REFRESH_BUFFER_SECS: u64 = 3_600;
+/// Default time between two looks for tokens to renew.
+const DEFAULT_REFRESH_INTERVAL_SECS: u64 = 60;
+
 /// The `[policy]` section: the access policy.
 #[derive(Debug, Default, Deserialize)]
 struct PolicySection {
@@ -122,6 +138,8 @@ struct FileConfig {
     metrics: MetricsSection,
     #[serde(default)]
     registry_api: RegistryApiSection,
+    #[serde(default)]
+    egress: EgressSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -153,6 +171,12 @@ pub struct Settings {
     pub max_tokens_per_owner: usize,
     /// Providers users can sign in to the web UI with (`[[auth.oidc_login]]`).
     pub oidc_login: Vec<OidcLoginConfig>,
+    /// Providers users connect their own accounts at (`[[egress.providers]]`).
+    pub egress_providers: Vec<mcpgw_auth::egress::user::providers::ProviderConfig>,
+    /// How long before expiry users' tokens are renewed.
+    pub egress_refresh_buffer: std::time::Duration,
+    /// How often the renewal looks for tokens to renew.
+    pub egress_refresh_interval: std::time::Duration,
     /// Threads serving client connections (`[gateway] io_threads`; default: one per CPU).
     pub io_threads: usize,
     /// The `scopes.yml` access policy; without one only admins may do anything.
@@ -336,6 +360,25 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             }
         },
         oidc_login: file.auth.oidc_login,
+        egress_providers: file.egress.providers,
+        egress_refresh_buffer: std::time::Duration::from_secs(
+            match file.egress.refresh_buffer_secs {
+                None => DEFAULT_REFRESH_BUFFER_SECS,
+                Some(secs @ 0..=2_592_000) => secs,
+                Some(secs) => bail!(
+                    "egress refresh_buffer_secs must be at most 2592000 (30 days), not {secs}"
+                ),
+            },
+        ),
+        egress_refresh_interval: std::time::Duration::from_secs(
+            match file.egress.refresh_interval_secs {
+                None => DEFAULT_REFRESH_INTERVAL_SECS,
+                Some(secs @ 1..=86_400) => secs,
+                Some(secs) => {
+                    bail!("egress refresh_interval_secs must be between 1 and 86400, not {secs}")
+                }
+            },
+        ),
         max_tokens_per_owner: match file.auth.max_tokens_per_owner {
             None => mcpgw_auth::vending::DEFAULT_MAX_ACTIVE_PER_OWNER,
             Some(count @ 1..=100_000) => count,

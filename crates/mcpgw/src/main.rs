@@ -7,7 +7,9 @@ mod cli;
 mod client;
 mod client_config_cmd;
 mod config;
+mod connect_cmd;
 mod demo;
+mod egress_users;
 mod import_cmd;
 mod model_cmd;
 mod otel;
@@ -93,6 +95,9 @@ fn main() -> ExitCode {
             Command::Stats(args) => stats_cmd::run(args).await,
             Command::Secrets(command) => secrets_cmd::run(command),
             Command::ClientConfig(args) => client_config_cmd::run(args).await,
+            Command::Connect(args) => connect_cmd::connect(args).await,
+            Command::Connections(args) => connect_cmd::list(args).await,
+            Command::Disconnect(args) => connect_cmd::disconnect(args).await,
             Command::Import(args) => import_cmd::run_import(*args).await,
             Command::Source(command) => import_cmd::run_source(*command).await,
             Command::User(command) => user_cmd::run(command).await,

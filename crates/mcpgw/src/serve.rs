@@ -74,6 +74,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if resealed > 0 {
         tracing::info!(rows = resealed, key = %key_id, "sealed stored secrets with the current key");
     }
+    let shutdown = CancellationToken::new();
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let connections = crate::egress_users::user_connections(&settings, &store, address)?;
     // Egress tokens (`oauth-client` servers): one source for checks and traffic. Discovery
     // and token requests are bounded in time and never follow a redirect.
     // Building an HTTP client needs the process's TLS provider (idempotent).
@@ -84,8 +90,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot set up the HTTP client for egress tokens")?;
-    let upstream_auth: mcpgw_registry::SharedUpstreamAuth =
-        Arc::new(mcpgw_gateway::egress::OAuthClients::new(egress_http));
+    let mut egress = mcpgw_gateway::egress::OAuthClients::new(egress_http);
+    if let Some(connections) = &connections {
+        egress = egress.with_users(Arc::clone(connections));
+        crate::egress_users::spawn_refresh(
+            Arc::clone(connections),
+            settings.egress_refresh_interval,
+            shutdown.clone(),
+        );
+    }
+    let upstream_auth: mcpgw_registry::SharedUpstreamAuth = Arc::new(egress);
     let prober = Prober::new(settings.health.timeout)?.with_auth(Arc::clone(&upstream_auth));
     let registry = RegistryService::new(
         Arc::new(store.clone()),
@@ -100,12 +114,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if published > 0 || withdrawn > 0 {
         tracing::info!(published, withdrawn, "published versions brought in step");
     }
-    let shutdown = CancellationToken::new();
-
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let address = listener.local_addr()?;
     if let Some(metrics_address) = settings.metrics_listen {
         serve_metrics(metrics_address, shutdown.clone()).await?;
     }
@@ -244,6 +252,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let api = mcpgw_api::router(AppState {
         aggregate_names,
         live: Default::default(),
+        connections,
         importer,
         registry_api: settings.registry_api.clone(),
         semantic: semantic.clone(),

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
+use common::Launch;
 use common::hostile::{self, Reply};
-use common::oidc::{Provider, client};
-use common::{Launch, upstreams};
+use common::oidc::{Provider, client, protected_upstream};
 use mcpgw_auth::egress::EgressError;
 use mcpgw_auth::egress::client_credentials::{ClientCredentials, TokenCache};
 use mcpgw_auth::egress::discovery;
@@ -22,50 +22,6 @@ use serde_json::{Value, json};
 /// The `aud` of a JWT, read without verifying (the upstream verifies).
 fn audience_of(token: &str) -> Value {
     claims_of(token)["aud"].clone()
-}
-
-/// A protected upstream: mcpgw "B" on a known port, trusting `provider` for tokens
-/// addressed to its own resources, whose policy lets holders of `mcp:read` use `clock`,
-/// an example server it serves at `/clock/mcp`. Returns B, its base URL and what must
-/// live as long as it (its directory, the example server).
-async fn protected_upstream(
-    provider: &Provider,
-) -> (
-    common::Gateway,
-    String,
-    tempfile::TempDir,
-    upstreams::Upstream,
-) {
-    let port = upstreams::unused_port().await;
-    let base = format!("http://127.0.0.1:{port}");
-    let dir = tempfile::tempdir().unwrap();
-    let scopes = dir.path().join("b-scopes.yml");
-    std::fs::write(
-        &scopes,
-        "mcp:read:\n- server: clock\n  methods: ['*']\n  tools: ['*']\n",
-    )
-    .unwrap();
-    let config = dir.path().join("b.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[policy]\nscopes_file = \"{}\"\n[[auth.issuers]]\nissuer = \"{}\"\n\
-             preset = \"generic\"\naudiences = [\"{base}/*\"]\n",
-            scopes.display(),
-            provider.issuer
-        ),
-    )
-    .unwrap();
-    let upstream_b = Launch::quiet(&dir.path().join("b"))
-        .listen(&format!("127.0.0.1:{port}"))
-        .args(&["--config", config.to_str().unwrap()])
-        .start()
-        .await;
-    let clock = upstreams::example("currenttime", true).await;
-    upstream_b
-        .register_healthy(common::http_server("clock", &clock.url))
-        .await;
-    (upstream_b, base, dir, clock)
 }
 
 #[tokio::test]

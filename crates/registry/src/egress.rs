@@ -4,7 +4,8 @@
 //! dual-token rule). `passthrough`: the caller's own credential is required (the
 //! dual-token rule, enforced). `oauth-client`: a token the gateway obtains with its own
 //! client credentials from the authorization server the upstream names in its protected
-//! resource metadata (the MCP authorization spec), for that upstream only.
+//! resource metadata (the MCP authorization spec), for that upstream only. `oauth-user`:
+//! each user's own token at a configured provider, which they connect themselves.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,15 +32,25 @@ pub enum Egress {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scope: Option<String>,
     },
+    /// Each user's own account at `provider` (`[[egress.providers]]`), connected by the
+    /// user; a request of a user who has not connected is answered with where to do so.
+    OauthUser {
+        /// The configured provider's name.
+        provider: String,
+        /// Scopes this server needs beyond the provider's (space-separated), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
 }
 
 impl Egress {
-    /// `none` or `oauth-client`.
+    /// The mode's name.
     pub fn mode(&self) -> &'static str {
         match self {
             Egress::None => "none",
             Egress::Passthrough => "passthrough",
             Egress::OauthClient { .. } => "oauth-client",
+            Egress::OauthUser { .. } => "oauth-user",
         }
     }
 
@@ -49,6 +60,24 @@ impl Egress {
         match self {
             Egress::None => Ok(Egress::None),
             Egress::Passthrough => Ok(Egress::Passthrough),
+            Egress::OauthUser { provider, scope } => {
+                let provider = provider.trim().to_owned();
+                let valid = !provider.is_empty()
+                    && provider.len() <= 64
+                    && provider.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                    });
+                if !valid {
+                    return Err(RegistryError::invalid(
+                        "egress",
+                        "provider must name a configured egress provider (1-64 of a-z 0-9 - _)",
+                    ));
+                }
+                Ok(Egress::OauthUser {
+                    provider,
+                    scope: normalised_scope(scope),
+                })
+            }
             Egress::OauthClient {
                 client_id,
                 client_secret,
@@ -86,13 +115,10 @@ impl Egress {
                         "client_secret must hold 1 to 4096 characters",
                     ));
                 }
-                let scope = scope
-                    .map(|scope| scope.split_whitespace().collect::<Vec<_>>().join(" "))
-                    .filter(|scope| !scope.is_empty());
                 Ok(Egress::OauthClient {
                     client_id,
                     client_secret,
-                    scope,
+                    scope: normalised_scope(scope),
                 })
             }
         }
@@ -101,8 +127,7 @@ impl Egress {
     /// The same with its secret replaced by [`REDACTED`], for showing.
     pub fn redacted(&self) -> Egress {
         match self {
-            Egress::None => Egress::None,
-            Egress::Passthrough => Egress::Passthrough,
+            Egress::None | Egress::Passthrough | Egress::OauthUser { .. } => self.clone(),
             Egress::OauthClient {
                 client_id, scope, ..
             } => Egress::OauthClient {
@@ -112,6 +137,13 @@ impl Egress {
             },
         }
     }
+}
+
+/// Scopes with single spaces between them, or none.
+fn normalised_scope(scope: Option<String>) -> Option<String> {
+    scope
+        .map(|scope| scope.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|scope| !scope.is_empty())
 }
 
 #[cfg(test)]
@@ -142,5 +174,18 @@ mod tests {
         let none: Egress = serde_json::from_str(r#"{"mode":"none"}"#).unwrap();
         assert_eq!(none, Egress::None);
         assert!(serde_json::from_str::<Egress>(r#"{"mode":"magic"}"#).is_err());
+        let user: Egress =
+            serde_json::from_str(r#"{"mode":"oauth-user","provider":"jira","scope":" a  b "}"#)
+                .unwrap();
+        assert_eq!(
+            user.validated(&Egress::None).unwrap(),
+            Egress::OauthUser {
+                provider: "jira".into(),
+                scope: Some("a b".into())
+            }
+        );
+        let bad: Egress =
+            serde_json::from_str(r#"{"mode":"oauth-user","provider":"No Such"}"#).unwrap();
+        assert!(bad.validated(&Egress::None).is_err());
     }
 }

@@ -114,8 +114,9 @@ impl Prober {
             revision: server.revision,
             url: server.url.as_deref().unwrap_or_default(),
             egress: &server.egress,
+            caller: None,
         };
-        let authorization = auth
+        let granted = auth
             .authorization(target)
             .await
             .map_err(|reason| ProbeError::Config(format!("cannot obtain a token: {reason}")))?;
@@ -123,7 +124,8 @@ impl Prober {
             &mut endpoint
         {
             headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
-            headers.push(("Authorization".to_owned(), authorization));
+            headers.push(("Authorization".to_owned(), granted.authorization));
+            headers.extend(granted.headers);
         }
         Ok(endpoint)
     }

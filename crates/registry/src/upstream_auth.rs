@@ -19,13 +19,51 @@ pub struct EgressTarget<'a> {
     pub url: &'a str,
     /// Its egress configuration.
     pub egress: &'a Egress,
+    /// For `oauth-user`: the owner key (`Principal::owner`) of the user on whose behalf
+    /// the request goes (none for the gateway's own checks).
+    pub caller: Option<&'a str>,
+}
+
+/// What a request to the upstream carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    /// The `Authorization` value (`Bearer …`).
+    pub authorization: String,
+    /// More headers the provider wants (`X-Atlassian-Cloud-Id`, …).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why a request cannot be authorised upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EgressFailure {
+    /// The user has not connected their account at `provider` (or must again): they do
+    /// so at `url`.
+    Connect {
+        /// The provider's display name.
+        provider: String,
+        /// Where to connect.
+        url: String,
+    },
+    /// Anything else, said in words.
+    Failed(String),
+}
+
+impl std::fmt::Display for EgressFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EgressFailure::Connect { provider, url } => {
+                write!(f, "connect your {provider} account first: {url}")
+            }
+            EgressFailure::Failed(reason) => f.write_str(reason),
+        }
+    }
 }
 
 /// Obtains the `Authorization` the upstream of a server with an egress mode needs.
 #[async_trait]
 pub trait UpstreamAuth: Send + Sync + 'static {
-    /// The header value for `target`'s upstream (`Bearer …`), or why there is none.
-    async fn authorization(&self, target: EgressTarget<'_>) -> Result<String, String>;
+    /// What a request to `target`'s upstream carries, or why it cannot go.
+    async fn authorization(&self, target: EgressTarget<'_>) -> Result<Granted, EgressFailure>;
 
     /// The upstream refused the last one (401): the next call obtains a new one.
     async fn refused(&self, target: EgressTarget<'_>);

@@ -90,11 +90,17 @@ pub(crate) async fn delete_server(pool: &AnyPool, path: &str) -> Result<bool, St
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-    sqlx::query("DELETE FROM health_events WHERE path = $1")
-        .bind(path)
-        .execute(&mut *tx)
-        .await
-        .map_err(unavailable)?;
+    // Its history, and users' tokens for it (they were for this server only).
+    for sql in [
+        "DELETE FROM health_events WHERE path = $1",
+        "DELETE FROM egress_connections WHERE server_path = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(path)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+    }
     tx.commit().await.map_err(unavailable)?;
     Ok(deleted.rows_affected() == 1)
 }

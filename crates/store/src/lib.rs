@@ -13,6 +13,7 @@
 mod analytics;
 mod audit;
 mod connect;
+mod connections;
 mod embeddings;
 mod health_events;
 mod origins;

@@ -21,7 +21,9 @@ impl SqlStore {
     /// WAL checkpoint), so that no plaintext stays on disk there; PostgreSQL keeps old
     /// row versions until they are vacuumed (the README says so).
     pub async fn seal_stored_secrets(&self) -> Result<u64, StoreError> {
-        let changed = self.reseal_servers().await? + self.reseal_sources().await?;
+        let changed = self.reseal_servers().await?
+            + self.reseal_sources().await?
+            + self.reseal_connections().await?;
         if changed > 0 && self.backend() == crate::Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(self.pool())

@@ -114,6 +114,12 @@ pub const SOURCE_TOKEN: &str = "registry_sources.token";
 /// See [`HEADERS`].
 pub const EGRESS: &str = "servers.egress";
 
+/// The context a user's connection token is sealed for: bound to its column and row, so
+/// that a sealed token copied to another user's row does not open.
+pub fn connection_context(column: &str, owner: &str, server: &str) -> String {
+    format!("egress_connections.{column}\n{owner}\n{server}")
+}
+
 /// `egress` with `change` applied to its client secret, if it has one.
 fn map_client_secret(
     egress: Egress,

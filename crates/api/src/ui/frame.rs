@@ -32,6 +32,8 @@ pub enum Section {
     Search,
     /// Tokens and client setup.
     Tokens,
+    /// The viewer's connected accounts.
+    Connections,
     /// Users, policy and audit (admins only).
     Admin,
     /// A page of no section (an error).
@@ -87,6 +89,7 @@ impl Frame {
             Section::Servers => "servers",
             Section::Search => "search",
             Section::Tokens => "tokens",
+            Section::Connections => "connections",
             Section::Admin => "admin",
             Section::Elsewhere => "",
         };

@@ -11,6 +11,7 @@ mod activity;
 mod admin_page;
 mod assets;
 mod audit_page;
+mod connections_page;
 mod error;
 mod events;
 mod form_input;
@@ -64,6 +65,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/ui/tokens/{id}/revoke",
             axum::routing::post(tokens_page::revoke),
         )
+        .route("/ui/connections", get(connections_page::page))
+        .route(
+            "/ui/connections/{path}/disconnect",
+            axum::routing::post(connections_page::disconnect),
+        )
+        .route("/oauth/connect/{path}", get(connections_page::start))
+        .route("/oauth/callback", get(connections_page::finish))
         .route("/ui/admin", get(admin_page::page))
         .route("/ui/admin/audit", get(audit_page::page))
         .route("/ui/events", get(events::stream))

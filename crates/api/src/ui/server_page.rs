@@ -196,6 +196,13 @@ async fn render_page(
                  X-Authorization)"
                     .to_owned()
             }
+            mcpgw_registry::Egress::OauthUser { provider, scope } => format!(
+                "each user's own {provider} account (connect it under Accounts){}",
+                scope
+                    .as_deref()
+                    .map(|scope| format!(", scopes {scope}"))
+                    .unwrap_or_default()
+            ),
             mcpgw_registry::Egress::OauthClient {
                 client_id, scope, ..
             } => format!(

@@ -91,8 +91,9 @@ impl Aggregator {
         let mut request = Request::new(Body::from(rewritten));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = target.uri.clone()?;
+        let owner = principal.owner();
         let authorization =
-            crate::egress::authorization(self.gateway.upstream_auth(), &target).await;
+            crate::egress::authorization(self.gateway.upstream_auth(), &target, Some(&owner)).await;
         let headers = request.headers_mut();
         for (name, value) in &target.headers {
             headers.insert(name.clone(), value.clone());
@@ -116,7 +117,7 @@ impl Aggregator {
         let started = std::time::Instant::now();
         let sent = self
             .gateway
-            .send(&target, request)
+            .send(&target, request, Some(&owner))
             .instrument(upstream)
             .await;
         let success = sent

@@ -150,6 +150,20 @@ impl Provider {
         assert_eq!(response.status(), 204);
     }
 
+    /// How many token revocation requests (RFC 7009) arrived.
+    pub async fn revocations(&self) -> u64 {
+        let body: Value = self
+            .http
+            .get(format!("{}/__test/revocations", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["revocations"].as_u64().unwrap()
+    }
+
     /// How often the key set has been fetched.
     pub async fn jwks_hits(&self) -> u64 {
         let body: Value = self
@@ -163,4 +177,48 @@ impl Provider {
             .unwrap();
         body["hits"].as_u64().unwrap()
     }
+}
+
+/// A protected upstream: mcpgw "B" on a known port, trusting `provider` for tokens
+/// addressed to its own resources, whose policy lets holders of `mcp:read` use `clock`,
+/// an example server it serves at `/clock/mcp`. Returns B, its base URL and what must
+/// live as long as it (its directory, the example server).
+pub async fn protected_upstream(
+    provider: &Provider,
+) -> (
+    super::Gateway,
+    String,
+    tempfile::TempDir,
+    super::upstreams::Upstream,
+) {
+    let port = super::upstreams::unused_port().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let scopes = dir.path().join("b-scopes.yml");
+    std::fs::write(
+        &scopes,
+        "mcp:read:\n- server: clock\n  methods: ['*']\n  tools: ['*']\n",
+    )
+    .unwrap();
+    let config = dir.path().join("b.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[policy]\nscopes_file = \"{}\"\n[[auth.issuers]]\nissuer = \"{}\"\n\
+             preset = \"generic\"\naudiences = [\"{base}/*\"]\n",
+            scopes.display(),
+            provider.issuer
+        ),
+    )
+    .unwrap();
+    let upstream_b = super::Launch::quiet(&dir.path().join("b"))
+        .listen(&format!("127.0.0.1:{port}"))
+        .args(&["--config", config.to_str().unwrap()])
+        .start()
+        .await;
+    let clock = super::upstreams::example("currenttime", true).await;
+    upstream_b
+        .register_healthy(super::http_server("clock", &clock.url))
+        .await;
+    (upstream_b, base, dir, clock)
 }

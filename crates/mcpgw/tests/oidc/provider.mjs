@@ -12,7 +12,10 @@
 //   clients  [{ client_id, client_secret, scope: "a b", audience: "aud", claims: {...},
 //              redirect_uris: ["http://127.0.0.1/cb"] }]
 //            A client with redirect_uris uses the authorization code flow instead (a
-//            "native" client: a loopback redirect URI matches on any port, RFC 8252).
+//            "native" client: a loopback redirect URI matches on any port, RFC 8252);
+//            with `refresh: true` it also gets refresh tokens (no offline_access needed).
+//            Such a client's `scope` names the resource scopes it may be granted; a
+//            `resource` in its authorization request gets JWT access tokens for it.
 //   accounts {"<login>": { claims }}: what the ID token says about a user who signs in
 //            with that login on the development login page (any password); claims are
 //            released under the scope "groups" (groups, cognito:groups, realm_access,
@@ -32,6 +35,8 @@
 // Test-only endpoints:
 //   POST /__test/rotate     new signing key (same alg); JWKS then holds only the new key. 204.
 //   GET  /__test/jwks-hits  {"hits": N}: how many times the JWKS endpoint was requested.
+//   GET  /__test/revocations {"revocations": N}: how many token revocation requests
+//                           (RFC 7009, POST /token/revocation) arrived.
 //
 // oidc-provider is loaded from $MCPGW_TEST_OIDC_MODULES (a node_modules directory) when set,
 // else by the ordinary resolution from this file.
@@ -88,7 +93,7 @@ function buildProvider(Provider, issuer) {
       client_id: c.client_id,
       client_secret: c.client_secret,
       application_type: 'native',
-      grant_types: ['authorization_code'],
+      grant_types: c.refresh ? ['authorization_code', 'refresh_token'] : ['authorization_code'],
       response_types: ['code'],
       redirect_uris: c.redirect_uris,
       token_endpoint_auth_method: 'client_secret_basic',
@@ -109,12 +114,14 @@ function buildProvider(Provider, issuer) {
       email: ['email'],
       groups: ['groups', 'cognito:groups', 'realm_access', 'roles'],
     },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     findAccount: async (_ctx, sub) => ({
       accountId: sub,
       claims: async () => ({ ...(accounts[sub] ?? {}), sub }),
     }),
     features: {
       devInteractions: { enabled: true },
+      revocation: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
@@ -167,6 +174,7 @@ function buildProvider(Provider, issuer) {
 const { default: Provider, errors } = await loadProvider();
 let current = null; // request handler of the Provider instance in use
 let jwksHits = 0;
+let revocations = 0;
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
@@ -179,7 +187,12 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hits: jwksHits }));
     return;
   }
+  if (url.pathname === '/__test/revocations' && req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ revocations }));
+    return;
+  }
   if (url.pathname === '/jwks') jwksHits += 1;
+  if (url.pathname === '/token/revocation' && req.method === 'POST') revocations += 1;
   if (!current) {
     res.writeHead(503).end();
     return;

@@ -1,0 +1,548 @@
+//! The `oauth-user` egress mode (issue 11): each user connects their own account at the
+//! service a server calls (Atlassian, GitHub, Google, Microsoft, or any OAuth 2
+//! authorization server), and the gateway sends that user's token with that user's
+//! requests to that server only.
+//!
+//! Connecting is the authorization code flow with PKCE (S256), `state` bound both to the
+//! browser (a cookie) and to the signed-in user, and the RFC 9207 `iss` check. Tokens are
+//! kept per user per server in the database (sealed at rest by the store), refreshed in
+//! the background before they expire, and revoked at the provider when the user
+//! disconnects. Decrypted tokens are kept in memory for a few seconds so that a call does
+//! not read the database.
+
+pub mod providers;
+pub mod store;
+pub mod token_endpoint;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::login::Callback;
+use crate::session::{digest, random_token};
+use providers::{Provider, ProviderConfig, ProviderConfigError};
+use store::{ConnectFlow, ConnectionRecord, ConnectionStore};
+
+/// How long a connect flow may take, from the redirect to the provider to its callback.
+pub const CONNECT_FLOW_TTL_SECS: i64 = 600;
+/// How long a token read from the database is used without reading it again (another
+/// replica may have refreshed or removed it).
+const CACHE_SECS: i64 = 30;
+/// A token this close to expiring is refreshed before it is used.
+const USE_MARGIN_SECS: i64 = 60;
+/// How long one replica holds the right to refresh a connection.
+const REFRESH_LEASE_SECS: i64 = 30;
+/// Timeout of each request to a provider.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why connecting or using a connection failed. Each says what the user can do.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No provider by that name is configured.
+    #[error("no egress provider '{0}' is configured")]
+    UnknownProvider(String),
+    /// The callback does not belong to a connect flow this browser and user started.
+    #[error(
+        "this connection attempt expired or was not started by you in this browser; start again"
+    )]
+    BadState,
+    /// The provider refused (the user declined, the grant was revoked …).
+    #[error("the provider refused: {0}")]
+    Refused(String),
+    /// The provider could not be reached or answered nonsense.
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(String),
+    /// The database failed.
+    #[error("connection store: {0}")]
+    Store(String),
+}
+
+/// Where to send the browser, and the connect cookie's value (the `state`).
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The provider's authorization URL with every parameter.
+    pub location: String,
+    /// The cookie value binding the flow to the browser.
+    pub state: String,
+}
+
+/// What starting a connection needs to know of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectTarget<'a> {
+    /// The server's path.
+    pub server: &'a str,
+    /// Its upstream URL (the RFC 8707 resource).
+    pub url: &'a str,
+    /// The provider its egress names.
+    pub provider: &'a str,
+    /// Scopes the server needs beyond the provider's.
+    pub scope: Option<&'a str>,
+}
+
+/// A user's connection as shown to them (never the tokens).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConnectionInfo {
+    /// The server's path.
+    pub server: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The granted scopes.
+    pub scope: Option<String>,
+    /// When the access token expires.
+    pub expires_at: Option<i64>,
+    /// Whether it can be renewed without the user.
+    pub refreshable: bool,
+    /// When the user connected.
+    pub connected_at: i64,
+    /// When tokens were last obtained.
+    pub refreshed_at: i64,
+}
+
+/// What a request to a server needs from the user's connection.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// Send this `Authorization` and these headers.
+    Granted {
+        /// `Bearer …`.
+        authorization: String,
+        /// The provider's extra headers.
+        headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    },
+    /// The user has not connected (or must connect again).
+    NotConnected {
+        /// The provider's display name.
+        provider: String,
+        /// Where the user connects.
+        url: String,
+    },
+}
+
+/// What a background refresh round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshReport {
+    /// Connections given new tokens.
+    pub refreshed: usize,
+    /// Connections the provider no longer honours (removed: the user connects again).
+    pub dropped: usize,
+    /// Connections that could not be refreshed this time (tried again later).
+    pub failed: usize,
+}
+
+/// A token read from the database, kept briefly.
+struct Cached {
+    access: Access,
+    expires_at: Option<i64>,
+    read_at: i64,
+}
+
+/// Users' connections: the flows, the tokens, their refresh and revocation.
+pub struct UserConnections {
+    providers: Vec<Provider>,
+    http: reqwest::Client,
+    store: Arc<dyn ConnectionStore>,
+    base_url: String,
+    refresh_buffer: i64,
+    cache: Mutex<HashMap<(String, String), Cached>>,
+}
+
+impl UserConnections {
+    /// Connections at `configs`' providers, in `store`; the gateway is reached at
+    /// `base_url` (its public URL: the callback and connect URLs are built on it); tokens
+    /// are refreshed `refresh_buffer` before they expire.
+    pub fn new(
+        configs: Vec<ProviderConfig>,
+        store: Arc<dyn ConnectionStore>,
+        base_url: &str,
+        refresh_buffer: Duration,
+    ) -> Result<Self, ProviderConfigError> {
+        let mut providers: Vec<Provider> = Vec::with_capacity(configs.len());
+        for config in configs {
+            let provider = config.resolve(|name| providers.iter().any(|p| p.name == name))?;
+            providers.push(provider);
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(PROVIDER_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| ProviderConfigError::Endpoint("(client)".into(), error.to_string()))?;
+        Ok(UserConnections {
+            providers,
+            http,
+            store,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            refresh_buffer: i64::try_from(refresh_buffer.as_secs()).unwrap_or(i64::MAX),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The configured providers.
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    /// The provider named `name`.
+    pub fn provider(&self, name: &str) -> Result<&Provider, ConnectError> {
+        self.providers
+            .iter()
+            .find(|provider| provider.name == name)
+            .ok_or_else(|| ConnectError::UnknownProvider(name.to_owned()))
+    }
+
+    /// Where a user connects their account for `server` (a page of the gateway, which
+    /// asks them to sign in first: never a pre-authenticated URL).
+    pub fn connect_url(&self, server: &str) -> String {
+        format!("{}/oauth/connect/{server}", self.base_url)
+    }
+
+    fn redirect_uri(&self) -> String {
+        format!("{}/oauth/callback", self.base_url)
+    }
+
+    /// Starts connecting `owner`'s account for `target`; the browser continues to `next`
+    /// (a local path) once connected.
+    pub async fn start(
+        &self,
+        owner: &str,
+        target: ConnectTarget<'_>,
+        next: String,
+        now: i64,
+    ) -> Result<Started, ConnectError> {
+        let provider = self.provider(target.provider)?;
+        let verifier = random_token();
+        let state = random_token();
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
+        let resource = provider.send_resource.then(|| target.url.to_owned());
+        let flow = ConnectFlow {
+            state_hash: digest(&state),
+            owner: owner.to_owned(),
+            server: target.server.to_owned(),
+            provider: provider.name.clone(),
+            verifier,
+            redirect_uri: self.redirect_uri(),
+            resource: resource.clone(),
+            next,
+            expires_at: now + CONNECT_FLOW_TTL_SECS,
+        };
+        self.store
+            .insert_connect_flow(&flow)
+            .await
+            .map_err(ConnectError::Store)?;
+        let mut scopes = provider.scopes.clone();
+        for scope in target.scope.unwrap_or_default().split_whitespace() {
+            if !scopes.iter().any(|held| held == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        let mut location = reqwest::Url::parse(&provider.authorization_url)
+            .map_err(|error| ConnectError::Unavailable(format!("authorization_url: {error}")))?;
+        {
+            let mut query = location.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &provider.client_id)
+                .append_pair("redirect_uri", &flow.redirect_uri)
+                .append_pair("state", &state)
+                .append_pair("code_challenge", &challenge)
+                .append_pair("code_challenge_method", "S256");
+            if !scopes.is_empty() {
+                query.append_pair("scope", &scopes.join(" "));
+            }
+            if let Some(resource) = &resource {
+                query.append_pair("resource", resource);
+            }
+            for (name, value) in &provider.authorization_params {
+                query.append_pair(name, value);
+            }
+        }
+        Ok(Started {
+            location: location.into(),
+            state,
+        })
+    }
+
+    /// Finishes a connect flow from the provider's `callback`: `cookie_state` must be its
+    /// `state`, and `owner` (who is signed in in this browser) the user who started it.
+    /// Returns the server and where the browser goes next.
+    pub async fn finish(
+        &self,
+        callback: Callback,
+        cookie_state: Option<&str>,
+        owner: &str,
+        now: i64,
+    ) -> Result<(String, String), ConnectError> {
+        let state = callback.state.as_deref().ok_or(ConnectError::BadState)?;
+        if cookie_state != Some(state) {
+            return Err(ConnectError::BadState);
+        }
+        let flow = self
+            .store
+            .take_connect_flow(&digest(state))
+            .await
+            .map_err(ConnectError::Store)?
+            .filter(|flow| now < flow.expires_at && flow.owner == owner)
+            .ok_or(ConnectError::BadState)?;
+        let provider = self.provider(&flow.provider)?;
+        // RFC 9207: a response naming another issuer is a mix-up attack.
+        if let (Some(iss), Some(expected)) = (&callback.iss, &provider.issuer)
+            && iss.trim_end_matches('/') != expected.trim_end_matches('/')
+        {
+            return Err(ConnectError::Refused(format!(
+                "the response names issuer '{iss}', not '{expected}'"
+            )));
+        }
+        if let Some(error) = callback.error {
+            let description = callback.error_description.unwrap_or_default();
+            return Err(ConnectError::Refused(
+                format!("{error} {description}").trim().to_owned(),
+            ));
+        }
+        let code = callback
+            .code
+            .ok_or_else(|| ConnectError::Refused("the response has no code".into()))?;
+        let issued = token_endpoint::redeem_code(
+            &self.http,
+            provider,
+            &code,
+            &flow.verifier,
+            &flow.redirect_uri,
+            flow.resource.as_deref(),
+        )
+        .await
+        .map_err(refused_or_unavailable)?;
+        let record = ConnectionRecord {
+            owner: flow.owner.clone(),
+            server: flow.server.clone(),
+            provider: flow.provider.clone(),
+            resource: flow.resource.clone(),
+            access_token: issued.access_token,
+            refresh_token: issued.refresh_token,
+            expires_at: issued.expires_in.map(|seconds| now + seconds),
+            scope: issued.scope,
+            created_at: now,
+            refreshed_at: now,
+        };
+        self.store
+            .put_connection(&record)
+            .await
+            .map_err(ConnectError::Store)?;
+        self.forget(&flow.owner, &flow.server);
+        tracing::info!(owner = %flow.owner, server = %flow.server, provider = %flow.provider, "user connected an account");
+        Ok((flow.server, flow.next))
+    }
+
+    /// What `owner`'s request to `server` (whose egress names `provider`) carries.
+    pub async fn access(
+        &self,
+        owner: &str,
+        server: &str,
+        provider: &str,
+        now: i64,
+    ) -> Result<Access, ConnectError> {
+        let key = (owner.to_owned(), server.to_owned());
+        if let Some(cached) = self.locked_cache().get(&key)
+            && now < cached.read_at + CACHE_SECS
+            && cached
+                .expires_at
+                .is_none_or(|expires| now + USE_MARGIN_SECS < expires)
+        {
+            return Ok(cached.access.clone());
+        }
+        let provider = self.provider(provider)?;
+        let not_connected = Access::NotConnected {
+            provider: provider.display_name.clone(),
+            url: self.connect_url(server),
+        };
+        let stored = self
+            .store
+            .get_connection(owner, server)
+            .await
+            .map_err(ConnectError::Store)?;
+        let record = match stored {
+            Some(record) if record.provider == provider.name => record,
+            _ => return Ok(not_connected),
+        };
+        let record = if record
+            .expires_at
+            .is_some_and(|expires| expires <= now + USE_MARGIN_SECS)
+        {
+            match self.refresh_one(record, now).await? {
+                Some(record) => record,
+                None => return Ok(not_connected),
+            }
+        } else {
+            record
+        };
+        let access = Access::Granted {
+            authorization: format!("Bearer {}", record.access_token),
+            headers: provider.extra_headers.clone(),
+        };
+        self.locked_cache().insert(
+            key,
+            Cached {
+                access: access.clone(),
+                expires_at: record.expires_at,
+                read_at: now,
+            },
+        );
+        Ok(access)
+    }
+
+    /// The user's connections.
+    pub async fn list(&self, owner: &str) -> Result<Vec<ConnectionInfo>, ConnectError> {
+        let records = self
+            .store
+            .connections_of(owner)
+            .await
+            .map_err(ConnectError::Store)?;
+        Ok(records
+            .into_iter()
+            .map(|record| ConnectionInfo {
+                refreshable: record.refresh_token.is_some(),
+                server: record.server,
+                provider: record.provider,
+                scope: record.scope,
+                expires_at: record.expires_at,
+                connected_at: record.created_at,
+                refreshed_at: record.refreshed_at,
+            })
+            .collect())
+    }
+
+    /// Ends the user's connection to `server`: the tokens are forgotten here and revoked
+    /// at the provider (when it has a revocation endpoint). `false` when there was none.
+    pub async fn disconnect(&self, owner: &str, server: &str) -> Result<bool, ConnectError> {
+        let removed = self
+            .store
+            .delete_connection(owner, server)
+            .await
+            .map_err(ConnectError::Store)?;
+        self.forget(owner, server);
+        let Some(record) = removed else {
+            return Ok(false);
+        };
+        if let Ok(provider) = self.provider(&record.provider) {
+            let tokens = [
+                (record.refresh_token.as_deref(), "refresh_token"),
+                (Some(record.access_token.as_str()), "access_token"),
+            ];
+            for (token, hint) in tokens {
+                if let Some(token) = token
+                    && let Err(error) =
+                        token_endpoint::revoke(&self.http, provider, token, hint).await
+                {
+                    tracing::warn!(%server, provider = %provider.name, %error, "cannot revoke a disconnected user's token at the provider");
+                }
+            }
+        }
+        tracing::info!(%owner, %server, "user disconnected an account");
+        Ok(true)
+    }
+
+    /// The upstream refused the user's token (401): it is read again next time.
+    pub fn forget(&self, owner: &str, server: &str) {
+        self.locked_cache()
+            .remove(&(owner.to_owned(), server.to_owned()));
+    }
+
+    /// Refreshes every connection that expires within the refresh buffer.
+    pub async fn refresh_due(&self, now: i64) -> Result<RefreshReport, ConnectError> {
+        let due = self
+            .store
+            .connections_expiring(now.saturating_add(self.refresh_buffer), 200)
+            .await
+            .map_err(ConnectError::Store)?;
+        let mut report = RefreshReport::default();
+        for record in due {
+            match self.refresh_one(record, now).await {
+                Ok(Some(_)) => report.refreshed += 1,
+                Ok(None) => report.dropped += 1,
+                Err(error) => {
+                    report.failed += 1;
+                    tracing::warn!(%error, "cannot refresh a user's connection; trying again later");
+                }
+            }
+        }
+        if let Err(error) = self.store.prune_connect_flows(now).await {
+            tracing::warn!(%error, "cannot prune expired connect flows");
+        }
+        Ok(report)
+    }
+
+    /// New tokens for `record`: `None` when the provider no longer honours it (the
+    /// connection is then removed) or it cannot be refreshed and has expired.
+    async fn refresh_one(
+        &self,
+        record: ConnectionRecord,
+        now: i64,
+    ) -> Result<Option<ConnectionRecord>, ConnectError> {
+        let expired = record.expires_at.is_some_and(|expires| expires <= now);
+        let Some(refresh_token) = record.refresh_token.clone() else {
+            return Ok((!expired).then_some(record));
+        };
+        let claimed = self
+            .store
+            .claim_refresh(&record.owner, &record.server, now, now + REFRESH_LEASE_SECS)
+            .await
+            .map_err(ConnectError::Store)?;
+        if !claimed {
+            // Another replica (or task) is refreshing it: use what is there meanwhile.
+            return Ok((!expired).then_some(record));
+        }
+        let provider = self.provider(&record.provider)?;
+        match token_endpoint::refresh(
+            &self.http,
+            provider,
+            &refresh_token,
+            record.resource.as_deref(),
+        )
+        .await
+        {
+            Ok(issued) => {
+                let refreshed = ConnectionRecord {
+                    access_token: issued.access_token,
+                    // A provider that does not rotate refresh tokens sends none back.
+                    refresh_token: issued.refresh_token.or(Some(refresh_token)),
+                    expires_at: issued.expires_in.map(|seconds| now + seconds),
+                    scope: issued.scope.or(record.scope.clone()),
+                    refreshed_at: now,
+                    ..record
+                };
+                self.store
+                    .put_connection(&refreshed)
+                    .await
+                    .map_err(ConnectError::Store)?;
+                self.forget(&refreshed.owner, &refreshed.server);
+                tracing::info!(owner = %refreshed.owner, server = %refreshed.server, "refreshed a user's connection");
+                Ok(Some(refreshed))
+            }
+            Err(crate::egress::EgressError::Refused { error, .. }) => {
+                tracing::warn!(owner = %record.owner, server = %record.server, %error, "the provider no longer honours a user's connection; removed");
+                self.store
+                    .delete_connection(&record.owner, &record.server)
+                    .await
+                    .map_err(ConnectError::Store)?;
+                self.forget(&record.owner, &record.server);
+                Ok(None)
+            }
+            Err(error) => Err(ConnectError::Unavailable(error.to_string())),
+        }
+    }
+
+    fn locked_cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn refused_or_unavailable(error: crate::egress::EgressError) -> ConnectError {
+    match error {
+        crate::egress::EgressError::Refused { .. } => ConnectError::Refused(error.to_string()),
+        other => ConnectError::Unavailable(other.to_string()),
+    }
+}

@@ -1,0 +1,95 @@
+//! Where users' connections and connect flows in progress live (the gateway's database,
+//! so that every replica sees them). Tokens are sealed at rest by the implementation.
+
+use async_trait::async_trait;
+
+/// One user's connection to one server's provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionRecord {
+    /// [`crate::Principal::owner`] of the user.
+    pub owner: String,
+    /// The server's path.
+    pub server: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The RFC 8707 resource the tokens are for, when one was sent.
+    pub resource: Option<String>,
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token, if the provider issued one.
+    pub refresh_token: Option<String>,
+    /// When the access token expires (seconds since the epoch), if the provider said.
+    pub expires_at: Option<i64>,
+    /// The scopes granted, as the provider said.
+    pub scope: Option<String>,
+    /// When the user connected.
+    pub created_at: i64,
+    /// When the tokens were last obtained (connect or refresh).
+    pub refreshed_at: i64,
+}
+
+/// A connect flow between the redirect to the provider and its callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectFlow {
+    /// SHA-256 (hex) of `state` (also the connect cookie's value).
+    pub state_hash: String,
+    /// Who is connecting.
+    pub owner: String,
+    /// For which server.
+    pub server: String,
+    /// At which provider.
+    pub provider: String,
+    /// The PKCE code verifier.
+    pub verifier: String,
+    /// The redirect URI sent, sent again with the code.
+    pub redirect_uri: String,
+    /// The `resource` sent, if any (sent again with the code).
+    pub resource: Option<String>,
+    /// Where the browser goes afterwards (a local path).
+    pub next: String,
+    /// When the flow expires.
+    pub expires_at: i64,
+}
+
+/// Storage of connections and connect flows.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Stores a connect flow.
+    async fn insert_connect_flow(&self, flow: &ConnectFlow) -> Result<(), String>;
+    /// Removes and returns a connect flow (each can be finished once).
+    async fn take_connect_flow(&self, state_hash: &str) -> Result<Option<ConnectFlow>, String>;
+    /// Stores a connection, replacing the user's earlier one to the same server.
+    async fn put_connection(&self, record: &ConnectionRecord) -> Result<(), String>;
+    /// The user's connection to `server`.
+    async fn get_connection(
+        &self,
+        owner: &str,
+        server: &str,
+    ) -> Result<Option<ConnectionRecord>, String>;
+    /// Every connection of the user.
+    async fn connections_of(&self, owner: &str) -> Result<Vec<ConnectionRecord>, String>;
+    /// Removes the user's connection to `server`; returns it if there was one.
+    async fn delete_connection(
+        &self,
+        owner: &str,
+        server: &str,
+    ) -> Result<Option<ConnectionRecord>, String>;
+    /// Connections with a refresh token whose access token expires before `before`, at
+    /// most `limit`.
+    async fn connections_expiring(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<ConnectionRecord>, String>;
+    /// Claims the right to refresh the connection until `until` (one replica at a time,
+    /// so that a rotating refresh token is used once); `false` when another holds it.
+    async fn claim_refresh(
+        &self,
+        owner: &str,
+        server: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, String>;
+    /// Deletes connect flows that expired before `now`; returns how many.
+    async fn prune_connect_flows(&self, now: i64) -> Result<u64, String>;
+}

@@ -1,0 +1,451 @@
+//! The `oauth-user` egress mode (issue 11): each user connects their own account at the
+//! service a server calls, and the gateway sends that user's token with that user's
+//! requests only. The service is a real OpenID provider (npm `oidc-provider`) protecting a
+//! second mcpgw ("B") per the MCP authorization spec; the gateway under test ("A") has
+//! the provider configured under `[[egress.providers]]`.
+//!
+//! Driven as a user and their clients would: a call before connecting is answered with
+//! the connect URL (as 2025-11-25's URL elicitation error, as a 2026-07-28
+//! `InputRequiredResult`, or as the gateway's error for a 2026-07-28 client without URL
+//! input); the browser goes through the connect page, the provider's login and consent
+//! (automated) and back; calls then carry the user's token (and only that user's); the
+//! token is renewed in the background before it expires; the user disconnects (tokens
+//! revoked at the provider) and connects again with `mcpgw connect`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::oidc::{Provider, protected_upstream};
+use common::{Gateway, Launch};
+use serde_json::{Value, json};
+
+/// The first admin's password on A.
+const ADMIN_PASSWORD: &str = "egress users admin password";
+/// Another admin of A, who has not connected.
+const CAROL_PASSWORD: &str = "carol's own password 1";
+
+/// `value` percent-encoded for a query string.
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Signs `user` in on `gw` with JSON; returns the session cookie header value.
+async fn sign_in(gw: &Gateway, user: &str, password: &str) -> String {
+    let response = gw
+        .request("POST", "/login")
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| {
+            value
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .find(|pair| pair.starts_with("mcp_gateway_session="))
+        .expect("a session cookie")
+}
+
+/// A gateway token minted by the user of `session` (so it acts as that user), with admin
+/// rights (without a scopes file only admins may use servers).
+async fn token_of(gw: &Gateway, session: &str) -> String {
+    let response = gw
+        .request("POST", "/api/tokens")
+        .header("cookie", session)
+        .json(&json!({"description": "egress test", "expires_in": 3600, "admin": true}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// `tools/call` of the clock on A's `/guarded/mcp` with `token`, as a 2026-07-28 client
+/// with `capabilities`; the JSON-RPC answer.
+async fn call(gw: &Gateway, token: &str, capabilities: Value) -> Value {
+    let mut meta = common::stateless_meta();
+    meta["io.modelcontextprotocol/clientCapabilities"] = capabilities;
+    let response = gw
+        .request("POST", "/guarded/mcp")
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "current_time_by_timezone")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "current_time_by_timezone", "arguments": {"timezone_name": "UTC"},
+            "_meta": meta}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    // A JSON answer, or one SSE event carrying it.
+    let json = text
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap_or(&text);
+    serde_json::from_str(json).unwrap_or_else(|_| panic!("not JSON-RPC: {text}"))
+}
+
+/// `initialize` on A's `/guarded/mcp` as a 2025-11-25 client; the JSON-RPC answer.
+async fn initialize(gw: &Gateway, token: &str) -> Value {
+    let response = gw
+        .request("POST", "/guarded/mcp")
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {"url": {}}},
+            "clientInfo": {"name": "test", "version": "1"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Goes through the connect flow in a browser signed in with `session`: A's connect page,
+/// the provider's login (as `login`) and consent, and back to A's callback. Returns the
+/// callback's response.
+async fn connect_in_browser(
+    gw: &Gateway,
+    provider: &Provider,
+    session: &str,
+    login: &str,
+) -> reqwest::Response {
+    let (callback, cookie) = authorize_at_provider(gw, provider, session, login).await;
+    gw.request("GET", callback.trim_start_matches(&gw.url))
+        .header("cookie", format!("{session}; {cookie}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The first half of [`connect_in_browser`]: the callback URL the provider sends the
+/// browser to, and the connect cookie A set.
+async fn authorize_at_provider(
+    gw: &Gateway,
+    provider: &Provider,
+    session: &str,
+    login: &str,
+) -> (String, String) {
+    let started = gw
+        .request("GET", "/oauth/connect/guarded")
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    let authorize = started.headers()["location"].to_str().unwrap().to_owned();
+    let cookie = started
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|header| header.starts_with("mcpgw_connect="))
+        .expect("a connect cookie");
+    assert!(
+        cookie.contains("Path=/oauth/callback") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let callback = provider.sign_in(&authorize, login).await;
+    (callback, cookie.split(';').next().unwrap().to_owned())
+}
+
+/// The user's connection to `guarded` as `GET /api/connections` shows it (null if none).
+async fn connection(gw: &Gateway, token: &str) -> Value {
+    let (status, listed) = gw.get_as("/api/connections", token).await;
+    assert_eq!(status, 200, "{listed}");
+    let offer = listed["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|offer| offer["server"] == "guarded")
+        .cloned()
+        .unwrap_or_else(|| panic!("guarded is offered: {listed}"));
+    offer["connection"].clone()
+}
+
+#[tokio::test]
+async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
+    let Some(provider) = Provider::start(json!({
+        "ttl": 120,
+        "clients": [{"client_id": "gateway-a-users", "client_secret": "users-secret",
+                     "redirect_uris": ["http://127.0.0.1/oauth/callback"],
+                     "refresh": true, "scope": "mcp:read"}],
+        "accounts": {"alice": {"name": "Alice"}}
+    }))
+    .await
+    else {
+        return;
+    };
+    let (_upstream_b, base, dir, _clock) = protected_upstream(&provider).await;
+    let issuer = &provider.issuer;
+    // Tokens live 120 s and are renewed 117 s before they expire: the first renewal comes
+    // about 3 s after connecting.
+    let config = dir.path().join("a.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[egress]\nrefresh_buffer_secs = 117\nrefresh_interval_secs = 1\n\
+             [[egress.providers]]\nname = \"idp\"\ndisplay_name = \"Test IdP\"\n\
+             authorization_url = \"{issuer}/auth\"\ntoken_url = \"{issuer}/token\"\n\
+             revocation_url = \"{issuer}/token/revocation\"\nissuer = \"{issuer}\"\n\
+             client_id = \"gateway-a-users\"\nclient_secret = \"users-secret\"\n\
+             scopes = [\"mcp:read\"]\n"
+        ),
+    )
+    .unwrap();
+    let gw = Launch::quiet(&dir.path().join("a"))
+        .args(&["--config", config.to_str().unwrap()])
+        .env("MCPGW_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .start()
+        .await;
+    let mut guarded = common::http_server("guarded", &format!("{base}/clock/mcp"));
+    guarded["egress"] = json!({"mode": "oauth-user", "provider": "idp"});
+    let registered = gw.api("POST", "/api/servers", Some(guarded)).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    assert_eq!(registered.body["egress"]["provider"], "idp");
+    // Checked without any user's token, it reads as asking for credentials.
+    gw.wait_for_server("guarded", Duration::from_secs(30), |server| {
+        server["health"]["status"] == "auth-required"
+    })
+    .await;
+    let carol = json!({"username": "carol", "password": CAROL_PASSWORD, "admin": true});
+    assert_eq!(gw.api("POST", "/api/users", Some(carol)).await.status, 201);
+    let admin_session = sign_in(&gw, "admin", ADMIN_PASSWORD).await;
+    let admin = token_of(&gw, &admin_session).await;
+    let carol_session = sign_in(&gw, "carol", CAROL_PASSWORD).await;
+    let carol = token_of(&gw, &carol_session).await;
+    let connect_url = format!("{}/oauth/connect/guarded", gw.url);
+
+    // 1. Before connecting, every kind of client is told where to connect.
+    let answer = initialize(&gw, &admin).await;
+    assert_eq!(answer["error"]["code"], -32042, "{answer}");
+    let elicitation = &answer["error"]["data"]["elicitations"][0];
+    assert_eq!(elicitation["mode"], "url");
+    assert_eq!(elicitation["url"], connect_url.as_str());
+    assert!(
+        elicitation["elicitationId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+    let answer = call(&gw, &admin, json!({"elicitation": {"url": {}}})).await;
+    assert_eq!(answer["result"]["resultType"], "input_required", "{answer}");
+    let request = &answer["result"]["inputRequests"]["connect-guarded"];
+    assert_eq!(request["method"], "elicitation/create");
+    assert_eq!(request["params"]["mode"], "url");
+    assert_eq!(request["params"]["url"], connect_url.as_str());
+    let answer = call(&gw, &admin, json!({})).await;
+    assert_eq!(answer["error"]["code"], -31042, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&connect_url),
+        "{answer}"
+    );
+    assert!(connection(&gw, &admin).await.is_null());
+
+    // 2. The connect page needs a signed-in browser.
+    let anonymous = gw
+        .request("GET", "/oauth/connect/guarded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert_eq!(
+        anonymous.headers()["location"],
+        "/login?next=%2Foauth%2Fconnect%2Fguarded"
+    );
+
+    // 3. A flow started by one user cannot be finished in another user's session.
+    let (callback, cookie) = authorize_at_provider(&gw, &provider, &admin_session, "alice").await;
+    let stolen = gw
+        .request("GET", callback.trim_start_matches(&gw.url))
+        .header("cookie", format!("{carol_session}; {cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 400);
+    assert!(connection(&gw, &carol).await.is_null());
+    assert!(connection(&gw, &admin).await.is_null());
+
+    // A callback naming another issuer (a mix-up, RFC 9207) and a refusal at the
+    // provider connect nothing, and say why.
+    let (callback, cookie) = authorize_at_provider(&gw, &provider, &admin_session, "alice").await;
+    let mixed_up = callback.replace(
+        &format!("iss={}", encode(issuer)),
+        &format!("iss={}", encode("http://127.0.0.1:9/evil")),
+    );
+    assert_ne!(mixed_up, callback, "the provider sends iss: {callback}");
+    let refused = gw
+        .request("GET", mixed_up.trim_start_matches(&gw.url))
+        .header("cookie", format!("{admin_session}; {cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("names issuer"));
+    let started = gw
+        .request("GET", "/oauth/connect/guarded")
+        .header("cookie", &admin_session)
+        .send()
+        .await
+        .unwrap();
+    let authorize = reqwest::Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<String, String> =
+        authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["resource"], format!("{base}/clock/mcp"));
+    assert_eq!(query["scope"], "mcp:read");
+    assert_eq!(query["redirect_uri"], format!("{}/oauth/callback", gw.url));
+    let cookie = started.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap();
+    let denied = gw
+        .request(
+            "GET",
+            &format!(
+                "/oauth/callback?error=access_denied&state={}&iss={}",
+                query["state"],
+                encode(issuer)
+            ),
+        )
+        .header("cookie", format!("{admin_session}; {cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+    assert!(denied.text().await.unwrap().contains("access_denied"));
+    assert!(connection(&gw, &admin).await.is_null());
+
+    // 4. Connecting: the browser comes back to the connections page.
+    let done = connect_in_browser(&gw, &provider, &admin_session, "alice").await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(
+        done.headers()["location"],
+        "/ui/connections?connected=guarded"
+    );
+    let page = gw
+        .request("GET", "/ui/connections?connected=guarded")
+        .header("cookie", &admin_session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Connected: calls to /guarded"), "{page}");
+    assert!(page.contains("Disconnect"), "{page}");
+    let connected = connection(&gw, &admin).await;
+    assert_eq!(connected["provider"], "idp", "{connected}");
+    assert_eq!(connected["refreshable"], true, "{connected}");
+    assert!(connected.get("access_token").is_none());
+
+    // 5. Calls carry the user's token (B accepts it), and only that user's.
+    let answer = call(&gw, &admin, json!({})).await;
+    assert!(
+        answer["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("UTC")),
+        "{answer}"
+    );
+    let answer = call(&gw, &carol, json!({})).await;
+    assert_eq!(
+        answer["error"]["code"], -31042,
+        "carol has not connected: {answer}"
+    );
+
+    // 6. Renewed in the background before it expires, without any call.
+    let first = connected["refreshed_at"].as_i64().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = connection(&gw, &admin).await;
+        if now["refreshed_at"].as_i64().unwrap() > first {
+            assert!(
+                now["expires_at"].as_i64().unwrap() > connected["expires_at"].as_i64().unwrap()
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the token was never renewed: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The cached token is used until the next read; after that the renewed one works.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let answer = call(&gw, &admin, json!({})).await;
+    assert!(answer["result"]["content"].is_array(), "{answer}");
+
+    // 7. Disconnecting revokes the tokens at the provider; calls ask to connect again.
+    let revoked_before = provider.revocations().await;
+    let response = gw
+        .request("DELETE", "/api/connections/guarded")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(provider.revocations().await >= revoked_before + 2);
+    assert!(connection(&gw, &admin).await.is_null());
+    let answer = call(&gw, &admin, json!({})).await;
+    assert_eq!(answer["error"]["code"], -31042, "{answer}");
+
+    // 8. `mcpgw connect` prints the URL and waits until the browser is done.
+    let mut cli = tokio::process::Command::new(common::binary())
+        .args(["connect", "guarded", "--url", &gw.url, "--token", &admin])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(cli.stdout.take().unwrap());
+    let mut printed = String::new();
+    tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut printed)
+        .await
+        .unwrap();
+    assert_eq!(printed.trim(), connect_url);
+    let done = connect_in_browser(&gw, &provider, &admin_session, "alice").await;
+    assert_eq!(done.status(), 303);
+    let finished = tokio::time::timeout(Duration::from_secs(30), cli.wait_with_output())
+        .await
+        .expect("mcpgw connect returns once connected")
+        .unwrap();
+    let said = String::from_utf8_lossy(&finished.stderr);
+    assert!(finished.status.success(), "{said}");
+    assert!(said.contains("Connected"), "{said}");
+    let answer = call(&gw, &admin, json!({})).await;
+    assert!(answer["result"]["content"].is_array(), "{answer}");
+    let (ok, listed, _) = gw.cli(&["connections", "--token", &admin]).await;
+    assert!(
+        ok && listed.contains("/guarded\tTest IdP\tconnected"),
+        "{listed}"
+    );
+
+    // 9. The tokens are sealed at rest: no JWT anywhere in A's data directory.
+    drop(gw);
+    let files = common::files_in(&dir.path().join("a"));
+    assert!(
+        !common::files_contain(&files, "eyJhbGciOi"),
+        "a user's token is stored in clear"
+    );
+}

@@ -1,0 +1,323 @@
+//! Users' connections to the services servers call, and connect flows in progress
+//! (`mcpgw_auth::egress::user::store::ConnectionStore`). Access and refresh tokens and
+//! the PKCE verifier are sealed, each bound to its column and row.
+
+use async_trait::async_trait;
+use mcpgw_auth::egress::user::store::{ConnectFlow, ConnectionRecord, ConnectionStore};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use mcpgw_registry::StoreError;
+
+use crate::SqlStore;
+use crate::rows::unavailable;
+use crate::secrets::connection_context;
+
+/// The columns a [`ConnectionRecord`] is read from (a macro: SQL text must be static).
+macro_rules! connection_columns {
+    () => {
+        "owner, server_path, provider, resource, access_token, refresh_token, expires_at, \
+         scope, created_at, refreshed_at"
+    };
+}
+
+impl SqlStore {
+    fn connection(&self, row: &AnyRow) -> Result<ConnectionRecord, String> {
+        let text = |column: &str| row.try_get::<String, _>(column).map_err(|e| e.to_string());
+        let optional = |column: &str| {
+            row.try_get::<Option<String>, _>(column)
+                .map_err(|e| e.to_string())
+        };
+        let number = |column: &str| row.try_get::<i64, _>(column).map_err(|e| e.to_string());
+        let owner = text("owner")?;
+        let server = text("server_path")?;
+        let open = |column: &str, value: &str| {
+            self.secrets()
+                .open(&connection_context(column, &owner, &server), value)
+                .map_err(|e| e.to_string())
+        };
+        let access_token = open("access_token", &text("access_token")?)?;
+        let refresh_token = optional("refresh_token")?
+            .map(|value| open("refresh_token", &value))
+            .transpose()?;
+        Ok(ConnectionRecord {
+            provider: text("provider")?,
+            resource: optional("resource")?,
+            access_token,
+            refresh_token,
+            expires_at: row
+                .try_get::<Option<i64>, _>("expires_at")
+                .map_err(|e| e.to_string())?,
+            scope: optional("scope")?,
+            created_at: number("created_at")?,
+            refreshed_at: number("refreshed_at")?,
+            owner,
+            server,
+        })
+    }
+
+    /// Seals again the connection tokens not sealed with the active key (at start, after
+    /// a rotation); returns how many rows changed. A row changed meanwhile is left alone.
+    pub(crate) async fn reseal_connections(&self) -> Result<u64, StoreError> {
+        let rows = sqlx::query(
+            "SELECT owner, server_path, access_token, refresh_token FROM egress_connections",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?;
+        let secrets = self.secrets();
+        let mut changed = 0;
+        for row in &rows {
+            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
+            let owner: String = row.try_get("owner").map_err(corrupt)?;
+            let server: String = row.try_get("server_path").map_err(corrupt)?;
+            let access: String = row.try_get("access_token").map_err(corrupt)?;
+            let refresh: Option<String> = row.try_get("refresh_token").map_err(corrupt)?;
+            if !secrets.needs_sealing(&access)
+                && !refresh.as_deref().is_some_and(|r| secrets.needs_sealing(r))
+            {
+                continue;
+            }
+            let again = |column: &str, value: &str| {
+                let context = connection_context(column, &owner, &server);
+                secrets.seal(&context, &secrets.open(&context, value)?)
+            };
+            let sealed_access = again("access_token", &access)?;
+            let sealed_refresh = refresh
+                .as_deref()
+                .map(|value| again("refresh_token", value))
+                .transpose()?;
+            let updated = sqlx::query(
+                "UPDATE egress_connections SET access_token = $1, refresh_token = $2 \
+                 WHERE owner = $3 AND server_path = $4 AND access_token = $5",
+            )
+            .bind(sealed_access)
+            .bind(sealed_refresh)
+            .bind(&owner)
+            .bind(&server)
+            .bind(&access)
+            .execute(self.pool())
+            .await
+            .map_err(unavailable)?;
+            changed += updated.rows_affected();
+        }
+        Ok(changed)
+    }
+
+    fn connections(&self, rows: &[AnyRow]) -> Result<Vec<ConnectionRecord>, String> {
+        rows.iter().map(|row| self.connection(row)).collect()
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for SqlStore {
+    async fn insert_connect_flow(&self, flow: &ConnectFlow) -> Result<(), String> {
+        let verifier = self
+            .secrets()
+            .seal(
+                &connection_context("verifier", &flow.owner, &flow.server),
+                &flow.verifier,
+            )
+            .map_err(|e| e.to_string())?;
+        sqlx::query(
+            "INSERT INTO egress_connect_flows (state_hash, owner, server_path, provider, \
+             verifier, redirect_uri, resource, next_path, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&flow.state_hash)
+        .bind(&flow.owner)
+        .bind(&flow.server)
+        .bind(&flow.provider)
+        .bind(verifier)
+        .bind(&flow.redirect_uri)
+        .bind(&flow.resource)
+        .bind(&flow.next)
+        .bind(flow.expires_at)
+        .execute(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    async fn take_connect_flow(&self, state_hash: &str) -> Result<Option<ConnectFlow>, String> {
+        let row = sqlx::query(
+            "DELETE FROM egress_connect_flows WHERE state_hash = $1 RETURNING state_hash, \
+             owner, server_path, provider, verifier, redirect_uri, resource, next_path, \
+             expires_at",
+        )
+        .bind(state_hash)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let text = |column: &str| row.try_get::<String, _>(column).map_err(|e| e.to_string());
+        let owner = text("owner")?;
+        let server = text("server_path")?;
+        let verifier = self
+            .secrets()
+            .open(
+                &connection_context("verifier", &owner, &server),
+                &text("verifier")?,
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(Some(ConnectFlow {
+            state_hash: text("state_hash")?,
+            provider: text("provider")?,
+            verifier,
+            redirect_uri: text("redirect_uri")?,
+            resource: row
+                .try_get::<Option<String>, _>("resource")
+                .map_err(|e| e.to_string())?,
+            next: text("next_path")?,
+            expires_at: row
+                .try_get::<i64, _>("expires_at")
+                .map_err(|e| e.to_string())?,
+            owner,
+            server,
+        }))
+    }
+
+    async fn put_connection(&self, record: &ConnectionRecord) -> Result<(), String> {
+        let seal = |column: &str, value: &str| {
+            self.secrets()
+                .seal(
+                    &connection_context(column, &record.owner, &record.server),
+                    value,
+                )
+                .map_err(|e| e.to_string())
+        };
+        let access = seal("access_token", &record.access_token)?;
+        let refresh = record
+            .refresh_token
+            .as_deref()
+            .map(|token| seal("refresh_token", token))
+            .transpose()?;
+        sqlx::query(
+            "INSERT INTO egress_connections (owner, server_path, provider, resource, \
+             access_token, refresh_token, expires_at, scope, created_at, refreshed_at, \
+             refresh_lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0) \
+             ON CONFLICT (owner, server_path) DO UPDATE SET provider = excluded.provider, \
+             resource = excluded.resource, access_token = excluded.access_token, \
+             refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, \
+             scope = excluded.scope, created_at = excluded.created_at, \
+             refreshed_at = excluded.refreshed_at, refresh_lease_until = 0",
+        )
+        .bind(&record.owner)
+        .bind(&record.server)
+        .bind(&record.provider)
+        .bind(&record.resource)
+        .bind(access)
+        .bind(refresh)
+        .bind(record.expires_at)
+        .bind(&record.scope)
+        .bind(record.created_at)
+        .bind(record.refreshed_at)
+        .execute(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    async fn get_connection(
+        &self,
+        owner: &str,
+        server: &str,
+    ) -> Result<Option<ConnectionRecord>, String> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            connection_columns!(),
+            " FROM egress_connections WHERE owner = $1 AND server_path = $2"
+        );
+        let row = sqlx::query(SQL)
+            .bind(owner)
+            .bind(server)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        row.as_ref().map(|row| self.connection(row)).transpose()
+    }
+
+    async fn connections_of(&self, owner: &str) -> Result<Vec<ConnectionRecord>, String> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            connection_columns!(),
+            " FROM egress_connections WHERE owner = $1 ORDER BY server_path"
+        );
+        let rows = sqlx::query(SQL)
+            .bind(owner)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.connections(&rows)
+    }
+
+    async fn delete_connection(
+        &self,
+        owner: &str,
+        server: &str,
+    ) -> Result<Option<ConnectionRecord>, String> {
+        const SQL: &str = concat!(
+            "DELETE FROM egress_connections WHERE owner = $1 AND server_path = $2 RETURNING ",
+            connection_columns!()
+        );
+        let row = sqlx::query(SQL)
+            .bind(owner)
+            .bind(server)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        row.as_ref().map(|row| self.connection(row)).transpose()
+    }
+
+    async fn connections_expiring(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<ConnectionRecord>, String> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            connection_columns!(),
+            " FROM egress_connections WHERE expires_at < $1 AND refresh_token IS NOT NULL \
+             ORDER BY expires_at LIMIT $2"
+        );
+        let rows = sqlx::query(SQL)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        self.connections(&rows)
+    }
+
+    async fn claim_refresh(
+        &self,
+        owner: &str,
+        server: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, String> {
+        let claimed = sqlx::query(
+            "UPDATE egress_connections SET refresh_lease_until = $1 WHERE owner = $2 \
+             AND server_path = $3 AND refresh_lease_until < $4",
+        )
+        .bind(until)
+        .bind(owner)
+        .bind(server)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn prune_connect_flows(&self, now: i64) -> Result<u64, String> {
+        let pruned = sqlx::query("DELETE FROM egress_connect_flows WHERE expires_at < $1")
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(pruned.rows_affected())
+    }
+}
