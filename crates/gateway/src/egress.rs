@@ -19,8 +19,10 @@ use http::HeaderValue;
 use http::header::AUTHORIZATION;
 use mcpgw_auth::egress::client_credentials::{ClientCredentials, TokenCache};
 use mcpgw_auth::egress::discovery;
+use mcpgw_auth::egress::token_exchange::{Exchange, Exchanges};
 use mcpgw_auth::egress::user::{Access, UserConnections};
-use mcpgw_registry::{Egress, EgressFailure, EgressTarget, Granted, UpstreamAuth};
+use mcpgw_auth::{AuthMethod, Principal};
+use mcpgw_registry::{Egress, EgressCaller, EgressFailure, EgressTarget, Granted, UpstreamAuth};
 use tokio::sync::OnceCell;
 
 use crate::error::GatewayError;
@@ -36,6 +38,8 @@ pub struct OAuthClients {
     sources: Mutex<HashMap<(String, i64), Source>>,
     /// Users' own connections (`oauth-user`), when providers are configured.
     users: Option<Arc<UserConnections>>,
+    /// Tokens exchanged on callers' behalf (`token-exchange`).
+    exchanges: Exchanges,
 }
 
 impl OAuthClients {
@@ -46,6 +50,7 @@ impl OAuthClients {
             http,
             sources: Mutex::new(HashMap::new()),
             users: None,
+            exchanges: Exchanges::default(),
         }
     }
 
@@ -53,6 +58,45 @@ impl OAuthClients {
     pub fn with_users(mut self, users: Arc<UserConnections>) -> Self {
         self.users = Some(users);
         self
+    }
+
+    /// A token exchanged for the caller's own (`token-exchange`).
+    async fn exchanged(
+        &self,
+        target: &EgressTarget<'_>,
+        credentials: &ClientCredentials,
+        audience: Option<&str>,
+    ) -> Result<Granted, EgressFailure> {
+        let (issuer, token) = match target.caller {
+            Some(EgressCaller {
+                issuer: Some(issuer),
+                token: Some(token),
+                ..
+            }) => (issuer, token),
+            _ => {
+                return Err(EgressFailure::Forbidden(format!(
+                    "server '{}' exchanges your identity provider's token for its own \
+                     (RFC 8693): call it with a JWT from a trusted issuer, not a gateway token",
+                    target.path
+                )));
+            }
+        };
+        let exchange = Exchange {
+            issuer,
+            subject_token: token,
+            resource: target.url,
+            audience,
+            server: (target.path, target.revision),
+        };
+        let token = self
+            .exchanges
+            .token(&self.http, credentials, exchange)
+            .await
+            .map_err(|error| EgressFailure::Failed(format!("token exchange: {error}")))?;
+        Ok(Granted {
+            authorization: format!("Bearer {token}"),
+            headers: Vec::new(),
+        })
     }
 
     /// The calling user's token for an `oauth-user` server.
@@ -64,7 +108,7 @@ impl OAuthClients {
         let users = self.users.as_ref().ok_or_else(|| {
             EgressFailure::Failed("this gateway has no egress providers configured".into())
         })?;
-        let owner = target.caller.ok_or_else(|| {
+        let owner = target.caller.map(|caller| caller.owner).ok_or_else(|| {
             EgressFailure::Failed("the server acts with each user's own account".into())
         })?;
         let now = chrono::Utc::now().timestamp();
@@ -161,6 +205,21 @@ impl UpstreamAuth for OAuthClients {
                 scope,
             } => (client_id, client_secret, scope),
             Egress::OauthUser { provider, .. } => return self.user_token(&target, provider).await,
+            Egress::TokenExchange {
+                client_id,
+                client_secret,
+                scope,
+                audience,
+            } => {
+                let credentials = ClientCredentials {
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    scope: scope.clone(),
+                };
+                return self
+                    .exchanged(&target, &credentials, audience.as_deref())
+                    .await;
+            }
             Egress::None | Egress::Passthrough => {
                 return Err(EgressFailure::Failed(
                     "the server has no egress mode".into(),
@@ -188,11 +247,16 @@ impl UpstreamAuth for OAuthClients {
     }
 
     async fn refused(&self, target: EgressTarget<'_>) {
-        if let (Egress::OauthUser { .. }, Some(users), Some(owner)) =
-            (target.egress, &self.users, target.caller)
-        {
-            users.forget(owner, target.path);
-            return;
+        match (target.egress, &self.users, target.caller) {
+            (Egress::OauthUser { .. }, Some(users), Some(caller)) => {
+                users.forget(caller.owner, target.path);
+                return;
+            }
+            (Egress::TokenExchange { .. }, _, _) => {
+                self.exchanges.forget(target.path);
+                return;
+            }
+            _ => {}
         }
         if let Some(cache) = self.source(&target).get() {
             cache.forget().await;
@@ -219,10 +283,71 @@ pub(crate) fn insufficient_scope(headers: &http::HeaderMap) -> Option<String> {
         .flatten()
 }
 
-/// The egress target of a routing entry, for `caller` (a [`Principal::owner`] key).
+/// What the egress modes acting on a caller's behalf need to know of it: who it is (its
+/// [`Principal::owner`] key), and the identity-provider token it brought (for
+/// `token-exchange`). Worked out only for servers in such a mode.
+pub(crate) struct CallerCredential {
+    owner: String,
+    issuer: Option<String>,
+    token: Option<String>,
+}
+
+impl CallerCredential {
+    /// The credential of `principal`, who sent `headers`, if `target`'s mode acts on the
+    /// caller's behalf.
+    pub(crate) fn of(
+        target: &Target,
+        principal: &Principal,
+        headers: &http::HeaderMap,
+    ) -> Option<CallerCredential> {
+        match target.egress {
+            Egress::OauthUser { .. } => Some(CallerCredential {
+                owner: principal.owner(),
+                issuer: None,
+                token: None,
+            }),
+            Egress::TokenExchange { .. } => {
+                let AuthMethod::Jwt { issuer } = &principal.auth_method else {
+                    return Some(CallerCredential {
+                        owner: principal.owner(),
+                        issuer: None,
+                        token: None,
+                    });
+                };
+                // The gateway's credential: in X-Authorization under the dual-token rule.
+                let presented = headers
+                    .get(crate::forward::X_AUTHORIZATION)
+                    .or_else(|| headers.get(AUTHORIZATION))
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.strip_prefix("Bearer "))
+                    .map(str::trim);
+                Some(CallerCredential {
+                    owner: principal.owner(),
+                    issuer: Some(issuer.clone()),
+                    token: presented.map(str::to_owned),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// As the egress modes take it.
+    pub(crate) fn as_caller(&self) -> EgressCaller<'_> {
+        EgressCaller {
+            owner: &self.owner,
+            issuer: self.issuer.as_deref(),
+            token: self.token.as_deref(),
+        }
+    }
+}
+
+/// The egress target of a routing entry, on behalf of `caller`.
 ///
 /// [`Principal::owner`]: mcpgw_auth::Principal::owner
-pub(crate) fn target_of<'a>(target: &'a Target, caller: Option<&'a str>) -> EgressTarget<'a> {
+pub(crate) fn target_of<'a>(
+    target: &'a Target,
+    caller: Option<EgressCaller<'a>>,
+) -> EgressTarget<'a> {
     EgressTarget {
         path: &target.path,
         revision: target.revision,
@@ -241,12 +366,9 @@ pub(crate) type EgressHeaders = Vec<(http::HeaderName, HeaderValue)>;
 pub(crate) async fn authorization(
     auth: Option<&mcpgw_registry::SharedUpstreamAuth>,
     target: &Target,
-    caller: Option<&str>,
+    caller: Option<EgressCaller<'_>>,
 ) -> Result<Option<EgressHeaders>, GatewayError> {
-    if !matches!(
-        target.egress,
-        Egress::OauthClient { .. } | Egress::OauthUser { .. }
-    ) {
+    if matches!(target.egress, Egress::None | Egress::Passthrough) {
         return Ok(None);
     }
     let failed = |reason: String| GatewayError::Upstream {
@@ -264,6 +386,7 @@ pub(crate) async fn authorization(
                 stateless: false,
             });
         }
+        Err(EgressFailure::Forbidden(reason)) => return Err(GatewayError::Forbidden(reason)),
         Err(EgressFailure::Failed(reason)) => return Err(failed(reason)),
     };
     let mut headers = Vec::with_capacity(1 + granted.headers.len());

@@ -57,14 +57,14 @@ impl Gateway {
         }
     }
 
-    /// Sends a prepared request of `caller` (a `Principal::owner` key) upstream and
-    /// streams the response back, within the first-byte timeout and with the idle timeout
-    /// on the body.
+    /// Sends a prepared request upstream (on behalf of `caller`, for the egress modes
+    /// that act so) and streams the response back, within the first-byte timeout and with
+    /// the idle timeout on the body.
     pub(crate) async fn send(
         &self,
         target: &Target,
         mut request: Request<Body>,
-        caller: Option<&str>,
+        caller: Option<mcpgw_registry::EgressCaller<'_>>,
     ) -> Result<Response<Body>, GatewayError> {
         // The server's egress mode owns its `Authorization`.
         let authorization =

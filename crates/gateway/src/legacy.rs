@@ -124,6 +124,7 @@ pub async fn open_stream(
             reason: "no upstream URL".into(),
         });
     };
+    let credential = crate::egress::CallerCredential::of(target, caller.principal, &parts.headers);
     upstream_head(&mut parts, base.clone(), &target.headers, caller);
     parts
         .headers
@@ -132,7 +133,9 @@ pub async fn open_stream(
         .send(
             target,
             Request::from_parts(parts, Body::empty()),
-            Some(caller.principal.owner().as_str()),
+            credential
+                .as_ref()
+                .map(crate::egress::CallerCredential::as_caller),
         )
         .await?;
     if !crate::forward::is_event_stream(&response) {
@@ -191,12 +194,16 @@ pub async fn post_message(
         .ok_or(GatewayError::UnknownSession)?;
     match session.route {
         SessionRoute::Upstream(upstream) => {
+            let credential =
+                crate::egress::CallerCredential::of(target, caller.principal, &parts.headers);
             upstream_head(&mut parts, upstream, &target.headers, caller);
             gateway
                 .send(
                     target,
                     Request::from_parts(parts, Body::from(body)),
-                    Some(caller.principal.owner().as_str()),
+                    credential
+                        .as_ref()
+                        .map(crate::egress::CallerCredential::as_caller),
                 )
                 .await
         }

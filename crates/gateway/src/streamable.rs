@@ -33,6 +33,11 @@ pub async fn forward(
     // The client's query string is not forwarded: Streamable HTTP has none, and it could
     // override parameters of the configured URL (a tenant, a key).
     let uri = base.clone();
+    // Read before the head is rewritten: the caller's own token, for token exchange.
+    let credential = crate::egress::CallerCredential::of(target, caller.principal, &parts.headers);
+    let on_behalf = credential
+        .as_ref()
+        .map(crate::egress::CallerCredential::as_caller);
     let mut parts = parts;
     crate::forward::upstream_head(&mut parts, uri, &target.headers, caller);
     // With a gateway token, an `insufficient_scope` answer is retried once with a token
@@ -49,8 +54,7 @@ pub async fn forward(
     // In the caller's `upstream` span: the server's parent.
     crate::trace::inject(request.headers_mut());
     let sent = std::time::Instant::now();
-    let owner = caller.principal.owner();
-    let mut response = gateway.send(target, request, Some(&owner)).await?;
+    let mut response = gateway.send(target, request, on_behalf).await?;
     if let (Some((method, uri, headers, body)), Some(auth)) = (resend, gateway.upstream_auth())
         && response.status() == http::StatusCode::FORBIDDEN
         && let Some(scope) = crate::egress::insufficient_scope(response.headers())
@@ -64,7 +68,7 @@ pub async fn forward(
         *retry.uri_mut() = uri;
         *retry.headers_mut() = headers;
         crate::trace::inject(retry.headers_mut());
-        response = gateway.send(target, retry, Some(&owner)).await?;
+        response = gateway.send(target, retry, on_behalf).await?;
     }
     crate::observe::upstream_answered(sent.elapsed());
     match caller.tools {

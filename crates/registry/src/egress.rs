@@ -32,6 +32,22 @@ pub enum Egress {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scope: Option<String>,
     },
+    /// RFC 8693 token exchange at the identity provider that issued the caller's token:
+    /// the upstream gets a token for itself, on behalf of the caller (`act` names the
+    /// gateway). Callers with the gateway's own tokens cannot be exchanged.
+    TokenExchange {
+        /// The gateway's client id at the identity provider.
+        client_id: String,
+        /// Its secret (sealed at rest, never shown).
+        client_secret: String,
+        /// Scopes to ask for (space-separated); default: the caller's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+        /// The `audience` to ask for, when the provider wants one besides the
+        /// `resource` (the upstream's URL).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audience: Option<String>,
+    },
     /// Each user's own account at `provider` (`[[egress.providers]]`), connected by the
     /// user; a request of a user who has not connected is answered with where to do so.
     OauthUser {
@@ -51,6 +67,35 @@ impl Egress {
             Egress::Passthrough => "passthrough",
             Egress::OauthClient { .. } => "oauth-client",
             Egress::OauthUser { .. } => "oauth-user",
+            Egress::TokenExchange { .. } => "token-exchange",
+        }
+    }
+
+    /// The client secret, for the modes that have one.
+    pub fn client_secret(&self) -> Option<&str> {
+        match self {
+            Egress::OauthClient { client_secret, .. }
+            | Egress::TokenExchange { client_secret, .. } => Some(client_secret),
+            _ => None,
+        }
+    }
+
+    /// The client secret to change in place (sealing, opening), for the modes with one.
+    pub fn client_secret_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Egress::OauthClient { client_secret, .. }
+            | Egress::TokenExchange { client_secret, .. } => Some(client_secret),
+            _ => None,
+        }
+    }
+
+    /// The client id, for the modes that have one.
+    fn client_id(&self) -> Option<&str> {
+        match self {
+            Egress::OauthClient { client_id, .. } | Egress::TokenExchange { client_id, .. } => {
+                Some(client_id)
+            }
+            _ => None,
         }
     }
 
@@ -83,42 +128,27 @@ impl Egress {
                 client_secret,
                 scope,
             } => {
-                let client_id = client_id.trim().to_owned();
-                if client_id.is_empty() || client_id.len() > 512 {
-                    return Err(RegistryError::invalid(
-                        "egress",
-                        "client_id must hold 1 to 512 characters",
-                    ));
-                }
-                let client_secret = if client_secret == REDACTED {
-                    match stored {
-                        Egress::OauthClient {
-                            client_id: kept,
-                            client_secret: secret,
-                            ..
-                        } if *kept == client_id => secret.clone(),
-                        _ => {
-                            return Err(RegistryError::invalid(
-                                "egress",
-                                format!(
-                                    "client_secret is the placeholder {REDACTED} but no secret is stored for this client"
-                                ),
-                            ));
-                        }
-                    }
-                } else {
-                    client_secret
-                };
-                if client_secret.is_empty() || client_secret.len() > 4096 {
-                    return Err(RegistryError::invalid(
-                        "egress",
-                        "client_secret must hold 1 to 4096 characters",
-                    ));
-                }
+                let (client_id, client_secret) = client(client_id, client_secret, stored)?;
                 Ok(Egress::OauthClient {
                     client_id,
                     client_secret,
                     scope: normalised_scope(scope),
+                })
+            }
+            Egress::TokenExchange {
+                client_id,
+                client_secret,
+                scope,
+                audience,
+            } => {
+                let (client_id, client_secret) = client(client_id, client_secret, stored)?;
+                Ok(Egress::TokenExchange {
+                    client_id,
+                    client_secret,
+                    scope: normalised_scope(scope),
+                    audience: audience
+                        .map(|audience| audience.trim().to_owned())
+                        .filter(|audience| !audience.is_empty()),
                 })
             }
         }
@@ -126,17 +156,50 @@ impl Egress {
 
     /// The same with its secret replaced by [`REDACTED`], for showing.
     pub fn redacted(&self) -> Egress {
-        match self {
-            Egress::None | Egress::Passthrough | Egress::OauthUser { .. } => self.clone(),
-            Egress::OauthClient {
-                client_id, scope, ..
-            } => Egress::OauthClient {
-                client_id: client_id.clone(),
-                client_secret: REDACTED.to_owned(),
-                scope: scope.clone(),
-            },
+        let mut shown = self.clone();
+        if let Some(secret) = shown.client_secret_mut() {
+            *secret = REDACTED.to_owned();
         }
+        shown
     }
+}
+
+/// A client id and secret checked, the stored secret kept where the update sends the
+/// placeholder the API shows instead of it (for the same client only).
+fn client(
+    client_id: String,
+    client_secret: String,
+    stored: &Egress,
+) -> Result<(String, String), RegistryError> {
+    let client_id = client_id.trim().to_owned();
+    if client_id.is_empty() || client_id.len() > 512 {
+        return Err(RegistryError::invalid(
+            "egress",
+            "client_id must hold 1 to 512 characters",
+        ));
+    }
+    let client_secret = if client_secret == REDACTED {
+        match (stored.client_id(), stored.client_secret()) {
+            (Some(kept), Some(secret)) if kept == client_id => secret.to_owned(),
+            _ => {
+                return Err(RegistryError::invalid(
+                    "egress",
+                    format!(
+                        "client_secret is the placeholder {REDACTED} but no secret is stored for this client"
+                    ),
+                ));
+            }
+        }
+    } else {
+        client_secret
+    };
+    if client_secret.is_empty() || client_secret.len() > 4096 {
+        return Err(RegistryError::invalid(
+            "egress",
+            "client_secret must hold 1 to 4096 characters",
+        ));
+    }
+    Ok((client_id, client_secret))
 }
 
 /// Scopes with single spaces between them, or none.

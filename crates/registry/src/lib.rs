@@ -39,5 +39,7 @@ pub use search::{
 };
 pub use service::RegistryService;
 pub use store::{EmbeddingStore, Store};
-pub use upstream_auth::{EgressFailure, EgressTarget, Granted, SharedUpstreamAuth, UpstreamAuth};
+pub use upstream_auth::{
+    EgressCaller, EgressFailure, EgressTarget, Granted, SharedUpstreamAuth, UpstreamAuth,
+};
 pub use validation::RESERVED_PATHS;

@@ -19,9 +19,19 @@ pub struct EgressTarget<'a> {
     pub url: &'a str,
     /// Its egress configuration.
     pub egress: &'a Egress,
-    /// For `oauth-user`: the owner key (`Principal::owner`) of the user on whose behalf
-    /// the request goes (none for the gateway's own checks).
-    pub caller: Option<&'a str>,
+    /// On whose behalf the request goes (none for the gateway's own checks).
+    pub caller: Option<EgressCaller<'a>>,
+}
+
+/// The caller a request goes on behalf of, as the egress modes need it.
+#[derive(Debug, Clone, Copy)]
+pub struct EgressCaller<'a> {
+    /// Its owner key (`Principal::owner`): whose connections (`oauth-user`).
+    pub owner: &'a str,
+    /// The issuer of its JWT, when it brought one from a trusted identity provider.
+    pub issuer: Option<&'a str>,
+    /// That JWT (`token-exchange` exchanges it).
+    pub token: Option<&'a str>,
 }
 
 /// What a request to the upstream carries.
@@ -44,6 +54,8 @@ pub enum EgressFailure {
         /// Where to connect.
         url: String,
     },
+    /// The caller's credential cannot be used for this server (said in words).
+    Forbidden(String),
     /// Anything else, said in words.
     Failed(String),
 }
@@ -54,7 +66,7 @@ impl std::fmt::Display for EgressFailure {
             EgressFailure::Connect { provider, url } => {
                 write!(f, "connect your {provider} account first: {url}")
             }
-            EgressFailure::Failed(reason) => f.write_str(reason),
+            EgressFailure::Forbidden(reason) | EgressFailure::Failed(reason) => f.write_str(reason),
         }
     }
 }

@@ -300,7 +300,7 @@ impl ConnectionStore for SqlStore {
     ) -> Result<bool, String> {
         let claimed = sqlx::query(
             "UPDATE egress_connections SET refresh_lease_until = $1 WHERE owner = $2 \
-             AND server_path = $3 AND refresh_lease_until < $4",
+             AND server_path = $3 AND refresh_lease_until <= $4",
         )
         .bind(until)
         .bind(owner)

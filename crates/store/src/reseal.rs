@@ -49,8 +49,9 @@ impl SqlStore {
             let headers_text: String = row.try_get("headers_json").map_err(corrupt)?;
             let egress_text: String = row.try_get("egress_json").map_err(corrupt)?;
             let egress: Egress = from_json(&egress_text, "egress_json")?;
-            let egress_needs = matches!(&egress, Egress::OauthClient { client_secret, .. }
-                if secrets.needs_sealing(client_secret));
+            let egress_needs = egress
+                .client_secret()
+                .is_some_and(|secret| secrets.needs_sealing(secret));
             let env: BTreeMap<String, String> = from_json(&env_text, "env_json")?;
             let headers: BTreeMap<String, String> = from_json(&headers_text, "headers_json")?;
             let plain_url = secrets.open_url(url.clone())?;

@@ -122,21 +122,13 @@ pub fn connection_context(column: &str, owner: &str, server: &str) -> String {
 
 /// `egress` with `change` applied to its client secret, if it has one.
 fn map_client_secret(
-    egress: Egress,
+    mut egress: Egress,
     change: impl FnOnce(&str) -> Result<String, StoreError>,
 ) -> Result<Egress, StoreError> {
-    Ok(match egress {
-        Egress::OauthClient {
-            client_id,
-            client_secret,
-            scope,
-        } => Egress::OauthClient {
-            client_secret: change(&client_secret)?,
-            client_id,
-            scope,
-        },
-        other => other,
-    })
+    if let Some(secret) = egress.client_secret_mut() {
+        *secret = change(secret)?;
+    }
+    Ok(egress)
 }
 
 fn failed(error: SealingError) -> StoreError {

@@ -12,8 +12,16 @@ use mcpgw_store::{SqlStore, connect};
 use serde_json::json;
 use sqlx::Connection;
 
+#[path = "store/connections.rs"]
+mod connections;
 #[path = "store/records.rs"]
 mod records;
+use connections::{
+    connect_flows_are_taken_once_and_pruned, connection_tokens_are_resealed,
+    connection_tokens_are_sealed_and_bound, connections_are_deleted_with_their_server,
+    connections_round_trip_per_owner, expiring_connections_are_listed_in_order,
+    refresh_claims_are_leased,
+};
 use records::{
     health_history_is_kept_bounded_and_forgotten, origins_and_sources_round_trip,
     secrets_are_sealed_and_resealed, versions_are_published_once_and_change_status,
@@ -736,6 +744,13 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    connections_round_trip_per_owner,
+    connection_tokens_are_sealed_and_bound,
+    connect_flows_are_taken_once_and_pruned,
+    expiring_connections_are_listed_in_order,
+    refresh_claims_are_leased,
+    connections_are_deleted_with_their_server,
+    connection_tokens_are_resealed,
     secrets_are_sealed_and_resealed,
     health_history_is_kept_bounded_and_forgotten,
     versions_are_published_once_and_change_status,

@@ -196,6 +196,9 @@ async fn render_page(
                  X-Authorization)"
                     .to_owned()
             }
+            mcpgw_registry::Egress::TokenExchange { client_id, .. } => format!(
+                "each caller's identity-provider token, exchanged as {client_id} (RFC 8693)"
+            ),
             mcpgw_registry::Egress::OauthUser { provider, scope } => format!(
                 "each user's own {provider} account (connect it under Accounts){}",
                 scope

@@ -67,6 +67,17 @@ pub async fn request_token(
     if let Some(scope) = credentials.scope.as_deref() {
         form.push(("scope", scope));
     }
+    post_token_form(http, token_endpoint, credentials, &form).await
+}
+
+/// POSTs a token request `form` (any grant) to `token_endpoint`, authenticated with
+/// `credentials`, and reads the answer.
+pub(super) async fn post_token_form(
+    http: &reqwest::Client,
+    token_endpoint: &str,
+    credentials: &ClientCredentials,
+    form: &[(&str, &str)],
+) -> Result<AccessToken, EgressError> {
     let failed = |message: String| EgressError::Fetch {
         url: token_endpoint.to_owned(),
         message,
@@ -78,7 +89,7 @@ pub async fn request_token(
             form_encoded(&credentials.client_id),
             Some(form_encoded(&credentials.client_secret)),
         )
-        .form(&form)
+        .form(form)
         .send()
         .await
         .map_err(|error| failed(error.to_string()))?;

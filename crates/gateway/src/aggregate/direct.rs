@@ -91,9 +91,12 @@ impl Aggregator {
         let mut request = Request::new(Body::from(rewritten));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = target.uri.clone()?;
-        let owner = principal.owner();
+        let credential = crate::egress::CallerCredential::of(&target, principal, &parts.headers);
+        let on_behalf = credential
+            .as_ref()
+            .map(crate::egress::CallerCredential::as_caller);
         let authorization =
-            crate::egress::authorization(self.gateway.upstream_auth(), &target, Some(&owner)).await;
+            crate::egress::authorization(self.gateway.upstream_auth(), &target, on_behalf).await;
         let headers = request.headers_mut();
         for (name, value) in &target.headers {
             headers.insert(name.clone(), value.clone());
@@ -117,7 +120,7 @@ impl Aggregator {
         let started = std::time::Instant::now();
         let sent = self
             .gateway
-            .send(&target, request, Some(&owner))
+            .send(&target, request, on_behalf)
             .instrument(upstream)
             .await;
         let success = sent

@@ -16,6 +16,11 @@
 //            with `refresh: true` it also gets refresh tokens (no offline_access needed).
 //            Such a client's `scope` names the resource scopes it may be granted; a
 //            `resource` in its authorization request gets JWT access tokens for it.
+//            A client with `token_exchange: true` may also use RFC 8693 token exchange
+//            (grant_type urn:ietf:params:oauth:grant-type:token-exchange): a valid
+//            access token of this provider (subject_token) is exchanged for a JWT for
+//            `resource` (or `audience`) with the subject's `sub`, the requested `scope`
+//            (default: the subject's), and `act: {sub: <client_id>}` (RFC 8693 §4.1).
 //   accounts {"<login>": { claims }}: what the ID token says about a user who signs in
 //            with that login on the development login page (any password); claims are
 //            released under the scope "groups" (groups, cognito:groups, realm_access,
@@ -35,6 +40,7 @@
 // Test-only endpoints:
 //   POST /__test/rotate     new signing key (same alg); JWKS then holds only the new key. 204.
 //   GET  /__test/jwks-hits  {"hits": N}: how many times the JWKS endpoint was requested.
+//   GET  /__test/exchanges  {"exchanges": N}: how many token exchanges succeeded.
 //   GET  /__test/revocations {"revocations": N}: how many token revocation requests
 //                           (RFC 7009, POST /token/revocation) arrived.
 //
@@ -51,13 +57,17 @@ import { pathToFileURL } from 'node:url';
 // stdout carries only the ready line: oidc-provider prints its notices with console.info.
 console.info = console.log = (...args) => console.error(...args);
 
-async function loadProvider() {
+async function loadModule(name) {
   const modules = process.env.MCPGW_TEST_OIDC_MODULES;
   if (modules) {
     const require = createRequire(path.join(path.resolve(modules), 'noop.js'));
-    return import(pathToFileURL(require.resolve('oidc-provider')).href);
+    return import(pathToFileURL(require.resolve(name)).href);
   }
-  return import('oidc-provider');
+  return import(name);
+}
+
+function loadProvider() {
+  return loadModule('oidc-provider');
 }
 
 const config = process.argv[2] ? JSON.parse(fs.readFileSync(process.argv[2], 'utf8')) : {};
@@ -86,9 +96,61 @@ function newSigningKey() {
   return { ...jwk, alg, use: 'sig', kid: `${alg.toLowerCase()}-${crypto.randomBytes(8).toString('hex')}` };
 }
 
+// The signing key in use (token exchange signs with it too).
+let currentKey = null;
+
+// The public half of a JWK.
+function publicJwk(jwk) {
+  const { d, p, q, dp, dq, qi, ...rest } = jwk;
+  return rest;
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+let exchanges = 0;
+
+async function tokenExchange(ctx) {
+  const { errors } = await loadProvider();
+  const jose = await loadModule('jose');
+  const params = ctx.oidc.params;
+  if (![ACCESS_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:jwt'].includes(params.subject_token_type)) {
+    throw new errors.InvalidRequest('unsupported subject_token_type');
+  }
+  let claims;
+  try {
+    const keys = jose.createLocalJWKSet({ keys: [publicJwk(currentKey)] });
+    ({ payload: claims } = await jose.jwtVerify(params.subject_token, keys, { issuer }));
+  } catch (error) {
+    throw new errors.InvalidGrant(`subject_token is not valid: ${error.message}`);
+  }
+  const target = params.resource ?? params.audience;
+  if (!target) throw new errors.InvalidTarget('resource or audience is required');
+  const now = Math.floor(Date.now() / 1000);
+  const scope = params.scope ?? claims.scope;
+  const clientId = ctx.oidc.client.clientId;
+  const token = await new jose.SignJWT({ scope, client_id: clientId, act: { sub: clientId } })
+    .setProtectedHeader({ alg, kid: currentKey.kid, typ: 'at+jwt' })
+    .setIssuer(issuer)
+    .setSubject(claims.sub)
+    .setAudience(target)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttl)
+    .setJti(crypto.randomUUID())
+    .sign(await jose.importJWK(currentKey, alg));
+  exchanges += 1;
+  ctx.body = {
+    access_token: token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: ttl,
+    scope,
+  };
+}
+
 function buildProvider(Provider, issuer) {
-  return new Provider(issuer, {
-    jwks: { keys: [newSigningKey()] },
+  currentKey = newSigningKey();
+  const provider = new Provider(issuer, {
+    jwks: { keys: [currentKey] },
     clients: clients.map((c) => (c.redirect_uris ? {
       client_id: c.client_id,
       client_secret: c.client_secret,
@@ -100,7 +162,7 @@ function buildProvider(Provider, issuer) {
     } : {
       client_id: c.client_id,
       client_secret: c.client_secret,
-      grant_types: ['client_credentials'],
+      grant_types: c.token_exchange ? ['client_credentials', TOKEN_EXCHANGE] : ['client_credentials'],
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -169,6 +231,11 @@ function buildProvider(Provider, issuer) {
       },
     },
   });
+  provider.registerGrantType(TOKEN_EXCHANGE, tokenExchange, [
+    'subject_token', 'subject_token_type', 'requested_token_type', 'resource', 'audience', 'scope',
+    'actor_token', 'actor_token_type',
+  ]);
+  return provider;
 }
 
 const { default: Provider, errors } = await loadProvider();
@@ -185,6 +252,10 @@ const server = http.createServer((req, res) => {
   }
   if (url.pathname === '/__test/jwks-hits' && req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hits: jwksHits }));
+    return;
+  }
+  if (url.pathname === '/__test/exchanges' && req.method === 'GET') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ exchanges }));
     return;
   }
   if (url.pathname === '/__test/revocations' && req.method === 'GET') {
