@@ -153,18 +153,12 @@ impl OAuthClients {
         target: &EgressTarget<'_>,
         credentials: ClientCredentials,
     ) -> Result<Arc<TokenCache>, String> {
-        let resource = match discovery::protected_resource(&self.http, target.url, None).await {
-            Ok(resource) => resource,
-            Err(well_known) => {
-                // The MCP authorization spec's first way: the 401's challenge.
-                let hint = self.challenge(target.url).await.ok_or_else(|| {
-                    format!("the upstream publishes no protected resource metadata ({well_known})")
-                })?;
-                discovery::protected_resource(&self.http, target.url, Some(&hint))
-                    .await
-                    .map_err(|error| error.to_string())?
-            }
-        };
+        // The MCP authorization spec's order: the 401's challenge first, then the
+        // well-known URLs.
+        let hint = self.challenge(target.url).await;
+        let resource = discovery::protected_resource(&self.http, target.url, hint.as_deref())
+            .await
+            .map_err(|error| format!("the upstream's protected resource metadata: {error}"))?;
         let issuer = resource
             .authorization_servers
             .first()

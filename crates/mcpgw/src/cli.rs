@@ -78,6 +78,9 @@ pub enum Command {
     /// Run one of the built-in example MCP servers (used by --demo and tests).
     #[command(hide = true)]
     ExampleServer(ExampleServerArgs),
+    /// The gateway's upstream OAuth client alone, against one URL (conformance tests).
+    #[command(hide = true)]
+    EgressProbe(crate::egress_probe_cmd::EgressProbeArgs),
 }
 
 /// `mcpgw token …`

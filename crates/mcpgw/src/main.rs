@@ -9,6 +9,7 @@ mod client_config_cmd;
 mod config;
 mod connect_cmd;
 mod demo;
+mod egress_probe_cmd;
 mod egress_users;
 mod import_cmd;
 mod model_cmd;
@@ -103,6 +104,7 @@ fn main() -> ExitCode {
             Command::User(command) => user_cmd::run(command).await,
             Command::Model(command) => model_cmd::run(command).await,
             Command::ExampleServer(args) => example_server(args).await,
+            Command::EgressProbe(args) => egress_probe_cmd::run(args).await,
             Command::Policy(_) => Ok(()),
         }
     });

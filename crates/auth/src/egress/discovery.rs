@@ -1,8 +1,9 @@
 //! How an upstream server wants to be authorised: its RFC 9728 metadata (from the
-//! `resource_metadata` of its `WWW-Authenticate` challenge, or the well-known URL derived
-//! from its own), then its authorization server's RFC 8414 metadata (or OpenID Connect
-//! discovery, which MCP also allows). Both documents are checked to be about what was
-//! asked for, so that a server cannot send the gateway's credentials elsewhere.
+//! `resource_metadata` of its `WWW-Authenticate` challenge, else the well-known URLs
+//! derived from its own: path-based, then the root), then its authorization server's
+//! RFC 8414 metadata (or OpenID Connect discovery, which MCP also allows, in its two
+//! forms). Both documents are checked to be about what was asked for, so that a server
+//! cannot send the gateway's credentials elsewhere.
 
 use reqwest::header::ACCEPT;
 use serde::Deserialize;
@@ -61,20 +62,41 @@ pub fn challenge_parameter(challenge: &str, name: &str) -> Option<String> {
     })
 }
 
-/// The metadata of the upstream MCP endpoint `resource` (from `hint`, the challenge's
-/// `resource_metadata`, when given). Refused unless it names `resource` itself and at
-/// least one authorization server.
+/// The metadata of the upstream MCP endpoint `resource`: from `hint` (the challenge's
+/// `resource_metadata`) when given, else from the path-based well-known URL, else from
+/// the root one (RFC 9728 §3.1, the MCP spec's order). Refused unless it names
+/// `resource` itself or a resource containing it (the same origin, a prefix of its
+/// path: metadata at the root describes the whole origin), and at least one
+/// authorization server.
 pub async fn protected_resource(
     http: &reqwest::Client,
     resource: &str,
     hint: Option<&str>,
 ) -> Result<ProtectedResource, EgressError> {
-    let url = match hint {
-        Some(hint) => parse(hint)?,
-        None => resource_metadata_url(resource)?,
+    let (url, metadata) = match hint {
+        Some(hint) => {
+            let url = parse(hint)?;
+            let metadata: ProtectedResource = fetch(http, &url).await?;
+            (url, metadata)
+        }
+        None => {
+            let path_based = resource_metadata_url(resource)?;
+            match fetch::<ProtectedResource>(http, &path_based).await {
+                Ok(metadata) => (path_based, metadata),
+                Err(first) => {
+                    let mut root = parse(resource)?;
+                    root.set_path("/.well-known/oauth-protected-resource");
+                    root.set_query(None);
+                    if root == path_based {
+                        return Err(first);
+                    }
+                    let metadata: ProtectedResource = fetch(http, &root).await?;
+                    (root, metadata)
+                }
+            }
+        }
     };
-    let metadata: ProtectedResource = fetch(http, &url).await?;
-    if !same_resource(&metadata.resource, resource) {
+    if !covers(&metadata.resource, resource) {
         return Err(EgressError::Mismatch(format!(
             "the metadata at {url} is about {}, not {resource}",
             metadata.resource
@@ -89,18 +111,25 @@ pub async fn protected_resource(
 }
 
 /// The metadata of the authorization server `issuer`: RFC 8414's well-known URL first,
-/// then OpenID Connect discovery. Refused unless it names `issuer` itself.
+/// then OpenID Connect discovery with the well-known part inserted before the issuer's
+/// path, then appended to it (the MCP spec's order; the last two are the same for an
+/// issuer without a path). Refused unless it names `issuer` itself.
 pub async fn authorization_server(
     http: &reqwest::Client,
     issuer: &str,
 ) -> Result<AuthorizationServer, EgressError> {
     let oauth = inserted(issuer, "oauth-authorization-server")?;
-    let openid = parse(&format!(
+    let openid_inserted = inserted(issuer, "openid-configuration")?;
+    let openid_appended = parse(&format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     ))?;
+    let mut urls = vec![oauth, openid_inserted];
+    if !urls.contains(&openid_appended) {
+        urls.push(openid_appended);
+    }
     let mut failure = None;
-    for url in [oauth, openid] {
+    for url in urls {
         match fetch::<AuthorizationServer>(http, &url).await {
             Ok(metadata)
                 if metadata.issuer.trim_end_matches('/') == issuer.trim_end_matches('/') =>
@@ -132,9 +161,24 @@ fn inserted(base: &str, name: &str) -> Result<Url, EgressError> {
     Ok(url)
 }
 
-/// Whether two resource identifiers are the same (a trailing slash aside).
-fn same_resource(a: &str, b: &str) -> bool {
-    a.trim_end_matches('/') == b.trim_end_matches('/')
+/// Whether metadata about resource `described` covers the endpoint `asked`: the same
+/// identifier (a trailing slash aside), or one of the same origin whose path is a
+/// whole-segment prefix of its path.
+fn covers(described: &str, asked: &str) -> bool {
+    let (described, asked) = (described.trim_end_matches('/'), asked.trim_end_matches('/'));
+    if described == asked {
+        return true;
+    }
+    let (Ok(described), Ok(asked)) = (Url::parse(described), Url::parse(asked)) else {
+        return false;
+    };
+    let prefix = described.path().trim_end_matches('/');
+    described.origin() == asked.origin()
+        && described.query().is_none()
+        && described.fragment().is_none()
+        && (prefix.is_empty()
+            || asked.path() == prefix
+            || asked.path().starts_with(&format!("{prefix}/")))
 }
 
 fn parse(text: &str) -> Result<Url, EgressError> {
@@ -196,6 +240,17 @@ mod tests {
             "https://as.example/.well-known/oauth-authorization-server/tenant"
         );
         assert!(resource_metadata_url("file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn metadata_covers_its_resource_and_what_lies_below_it() {
+        assert!(covers("http://h:1/mcp/", "http://h:1/mcp"));
+        assert!(covers("http://h:1", "http://h:1/mcp"));
+        assert!(covers("http://h:1/a", "http://h:1/a/mcp"));
+        assert!(!covers("http://h:1/a", "http://h:1/ab/mcp"));
+        assert!(!covers("https://evil.example.com/mcp", "http://h:1/mcp"));
+        assert!(!covers("http://h:2", "http://h:1/mcp"));
+        assert!(!covers("http://h:1/mcp/deeper", "http://h:1/mcp"));
     }
 
     #[test]
