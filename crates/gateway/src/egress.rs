@@ -268,9 +268,40 @@ impl UpstreamAuth for OAuthClients {
     }
 }
 
+/// The scopes to step up to when a request to an `oauth-client` upstream was answered
+/// `response`: a 403 with an `insufficient_scope` challenge (the MCP spec's step-up).
+pub(crate) fn step_up_scope(
+    target: &Target,
+    response: &http::Response<axum::body::Body>,
+) -> Option<String> {
+    if !matches!(target.egress, Egress::OauthClient { .. })
+        || response.status() != http::StatusCode::FORBIDDEN
+    {
+        return None;
+    }
+    insufficient_scope(response.headers())
+}
+
+/// Whether the token source of `target` now asks for `scope` (once: not when it asked
+/// already, so that a request is sent again at most once).
+pub(crate) async fn stepped_up(
+    auth: Option<&mcpgw_registry::SharedUpstreamAuth>,
+    target: &Target,
+    scope: &str,
+) -> bool {
+    let Some(auth) = auth else {
+        return false;
+    };
+    let stepped = auth.step_up(target_of(target, None), scope).await;
+    if stepped {
+        tracing::info!(server = %target.path, %scope, "step-up: asking for a token with more scopes");
+    }
+    stepped
+}
+
 /// The scopes an `insufficient_scope` challenge (RFC 6750 §3.1, the MCP spec's step-up)
 /// asks for, if `headers` carry one.
-pub(crate) fn insufficient_scope(headers: &http::HeaderMap) -> Option<String> {
+fn insufficient_scope(headers: &http::HeaderMap) -> Option<String> {
     let challenge = headers.get(http::header::WWW_AUTHENTICATE)?.to_str().ok()?;
     (discovery::challenge_parameter(challenge, "error").as_deref() == Some("insufficient_scope"))
         .then(|| discovery::challenge_parameter(challenge, "scope"))

@@ -55,14 +55,10 @@ pub async fn forward(
     crate::trace::inject(request.headers_mut());
     let sent = std::time::Instant::now();
     let mut response = gateway.send(target, request, on_behalf).await?;
-    if let (Some((method, uri, headers, body)), Some(auth)) = (resend, gateway.upstream_auth())
-        && response.status() == http::StatusCode::FORBIDDEN
-        && let Some(scope) = crate::egress::insufficient_scope(response.headers())
-        && auth
-            .step_up(crate::egress::target_of(target, None), &scope)
-            .await
+    let scope = crate::egress::step_up_scope(target, &response);
+    if let (Some((method, uri, headers, body)), Some(scope)) = (resend, scope)
+        && crate::egress::stepped_up(gateway.upstream_auth(), target, &scope).await
     {
-        tracing::info!(server = %target.path, %scope, "step-up: asking for a token with more scopes");
         let mut retry = Request::new(body.map(Body::from).unwrap_or_else(Body::empty));
         *retry.method_mut() = method;
         *retry.uri_mut() = uri;

@@ -106,6 +106,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(store.clone()),
         prober,
         settings.health.concurrency,
+    )
+    .with_egress_providers(
+        settings
+            .egress_providers
+            .iter()
+            .map(|provider| provider.name.clone())
+            .collect(),
     );
     let (published, withdrawn) = registry
         .sync_versions()

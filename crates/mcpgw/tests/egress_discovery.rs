@@ -422,6 +422,46 @@ async fn an_insufficient_scope_answer_is_retried_with_a_stepped_up_token() {
         .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
         .count();
     assert_eq!(more, 3);
+
+    // The aggregated endpoint's direct path steps up the same way: a second definition
+    // (its own token source, asking for mcp:read) called as `again__echo` on /mcp.
+    let mut again = common::http_server("again", &upstream.url);
+    again["egress"] = json!({"mode": "oauth-client", "client_id": "gateway-a",
+                             "client_secret": "gateway-a-secret", "scope": "mcp:read"});
+    gw.register_healthy(again).await;
+    let before = upstream.requests().len();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let body = loop {
+        // The aggregated catalogue learns the tool a moment after the check.
+        let (status, body) = call(&gw, "/mcp", "again__echo").await;
+        if status == 200 && body.contains("written") {
+            break body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{status} {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(!body.contains("\"isError\":true"), "{body}");
+    let scopes: Vec<Value> = upstream.requests()[before..]
+        .iter()
+        .filter(|request| request.rpc_method().as_deref() == Some("tools/call"))
+        .map(|request| {
+            scope(
+                request
+                    .header("authorization")
+                    .unwrap_or_default()
+                    .trim_start_matches("Bearer "),
+            )
+        })
+        .collect();
+    assert_eq!(
+        scopes.last().cloned(),
+        Some(json!("mcp:read mcp:write")),
+        "{scopes:?}"
+    );
+    assert!(
+        scopes.contains(&json!("mcp:read")),
+        "first refused with the narrower token: {scopes:?}"
+    );
 }
 
 #[tokio::test]

@@ -224,6 +224,16 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
     let registered = gw.api("POST", "/api/servers", Some(guarded)).await;
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     assert_eq!(registered.body["egress"]["provider"], "idp");
+    // A provider that is not configured is refused at registration, naming those that are.
+    let mut unknown = common::http_server("elsewhere", &format!("{base}/clock/mcp"));
+    unknown["egress"] = json!({"mode": "oauth-user", "provider": "nope"});
+    let refused = gw.api("POST", "/api/servers", Some(unknown)).await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    assert!(
+        refused.body.to_string().contains("configured: idp"),
+        "{:?}",
+        refused.body
+    );
     // Checked without any user's token, it reads as asking for credentials.
     gw.wait_for_server("guarded", Duration::from_secs(30), |server| {
         server["health"]["status"] == "auth-required"

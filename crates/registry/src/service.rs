@@ -34,6 +34,8 @@ pub struct RegistryService {
     checks: Arc<Semaphore>,
     /// Checks started in the background, awaited at shutdown.
     tasks: TaskTracker,
+    /// The names of the configured egress providers (`oauth-user` servers must name one).
+    egress_providers: Arc<Vec<String>>,
 }
 
 impl RegistryService {
@@ -52,6 +54,34 @@ impl RegistryService {
             changes: Arc::new(watch::channel(0).0),
             checks: Arc::new(Semaphore::new(max_concurrent_checks.max(1))),
             tasks: TaskTracker::new(),
+            egress_providers: Arc::default(),
+        }
+    }
+
+    /// The same service, knowing the configured egress providers by `names`: a server
+    /// whose `oauth-user` egress names another is refused.
+    pub fn with_egress_providers(mut self, names: Vec<String>) -> Self {
+        self.egress_providers = Arc::new(names);
+        self
+    }
+
+    /// Refuses a definition whose `oauth-user` egress names no configured provider.
+    fn check_egress(&self, server: &Server) -> Result<(), RegistryError> {
+        match &server.egress {
+            crate::egress::Egress::OauthUser { provider, .. }
+                if !self.egress_providers.contains(provider) =>
+            {
+                let known = if self.egress_providers.is_empty() {
+                    "none is configured ([[egress.providers]])".to_owned()
+                } else {
+                    format!("configured: {}", self.egress_providers.join(", "))
+                };
+                Err(RegistryError::invalid(
+                    "egress",
+                    format!("no egress provider '{provider}' ({known})"),
+                ))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -108,6 +138,7 @@ impl RegistryService {
     /// Registers a new server and, if enabled, starts its first check in the background.
     pub async fn register(&self, input: ServerInput) -> Result<Server, RegistryError> {
         let server = input.into_new_server(now())?;
+        self.check_egress(&server)?;
         if !self.store.insert_server(&server).await? {
             return Err(RegistryError::Conflict(server.path));
         }
@@ -127,6 +158,9 @@ impl RegistryService {
         for _ in 0..UPDATE_ATTEMPTS {
             let existing = self.get(path).await?;
             let updated = input.clone().apply_to(&existing, now())?;
+            if updated.egress != existing.egress {
+                self.check_egress(&updated)?;
+            }
             if !self.store.update_definition(&updated).await? {
                 continue;
             }
@@ -205,6 +239,7 @@ impl RegistryService {
             Some(path) => input.apply_to(&self.get(path).await?, now())?,
             None => input.into_new_server(now())?,
         };
+        self.check_egress(&server)?;
         let _permit = self.checks.acquire().await;
         Ok(self.prober.check(&server).await)
     }

@@ -88,7 +88,8 @@ impl Aggregator {
         let id = message.id.map(|id| id.get().to_owned());
         self.record(&caller, &server.path, &exposed.tool.name, id, &decision);
 
-        let mut request = Request::new(Body::from(rewritten));
+        let rewritten = Bytes::from(rewritten);
+        let mut request = Request::new(Body::from(rewritten.clone()));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = target.uri.clone()?;
         let credential = crate::egress::CallerCredential::of(&target, principal, &parts.headers);
@@ -118,11 +119,32 @@ impl Aggregator {
         }
         upstream.in_scope(|| crate::trace::inject(headers));
         let started = std::time::Instant::now();
-        let sent = self
+        // Kept to send again after a step-up (an `oauth-client` upstream answering
+        // `insufficient_scope`), as the per-server route does.
+        let resend = matches!(target.egress, mcpgw_registry::Egress::OauthClient { .. })
+            .then(|| request.headers().clone());
+        let mut sent = self
             .gateway
             .send(&target, request, on_behalf)
-            .instrument(upstream)
+            .instrument(upstream.clone())
             .await;
+        let scope = match &sent {
+            Ok(response) => crate::egress::step_up_scope(&target, response),
+            Err(_) => None,
+        };
+        if let (Some(headers), Some(scope)) = (resend, scope)
+            && crate::egress::stepped_up(self.gateway.upstream_auth(), &target, &scope).await
+        {
+            let mut retry = Request::new(Body::from(rewritten));
+            *retry.method_mut() = Method::POST;
+            *retry.uri_mut() = target.uri.clone()?;
+            *retry.headers_mut() = headers;
+            sent = self
+                .gateway
+                .send(&target, retry, on_behalf)
+                .instrument(upstream)
+                .await;
+        }
         let success = sent
             .as_ref()
             .is_ok_and(|response| response.status().is_success());
