@@ -129,6 +129,12 @@ pub(crate) async fn offers(
     Ok(offers)
 }
 
+/// `GET /oauth/client-metadata.json` (public): the gateway's Client ID Metadata Document,
+/// its client id at authorization servers that take one (`mcp` providers).
+pub async fn client_metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(service(&state)?.client_metadata()))
+}
+
 /// `GET /api/connections`.
 pub async fn list(
     State(state): State<AppState>,

@@ -170,6 +170,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/callback/{provider}", get(login::finish_oidc))
         .route("/.well-known/jwks.json", get(tokens::jwks))
         .route(
+            "/oauth/client-metadata.json",
+            get(connections::client_metadata),
+        )
+        .route(
             "/.well-known/oauth-protected-resource",
             get(discovery::gateway),
         )

@@ -155,7 +155,9 @@ impl OAuthClients {
     ) -> Result<Arc<TokenCache>, String> {
         // The MCP authorization spec's order: the 401's challenge first, then the
         // well-known URLs.
-        let hint = self.challenge(target.url).await;
+        let hint = discovery::challenge(&self.http, target.url)
+            .await
+            .and_then(|challenge| challenge.resource_metadata);
         let resource = discovery::protected_resource(&self.http, target.url, hint.as_deref())
             .await
             .map_err(|error| format!("the upstream's protected resource metadata: {error}"))?;
@@ -171,21 +173,6 @@ impl OAuthClients {
             resource.resource,
             credentials,
         )))
-    }
-
-    /// The `resource_metadata` of the upstream's challenge to an unauthenticated request.
-    async fn challenge(&self, url: &str) -> Option<String> {
-        let response = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(r#"{"jsonrpc":"2.0","id":0,"method":"ping"}"#)
-            .send()
-            .await
-            .ok()?;
-        let challenge = response.headers().get("www-authenticate")?.to_str().ok()?;
-        discovery::resource_metadata_hint(challenge)
     }
 }
 

@@ -10,6 +10,7 @@ mod config;
 mod connect_cmd;
 mod demo;
 mod egress_probe_cmd;
+mod egress_probe_user;
 mod egress_users;
 mod import_cmd;
 mod model_cmd;

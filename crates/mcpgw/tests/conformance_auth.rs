@@ -3,7 +3,12 @@
 //! as the client under test (`mcpgw egress-probe`, the same code as an `oauth-client`
 //! server's health checks and traffic).
 //!
-//! That client authenticates with client credentials, so:
+//! With `--grant authorization-code` the client under test is the `oauth-user` mode with
+//! an `mcp` provider (discovered endpoints, PKCE, the resource, scopes from the challenge
+//! or the metadata, step-up, a pre-registered client, the Client ID Metadata Document, or
+//! a registered one): the whole `auth` suite and the `draft` one must pass.
+//!
+//! With client credentials (the `oauth-client` mode):
 //! - `auth/client-credentials-basic` and `auth/resource-mismatch` must pass outright;
 //! - the discovery scenarios (`auth/metadata-default`, `-var1`, `-var2`, `-var3`) and
 //!   `auth/token-endpoint-auth-basic` must pass every check but those of the
@@ -35,6 +40,13 @@ fn suite() -> Option<(String, String)> {
 /// Runs one scenario with `mcpgw egress-probe {extra}` as the client; returns its checks
 /// as (id, status).
 async fn run(scenario: &str, extra: &str) -> Option<Vec<(String, String)>> {
+    run_selected(&["--scenario", scenario], extra).await
+}
+
+/// Runs the scenarios `selection` names (`--scenario X` or `--suite Y`) with
+/// `mcpgw egress-probe {extra}` as the client; returns every check as (id, status).
+async fn run_selected(selection: &[&str], extra: &str) -> Option<Vec<(String, String)>> {
+    let scenario = selection.join(" ");
     let (node, conformance) = suite()?;
     let out = tempfile::tempdir().unwrap();
     let command = format!("{} egress-probe {extra}", common::binary())
@@ -42,14 +54,9 @@ async fn run(scenario: &str, extra: &str) -> Option<Vec<(String, String)>> {
         .to_owned();
     let finished = tokio::process::Command::new(&node)
         .arg(&conformance)
-        .args([
-            "client",
-            "--command",
-            &command,
-            "--scenario",
-            scenario,
-            "-o",
-        ])
+        .args(["client", "--command", &command])
+        .args(selection)
+        .arg("-o")
         .arg(out.path())
         .kill_on_drop(true)
         .output()
@@ -157,6 +164,31 @@ async fn every_discovery_variant_is_followed() {
             "valid-bearer-token",
         ] {
             assert!(passed(&checks, id), "{scenario}: {id} {checks:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_users_connection_to_an_mcp_server_passes_the_whole_auth_suite() {
+    let probe = "--grant authorization-code --call-tool test-tool \
+                 --client-metadata-url https://conformance-test.local/client-metadata.json";
+    for suite in ["auth", "draft"] {
+        let Some(checks) = run_selected(&["--suite", suite], probe).await else {
+            return;
+        };
+        assert_eq!(
+            failed(&checks, &[]),
+            Vec::<&str>::new(),
+            "{suite}: {checks:?}"
+        );
+        for id in [
+            "authorization-request",
+            "token-request",
+            "valid-bearer-token",
+        ] {
+            if suite == "auth" {
+                assert!(passed(&checks, id), "{suite}: {id}");
+            }
         }
     }
 }

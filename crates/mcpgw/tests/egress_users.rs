@@ -131,7 +131,19 @@ async fn connect_in_browser(
     session: &str,
     login: &str,
 ) -> reqwest::Response {
-    let (callback, cookie) = authorize_at_provider(gw, provider, session, login).await;
+    connect_server_in_browser(gw, provider, session, login, "guarded").await
+}
+
+/// [`connect_in_browser`] for `server`.
+async fn connect_server_in_browser(
+    gw: &Gateway,
+    provider: &Provider,
+    session: &str,
+    login: &str,
+    server: &str,
+) -> reqwest::Response {
+    let (callback, cookie) =
+        authorize_server_at_provider(gw, provider, session, login, server).await;
     gw.request("GET", callback.trim_start_matches(&gw.url))
         .header("cookie", format!("{session}; {cookie}"))
         .send()
@@ -147,8 +159,19 @@ async fn authorize_at_provider(
     session: &str,
     login: &str,
 ) -> (String, String) {
+    authorize_server_at_provider(gw, provider, session, login, "guarded").await
+}
+
+/// [`authorize_at_provider`] for `server`.
+async fn authorize_server_at_provider(
+    gw: &Gateway,
+    provider: &Provider,
+    session: &str,
+    login: &str,
+    server: &str,
+) -> (String, String) {
     let started = gw
-        .request("GET", "/oauth/connect/guarded")
+        .request("GET", &format!("/oauth/connect/{server}"))
         .header("cookie", session)
         .send()
         .await
@@ -210,7 +233,9 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
              authorization_url = \"{issuer}/auth\"\ntoken_url = \"{issuer}/token\"\n\
              revocation_url = \"{issuer}/token/revocation\"\nissuer = \"{issuer}\"\n\
              client_id = \"gateway-a-users\"\nclient_secret = \"users-secret\"\n\
-             scopes = [\"mcp:read\"]\n"
+             scopes = [\"mcp:read\"]\n\
+             [[egress.providers]]\nname = \"remote\"\npreset = \"mcp\"\n\
+             client_id = \"gateway-a-users\"\nclient_secret = \"users-secret\"\n"
         ),
     )
     .unwrap();
@@ -451,7 +476,58 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
         "{listed}"
     );
 
-    // 9. The tokens are sealed at rest: no JWT anywhere in A's data directory.
+    // 9. An `mcp` provider finds everything out from the server itself (B's challenge,
+    // its metadata, the provider's): nothing but the client is configured.
+    let mut remote = common::http_server("remote", &format!("{base}/clock/mcp"));
+    remote["egress"] = json!({"mode": "oauth-user", "provider": "remote"});
+    assert_eq!(
+        gw.api("POST", "/api/servers", Some(remote)).await.status,
+        201
+    );
+    gw.wait_for_server("remote", Duration::from_secs(30), |server| {
+        server["health"]["status"] == "auth-required"
+    })
+    .await;
+    let started = gw
+        .request("GET", "/oauth/connect/remote")
+        .header("cookie", &admin_session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 303);
+    let authorize = reqwest::Url::parse(started.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(
+        authorize.as_str().starts_with(&format!("{issuer}/auth?")),
+        "{authorize}"
+    );
+    let query: std::collections::HashMap<String, String> =
+        authorize.query_pairs().into_owned().collect();
+    assert_eq!(query["resource"], format!("{base}/clock/mcp"));
+    assert_eq!(query["client_id"], "gateway-a-users");
+    let done = connect_server_in_browser(&gw, &provider, &admin_session, "alice", "remote").await;
+    assert_eq!(done.status(), 303);
+    let response = gw
+        .request("POST", "/remote/mcp")
+        .bearer_auth(&admin)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "current_time_by_timezone")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+            "name": "current_time_by_timezone", "arguments": {"timezone_name": "UTC"},
+            "_meta": common::stateless_meta()}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("UTC") && !text.contains("\"error\""),
+        "{text}"
+    );
+
+    // 10. The tokens are sealed at rest: no JWT anywhere in A's data directory.
     drop(gw);
     let files = common::files_in(&dir.path().join("a"));
     assert!(

@@ -31,3 +31,15 @@ CREATE TABLE egress_connect_flows (
     expires_at   BIGINT NOT NULL
 );
 CREATE INDEX egress_connect_flows_expires ON egress_connect_flows (expires_at);
+
+-- The gateway's own registrations (RFC 7591) at authorization servers of `mcp`
+-- providers, so that a client and the refresh tokens issued to it outlive a restart.
+CREATE TABLE egress_registrations (
+    provider      TEXT NOT NULL,
+    issuer        TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
+    client_secret TEXT,
+    auth_method   TEXT,
+    created_at    BIGINT NOT NULL,
+    PRIMARY KEY (provider, issuer)
+);

@@ -3,7 +3,9 @@
 //! the PKCE verifier are sealed, each bound to its column and row.
 
 use async_trait::async_trait;
-use mcpgw_auth::egress::user::store::{ConnectFlow, ConnectionRecord, ConnectionStore};
+use mcpgw_auth::egress::user::store::{
+    ConnectFlow, ConnectionRecord, ConnectionStore, Registration,
+};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -310,6 +312,84 @@ impl ConnectionStore for SqlStore {
         .await
         .map_err(|e| e.to_string())?;
         Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn get_registration(
+        &self,
+        provider: &str,
+        issuer: &str,
+    ) -> Result<Option<Registration>, String> {
+        let row = sqlx::query(
+            "SELECT client_id, client_secret, auth_method FROM egress_registrations \
+             WHERE provider = $1 AND issuer = $2",
+        )
+        .bind(provider)
+        .bind(issuer)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let optional = |column: &str| {
+            row.try_get::<Option<String>, _>(column)
+                .map_err(|e| e.to_string())
+        };
+        let client_secret = optional("client_secret")?
+            .map(|sealed| {
+                self.secrets()
+                    .open(
+                        &connection_context("client_secret", provider, issuer),
+                        &sealed,
+                    )
+                    .map_err(|e| e.to_string())
+            })
+            .transpose()?;
+        Ok(Some(Registration {
+            provider: provider.to_owned(),
+            issuer: issuer.to_owned(),
+            client_id: row
+                .try_get::<String, _>("client_id")
+                .map_err(|e| e.to_string())?,
+            client_secret,
+            auth_method: optional("auth_method")?,
+        }))
+    }
+
+    async fn put_registration(&self, registration: &Registration) -> Result<Registration, String> {
+        let secret = registration
+            .client_secret
+            .as_deref()
+            .map(|secret| {
+                self.secrets().seal(
+                    &connection_context(
+                        "client_secret",
+                        &registration.provider,
+                        &registration.issuer,
+                    ),
+                    secret,
+                )
+            })
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        sqlx::query(
+            "INSERT INTO egress_registrations (provider, issuer, client_id, client_secret, \
+             auth_method, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (provider, issuer) DO NOTHING",
+        )
+        .bind(&registration.provider)
+        .bind(&registration.issuer)
+        .bind(&registration.client_id)
+        .bind(secret)
+        .bind(&registration.auth_method)
+        .bind(chrono::Utc::now().timestamp())
+        .execute(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        // Another replica may have registered first: its registration is the one kept.
+        self.get_registration(&registration.provider, &registration.issuer)
+            .await?
+            .ok_or_else(|| "the registration was not kept".to_owned())
     }
 
     async fn prune_connect_flows(&self, now: i64) -> Result<u64, String> {

@@ -38,6 +38,24 @@ pub struct AuthorizationServer {
     /// Grant types it supports (empty when it does not say).
     #[serde(default)]
     pub grant_types_supported: Vec<String>,
+    /// Where users authorise (the authorization code flow).
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// RFC 7009 revocation.
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// PKCE methods (the MCP spec refuses a server that does not list S256).
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+    /// How clients may authenticate at the token endpoint.
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Whether a client may be identified by the URL of its metadata document (CIMD).
+    #[serde(default)]
+    pub client_id_metadata_document_supported: bool,
+    /// RFC 7591 dynamic client registration.
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
 }
 
 /// Where the metadata of `resource` is (RFC 9728 §3.1): the well-known path inserted
@@ -50,6 +68,37 @@ pub fn resource_metadata_url(resource: &str) -> Result<Url, EgressError> {
 /// The `resource_metadata` URL of a `WWW-Authenticate: Bearer …` challenge, if it gives one.
 pub fn resource_metadata_hint(challenge: &str) -> Option<String> {
     challenge_parameter(challenge, "resource_metadata")
+}
+
+/// What an upstream's answer to a request without credentials says about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Challenge {
+    /// Its `resource_metadata` (RFC 9728 §5.1).
+    pub resource_metadata: Option<String>,
+    /// The scopes it asks for, if it says.
+    pub scope: Option<String>,
+}
+
+/// The upstream MCP endpoint `url`'s challenge to a request without credentials (a
+/// `ping`), if it answers with a `WWW-Authenticate: Bearer` one.
+pub async fn challenge(http: &reqwest::Client, url: &str) -> Option<Challenge> {
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":0,"method":"ping"}"#)
+        .send()
+        .await
+        .ok()?;
+    let header = response
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)?
+        .to_str()
+        .ok()?;
+    header.trim().starts_with("Bearer").then(|| Challenge {
+        resource_metadata: challenge_parameter(header, "resource_metadata"),
+        scope: challenge_parameter(header, "scope"),
+    })
 }
 
 /// The parameter `name` of a `WWW-Authenticate: Bearer …` challenge (RFC 6750 §3:

@@ -10,7 +10,10 @@
 //! disconnects. Decrypted tokens are kept in memory for a few seconds so that a call does
 //! not read the database.
 
+pub mod endpoints;
+mod flow;
 pub mod providers;
+mod refresh;
 pub mod store;
 pub mod token_endpoint;
 
@@ -18,13 +21,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
-use crate::login::Callback;
-use crate::session::{digest, random_token};
+use endpoints::Endpoints;
 use providers::{Provider, ProviderConfig, ProviderConfigError};
-use store::{ConnectFlow, ConnectionRecord, ConnectionStore};
+use store::ConnectionStore;
 
 /// How long a connect flow may take, from the redirect to the provider to its callback.
 pub const CONNECT_FLOW_TTL_SECS: i64 = 600;
@@ -33,8 +32,6 @@ pub const CONNECT_FLOW_TTL_SECS: i64 = 600;
 const CACHE_SECS: i64 = 30;
 /// A token this close to expiring is refreshed before it is used.
 const USE_MARGIN_SECS: i64 = 60;
-/// How long one replica holds the right to refresh a connection.
-const REFRESH_LEASE_SECS: i64 = 30;
 /// Timeout of each request to a provider.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -146,6 +143,9 @@ pub struct UserConnections {
     base_url: String,
     refresh_buffer: i64,
     cache: Mutex<HashMap<(String, String), Cached>>,
+    /// (provider, server URL or resource) → its endpoints, for `mcp` providers (found out
+    /// once per process; a configured provider's are at hand).
+    discovered: tokio::sync::Mutex<HashMap<(String, String), Arc<Endpoints>>>,
 }
 
 impl UserConnections {
@@ -176,7 +176,61 @@ impl UserConnections {
             base_url: base_url.trim_end_matches('/').to_owned(),
             refresh_buffer: i64::try_from(refresh_buffer.as_secs()).unwrap_or(i64::MAX),
             cache: Mutex::new(HashMap::new()),
+            discovered: tokio::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The URL of the gateway's Client ID Metadata Document (its client id at
+    /// authorization servers that take one, for `mcp` providers without a client id).
+    pub fn client_metadata_url(&self) -> String {
+        format!("{}/oauth/client-metadata.json", self.base_url)
+    }
+
+    /// The gateway's Client ID Metadata Document: a public client that signs users in
+    /// with the authorization code flow and PKCE, coming back to its callback.
+    pub fn client_metadata(&self) -> serde_json::Value {
+        serde_json::json!({
+            "client_id": self.client_metadata_url(),
+            "client_name": "mcpgw",
+            "client_uri": self.base_url,
+            "redirect_uris": [self.redirect_uri()],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        })
+    }
+
+    /// Where connections to the server at `url` (or with that resource) through
+    /// `provider` are made and renewed.
+    async fn endpoints(
+        &self,
+        provider: &Provider,
+        url: &str,
+    ) -> Result<Arc<Endpoints>, ConnectError> {
+        if !provider.discovered {
+            return Ok(Arc::new(Endpoints::configured(provider, url)?));
+        }
+        let mut known = self.discovered.lock().await;
+        if let Some(endpoints) = known.get(&(provider.name.clone(), url.to_owned())) {
+            return Ok(Arc::clone(endpoints));
+        }
+        let metadata_url = self.client_metadata_url();
+        let redirect_uri = self.redirect_uri();
+        let identity = endpoints::ClientIdentity {
+            metadata_url: &metadata_url,
+            redirect_uri: &redirect_uri,
+        };
+        let found = Arc::new(
+            endpoints::discover(&self.http, provider, url, identity, self.store.as_ref()).await?,
+        );
+        known.insert((provider.name.clone(), url.to_owned()), Arc::clone(&found));
+        if let Some(resource) = &found.resource {
+            known.insert(
+                (provider.name.clone(), resource.clone()),
+                Arc::clone(&found),
+            );
+        }
+        Ok(found)
     }
 
     /// The configured providers.
@@ -200,139 +254,6 @@ impl UserConnections {
 
     fn redirect_uri(&self) -> String {
         format!("{}/oauth/callback", self.base_url)
-    }
-
-    /// Starts connecting `owner`'s account for `target`; the browser continues to `next`
-    /// (a local path) once connected.
-    pub async fn start(
-        &self,
-        owner: &str,
-        target: ConnectTarget<'_>,
-        next: String,
-        now: i64,
-    ) -> Result<Started, ConnectError> {
-        let provider = self.provider(target.provider)?;
-        let verifier = random_token();
-        let state = random_token();
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(Sha256::digest(verifier.as_bytes()));
-        let resource = provider.send_resource.then(|| target.url.to_owned());
-        let flow = ConnectFlow {
-            state_hash: digest(&state),
-            owner: owner.to_owned(),
-            server: target.server.to_owned(),
-            provider: provider.name.clone(),
-            verifier,
-            redirect_uri: self.redirect_uri(),
-            resource: resource.clone(),
-            next,
-            expires_at: now + CONNECT_FLOW_TTL_SECS,
-        };
-        self.store
-            .insert_connect_flow(&flow)
-            .await
-            .map_err(ConnectError::Store)?;
-        let mut scopes = provider.scopes.clone();
-        for scope in target.scope.unwrap_or_default().split_whitespace() {
-            if !scopes.iter().any(|held| held == scope) {
-                scopes.push(scope.to_owned());
-            }
-        }
-        let mut location = reqwest::Url::parse(&provider.authorization_url)
-            .map_err(|error| ConnectError::Unavailable(format!("authorization_url: {error}")))?;
-        {
-            let mut query = location.query_pairs_mut();
-            query
-                .append_pair("response_type", "code")
-                .append_pair("client_id", &provider.client_id)
-                .append_pair("redirect_uri", &flow.redirect_uri)
-                .append_pair("state", &state)
-                .append_pair("code_challenge", &challenge)
-                .append_pair("code_challenge_method", "S256");
-            if !scopes.is_empty() {
-                query.append_pair("scope", &scopes.join(" "));
-            }
-            if let Some(resource) = &resource {
-                query.append_pair("resource", resource);
-            }
-            for (name, value) in &provider.authorization_params {
-                query.append_pair(name, value);
-            }
-        }
-        Ok(Started {
-            location: location.into(),
-            state,
-        })
-    }
-
-    /// Finishes a connect flow from the provider's `callback`: `cookie_state` must be its
-    /// `state`, and `owner` (who is signed in in this browser) the user who started it.
-    /// Returns the server and where the browser goes next.
-    pub async fn finish(
-        &self,
-        callback: Callback,
-        cookie_state: Option<&str>,
-        owner: &str,
-        now: i64,
-    ) -> Result<(String, String), ConnectError> {
-        let state = callback.state.as_deref().ok_or(ConnectError::BadState)?;
-        if cookie_state != Some(state) {
-            return Err(ConnectError::BadState);
-        }
-        let flow = self
-            .store
-            .take_connect_flow(&digest(state))
-            .await
-            .map_err(ConnectError::Store)?
-            .filter(|flow| now < flow.expires_at && flow.owner == owner)
-            .ok_or(ConnectError::BadState)?;
-        let provider = self.provider(&flow.provider)?;
-        // RFC 9207: a response naming another issuer is a mix-up attack.
-        if let (Some(iss), Some(expected)) = (&callback.iss, &provider.issuer)
-            && iss.trim_end_matches('/') != expected.trim_end_matches('/')
-        {
-            return Err(ConnectError::Refused(format!(
-                "the response names issuer '{iss}', not '{expected}'"
-            )));
-        }
-        if let Some(error) = callback.error {
-            let description = callback.error_description.unwrap_or_default();
-            return Err(ConnectError::Refused(
-                format!("{error} {description}").trim().to_owned(),
-            ));
-        }
-        let code = callback
-            .code
-            .ok_or_else(|| ConnectError::Refused("the response has no code".into()))?;
-        let issued = token_endpoint::redeem_code(
-            &self.http,
-            provider,
-            &code,
-            &flow.verifier,
-            &flow.redirect_uri,
-            flow.resource.as_deref(),
-        )
-        .await
-        .map_err(refused_or_unavailable)?;
-        let record = ConnectionRecord {
-            owner: flow.owner.clone(),
-            server: flow.server.clone(),
-            provider: flow.provider.clone(),
-            resource: flow.resource.clone(),
-            access_token: issued.access_token,
-            refresh_token: issued.refresh_token,
-            expires_at: issued.expires_in.map(|seconds| now + seconds),
-            scope: issued.scope,
-            created_at: now,
-            refreshed_at: now,
-        };
-        self.store
-            .put_connection(&record)
-            .await
-            .map_err(ConnectError::Store)?;
-        self.forget(&flow.owner, &flow.server);
-        tracing::info!(owner = %flow.owner, server = %flow.server, provider = %flow.provider, "user connected an account");
-        Ok((flow.server, flow.next))
     }
 
     /// What `owner`'s request to `server` (whose egress names `provider`) carries.
@@ -425,7 +346,12 @@ impl UserConnections {
         let Some(record) = removed else {
             return Ok(false);
         };
-        if let Ok(provider) = self.provider(&record.provider) {
+        let resource = record.resource.as_deref().unwrap_or_default();
+        let endpoints = match self.provider(&record.provider) {
+            Ok(provider) => self.endpoints(provider, resource).await.ok(),
+            Err(_) => None,
+        };
+        if let Some(endpoints) = endpoints {
             let tokens = [
                 (record.refresh_token.as_deref(), "refresh_token"),
                 (Some(record.access_token.as_str()), "access_token"),
@@ -433,9 +359,9 @@ impl UserConnections {
             for (token, hint) in tokens {
                 if let Some(token) = token
                     && let Err(error) =
-                        token_endpoint::revoke(&self.http, provider, token, hint).await
+                        token_endpoint::revoke(&self.http, &endpoints, token, hint).await
                 {
-                    tracing::warn!(%server, provider = %provider.name, %error, "cannot revoke a disconnected user's token at the provider");
+                    tracing::warn!(%server, provider = %record.provider, %error, "cannot revoke a disconnected user's token at the provider");
                 }
             }
         }
@@ -447,90 +373,6 @@ impl UserConnections {
     pub fn forget(&self, owner: &str, server: &str) {
         self.locked_cache()
             .remove(&(owner.to_owned(), server.to_owned()));
-    }
-
-    /// Refreshes every connection that expires within the refresh buffer.
-    pub async fn refresh_due(&self, now: i64) -> Result<RefreshReport, ConnectError> {
-        let due = self
-            .store
-            .connections_expiring(now.saturating_add(self.refresh_buffer), 200)
-            .await
-            .map_err(ConnectError::Store)?;
-        let mut report = RefreshReport::default();
-        for record in due {
-            match self.refresh_one(record, now).await {
-                Ok(Some(_)) => report.refreshed += 1,
-                Ok(None) => report.dropped += 1,
-                Err(error) => {
-                    report.failed += 1;
-                    tracing::warn!(%error, "cannot refresh a user's connection; trying again later");
-                }
-            }
-        }
-        if let Err(error) = self.store.prune_connect_flows(now).await {
-            tracing::warn!(%error, "cannot prune expired connect flows");
-        }
-        Ok(report)
-    }
-
-    /// New tokens for `record`: `None` when the provider no longer honours it (the
-    /// connection is then removed) or it cannot be refreshed and has expired.
-    async fn refresh_one(
-        &self,
-        record: ConnectionRecord,
-        now: i64,
-    ) -> Result<Option<ConnectionRecord>, ConnectError> {
-        let expired = record.expires_at.is_some_and(|expires| expires <= now);
-        let Some(refresh_token) = record.refresh_token.clone() else {
-            return Ok((!expired).then_some(record));
-        };
-        let claimed = self
-            .store
-            .claim_refresh(&record.owner, &record.server, now, now + REFRESH_LEASE_SECS)
-            .await
-            .map_err(ConnectError::Store)?;
-        if !claimed {
-            // Another replica (or task) is refreshing it: use what is there meanwhile.
-            return Ok((!expired).then_some(record));
-        }
-        let provider = self.provider(&record.provider)?;
-        match token_endpoint::refresh(
-            &self.http,
-            provider,
-            &refresh_token,
-            record.resource.as_deref(),
-        )
-        .await
-        {
-            Ok(issued) => {
-                let refreshed = ConnectionRecord {
-                    access_token: issued.access_token,
-                    // A provider that does not rotate refresh tokens sends none back.
-                    refresh_token: issued.refresh_token.or(Some(refresh_token)),
-                    expires_at: issued.expires_in.map(|seconds| now + seconds),
-                    scope: issued.scope.or(record.scope.clone()),
-                    refreshed_at: now,
-                    ..record
-                };
-                self.store
-                    .put_connection(&refreshed)
-                    .await
-                    .map_err(ConnectError::Store)?;
-                self.forget(&refreshed.owner, &refreshed.server);
-                tracing::info!(owner = %refreshed.owner, server = %refreshed.server, "refreshed a user's connection");
-                Ok(Some(refreshed))
-            }
-            Err(crate::egress::EgressError::Refused { error, .. }) => {
-                tracing::warn!(owner = %record.owner, server = %record.server, %error, "the provider no longer honours a user's connection; removed");
-                self.store
-                    .delete_connection(&record.owner, &record.server)
-                    .await
-                    .map_err(ConnectError::Store)?;
-                self.forget(&record.owner, &record.server);
-                Ok(None)
-            }
-            Err(error) => Err(ConnectError::Unavailable(error.to_string())),
-        }
     }
 
     fn locked_cache(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Cached>> {

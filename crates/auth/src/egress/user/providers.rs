@@ -1,7 +1,10 @@
 //! `[[egress.providers]]`: the services users connect their own accounts of (the
 //! `oauth-user` egress mode). Atlassian, GitHub, Google and Microsoft are presets that know
 //! their endpoints and quirks; `generic` takes every endpoint from the configuration (any
-//! OAuth 2 authorization server, an MCP-spec-protected upstream's included).
+//! OAuth 2 authorization server); `mcp` finds them out per server from the upstream
+//! itself, as the MCP authorization spec describes (its protected-resource metadata, then
+//! its authorization server's), and identifies the gateway by a Client ID Metadata
+//! Document where no client id is configured.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +47,9 @@ pub enum ProviderPreset {
     Google,
     /// Microsoft Entra ID (v2 endpoints of `tenant`, default `common`).
     Microsoft,
+    /// An MCP server protecting itself per the MCP authorization spec: endpoints,
+    /// scopes and the resource are discovered from each server.
+    Mcp,
 }
 
 /// How the gateway authenticates itself at the token endpoint.
@@ -75,8 +81,12 @@ pub struct ProviderConfig {
     pub revocation_url: Option<String>,
     /// The issuer: a callback naming another one (RFC 9207 `iss`) is refused.
     pub issuer: Option<String>,
-    /// The gateway's client id there.
-    pub client_id: String,
+    /// The gateway's client id there (`mcp`: optional; without one the gateway presents
+    /// its Client ID Metadata Document, where the authorization server supports it).
+    pub client_id: Option<String>,
+    /// `mcp`: the URL of the client metadata document to present as the client id
+    /// (default: the one the gateway serves at `/oauth/client-metadata.json`).
+    pub client_metadata_url: Option<String>,
     /// Its secret (omit for a public client: PKCE only).
     pub client_secret: Option<String>,
     /// The environment variable holding the secret.
@@ -114,8 +124,12 @@ pub struct Provider {
     pub revocation_url: Option<String>,
     /// Expected issuer, if known.
     pub issuer: Option<String>,
-    /// Client id.
-    pub client_id: String,
+    /// Client id (none: `mcp`, by its metadata document).
+    pub client_id: Option<String>,
+    /// `mcp`: the client metadata document URL to present, if not the gateway's own.
+    pub client_metadata_url: Option<String>,
+    /// Endpoints, scopes and resource are discovered per server (`mcp`).
+    pub discovered: bool,
     /// Client secret, if confidential.
     pub client_secret: Option<String>,
     /// How the secret is presented.
@@ -138,6 +152,7 @@ impl std::fmt::Display for ProviderPreset {
             ProviderPreset::Github => "GitHub",
             ProviderPreset::Google => "Google",
             ProviderPreset::Microsoft => "Microsoft",
+            ProviderPreset::Mcp => "MCP",
         })
     }
 }
@@ -156,7 +171,7 @@ struct Known {
 
 fn known(preset: ProviderPreset, tenant: &str) -> Option<Known> {
     Some(match preset {
-        ProviderPreset::Generic => return None,
+        ProviderPreset::Generic | ProviderPreset::Mcp => return None,
         ProviderPreset::Atlassian => Known {
             authorization: "https://auth.atlassian.com/authorize".into(),
             token: "https://auth.atlassian.com/oauth/token".into(),
@@ -219,8 +234,19 @@ impl ProviderConfig {
                 })?),
                 (None, None) => None,
             };
+        let discovered = self.preset == ProviderPreset::Mcp;
+        if self.client_id.is_none() && !discovered {
+            return Err(ProviderConfigError::Endpoint(
+                name,
+                "client_id is required (only the mcp preset can do without)".into(),
+            ));
+        }
         let preset = known(self.preset, self.tenant.as_deref().unwrap_or("common"));
         let endpoint = |configured: Option<String>, preset: Option<String>, what: &str| {
+            if discovered && configured.is_none() {
+                // Found out per server.
+                return Ok(String::new());
+            }
             let url = configured.or(preset).ok_or_else(|| {
                 ProviderConfigError::Endpoint(name.clone(), format!("{what} is required"))
             })?;
@@ -294,6 +320,8 @@ impl ProviderConfig {
                 .issuer
                 .or_else(|| preset.as_ref().and_then(|p| p.issuer.map(str::to_owned))),
             client_id: self.client_id,
+            client_metadata_url: self.client_metadata_url,
+            discovered,
             client_secret: secret,
             client_auth: self
                 .client_auth
@@ -302,9 +330,10 @@ impl ProviderConfig {
             scopes,
             extra_headers,
             authorization_params,
-            send_resource: self
-                .send_resource
-                .unwrap_or(self.preset == ProviderPreset::Generic),
+            send_resource: self.send_resource.unwrap_or(matches!(
+                self.preset,
+                ProviderPreset::Generic | ProviderPreset::Mcp
+            )),
             name,
         })
     }
@@ -348,6 +377,14 @@ mod tests {
                 .authorization_url
                 .contains("/contoso/oauth2/v2.0/")
         );
+        let mcp = config(serde_json::json!({"name": "remote", "preset": "mcp"}))
+            .resolve(|_| false)
+            .unwrap();
+        assert!(mcp.discovered && mcp.client_id.is_none() && mcp.send_resource);
+        assert!(matches!(
+            config(serde_json::json!({"name": "x", "preset": "github"})).resolve(|_| false),
+            Err(ProviderConfigError::Endpoint(..))
+        ));
         let google = config(serde_json::json!({"name": "g", "preset": "google", "client_id": "c"}))
             .resolve(|_| false)
             .unwrap();

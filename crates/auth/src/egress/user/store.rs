@@ -51,6 +51,22 @@ pub struct ConnectFlow {
     pub expires_at: i64,
 }
 
+/// The gateway's registration at an authorization server (RFC 7591), kept so that the
+/// same client (and the refresh tokens issued to it) lives on across restarts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The provider's name.
+    pub provider: String,
+    /// The authorization server's issuer.
+    pub issuer: String,
+    /// The client id it issued.
+    pub client_id: String,
+    /// The client secret, if it issued one.
+    pub client_secret: Option<String>,
+    /// How to authenticate at its token endpoint, as it said.
+    pub auth_method: Option<String>,
+}
+
 /// Storage of connections and connect flows.
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
@@ -90,6 +106,14 @@ pub trait ConnectionStore: Send + Sync {
         now: i64,
         until: i64,
     ) -> Result<bool, String>;
+    /// The registration of `provider` at `issuer`, if made.
+    async fn get_registration(
+        &self,
+        provider: &str,
+        issuer: &str,
+    ) -> Result<Option<Registration>, String>;
+    /// Keeps a registration (the first one stored wins; it is returned).
+    async fn put_registration(&self, registration: &Registration) -> Result<Registration, String>;
     /// Deletes connect flows that expired before `now`; returns how many.
     async fn prune_connect_flows(&self, now: i64) -> Result<u64, String>;
 }

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 
-use super::providers::{ClientAuth, Provider};
+use super::endpoints::Endpoints;
+use super::providers::ClientAuth;
 use crate::egress::EgressError;
 
 /// Longest token response read.
@@ -39,7 +40,7 @@ struct TokenResponse {
 /// Exchanges an authorization `code`.
 pub async fn redeem_code(
     http: &reqwest::Client,
-    provider: &Provider,
+    endpoints: &Endpoints,
     code: &str,
     verifier: &str,
     redirect_uri: &str,
@@ -54,13 +55,13 @@ pub async fn redeem_code(
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
-    request(http, provider, form).await
+    request(http, endpoints, form).await
 }
 
 /// Obtains a new access token with `refresh_token`.
 pub async fn refresh(
     http: &reqwest::Client,
-    provider: &Provider,
+    endpoints: &Endpoints,
     refresh_token: &str,
     resource: Option<&str>,
 ) -> Result<Issued, EgressError> {
@@ -71,22 +72,22 @@ pub async fn refresh(
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
-    request(http, provider, form).await
+    request(http, endpoints, form).await
 }
 
 /// Asks the provider to revoke `token` (best effort: RFC 7009 answers 200 even for
 /// unknown tokens; a failure is reported for the log).
 pub async fn revoke(
     http: &reqwest::Client,
-    provider: &Provider,
+    endpoints: &Endpoints,
     token: &str,
     hint: &str,
 ) -> Result<(), EgressError> {
-    let Some(url) = &provider.revocation_url else {
+    let Some(url) = &endpoints.revocation else {
         return Ok(());
     };
     let form = vec![("token", token), ("token_type_hint", hint)];
-    let response = authenticated(http.post(url), provider, form)
+    let response = authenticated(http.post(url), endpoints, form)
         .send()
         .await
         .map_err(|error| EgressError::Fetch {
@@ -106,26 +107,26 @@ pub async fn revoke(
 /// The client's authentication on `request` with `form`, as the provider takes it.
 fn authenticated<'a>(
     request: reqwest::RequestBuilder,
-    provider: &'a Provider,
+    endpoints: &'a Endpoints,
     mut form: Vec<(&'a str, &'a str)>,
 ) -> reqwest::RequestBuilder {
     let request = request.header(reqwest::header::ACCEPT, "application/json");
-    match (&provider.client_secret, provider.client_auth) {
+    match (&endpoints.client_secret, endpoints.client_auth) {
         (Some(secret), ClientAuth::ClientSecretBasic) => {
             let encode = |part: &str| -> String {
                 url::form_urlencoded::byte_serialize(part.as_bytes()).collect()
             };
             request
-                .basic_auth(encode(&provider.client_id), Some(encode(secret)))
+                .basic_auth(encode(&endpoints.client_id), Some(encode(secret)))
                 .form(&form)
         }
         (Some(secret), ClientAuth::ClientSecretPost) => {
-            form.push(("client_id", &provider.client_id));
+            form.push(("client_id", &endpoints.client_id));
             form.push(("client_secret", secret));
             request.form(&form)
         }
         (None, _) => {
-            form.push(("client_id", &provider.client_id));
+            form.push(("client_id", &endpoints.client_id));
             request.form(&form)
         }
     }
@@ -133,15 +134,15 @@ fn authenticated<'a>(
 
 async fn request<'a>(
     http: &reqwest::Client,
-    provider: &'a Provider,
+    endpoints: &'a Endpoints,
     form: Vec<(&'a str, &'a str)>,
 ) -> Result<Issued, EgressError> {
-    let url = &provider.token_url;
+    let url = &endpoints.token;
     let failed = |message: String| EgressError::Fetch {
         url: url.clone(),
         message,
     };
-    let response = authenticated(http.post(url), provider, form)
+    let response = authenticated(http.post(url), endpoints, form)
         .send()
         .await
         .map_err(|error| failed(error.to_string()))?;
