@@ -179,21 +179,16 @@ async fn callers_at_once_share_one_token_request_and_expiry_renews_it() {
 
 /// One 2026-07-28 `tools/call` of `tool` on `path` of `gw` as its admin; (status, body).
 async fn call(gw: &common::Gateway, path: &str, tool: &str) -> (u16, String) {
-    let response = gw
-        .request("POST", path)
-        .bearer_auth(common::TOKEN)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .json(
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-            "name": tool, "arguments": {"timezone_name": "UTC"},
-            "_meta": common::stateless_meta()}}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let arguments = json!({"timezone_name": "UTC"});
+    let response = common::stateless_call(
+        gw,
+        path,
+        common::TOKEN,
+        tool,
+        arguments,
+        common::stateless_meta(),
+    )
+    .await;
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
 }

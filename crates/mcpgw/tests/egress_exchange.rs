@@ -12,29 +12,19 @@ use serde_json::{Value, json};
 /// `tools/call` of the clock on A's `/guarded/mcp` with `token` (a 2026-07-28 request);
 /// the HTTP status and body.
 async fn call(gw: &common::Gateway, token: &str) -> (u16, String) {
-    let response = gw
-        .request("POST", "/guarded/mcp")
-        .bearer_auth(token)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "current_time_by_timezone")
-        .json(
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-            "name": "current_time_by_timezone", "arguments": {"timezone_name": "UTC"},
-            "_meta": common::stateless_meta()}}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let tool = "current_time_by_timezone";
+    let arguments = json!({"timezone_name": "UTC"});
+    let response = common::stateless_call(
+        gw,
+        "/guarded/mcp",
+        token,
+        tool,
+        arguments,
+        common::stateless_meta(),
+    )
+    .await;
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
-}
-
-/// How many token exchanges the provider granted.
-async fn exchanges(provider: &Provider) -> u64 {
-    let body = common::get_json(&format!("{}/__test/exchanges", provider.issuer)).await;
-    body["exchanges"].as_u64().unwrap()
 }
 
 #[tokio::test]
@@ -89,10 +79,10 @@ async fn a_callers_token_is_exchanged_on_their_behalf_for_the_upstream() {
         body.contains("UTC") && !body.contains("\"error\""),
         "{body}"
     );
-    assert_eq!(exchanges(&provider).await, 1);
+    assert_eq!(provider.exchanges().await, 1);
     let (status, body) = call(&gw, &token).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(exchanges(&provider).await, 1, "the exchanged token is kept");
+    assert_eq!(provider.exchanges().await, 1, "the exchanged token is kept");
 
     // B saw alice, through the gateway's client (its audit trail is written in batches).
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -123,7 +113,7 @@ async fn a_callers_token_is_exchanged_on_their_behalf_for_the_upstream() {
         body.contains("exchanges your identity provider's token"),
         "{body}"
     );
-    assert_eq!(exchanges(&provider).await, 1);
+    assert_eq!(provider.exchanges().await, 1);
 
     // Nothing of it in clear in A's data directory.
     drop(gw);

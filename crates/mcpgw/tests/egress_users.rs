@@ -75,23 +75,16 @@ async fn token_of(gw: &Gateway, session: &str) -> String {
 /// `tools/call` of the clock on A's `/guarded/mcp` with `token`, as a 2026-07-28 client
 /// with `capabilities`; the JSON-RPC answer.
 async fn call(gw: &Gateway, token: &str, capabilities: Value) -> Value {
+    call_on(gw, "/guarded/mcp", token, capabilities).await
+}
+
+/// [`call`] on `path`.
+async fn call_on(gw: &Gateway, path: &str, token: &str, capabilities: Value) -> Value {
     let mut meta = common::stateless_meta();
     meta["io.modelcontextprotocol/clientCapabilities"] = capabilities;
-    let response = gw
-        .request("POST", "/guarded/mcp")
-        .bearer_auth(token)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "current_time_by_timezone")
-        .json(
-            &json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
-            "name": "current_time_by_timezone", "arguments": {"timezone_name": "UTC"},
-            "_meta": meta}}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let tool = "current_time_by_timezone";
+    let arguments = json!({"timezone_name": "UTC"});
+    let response = common::stateless_call(gw, path, token, tool, arguments, meta).await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     // A JSON answer, or one SSE event carrying it.
@@ -506,25 +499,12 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
     assert_eq!(query["client_id"], "gateway-a-users");
     let done = connect_server_in_browser(&gw, &provider, &admin_session, "alice", "remote").await;
     assert_eq!(done.status(), 303);
-    let response = gw
-        .request("POST", "/remote/mcp")
-        .bearer_auth(&admin)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "current_time_by_timezone")
-        .json(
-            &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
-            "name": "current_time_by_timezone", "arguments": {"timezone_name": "UTC"},
-            "_meta": common::stateless_meta()}}),
-        )
-        .send()
-        .await
-        .unwrap();
-    let text = response.text().await.unwrap();
+    let answer = call_on(&gw, "/remote/mcp", &admin, json!({})).await;
     assert!(
-        text.contains("UTC") && !text.contains("\"error\""),
-        "{text}"
+        answer["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("UTC")),
+        "{answer}"
     );
 
     // 10. The tokens are sealed at rest: no JWT anywhere in A's data directory.

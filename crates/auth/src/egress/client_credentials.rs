@@ -4,15 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use tokio::sync::Mutex;
 
 use super::EgressError;
+use super::token_response::form_encoded;
 
 /// A token is renewed this long before it expires.
 const RENEW_BEFORE: Duration = Duration::from_secs(60);
-/// Longest token response read (a token is a few kilobytes at most).
-const MAX_RESPONSE: usize = 64 * 1024;
 /// Lifetime assumed when the server does not say (`expires_in` is optional).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 
@@ -44,16 +42,6 @@ pub struct AccessToken {
     pub token: String,
     /// When it must be renewed ([`RENEW_BEFORE`] before it expires).
     pub renew_at: Instant,
-}
-
-/// A token endpoint's answer (RFC 6749 §5.1, §5.2).
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: Option<String>,
-    token_type: Option<String>,
-    expires_in: Option<u64>,
-    error: Option<String>,
-    error_description: Option<String>,
 }
 
 /// Asks `token_endpoint` for a token for `resource` with `credentials`.
@@ -93,49 +81,14 @@ pub(super) async fn post_token_form(
         .send()
         .await
         .map_err(|error| failed(error.to_string()))?;
-    let status = response.status();
-    let body: TokenResponse = crate::http_json::read_json(response, token_endpoint, MAX_RESPONSE)
-        .await
-        .map_err(|error| {
-            failed(format!(
-                "HTTP {}: not a token response ({error})",
-                status.as_u16()
-            ))
-        })?;
-    if let Some(error) = body.error {
-        return Err(EgressError::Refused {
-            error,
-            description: body.error_description,
-        });
-    }
-    let token = match (status.is_success(), body.access_token) {
-        (true, Some(token)) if !token.is_empty() => token,
-        _ => {
-            return Err(failed(format!(
-                "HTTP {} without an access token",
-                status.as_u16()
-            )));
-        }
-    };
-    if body
-        .token_type
-        .as_deref()
-        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
-    {
-        return Err(failed("not a bearer token".into()));
-    }
-    let lifetime = body
-        .expires_in
-        .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+    let issued = super::token_response::read(response, token_endpoint).await?;
+    let lifetime = issued.expires_in.map_or(DEFAULT_LIFETIME, |seconds| {
+        Duration::from_secs(seconds.unsigned_abs())
+    });
     Ok(AccessToken {
-        token,
+        token: issued.access_token,
         renew_at: started + lifetime.saturating_sub(RENEW_BEFORE),
     })
-}
-
-/// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic encoding.
-fn form_encoded(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// One upstream's token, obtained when first needed and renewed before it expires.

@@ -10,6 +10,7 @@
 pub mod client_credentials;
 pub mod discovery;
 pub mod token_exchange;
+pub mod token_response;
 pub mod user;
 
 /// Everything that can go wrong while discovering or obtaining a token.

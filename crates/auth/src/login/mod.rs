@@ -17,6 +17,7 @@ use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::egress::token_response::form_encoded;
 use crate::jwt::issuer::ClaimMap;
 use crate::jwt::keys::{Endpoints, IssuerKeys};
 use crate::principal::Principal;
@@ -262,9 +263,10 @@ impl OidcLogin {
             }
             Some(secret) => {
                 // RFC 6749 §2.3.1: both parts form-urlencoded before Basic encoding.
-                let encode = |part: &str| form_urlencode(part);
-                request =
-                    request.basic_auth(encode(&provider.config.client_id), Some(encode(secret)));
+                request = request.basic_auth(
+                    form_encoded(&provider.config.client_id),
+                    Some(form_encoded(secret)),
+                );
             }
             None => form.push(("client_id", &provider.config.client_id)),
         }
@@ -318,8 +320,4 @@ fn uses_post_auth(endpoints: &Endpoints) -> bool {
             !methods.iter().any(|m| m == "client_secret_basic")
                 && methods.iter().any(|m| m == "client_secret_post")
         })
-}
-
-fn form_urlencode(part: &str) -> String {
-    url::form_urlencoded::byte_serialize(part.as_bytes()).collect()
 }

@@ -459,6 +459,31 @@ pub async fn raw_post(base: &str, path: &str, token: &str, body: &str) -> (u16, 
     (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }
 
+/// A 2026-07-28 `tools/call` of `tool` with `arguments` and `meta` on `path` of `gw`, as
+/// `token`, with the headers such a client sends.
+pub async fn stateless_call(
+    gw: &Gateway,
+    path: &str,
+    token: &str,
+    tool: &str,
+    arguments: Value,
+    meta: Value,
+) -> reqwest::Response {
+    gw.request("POST", path)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .json(
+            &serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments, "_meta": meta}}),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The `_meta` a 2026-07-28 (stateless) client sends with every request.
 pub fn stateless_meta() -> Value {
     serde_json::json!({

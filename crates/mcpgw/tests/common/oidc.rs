@@ -152,30 +152,34 @@ impl Provider {
 
     /// How many token revocation requests (RFC 7009) arrived.
     pub async fn revocations(&self) -> u64 {
-        let body: Value = self
-            .http
-            .get(format!("{}/__test/revocations", self.issuer))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["revocations"].as_u64().unwrap()
+        self.counter("revocations").await
+    }
+
+    /// How many token exchanges (RFC 8693) were granted.
+    pub async fn exchanges(&self) -> u64 {
+        self.counter("exchanges").await
     }
 
     /// How often the key set has been fetched.
     pub async fn jwks_hits(&self) -> u64 {
+        self.counter("jwks-hits").await
+    }
+
+    /// One of the fixture's counters (`GET /__test/{name}`, `{"<key>": N}`).
+    async fn counter(&self, name: &str) -> u64 {
         let body: Value = self
             .http
-            .get(format!("{}/__test/jwks-hits", self.issuer))
+            .get(format!("{}/__test/{name}", self.issuer))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        body["hits"].as_u64().unwrap()
+        body.as_object()
+            .and_then(|object| object.values().next())
+            .and_then(Value::as_u64)
+            .unwrap()
     }
 }
 
