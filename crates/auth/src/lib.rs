@@ -153,7 +153,7 @@ pub fn now() -> i64 {
 }
 
 /// Extracts the token from `Bearer <token>` (scheme case-insensitive, as RFC 9110 says).
-fn bearer_token(value: &[u8]) -> Result<&str, AuthError> {
+pub fn bearer_token(value: &[u8]) -> Result<&str, AuthError> {
     let text = std::str::from_utf8(value).map_err(|_| AuthError::MalformedHeader)?;
     let (scheme, token) = text
         .trim()

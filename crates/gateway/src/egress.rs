@@ -20,6 +20,7 @@ use http::header::AUTHORIZATION;
 use mcpgw_auth::egress::client_credentials::{ClientCredentials, TokenCache};
 use mcpgw_auth::egress::discovery;
 use mcpgw_auth::egress::token_exchange::{Exchange, Exchanges};
+use mcpgw_auth::egress::user::endpoints::canonical_resource;
 use mcpgw_auth::egress::user::{Access, UserConnections};
 use mcpgw_auth::{AuthMethod, Principal};
 use mcpgw_registry::{Egress, EgressCaller, EgressFailure, EgressTarget, Granted, UpstreamAuth};
@@ -64,15 +65,28 @@ impl OAuthClients {
     async fn exchanged(
         &self,
         target: &EgressTarget<'_>,
+        configured: &str,
         credentials: &ClientCredentials,
         audience: Option<&str>,
     ) -> Result<Granted, EgressFailure> {
         let (issuer, token) = match target.caller {
+            // The client secret is for the configured identity provider only.
             Some(EgressCaller {
                 issuer: Some(issuer),
                 token: Some(token),
                 ..
-            }) => (issuer, token),
+            }) if issuer.trim_end_matches('/') == configured.trim_end_matches('/') => {
+                (configured, token)
+            }
+            Some(EgressCaller {
+                issuer: Some(other),
+                ..
+            }) => {
+                return Err(EgressFailure::Forbidden(format!(
+                    "server '{}' exchanges tokens from {configured} only, not from {other}",
+                    target.path
+                )));
+            }
             _ => {
                 return Err(EgressFailure::Forbidden(format!(
                     "server '{}' exchanges your identity provider's token for its own \
@@ -84,7 +98,7 @@ impl OAuthClients {
         let exchange = Exchange {
             issuer,
             subject_token: token,
-            resource: target.url,
+            resource: &canonical_resource(target.url),
             audience,
             server: (target.path, target.revision),
         };
@@ -112,7 +126,13 @@ impl OAuthClients {
             EgressFailure::Failed("the server acts with each user's own account".into())
         })?;
         let now = chrono::Utc::now().timestamp();
-        match users.access(owner, target.path, provider, now).await {
+        let connection = mcpgw_auth::egress::user::ConnectTarget {
+            server: target.path,
+            url: target.url,
+            provider,
+            scope: None,
+        };
+        match users.access(owner, connection, now).await {
             Ok(Access::Granted {
                 authorization,
                 headers,
@@ -187,6 +207,7 @@ impl UpstreamAuth for OAuthClients {
             } => (client_id, client_secret, scope),
             Egress::OauthUser { provider, .. } => return self.user_token(&target, provider).await,
             Egress::TokenExchange {
+                issuer,
                 client_id,
                 client_secret,
                 scope,
@@ -198,7 +219,7 @@ impl UpstreamAuth for OAuthClients {
                     scope: scope.clone(),
                 };
                 return self
-                    .exchanged(&target, &credentials, audience.as_deref())
+                    .exchanged(&target, issuer, &credentials, audience.as_deref())
                     .await;
             }
             Egress::None | Egress::Passthrough => {
@@ -330,9 +351,7 @@ impl CallerCredential {
                 let presented = headers
                     .get(crate::forward::X_AUTHORIZATION)
                     .or_else(|| headers.get(AUTHORIZATION))
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(|value| value.strip_prefix("Bearer "))
-                    .map(str::trim);
+                    .and_then(|value| mcpgw_auth::bearer_token(value.as_bytes()).ok());
                 Some(CallerCredential {
                     owner: principal.owner(),
                     issuer: Some(issuer.clone()),

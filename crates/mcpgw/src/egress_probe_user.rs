@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use mcpgw_auth::egress::discovery::challenge_parameter;
+use mcpgw_auth::egress::discovery::{self, challenge_parameter};
 use mcpgw_auth::egress::user::providers::ProviderConfig;
 use mcpgw_auth::egress::user::{Access, ConnectTarget, UserConnections};
 use mcpgw_auth::login::Callback;
@@ -58,9 +58,16 @@ async fn probe_in(
     let store = mcpgw_store::connect(&format!("sqlite://{}", dir.join("probe.db").display()))
         .await
         .map_err(|error| anyhow::anyhow!("{error}"))?;
+    // A secret is pinned to one authorization server: the one the server names now
+    // (trust on first use, which is what a probe can do).
+    let issuer = match &probe.client_secret {
+        Some(_) => Some(issuer_of(&http, &probe.url).await?),
+        None => None,
+    };
     let provider: ProviderConfig = serde_json::from_value(json!({
         "name": PROVIDER, "preset": "mcp", "client_id": probe.client_id,
         "client_secret": probe.client_secret, "client_metadata_url": probe.client_metadata_url,
+        "issuer": issuer,
     }))?;
     let users = UserConnections::new(
         vec![provider],
@@ -71,10 +78,13 @@ async fn probe_in(
     let mut scope: Option<String> = None;
     for _ in 0..MAX_AUTHORIZATIONS {
         authorize(&users, &http, &probe.url, scope.as_deref()).await?;
-        let token = match users
-            .access(OWNER, PROVIDER, PROVIDER, mcpgw_auth::now())
-            .await?
-        {
+        let target = ConnectTarget {
+            server: PROVIDER,
+            url: &probe.url,
+            provider: PROVIDER,
+            scope: None,
+        };
+        let token = match users.access(OWNER, target, mcpgw_auth::now()).await? {
             Access::Granted { authorization, .. } => authorization,
             Access::NotConnected { .. } => bail!("the connection was not stored"),
         };
@@ -84,6 +94,19 @@ async fn probe_in(
         }
     }
     bail!("still insufficient_scope after {MAX_AUTHORIZATIONS} authorizations")
+}
+
+/// The issuer of the authorization server the MCP server at `url` names.
+async fn issuer_of(http: &reqwest::Client, url: &str) -> anyhow::Result<String> {
+    let hint = discovery::challenge(http, url)
+        .await
+        .and_then(|challenge| challenge.resource_metadata);
+    let resource = discovery::protected_resource(http, url, hint.as_deref()).await?;
+    let issuer = resource
+        .authorization_servers
+        .first()
+        .context("the server names no authorization server")?;
+    Ok(discovery::authorization_server(http, issuer).await?.issuer)
 }
 
 /// One authorization: the flow's URL followed to the callback, which is then finished.

@@ -61,8 +61,8 @@ async fn a_callers_token_is_exchanged_on_their_behalf_for_the_upstream() {
         .start()
         .await;
     let mut guarded = common::http_server("guarded", &format!("{base}/clock/mcp"));
-    guarded["egress"] = json!({"mode": "token-exchange", "client_id": "gateway-a",
-                               "client_secret": "gateway-a-secret"});
+    guarded["egress"] = json!({"mode": "token-exchange", "issuer": provider.issuer,
+                               "client_id": "gateway-a", "client_secret": "gateway-a-secret"});
     let registered = gw.api("POST", "/api/servers", Some(guarded)).await;
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     assert_eq!(registered.body["egress"]["client_secret"], "<redacted>");

@@ -203,7 +203,7 @@ async fn connection(gw: &Gateway, token: &str) -> Value {
 #[tokio::test]
 async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
     let Some(provider) = Provider::start(json!({
-        "ttl": 120,
+        "ttl": 10,
         "clients": [{"client_id": "gateway-a-users", "client_secret": "users-secret",
                      "redirect_uris": ["http://127.0.0.1/oauth/callback"],
                      "refresh": true, "scope": "mcp:read"}],
@@ -215,20 +215,21 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
     };
     let (_upstream_b, base, dir, _clock) = protected_upstream(&provider).await;
     let issuer = &provider.issuer;
-    // Tokens live 120 s and are renewed 117 s before they expire: the first renewal comes
-    // about 3 s after connecting.
+    // Tokens live 10 s; with an hour's buffer they are renewed after half their lifetime
+    // (not at once: a buffer longer than the lifetime does not renew them every round).
     let config = dir.path().join("a.toml");
     std::fs::write(
         &config,
         format!(
-            "[egress]\nrefresh_buffer_secs = 117\nrefresh_interval_secs = 1\n\
+            "[egress]\nrefresh_interval_secs = 1\n\
              [[egress.providers]]\nname = \"idp\"\ndisplay_name = \"Test IdP\"\n\
              authorization_url = \"{issuer}/auth\"\ntoken_url = \"{issuer}/token\"\n\
              revocation_url = \"{issuer}/token/revocation\"\nissuer = \"{issuer}\"\n\
              client_id = \"gateway-a-users\"\nclient_secret = \"users-secret\"\n\
              scopes = [\"mcp:read\"]\n\
              [[egress.providers]]\nname = \"remote\"\npreset = \"mcp\"\n\
-             client_id = \"gateway-a-users\"\nclient_secret = \"users-secret\"\n"
+             client_id = \"gateway-a-users\"\nclient_secret = \"users-secret\"\n\
+             issuer = \"{issuer}\"\n"
         ),
     )
     .unwrap();
@@ -507,7 +508,34 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
         "{answer}"
     );
 
-    // 10. The tokens are sealed at rest: no JWT anywhere in A's data directory.
+    // 10. A server repointed elsewhere never gets the tokens obtained for its old URL:
+    // the connection is dropped and the user asked to connect again.
+    let elsewhere = common::hostile::start(|request| {
+        common::hostile::Reply::json(
+            200,
+            &json!({"jsonrpc": "2.0", "id": request.json()["id"], "result": {}}),
+        )
+    })
+    .await;
+    let repointed = gw
+        .api(
+            "PATCH",
+            "/api/servers/remote",
+            Some(json!({"url": elsewhere.url})),
+        )
+        .await;
+    assert_eq!(repointed.status, 200, "{:?}", repointed.body);
+    let answer = call_on(&gw, "/remote/mcp", &admin, json!({})).await;
+    assert_eq!(answer["error"]["code"], -31042, "{answer}");
+    assert!(
+        elsewhere
+            .requests()
+            .iter()
+            .all(|request| request.header("authorization").is_none()),
+        "a token reached the new URL"
+    );
+
+    // 11. The tokens are sealed at rest: no JWT anywhere in A's data directory.
     drop(gw);
     let files = common::files_in(&dir.path().join("a"));
     assert!(

@@ -36,11 +36,15 @@ pub enum Egress {
     /// the upstream gets a token for itself, on behalf of the caller (`act` names the
     /// gateway). Callers with the gateway's own tokens cannot be exchanged.
     TokenExchange {
+        /// The identity provider (an `[[auth.issuers]]` issuer): only its tokens are
+        /// exchanged, and only there (the secret is for it alone).
+        issuer: String,
         /// The gateway's client id at the identity provider.
         client_id: String,
         /// Its secret (sealed at rest, never shown).
         client_secret: String,
-        /// Scopes to ask for (space-separated); default: the caller's.
+        /// Scopes to ask for (space-separated); default: none named (the provider decides,
+        /// usually the caller's).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         scope: Option<String>,
         /// The `audience` to ask for, when the provider wants one besides the
@@ -136,13 +140,22 @@ impl Egress {
                 })
             }
             Egress::TokenExchange {
+                issuer,
                 client_id,
                 client_secret,
                 scope,
                 audience,
             } => {
+                let issuer = issuer.trim().to_owned();
+                if issuer.is_empty() || issuer.len() > 2048 {
+                    return Err(RegistryError::invalid(
+                        "egress",
+                        "issuer must name the identity provider whose tokens are exchanged",
+                    ));
+                }
                 let (client_id, client_secret) = client(client_id, client_secret, stored)?;
                 Ok(Egress::TokenExchange {
+                    issuer,
                     client_id,
                     client_secret,
                     scope: normalised_scope(scope),

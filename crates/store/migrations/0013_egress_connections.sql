@@ -2,10 +2,14 @@
 -- one connection per user (Principal::owner) per server, its tokens sealed at rest, and
 -- connect flows between the redirect to the provider and its callback. Times are seconds
 -- since the epoch. `refresh_lease_until`: one replica refreshes a connection at a time.
+-- `server_url` (sealed: it may hold a password) and `issuer` pin the connection to the
+-- upstream and authorization server it was made with: tokens never go elsewhere.
 CREATE TABLE egress_connections (
     owner               TEXT NOT NULL,
     server_path         TEXT NOT NULL,
     provider            TEXT NOT NULL,
+    server_url          TEXT NOT NULL,
+    issuer              TEXT,
     resource            TEXT,
     access_token        TEXT NOT NULL,
     refresh_token       TEXT,
@@ -24,6 +28,8 @@ CREATE TABLE egress_connect_flows (
     owner        TEXT NOT NULL,
     server_path  TEXT NOT NULL,
     provider     TEXT NOT NULL,
+    server_url   TEXT NOT NULL,
+    issuer       TEXT,
     verifier     TEXT NOT NULL,
     redirect_uri TEXT NOT NULL,
     resource     TEXT,

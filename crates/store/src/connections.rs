@@ -18,8 +18,8 @@ use crate::secrets::connection_context;
 /// The columns a [`ConnectionRecord`] is read from (a macro: SQL text must be static).
 macro_rules! connection_columns {
     () => {
-        "owner, server_path, provider, resource, access_token, refresh_token, expires_at, \
-         scope, created_at, refreshed_at"
+        "owner, server_path, provider, server_url, issuer, resource, access_token, \
+         refresh_token, expires_at, scope, created_at, refreshed_at"
     };
 }
 
@@ -38,12 +38,15 @@ impl SqlStore {
                 .open(&connection_context(column, &owner, &server), value)
                 .map_err(|e| e.to_string())
         };
+        let server_url = open("server_url", &text("server_url")?)?;
         let access_token = open("access_token", &text("access_token")?)?;
         let refresh_token = optional("refresh_token")?
             .map(|value| open("refresh_token", &value))
             .transpose()?;
         Ok(ConnectionRecord {
             provider: text("provider")?,
+            server_url,
+            issuer: optional("issuer")?,
             resource: optional("resource")?,
             access_token,
             refresh_token,
@@ -62,7 +65,8 @@ impl SqlStore {
     /// a rotation); returns how many rows changed. A row changed meanwhile is left alone.
     pub(crate) async fn reseal_connections(&self) -> Result<u64, StoreError> {
         let rows = sqlx::query(
-            "SELECT owner, server_path, access_token, refresh_token FROM egress_connections",
+            "SELECT owner, server_path, server_url, access_token, refresh_token \
+             FROM egress_connections",
         )
         .fetch_all(self.pool())
         .await
@@ -73,9 +77,11 @@ impl SqlStore {
             let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
             let owner: String = row.try_get("owner").map_err(corrupt)?;
             let server: String = row.try_get("server_path").map_err(corrupt)?;
+            let url: String = row.try_get("server_url").map_err(corrupt)?;
             let access: String = row.try_get("access_token").map_err(corrupt)?;
             let refresh: Option<String> = row.try_get("refresh_token").map_err(corrupt)?;
             if !secrets.needs_sealing(&access)
+                && !secrets.needs_sealing(&url)
                 && !refresh.as_deref().is_some_and(|r| secrets.needs_sealing(r))
             {
                 continue;
@@ -84,20 +90,22 @@ impl SqlStore {
                 let context = connection_context(column, &owner, &server);
                 secrets.seal(&context, &secrets.open(&context, value)?)
             };
+            let sealed_url = again("server_url", &url)?;
             let sealed_access = again("access_token", &access)?;
             let sealed_refresh = refresh
                 .as_deref()
                 .map(|value| again("refresh_token", value))
                 .transpose()?;
             let updated = sqlx::query(
-                "UPDATE egress_connections SET access_token = $1, refresh_token = $2 \
-                 WHERE owner = $3 AND server_path = $4 AND access_token = $5",
+                "UPDATE egress_connections SET access_token = $1, refresh_token = $2, \
+                 server_url = $6 WHERE owner = $3 AND server_path = $4 AND access_token = $5",
             )
             .bind(sealed_access)
             .bind(sealed_refresh)
             .bind(&owner)
             .bind(&server)
             .bind(&access)
+            .bind(sealed_url)
             .execute(self.pool())
             .await
             .map_err(unavailable)?;
@@ -114,17 +122,20 @@ impl SqlStore {
 #[async_trait]
 impl ConnectionStore for SqlStore {
     async fn insert_connect_flow(&self, flow: &ConnectFlow) -> Result<(), String> {
-        let verifier = self
-            .secrets()
-            .seal(
-                &connection_context("verifier", &flow.owner, &flow.server),
-                &flow.verifier,
-            )
-            .map_err(|e| e.to_string())?;
+        let seal = |column: &str, value: &str| {
+            self.secrets()
+                .seal(
+                    &connection_context(column, &flow.owner, &flow.server),
+                    value,
+                )
+                .map_err(|e| e.to_string())
+        };
+        let verifier = seal("verifier", &flow.verifier)?;
+        let server_url = seal("server_url", &flow.server_url)?;
         sqlx::query(
             "INSERT INTO egress_connect_flows (state_hash, owner, server_path, provider, \
-             verifier, redirect_uri, resource, next_path, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             verifier, redirect_uri, resource, next_path, expires_at, server_url, issuer) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&flow.state_hash)
         .bind(&flow.owner)
@@ -135,6 +146,8 @@ impl ConnectionStore for SqlStore {
         .bind(&flow.resource)
         .bind(&flow.next)
         .bind(flow.expires_at)
+        .bind(server_url)
+        .bind(&flow.issuer)
         .execute(self.pool())
         .await
         .map_err(|e| e.to_string())?;
@@ -145,7 +158,7 @@ impl ConnectionStore for SqlStore {
         let row = sqlx::query(
             "DELETE FROM egress_connect_flows WHERE state_hash = $1 RETURNING state_hash, \
              owner, server_path, provider, verifier, redirect_uri, resource, next_path, \
-             expires_at",
+             expires_at, server_url, issuer",
         )
         .bind(state_hash)
         .fetch_optional(self.pool())
@@ -157,16 +170,20 @@ impl ConnectionStore for SqlStore {
         let text = |column: &str| row.try_get::<String, _>(column).map_err(|e| e.to_string());
         let owner = text("owner")?;
         let server = text("server_path")?;
-        let verifier = self
-            .secrets()
-            .open(
-                &connection_context("verifier", &owner, &server),
-                &text("verifier")?,
-            )
-            .map_err(|e| e.to_string())?;
+        let open = |column: &str| {
+            self.secrets()
+                .open(&connection_context(column, &owner, &server), &text(column)?)
+                .map_err(|e| e.to_string())
+        };
+        let verifier = open("verifier")?;
+        let server_url = open("server_url")?;
         Ok(Some(ConnectFlow {
             state_hash: text("state_hash")?,
             provider: text("provider")?,
+            server_url,
+            issuer: row
+                .try_get::<Option<String>, _>("issuer")
+                .map_err(|e| e.to_string())?,
             verifier,
             redirect_uri: text("redirect_uri")?,
             resource: row
@@ -190,6 +207,7 @@ impl ConnectionStore for SqlStore {
                 )
                 .map_err(|e| e.to_string())
         };
+        let server_url = seal("server_url", &record.server_url)?;
         let access = seal("access_token", &record.access_token)?;
         let refresh = record
             .refresh_token
@@ -199,8 +217,10 @@ impl ConnectionStore for SqlStore {
         sqlx::query(
             "INSERT INTO egress_connections (owner, server_path, provider, resource, \
              access_token, refresh_token, expires_at, scope, created_at, refreshed_at, \
-             refresh_lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0) \
+             refresh_lease_until, server_url, issuer) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12) \
              ON CONFLICT (owner, server_path) DO UPDATE SET provider = excluded.provider, \
+             server_url = excluded.server_url, issuer = excluded.issuer, \
              resource = excluded.resource, access_token = excluded.access_token, \
              refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, \
              scope = excluded.scope, created_at = excluded.created_at, \
@@ -216,6 +236,8 @@ impl ConnectionStore for SqlStore {
         .bind(&record.scope)
         .bind(record.created_at)
         .bind(record.refreshed_at)
+        .bind(server_url)
+        .bind(&record.issuer)
         .execute(self.pool())
         .await
         .map_err(|e| e.to_string())?;
@@ -273,19 +295,26 @@ impl ConnectionStore for SqlStore {
         row.as_ref().map(|row| self.connection(row)).transpose()
     }
 
-    async fn connections_expiring(
+    async fn connections_due(
         &self,
-        before: i64,
+        now: i64,
+        buffer: i64,
         limit: i64,
     ) -> Result<Vec<ConnectionRecord>, String> {
+        // Due within the buffer, or within half the token's lifetime when that is shorter
+        // (an hour's buffer must not renew one-hour tokens every minute).
         const SQL: &str = concat!(
             "SELECT ",
             connection_columns!(),
-            " FROM egress_connections WHERE expires_at < $1 AND refresh_token IS NOT NULL \
-             ORDER BY expires_at LIMIT $2"
+            " FROM egress_connections WHERE refresh_token IS NOT NULL \
+             AND expires_at IS NOT NULL AND refresh_lease_until <= $1 \
+             AND expires_at - $1 < CASE WHEN (expires_at - refreshed_at) / 2 < $2 \
+             THEN (expires_at - refreshed_at) / 2 ELSE $2 END \
+             ORDER BY expires_at LIMIT $3"
         );
         let rows = sqlx::query(SQL)
-            .bind(before)
+            .bind(now)
+            .bind(buffer)
             .bind(limit)
             .fetch_all(self.pool())
             .await
@@ -297,21 +326,76 @@ impl ConnectionStore for SqlStore {
         &self,
         owner: &str,
         server: &str,
+        seen: i64,
         now: i64,
         until: i64,
     ) -> Result<bool, String> {
         let claimed = sqlx::query(
             "UPDATE egress_connections SET refresh_lease_until = $1 WHERE owner = $2 \
-             AND server_path = $3 AND refresh_lease_until <= $4",
+             AND server_path = $3 AND refresh_lease_until <= $4 AND refreshed_at = $5",
         )
         .bind(until)
         .bind(owner)
         .bind(server)
         .bind(now)
+        .bind(seen)
         .execute(self.pool())
         .await
         .map_err(|e| e.to_string())?;
         Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn update_tokens(&self, record: &ConnectionRecord, seen: i64) -> Result<bool, String> {
+        let seal = |column: &str, value: &str| {
+            self.secrets()
+                .seal(
+                    &connection_context(column, &record.owner, &record.server),
+                    value,
+                )
+                .map_err(|e| e.to_string())
+        };
+        let access = seal("access_token", &record.access_token)?;
+        let refresh = record
+            .refresh_token
+            .as_deref()
+            .map(|token| seal("refresh_token", token))
+            .transpose()?;
+        let updated = sqlx::query(
+            "UPDATE egress_connections SET access_token = $1, refresh_token = $2, \
+             expires_at = $3, scope = $4, refreshed_at = $5, refresh_lease_until = 0 \
+             WHERE owner = $6 AND server_path = $7 AND refreshed_at = $8",
+        )
+        .bind(access)
+        .bind(refresh)
+        .bind(record.expires_at)
+        .bind(&record.scope)
+        .bind(record.refreshed_at)
+        .bind(&record.owner)
+        .bind(&record.server)
+        .bind(seen)
+        .execute(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn delete_connection_if(
+        &self,
+        owner: &str,
+        server: &str,
+        seen: i64,
+    ) -> Result<bool, String> {
+        let deleted = sqlx::query(
+            "DELETE FROM egress_connections WHERE owner = $1 AND server_path = $2 \
+             AND refreshed_at = $3",
+        )
+        .bind(owner)
+        .bind(server)
+        .bind(seen)
+        .execute(self.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(deleted.rows_affected() == 1)
     }
 
     async fn get_registration(

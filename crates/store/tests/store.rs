@@ -19,7 +19,7 @@ mod records;
 use connections::{
     connect_flows_are_taken_once_and_pruned, connection_tokens_are_resealed,
     connection_tokens_are_sealed_and_bound, connections_are_deleted_with_their_server,
-    connections_round_trip_per_owner, expiring_connections_are_listed_in_order,
+    connections_round_trip_per_owner, due_connections_are_listed_in_order,
     refresh_claims_are_leased,
 };
 use records::{
@@ -747,7 +747,7 @@ on_both_backends!(
     connections_round_trip_per_owner,
     connection_tokens_are_sealed_and_bound,
     connect_flows_are_taken_once_and_pruned,
-    expiring_connections_are_listed_in_order,
+    due_connections_are_listed_in_order,
     refresh_claims_are_leased,
     connections_are_deleted_with_their_server,
     connection_tokens_are_resealed,

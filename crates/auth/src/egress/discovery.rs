@@ -56,6 +56,9 @@ pub struct AuthorizationServer {
     /// RFC 7591 dynamic client registration.
     #[serde(default)]
     pub registration_endpoint: Option<String>,
+    /// RFC 9207: its authorization responses always carry `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
 }
 
 /// Where the metadata of `resource` is (RFC 9728 §3.1): the well-known path inserted

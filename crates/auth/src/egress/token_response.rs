@@ -11,7 +11,7 @@ use super::EgressError;
 const MAX_RESPONSE: usize = 64 * 1024;
 
 /// Tokens an authorization server issued.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Issued {
     /// The access token.
     pub access_token: String,
@@ -21,6 +21,15 @@ pub struct Issued {
     pub expires_in: Option<i64>,
     /// The granted scopes, if said.
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]

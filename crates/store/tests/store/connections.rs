@@ -21,6 +21,8 @@ fn connection(
         owner: owner.to_owned(),
         server: server.to_owned(),
         provider: "github".to_owned(),
+        server_url: format!("https://user:pw@{server}.example/mcp"),
+        issuer: Some("https://github.com".to_owned()),
         resource: Some(format!("https://{server}.example/mcp")),
         access_token: access.to_owned(),
         refresh_token: refresh.map(str::to_owned),
@@ -37,6 +39,8 @@ fn flow(state_hash: &str, owner: &str, verifier: &str, expires_at: i64) -> Conne
         owner: owner.to_owned(),
         server: "github".to_owned(),
         provider: "github".to_owned(),
+        server_url: "https://user:pw@github.example/mcp".to_owned(),
+        issuer: None,
         verifier: verifier.to_owned(),
         redirect_uri: "https://gw.example/connect/callback".to_owned(),
         resource: (expires_at % 2 == 0).then(|| "https://api.example/".to_owned()),
@@ -257,97 +261,136 @@ pub async fn connect_flows_are_taken_once_and_pruned(store: SqlStore) {
     );
 }
 
-/// Only connections that can be refreshed and expire before the time given, soonest
-/// first, at most as many as asked.
-pub async fn expiring_connections_are_listed_in_order(store: SqlStore) {
+/// A connection with `refreshed_at` and `expires_at`, refreshable or not.
+fn timed(
+    server: &str,
+    refreshed_at: i64,
+    expires_at: Option<i64>,
+    refresh: bool,
+) -> ConnectionRecord {
+    ConnectionRecord {
+        refreshed_at,
+        ..connection("alice", server, "a", refresh.then_some("r"), expires_at)
+    }
+}
+
+/// Due: refreshable, expiring within the buffer or half the lifetime (whichever is
+/// sooner), not claimed; soonest first, at most as many as asked.
+pub async fn due_connections_are_listed_in_order(store: SqlStore) {
     let store = store.with_keyring(keyring(&[4]));
-    let soonest = connection("bob", "b", "a", Some("r"), Some(100));
-    let middle = connection("carol", "a", "a", Some("r"), Some(200));
-    let last = connection("alice", "c", "a", Some("r"), Some(300));
+    let hour = timed("hour", 0, Some(3_600), true);
+    let long = timed("long", 0, Some(10_000), true);
     for record in [
-        &last,
-        &connection("alice", "no-refresh", "a", None, Some(50)),
-        &connection("alice", "no-expiry", "a", Some("r"), None),
-        &connection("dave", "not-yet", "a", Some("r"), Some(500)),
-        &soonest,
-        &middle,
+        &long,
+        &hour,
+        &timed("no-refresh", 0, Some(3_000), false),
+        &timed("no-expiry", 0, None, true),
     ] {
         store.put_connection(record).await.unwrap();
     }
-    assert_eq!(
-        store.connections_expiring(500, 10).await.unwrap(),
-        [soonest.clone(), middle.clone(), last]
-    );
-    assert_eq!(
-        store.connections_expiring(500, 2).await.unwrap(),
-        [soonest.clone(), middle]
-    );
-    assert_eq!(
-        store.connections_expiring(101, 10).await.unwrap(),
-        [soonest]
-    );
+    // An hour's buffer does not make one-hour tokens due as soon as they are issued...
     assert!(
         store
-            .connections_expiring(100, 10)
+            .connections_due(60, 3_600, 10)
             .await
             .unwrap()
             .is_empty()
     );
+    // ...but once half their lifetime is gone.
+    assert_eq!(
+        store.connections_due(1_900, 3_600, 10).await.unwrap(),
+        [hour.clone()]
+    );
+    assert_eq!(
+        store.connections_due(9_950, 100, 10).await.unwrap(),
+        [hour.clone(), long.clone()]
+    );
+    assert_eq!(
+        store.connections_due(9_950, 100, 1).await.unwrap(),
+        [hour.clone()]
+    );
+    // A claimed one waits for its lease to end.
+    assert!(
+        store
+            .claim_refresh("alice", "hour", 0, 9_950, 9_980)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.connections_due(9_950, 100, 10).await.unwrap(),
+        [long.clone()]
+    );
+    assert_eq!(
+        store.connections_due(9_980, 100, 10).await.unwrap(),
+        [hour, long]
+    );
 }
 
-/// One claim at a time until the lease ends; storing new tokens ends the lease.
+/// One claim at a time until the lease ends, and only of the connection as it was read;
+/// new tokens are stored only over that same connection, which ends the lease.
 pub async fn refresh_claims_are_leased(store: SqlStore) {
     let record = connection("alice", "github", "a", Some("r"), Some(1_100));
+    let seen = record.refreshed_at;
     store.put_connection(&record).await.unwrap();
-    assert!(
-        store
-            .claim_refresh("alice", "github", 1_000, 1_030)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .claim_refresh("alice", "github", 1_000, 1_030)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .claim_refresh("alice", "github", 1_029, 1_059)
-            .await
-            .unwrap()
-    );
+    let claim = |seen: i64, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_refresh("alice", "github", seen, now, now + 30)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(claim(seen, 1_000).await);
+    assert!(!claim(seen, 1_000).await);
+    assert!(!claim(seen, 1_029).await);
     // The lease has ended at its `until`.
-    assert!(
-        store
-            .claim_refresh("alice", "github", 1_030, 1_060)
-            .await
-            .unwrap()
+    assert!(claim(seen, 1_030).await);
+    // Not the connection read: no claim.
+    assert!(!claim(seen - 1, 5_000).await);
+    // Refreshed tokens replace the ones read, once; the lease ends with them.
+    let refreshed = ConnectionRecord {
+        access_token: "a2".into(),
+        refreshed_at: seen + 100,
+        ..record.clone()
+    };
+    assert!(store.update_tokens(&refreshed, seen).await.unwrap());
+    assert!(!store.update_tokens(&refreshed, seen).await.unwrap());
+    assert_eq!(
+        store.get_connection("alice", "github").await.unwrap(),
+        Some(refreshed.clone())
     );
+    assert!(!claim(seen, 1_031).await);
+    assert!(claim(seen + 100, 1_031).await);
+    // Only the connection read is deleted.
     assert!(
         !store
-            .claim_refresh("alice", "github", 1_031, 1_061)
+            .delete_connection_if("alice", "github", seen)
             .await
             .unwrap()
     );
+    assert!(
+        store
+            .delete_connection_if("alice", "github", seen + 100)
+            .await
+            .unwrap()
+    );
+    // A refresh finishing after a disconnect stores nothing.
+    assert!(!store.update_tokens(&refreshed, seen + 100).await.unwrap());
+    assert_eq!(store.get_connection("alice", "github").await.unwrap(), None);
     // New tokens stored: the next refresh may be claimed at once.
     store.put_connection(&record).await.unwrap();
-    assert!(
-        store
-            .claim_refresh("alice", "github", 1_031, 1_061)
-            .await
-            .unwrap()
-    );
+    assert!(claim(seen, 1_031).await);
     // Another user's, or a connection that does not exist: no claim.
     assert!(
         !store
-            .claim_refresh("bob", "github", 2_000, 2_030)
+            .claim_refresh("bob", "github", seen, 2_000, 2_030)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .claim_refresh("alice", "jira", 2_000, 2_030)
+            .claim_refresh("alice", "jira", seen, 2_000, 2_030)
             .await
             .unwrap()
     );

@@ -26,7 +26,7 @@ pub struct ClientIdentity<'a> {
 }
 
 /// Everything a connect flow, a refresh and a revocation need, for one server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoints {
     /// The authorization endpoint.
     pub authorization: String,
@@ -36,6 +36,8 @@ pub struct Endpoints {
     pub revocation: Option<String>,
     /// The issuer a callback must name (RFC 9207), if known.
     pub issuer: Option<String>,
+    /// Whether a callback without `iss` is refused (the server promises to send it).
+    pub requires_iss: bool,
     /// The client id to present (a metadata document's URL, for CIMD).
     pub client_id: String,
     /// The client secret, for a confidential client.
@@ -59,12 +61,41 @@ impl Endpoints {
             token: provider.token_url.clone(),
             revocation: provider.revocation_url.clone(),
             issuer: provider.issuer.clone(),
+            requires_iss: false,
             client_id,
             client_secret: provider.client_secret.clone(),
             client_auth: provider.client_auth,
             scopes: provider.scopes.clone(),
-            resource: provider.send_resource.then(|| url.to_owned()),
+            resource: provider.send_resource.then(|| canonical_resource(url)),
         })
+    }
+}
+
+impl std::fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoints")
+            .field("authorization", &self.authorization)
+            .field("token", &self.token)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A server URL as an RFC 8707 resource: without credentials, query or fragment (a URL
+/// may carry a password or a key; the resource is shown to the browser and the
+/// authorization server).
+pub fn canonical_resource(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.into()
+        }
+        Err(_) => url.to_owned(),
     }
 }
 
@@ -92,6 +123,18 @@ pub async fn discover(
     let server = discovery::authorization_server(http, issuer)
         .await
         .map_err(|error| unavailable("authorization server metadata", error.to_string()))?;
+    // A configured secret goes only to the authorization server it was issued by.
+    if let Some(pinned) = &provider.issuer
+        && *pinned != server.issuer
+    {
+        return Err(unavailable(
+            "authorization server",
+            format!(
+                "it is {}, but provider '{}' is pinned to {pinned}",
+                server.issuer, provider.name
+            ),
+        ));
+    }
     let authorization = server.authorization_endpoint.clone().ok_or_else(|| {
         unavailable(
             "authorization server metadata",
@@ -120,6 +163,7 @@ pub async fn discover(
         authorization,
         token: server.token_endpoint,
         revocation: server.revocation_endpoint,
+        requires_iss: server.authorization_response_iss_parameter_supported,
         issuer: Some(server.issuer),
         client_id,
         client_secret,

@@ -34,6 +34,8 @@ impl UserConnections {
             owner: owner.to_owned(),
             server: target.server.to_owned(),
             provider: provider.name.clone(),
+            server_url: target.url.to_owned(),
+            issuer: endpoints.issuer.clone(),
             verifier,
             redirect_uri: self.redirect_uri(),
             resource: resource.clone(),
@@ -99,16 +101,30 @@ impl UserConnections {
             .filter(|flow| now < flow.expires_at && flow.owner == owner)
             .ok_or(ConnectError::BadState)?;
         let provider = self.provider(&flow.provider)?;
-        let endpoints = self
-            .endpoints(provider, flow.resource.as_deref().unwrap_or_default())
-            .await?;
-        // RFC 9207: a response naming another issuer is a mix-up attack.
-        if let (Some(iss), Some(expected)) = (&callback.iss, &endpoints.issuer)
-            && iss.trim_end_matches('/') != expected.trim_end_matches('/')
-        {
-            return Err(ConnectError::Refused(format!(
-                "the response names issuer '{iss}', not '{expected}'"
-            )));
+        let endpoints = self.endpoints(provider, &flow.server_url).await?;
+        // The code and the verifier go only to the authorization server the user was sent
+        // to.
+        if endpoints.issuer != flow.issuer {
+            return Err(ConnectError::Refused(
+                "the server's authorization server changed during the flow; start again".into(),
+            ));
+        }
+        // RFC 9207: a response naming another issuer is a mix-up attack; one without is
+        // refused where the authorization server says it always names itself.
+        match (&callback.iss, &endpoints.issuer) {
+            (Some(iss), Some(expected)) if iss != expected => {
+                return Err(ConnectError::Refused(format!(
+                    "the response names issuer '{iss}', not '{expected}'"
+                )));
+            }
+            (None, _) if endpoints.requires_iss => {
+                return Err(ConnectError::Refused(
+                    "the response does not name its issuer (RFC 9207), which its \
+                     authorization server promises"
+                        .into(),
+                ));
+            }
+            _ => {}
         }
         if let Some(error) = callback.error {
             let description = callback.error_description.unwrap_or_default();
@@ -133,6 +149,8 @@ impl UserConnections {
             owner: flow.owner.clone(),
             server: flow.server.clone(),
             provider: flow.provider.clone(),
+            server_url: flow.server_url.clone(),
+            issuer: flow.issuer.clone(),
             resource: flow.resource.clone(),
             access_token: issued.access_token,
             refresh_token: issued.refresh_token,

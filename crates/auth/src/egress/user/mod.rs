@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use endpoints::Endpoints;
 use providers::{Provider, ProviderConfig, ProviderConfigError};
-use store::ConnectionStore;
+use store::{ConnectionRecord, ConnectionStore};
 
 /// How long a connect flow may take, from the redirect to the provider to its callback.
 pub const CONNECT_FLOW_TTL_SECS: i64 = 600;
@@ -99,7 +99,7 @@ pub struct ConnectionInfo {
 }
 
 /// What a request to a server needs from the user's connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Access {
     /// Send this `Authorization` and these headers.
     Granted {
@@ -117,6 +117,19 @@ pub enum Access {
     },
 }
 
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Access::Granted { .. } => f.write_str("Access::Granted(<redacted>)"),
+            Access::NotConnected { provider, url } => f
+                .debug_struct("Access::NotConnected")
+                .field("provider", provider)
+                .field("url", url)
+                .finish(),
+        }
+    }
+}
+
 /// What a background refresh round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshReport {
@@ -128,11 +141,25 @@ pub struct RefreshReport {
     pub failed: usize,
 }
 
+/// One server's endpoints, found out once.
+type Discovered = Arc<tokio::sync::OnceCell<Arc<Endpoints>>>;
+
 /// A token read from the database, kept briefly.
 struct Cached {
     access: Access,
-    expires_at: Option<i64>,
+    /// The server URL it is for.
+    url: String,
+    usable_until: Option<i64>,
     read_at: i64,
+}
+
+/// When a connection's access token stops being used (it is renewed first): a minute
+/// before it expires, or a quarter of its lifetime for short-lived ones.
+fn usable_until(record: &ConnectionRecord) -> Option<i64> {
+    record.expires_at.map(|expires| {
+        let lifetime = (expires - record.refreshed_at).max(0);
+        expires - USE_MARGIN_SECS.min(lifetime / 4)
+    })
 }
 
 /// Users' connections: the flows, the tokens, their refresh and revocation.
@@ -143,9 +170,9 @@ pub struct UserConnections {
     base_url: String,
     refresh_buffer: i64,
     cache: Mutex<HashMap<(String, String), Cached>>,
-    /// (provider, server URL or resource) → its endpoints, for `mcp` providers (found out
-    /// once per process; a configured provider's are at hand).
-    discovered: tokio::sync::Mutex<HashMap<(String, String), Arc<Endpoints>>>,
+    /// (provider, server URL) → its endpoints, for `mcp` providers (found out once per
+    /// process; a configured provider's are at hand).
+    discovered: Mutex<HashMap<(String, String), Discovered>>,
 }
 
 impl UserConnections {
@@ -176,7 +203,7 @@ impl UserConnections {
             base_url: base_url.trim_end_matches('/').to_owned(),
             refresh_buffer: i64::try_from(refresh_buffer.as_secs()).unwrap_or(i64::MAX),
             cache: Mutex::new(HashMap::new()),
-            discovered: tokio::sync::Mutex::new(HashMap::new()),
+            discovered: Mutex::new(HashMap::new()),
         })
     }
 
@@ -200,9 +227,10 @@ impl UserConnections {
         })
     }
 
-    /// Where connections to the server at `url` (or with that resource) through
-    /// `provider` are made and renewed.
-    async fn endpoints(
+    /// Where connections to the server at `url` through `provider` are made and renewed
+    /// (found out once per server URL for an `mcp` provider; concurrent callers wait for
+    /// the one discovery rather than all waiting on one lock).
+    pub(super) async fn endpoints(
         &self,
         provider: &Provider,
         url: &str,
@@ -210,27 +238,27 @@ impl UserConnections {
         if !provider.discovered {
             return Ok(Arc::new(Endpoints::configured(provider, url)?));
         }
-        let mut known = self.discovered.lock().await;
-        if let Some(endpoints) = known.get(&(provider.name.clone(), url.to_owned())) {
-            return Ok(Arc::clone(endpoints));
-        }
-        let metadata_url = self.client_metadata_url();
-        let redirect_uri = self.redirect_uri();
-        let identity = endpoints::ClientIdentity {
-            metadata_url: &metadata_url,
-            redirect_uri: &redirect_uri,
-        };
-        let found = Arc::new(
-            endpoints::discover(&self.http, provider, url, identity, self.store.as_ref()).await?,
+        let cell = Arc::clone(
+            self.discovered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry((provider.name.clone(), url.to_owned()))
+                .or_default(),
         );
-        known.insert((provider.name.clone(), url.to_owned()), Arc::clone(&found));
-        if let Some(resource) = &found.resource {
-            known.insert(
-                (provider.name.clone(), resource.clone()),
-                Arc::clone(&found),
-            );
-        }
-        Ok(found)
+        let found = cell
+            .get_or_try_init(|| async {
+                let metadata_url = self.client_metadata_url();
+                let redirect_uri = self.redirect_uri();
+                let identity = endpoints::ClientIdentity {
+                    metadata_url: &metadata_url,
+                    redirect_uri: &redirect_uri,
+                };
+                endpoints::discover(&self.http, provider, url, identity, self.store.as_ref())
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(Arc::clone(found))
     }
 
     /// The configured providers.
@@ -256,41 +284,48 @@ impl UserConnections {
         format!("{}/oauth/callback", self.base_url)
     }
 
-    /// What `owner`'s request to `server` (whose egress names `provider`) carries.
+    /// What `owner`'s request to `server` at `url` (whose egress names `provider`)
+    /// carries. A connection made for another URL (the server was repointed since) is
+    /// dropped, never used: its tokens were for that upstream alone.
     pub async fn access(
         &self,
         owner: &str,
-        server: &str,
-        provider: &str,
+        target: ConnectTarget<'_>,
         now: i64,
     ) -> Result<Access, ConnectError> {
-        let key = (owner.to_owned(), server.to_owned());
+        let key = (owner.to_owned(), target.server.to_owned());
         if let Some(cached) = self.locked_cache().get(&key)
+            && cached.url == target.url
             && now < cached.read_at + CACHE_SECS
-            && cached
-                .expires_at
-                .is_none_or(|expires| now + USE_MARGIN_SECS < expires)
+            && cached.usable_until.is_none_or(|until| now < until)
         {
             return Ok(cached.access.clone());
         }
-        let provider = self.provider(provider)?;
+        let provider = self.provider(target.provider)?;
         let not_connected = Access::NotConnected {
             provider: provider.display_name.clone(),
-            url: self.connect_url(server),
+            url: self.connect_url(target.server),
         };
         let stored = self
             .store
-            .get_connection(owner, server)
+            .get_connection(owner, target.server)
             .await
             .map_err(ConnectError::Store)?;
         let record = match stored {
-            Some(record) if record.provider == provider.name => record,
-            _ => return Ok(not_connected),
+            Some(record) if record.provider == provider.name && record.server_url == target.url => {
+                record
+            }
+            Some(stale) => {
+                tracing::info!(%owner, server = %target.server, "the server's definition changed since the user connected; connection dropped");
+                self.store
+                    .delete_connection_if(owner, target.server, stale.refreshed_at)
+                    .await
+                    .map_err(ConnectError::Store)?;
+                return Ok(not_connected);
+            }
+            None => return Ok(not_connected),
         };
-        let record = if record
-            .expires_at
-            .is_some_and(|expires| expires <= now + USE_MARGIN_SECS)
-        {
+        let record = if usable_until(&record).is_some_and(|until| until <= now) {
             match self.refresh_one(record, now).await? {
                 Some(record) => record,
                 None => return Ok(not_connected),
@@ -306,7 +341,8 @@ impl UserConnections {
             key,
             Cached {
                 access: access.clone(),
-                expires_at: record.expires_at,
+                url: record.server_url.clone(),
+                usable_until: usable_until(&record),
                 read_at: now,
             },
         );
@@ -346,9 +382,13 @@ impl UserConnections {
         let Some(record) = removed else {
             return Ok(false);
         };
-        let resource = record.resource.as_deref().unwrap_or_default();
+        // Revoked only where they were issued.
         let endpoints = match self.provider(&record.provider) {
-            Ok(provider) => self.endpoints(provider, resource).await.ok(),
+            Ok(provider) => self
+                .endpoints(provider, &record.server_url)
+                .await
+                .ok()
+                .filter(|endpoints| endpoints.issuer == record.issuer || !provider.discovered),
             Err(_) => None,
         };
         if let Some(endpoints) = endpoints {

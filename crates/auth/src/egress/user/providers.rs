@@ -63,7 +63,7 @@ pub enum ClientAuth {
 }
 
 /// One provider as configured.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     /// Short name, which servers' `egress.provider` names.
@@ -110,7 +110,7 @@ pub struct ProviderConfig {
 }
 
 /// A provider's configuration resolved against its preset.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Provider {
     /// Its name.
     pub name: String,
@@ -142,6 +142,27 @@ pub struct Provider {
     pub authorization_params: BTreeMap<String, String>,
     /// Whether `resource` is sent.
     pub send_resource: bool,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("preset", &self.preset)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provider")
+            .field("name", &self.name)
+            .field("authorization_url", &self.authorization_url)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Display for ProviderPreset {
@@ -235,6 +256,14 @@ impl ProviderConfig {
                 (None, None) => None,
             };
         let discovered = self.preset == ProviderPreset::Mcp;
+        if discovered && secret.is_some() && self.issuer.is_none() {
+            return Err(ProviderConfigError::Endpoint(
+                name,
+                "an mcp provider with a client_secret needs issuer: the secret goes to that \
+                 authorization server only, whatever a server names"
+                    .into(),
+            ));
+        }
         if self.client_id.is_none() && !discovered {
             return Err(ProviderConfigError::Endpoint(
                 name,

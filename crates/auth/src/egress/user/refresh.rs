@@ -1,19 +1,25 @@
 //! Keeping connections alive: tokens renewed before they expire (in the background, and
-//! on use when one is about to), one replica at a time per connection; a connection the
-//! provider no longer honours is removed, so that the user is asked to connect again.
+//! on use when one is about to), one replica at a time per connection, each write
+//! conditional on the connection being the one read (so that a rotating refresh token is
+//! used once, and a disconnect is never undone by a refresh in flight). Only the
+//! provider's `invalid_grant` ends a connection; any other failure is tried again later.
 
 use super::store::ConnectionRecord;
 use super::{ConnectError, RefreshReport, UserConnections, token_endpoint};
+use crate::egress::EgressError;
 
-/// How long one replica holds the right to refresh a connection.
+/// How long one replica holds the right to refresh a connection; after a failure, the
+/// connection is not tried again before it runs out.
 const REFRESH_LEASE_SECS: i64 = 30;
+/// Most connections looked at per round.
+const ROUND: i64 = 200;
 
 impl UserConnections {
-    /// Refreshes every connection that expires within the refresh buffer.
+    /// Refreshes every connection that is due.
     pub async fn refresh_due(&self, now: i64) -> Result<RefreshReport, ConnectError> {
         let due = self
             .store
-            .connections_expiring(now.saturating_add(self.refresh_buffer), 200)
+            .connections_due(now, self.refresh_buffer, ROUND)
             .await
             .map_err(ConnectError::Store)?;
         let mut report = RefreshReport::default();
@@ -34,7 +40,7 @@ impl UserConnections {
     }
 
     /// New tokens for `record`: `None` when the provider no longer honours it (the
-    /// connection is then removed) or it cannot be refreshed and has expired.
+    /// connection is then removed), or when it has expired and cannot be refreshed.
     pub(super) async fn refresh_one(
         &self,
         record: ConnectionRecord,
@@ -44,19 +50,44 @@ impl UserConnections {
         let Some(refresh_token) = record.refresh_token.clone() else {
             return Ok((!expired).then_some(record));
         };
+        let seen = record.refreshed_at;
         let claimed = self
             .store
-            .claim_refresh(&record.owner, &record.server, now, now + REFRESH_LEASE_SECS)
+            .claim_refresh(
+                &record.owner,
+                &record.server,
+                seen,
+                now,
+                now + REFRESH_LEASE_SECS,
+            )
             .await
             .map_err(ConnectError::Store)?;
         if !claimed {
-            // Another replica (or task) is refreshing it: use what is there meanwhile.
-            return Ok((!expired).then_some(record));
+            // Refreshed, renewed elsewhere, or being renewed: what is stored now.
+            let current = self
+                .store
+                .get_connection(&record.owner, &record.server)
+                .await
+                .map_err(ConnectError::Store)?;
+            return match current {
+                Some(current) if current.expires_at.is_none_or(|expires| now < expires) => {
+                    Ok(Some(current))
+                }
+                Some(_) => Err(ConnectError::Unavailable(
+                    "the connection is being renewed; try again in a moment".into(),
+                )),
+                None => Ok(None),
+            };
         }
         let provider = self.provider(&record.provider)?;
-        let endpoints = self
-            .endpoints(provider, record.resource.as_deref().unwrap_or_default())
-            .await?;
+        let endpoints = self.endpoints(provider, &record.server_url).await?;
+        // The refresh token goes only to the authorization server that issued it.
+        if endpoints.issuer != record.issuer {
+            return Err(ConnectError::Unavailable(format!(
+                "server '{}' now names another authorization server; the user must connect again",
+                record.server
+            )));
+        }
         match token_endpoint::refresh(
             &self.http,
             &endpoints,
@@ -72,27 +103,38 @@ impl UserConnections {
                     refresh_token: issued.refresh_token.or(Some(refresh_token)),
                     expires_at: issued.expires_in.map(|seconds| now + seconds),
                     scope: issued.scope.or(record.scope.clone()),
-                    refreshed_at: now,
+                    refreshed_at: now.max(seen + 1),
                     ..record
                 };
-                self.store
-                    .put_connection(&refreshed)
+                let stored = self
+                    .store
+                    .update_tokens(&refreshed, seen)
                     .await
                     .map_err(ConnectError::Store)?;
                 self.forget(&refreshed.owner, &refreshed.server);
+                if !stored {
+                    // Disconnected (or reconnected) meanwhile: these tokens are not kept.
+                    return Ok(None);
+                }
                 tracing::info!(owner = %refreshed.owner, server = %refreshed.server, "refreshed a user's connection");
                 Ok(Some(refreshed))
             }
-            Err(crate::egress::EgressError::Refused { error, .. }) => {
-                tracing::warn!(owner = %record.owner, server = %record.server, %error, "the provider no longer honours a user's connection; removed");
+            Err(EgressError::Refused { error, .. }) if error == "invalid_grant" => {
+                tracing::warn!(owner = %record.owner, server = %record.server, "the provider no longer honours a user's connection; removed");
                 self.store
-                    .delete_connection(&record.owner, &record.server)
+                    .delete_connection_if(&record.owner, &record.server, seen)
                     .await
                     .map_err(ConnectError::Store)?;
                 self.forget(&record.owner, &record.server);
                 Ok(None)
             }
-            Err(error) => Err(ConnectError::Unavailable(error.to_string())),
+            Err(error) => {
+                if matches!(&error, EgressError::Refused { error, .. } if error == "invalid_client")
+                {
+                    tracing::error!(provider = %record.provider, "the provider refuses the gateway's client credentials (invalid_client)");
+                }
+                Err(ConnectError::Unavailable(error.to_string()))
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 /// One user's connection to one server's provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectionRecord {
     /// [`crate::Principal::owner`] of the user.
     pub owner: String,
@@ -12,6 +12,10 @@ pub struct ConnectionRecord {
     pub server: String,
     /// The provider's name.
     pub provider: String,
+    /// The server's URL when the user connected: the tokens are for it alone.
+    pub server_url: String,
+    /// The authorization server that issued the tokens, when known.
+    pub issuer: Option<String>,
     /// The RFC 8707 resource the tokens are for, when one was sent.
     pub resource: Option<String>,
     /// The access token.
@@ -29,7 +33,7 @@ pub struct ConnectionRecord {
 }
 
 /// A connect flow between the redirect to the provider and its callback.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConnectFlow {
     /// SHA-256 (hex) of `state` (also the connect cookie's value).
     pub state_hash: String,
@@ -39,6 +43,10 @@ pub struct ConnectFlow {
     pub server: String,
     /// At which provider.
     pub provider: String,
+    /// The server's URL when the flow started.
+    pub server_url: String,
+    /// The authorization server the user was sent to, when known.
+    pub issuer: Option<String>,
     /// The PKCE code verifier.
     pub verifier: String,
     /// The redirect URI sent, sent again with the code.
@@ -53,7 +61,7 @@ pub struct ConnectFlow {
 
 /// The gateway's registration at an authorization server (RFC 7591), kept so that the
 /// same client (and the refresh tokens issued to it) lives on across restarts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Registration {
     /// The provider's name.
     pub provider: String,
@@ -90,21 +98,37 @@ pub trait ConnectionStore: Send + Sync {
         owner: &str,
         server: &str,
     ) -> Result<Option<ConnectionRecord>, String>;
-    /// Connections with a refresh token whose access token expires before `before`, at
-    /// most `limit`.
-    async fn connections_expiring(
+    /// Connections with a refresh token that are due at `now`: their access token expires
+    /// within `buffer` seconds or within half its lifetime, whichever is sooner, and no
+    /// replica holds (or, after a failure, keeps) the right to refresh them; at most
+    /// `limit`, soonest first.
+    async fn connections_due(
         &self,
-        before: i64,
+        now: i64,
+        buffer: i64,
         limit: i64,
     ) -> Result<Vec<ConnectionRecord>, String>;
-    /// Claims the right to refresh the connection until `until` (one replica at a time,
-    /// so that a rotating refresh token is used once); `false` when another holds it.
+    /// Claims the right to refresh the connection until `until`, if it is still the one
+    /// last obtained at `seen` (its `refreshed_at`) and no replica holds the right: one
+    /// replica at a time, so that a rotating refresh token is used once. `false` otherwise.
     async fn claim_refresh(
         &self,
         owner: &str,
         server: &str,
+        seen: i64,
         now: i64,
         until: i64,
+    ) -> Result<bool, String>;
+    /// Stores refreshed tokens, if the connection is still the one last obtained at
+    /// `seen` (not disconnected, reconnected or refreshed elsewhere meanwhile); releases
+    /// the claim. `false` when it was not.
+    async fn update_tokens(&self, record: &ConnectionRecord, seen: i64) -> Result<bool, String>;
+    /// Removes the connection if it is still the one last obtained at `seen`.
+    async fn delete_connection_if(
+        &self,
+        owner: &str,
+        server: &str,
+        seen: i64,
     ) -> Result<bool, String>;
     /// The registration of `provider` at `issuer`, if made.
     async fn get_registration(
@@ -117,3 +141,32 @@ pub trait ConnectionStore: Send + Sync {
     /// Deletes connect flows that expired before `now`; returns how many.
     async fn prune_connect_flows(&self, now: i64) -> Result<u64, String>;
 }
+
+/// Tokens are never shown in debug output.
+macro_rules! redacted_debug {
+    ($type:ty, $name:literal, [$($field:ident),*]) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct($name)
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+redacted_debug!(
+    ConnectionRecord,
+    "ConnectionRecord",
+    [owner, server, provider, issuer, expires_at, refreshed_at]
+);
+redacted_debug!(
+    ConnectFlow,
+    "ConnectFlow",
+    [owner, server, provider, issuer, expires_at]
+);
+redacted_debug!(
+    Registration,
+    "Registration",
+    [provider, issuer, client_id, auth_method]
+);
