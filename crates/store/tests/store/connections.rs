@@ -299,7 +299,7 @@ pub async fn due_connections_are_listed_in_order(store: SqlStore) {
     // ...but once half their lifetime is gone.
     assert_eq!(
         store.connections_due(1_900, 3_600, 10).await.unwrap(),
-        [hour.clone()]
+        std::slice::from_ref(&hour)
     );
     assert_eq!(
         store.connections_due(9_950, 100, 10).await.unwrap(),
@@ -307,7 +307,7 @@ pub async fn due_connections_are_listed_in_order(store: SqlStore) {
     );
     assert_eq!(
         store.connections_due(9_950, 100, 1).await.unwrap(),
-        [hour.clone()]
+        std::slice::from_ref(&hour)
     );
     // A claimed one waits for its lease to end.
     assert!(
@@ -318,7 +318,7 @@ pub async fn due_connections_are_listed_in_order(store: SqlStore) {
     );
     assert_eq!(
         store.connections_due(9_950, 100, 10).await.unwrap(),
-        [long.clone()]
+        std::slice::from_ref(&long)
     );
     assert_eq!(
         store.connections_due(9_980, 100, 10).await.unwrap(),
