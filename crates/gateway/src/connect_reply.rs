@@ -4,6 +4,8 @@
 //! - a 2026-07-28 `tools/call`, `prompts/get` or `resources/read` whose client declared
 //!   URL-mode elicitation gets an `InputRequiredResult` asking it to open the connect URL
 //!   (multi round-trip requests: the client retries once the user is done);
+//! - the same requests from a client that did not declare URL-mode elicitation get
+//!   2026-07-28's `MissingRequiredClientCapability` (-32021, HTTP 400), naming it;
 //! - another 2026-07-28 request gets an error with the gateway's own code
 //!   ([`CONNECTION_REQUIRED`](crate::error::CONNECTION_REQUIRED));
 //! - earlier protocols get 2025-11-25's `URLElicitationRequiredError` (-32042).
@@ -17,7 +19,7 @@ use mcpgw_mcp::inspect::{Inspected, Kind};
 use mcpgw_mcp::version::{META_CLIENT_CAPABILITIES, STATELESS_2026};
 use serde_json::{Value, json};
 
-use crate::error::{GatewayError, url_elicitation};
+use crate::error::{ConnectReply, GatewayError, url_elicitation};
 
 /// Which form the answer takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,6 +29,8 @@ pub(crate) enum ConnectStyle {
     Elicitation,
     /// A 2026-07-28 error with the gateway's code.
     StatelessError,
+    /// 2026-07-28's missing client capability (URL-mode elicitation).
+    MissingCapability,
     /// A 2026-07-28 `InputRequiredResult` with a URL-mode elicitation.
     InputRequired,
 }
@@ -56,10 +60,10 @@ pub(crate) fn style_of(headers: &HeaderMap, inspected: &Inspected<'_>) -> Connec
                 .get("url")
                 .is_some()
         });
-    if may_ask && takes_urls {
-        ConnectStyle::InputRequired
-    } else {
-        ConnectStyle::StatelessError
+    match (may_ask, takes_urls) {
+        (true, true) => ConnectStyle::InputRequired,
+        (true, false) => ConnectStyle::MissingCapability,
+        (false, _) => ConnectStyle::StatelessError,
     }
 }
 
@@ -78,12 +82,18 @@ pub(crate) fn answer(
     else {
         return Err(error);
     };
-    if style != ConnectStyle::InputRequired {
+    let reply = match style {
+        ConnectStyle::InputRequired => None,
+        ConnectStyle::Elicitation => Some(ConnectReply::Elicitation),
+        ConnectStyle::StatelessError => Some(ConnectReply::StatelessError),
+        ConnectStyle::MissingCapability => Some(ConnectReply::MissingCapability),
+    };
+    if let Some(reply) = reply {
         return Err(GatewayError::ConnectionRequired {
             server,
             provider,
             url,
-            stateless: style == ConnectStyle::StatelessError,
+            reply,
         });
     }
     let mut params = url_elicitation(&url, &provider);

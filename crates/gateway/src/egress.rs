@@ -251,7 +251,9 @@ impl UpstreamAuth for OAuthClients {
     async fn refused(&self, target: EgressTarget<'_>) {
         match (target.egress, &self.users, target.caller) {
             (Egress::OauthUser { .. }, Some(users), Some(caller)) => {
-                users.forget(caller.owner, target.path);
+                users
+                    .refused(caller.owner, target.path, chrono::Utc::now().timestamp())
+                    .await;
                 return;
             }
             (Egress::TokenExchange { .. }, _, _) => {
@@ -414,7 +416,7 @@ pub(crate) async fn authorization(
                 server: target.path.clone(),
                 provider,
                 url,
-                stateless: false,
+                reply: crate::error::ConnectReply::Elicitation,
             });
         }
         Err(EgressFailure::Forbidden(reason)) => return Err(GatewayError::Forbidden(reason)),

@@ -9,9 +9,12 @@ use serde_json::{Value, json};
 pub(crate) const GATEWAY_ERROR: i64 = -32000;
 /// MCP 2025-11-25's `URLElicitationRequiredError`: the user must open a URL first.
 pub(crate) const URL_ELICITATION_REQUIRED: i64 = -32042;
-/// The same for a 2026-07-28 client that cannot take URL-mode input (2026-07-28 retired
+/// The same for a 2026-07-28 request that cannot carry URL-mode input (2026-07-28 retired
 /// -32042; application codes lie outside JSON-RPC's reserved range).
 pub(crate) const CONNECTION_REQUIRED: i64 = -31042;
+/// 2026-07-28's `MissingRequiredClientCapability`: a request that could ask for URL-mode
+/// input, from a client that did not declare it.
+pub(crate) const MISSING_REQUIRED_CLIENT_CAPABILITY: i64 = -32021;
 
 /// What went wrong on an MCP route.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +98,8 @@ pub enum GatewayError {
         provider: String,
         /// Where to connect.
         url: String,
-        /// Answering a 2026-07-28 request (which has no -32042).
-        stateless: bool,
+        /// How the client is told.
+        reply: ConnectReply,
     },
 }
 
@@ -119,6 +122,10 @@ impl GatewayError {
             GatewayError::Registry | GatewayError::Restarting { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            GatewayError::ConnectionRequired {
+                reply: ConnectReply::MissingCapability,
+                ..
+            } => StatusCode::BAD_REQUEST,
             GatewayError::ConnectionRequired { .. } => StatusCode::OK,
         }
     }
@@ -130,10 +137,11 @@ impl GatewayError {
             GatewayError::BadPath(_) | GatewayError::ClientBody(_) => {
                 mcpgw_mcp::inspect::INVALID_REQUEST
             }
-            GatewayError::ConnectionRequired {
-                stateless: true, ..
-            } => CONNECTION_REQUIRED,
-            GatewayError::ConnectionRequired { .. } => URL_ELICITATION_REQUIRED,
+            GatewayError::ConnectionRequired { reply, .. } => match reply {
+                ConnectReply::Elicitation => URL_ELICITATION_REQUIRED,
+                ConnectReply::StatelessError => CONNECTION_REQUIRED,
+                ConnectReply::MissingCapability => MISSING_REQUIRED_CLIENT_CAPABILITY,
+            },
             _ => GATEWAY_ERROR,
         }
     }
@@ -155,14 +163,25 @@ impl GatewayError {
                     errors.concat()
                 }
             }
-            GatewayError::ConnectionRequired { url, provider, .. } => {
+            GatewayError::ConnectionRequired {
+                url,
+                provider,
+                reply,
+                ..
+            } => {
                 let id: Value = id
                     .and_then(|raw| serde_json::from_str(raw).ok())
                     .unwrap_or(Value::Null);
                 let mut answer = error_object(id, self.rpc_code(), &self.to_string());
-                answer["error"]["data"] = json!({
-                    "elicitations": [url_elicitation(url, provider)],
-                });
+                answer["error"]["data"] = match reply {
+                    ConnectReply::Elicitation => json!({
+                        "elicitations": [url_elicitation(url, provider)],
+                    }),
+                    ConnectReply::MissingCapability => json!({
+                        "requiredCapabilities": {"elicitation": {"url": {}}},
+                    }),
+                    ConnectReply::StatelessError => json!({ "url": url }),
+                };
                 answer.to_string()
             }
             _ => error_text(id, self.rpc_code(), &self.to_string()),
@@ -206,6 +225,18 @@ impl GatewayError {
             _ => Vec::new(),
         }
     }
+}
+
+/// How a request whose user must connect an account first is answered (see
+/// [`crate::connect_reply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectReply {
+    /// 2025-11-25's `URLElicitationRequiredError`.
+    Elicitation,
+    /// A 2026-07-28 request that cannot carry input: the gateway's own code.
+    StatelessError,
+    /// A 2026-07-28 request that could carry URL-mode input, from a client without it.
+    MissingCapability,
 }
 
 /// A URL-mode elicitation asking the user to connect their `provider` account at `url`

@@ -83,12 +83,19 @@ impl Gateway {
                 reason: describe(&error),
             })?;
         let (mut parts, body) = response.into_parts();
-        if egress
-            && parts.status == http::StatusCode::UNAUTHORIZED
-            && let Some(auth) = self.upstream_auth()
-        {
-            // Revoked or expired early: the next request obtains a new token.
-            auth.refused(crate::egress::target_of(target, caller)).await;
+        if egress && parts.status == http::StatusCode::UNAUTHORIZED {
+            // Revoked or expired early: the next request obtains a new token. The
+            // upstream's challenge is not the client's business (it would send the client
+            // to sign in at the upstream itself).
+            if let Some(auth) = self.upstream_auth() {
+                auth.refused(crate::egress::target_of(target, caller)).await;
+            }
+            return Err(GatewayError::Upstream {
+                server: target.path.clone(),
+                reason: "it refused the credential the gateway obtained for it (HTTP 401); \
+                         a new one is obtained for the next request"
+                    .into(),
+            });
         }
         client_head(&mut parts);
         let body = IdleBody::new(body, self.config.idle_timeout);

@@ -40,6 +40,15 @@ struct Row {
 }
 
 #[derive(Template)]
+#[template(path = "connect.html")]
+struct ConfirmPage {
+    frame: Frame,
+    server: String,
+    name: String,
+    provider: String,
+}
+
+#[derive(Template)]
 #[template(path = "connections.html")]
 struct ConnectionsPage {
     frame: Frame,
@@ -114,14 +123,38 @@ pub async fn page(
     or_error_page(&state, &viewer, result)
 }
 
-/// `GET /oauth/connect/{path}`: sends the browser to the server's provider.
+/// `GET /oauth/connect/{path}`: what connecting means, and a button to go on.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Extension(viewer): Extension<Viewer>,
+    Path(path): Path<String>,
+) -> Response {
+    let result = async {
+        let (server, provider, _) = connectable(&state, &viewer.principal, &path).await?;
+        let provider = service(&state)?.provider(&provider)?.display_name.clone();
+        let access = Access::of(&state, &viewer.principal);
+        let page = ConfirmPage {
+            frame: Frame::new(&viewer, &access, "Connect an account", Section::Connections),
+            server: server.path,
+            name: server.name,
+            provider,
+        };
+        Ok(render(StatusCode::OK, &page))
+    }
+    .await;
+    or_error_page(&state, &viewer, result)
+}
+
+/// `POST /oauth/connect/{path}`: sends the browser to the server's provider.
 pub async fn start(
     State(state): State<AppState>,
     Extension(viewer): Extension<Viewer>,
     Path(path): Path<String>,
     headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
+        checked_form(&state, &viewer, &headers, body)?;
         let (server, provider, scope) = connectable(&state, &viewer.principal, &path).await?;
         let url = server.url.clone().unwrap_or_default();
         let started = service(&state)?

@@ -70,7 +70,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/ui/connections/{path}/disconnect",
             axum::routing::post(connections_page::disconnect),
         )
-        .route("/oauth/connect/{path}", get(connections_page::start))
+        .route(
+            "/oauth/connect/{path}",
+            get(connections_page::confirm).post(connections_page::start),
+        )
         .route("/oauth/callback", get(connections_page::finish))
         .route("/ui/admin", get(admin_page::page))
         .route("/ui/admin/audit", get(audit_page::page))

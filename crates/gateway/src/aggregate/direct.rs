@@ -96,13 +96,10 @@ impl Aggregator {
         let on_behalf = credential
             .as_ref()
             .map(crate::egress::CallerCredential::as_caller);
-        let authorization =
-            crate::egress::authorization(self.gateway.upstream_auth(), &target, on_behalf).await;
         let headers = request.headers_mut();
         for (name, value) in &target.headers {
             headers.insert(name.clone(), value.clone());
         }
-        crate::egress::apply(headers, authorization.ok()?);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(
             ACCEPT,

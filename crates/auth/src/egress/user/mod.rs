@@ -409,7 +409,32 @@ impl UserConnections {
         Ok(true)
     }
 
-    /// The upstream refused the user's token (401): it is read again next time.
+    /// The upstream refused the user's token (401): it counts as expired, so that the
+    /// next request renews it (or, if the provider no longer honours the connection,
+    /// asks the user to connect again).
+    pub async fn refused(&self, owner: &str, server: &str, now: i64) {
+        self.forget(owner, server);
+        let expired = match self.store.get_connection(owner, server).await {
+            Ok(Some(record)) => ConnectionRecord {
+                expires_at: Some(now.min(record.expires_at.unwrap_or(now))),
+                ..record
+            },
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "cannot mark a refused connection as expired");
+                return;
+            }
+        };
+        if let Err(error) = self
+            .store
+            .update_tokens(&expired, expired.refreshed_at)
+            .await
+        {
+            tracing::warn!(%error, "cannot mark a refused connection as expired");
+        }
+    }
+
+    /// Forgets the token kept in memory for the user's connection to `server`.
     pub fn forget(&self, owner: &str, server: &str) {
         self.locked_cache()
             .remove(&(owner.to_owned(), server.to_owned()));
