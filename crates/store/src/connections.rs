@@ -111,6 +111,44 @@ impl SqlStore {
             .map_err(unavailable)?;
             changed += updated.rows_affected();
         }
+        Ok(changed + self.reseal_registrations().await?)
+    }
+
+    /// Seals again the client secrets of the gateway's registrations not sealed with the
+    /// active key.
+    async fn reseal_registrations(&self) -> Result<u64, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, issuer, client_secret FROM egress_registrations \
+             WHERE client_secret IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(unavailable)?;
+        let secrets = self.secrets();
+        let mut changed = 0;
+        for row in &rows {
+            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
+            let provider: String = row.try_get("provider").map_err(corrupt)?;
+            let issuer: String = row.try_get("issuer").map_err(corrupt)?;
+            let stored: String = row.try_get("client_secret").map_err(corrupt)?;
+            if !secrets.needs_sealing(&stored) {
+                continue;
+            }
+            let context = connection_context("client_secret", &provider, &issuer);
+            let sealed = secrets.seal(&context, &secrets.open(&context, &stored)?)?;
+            let updated = sqlx::query(
+                "UPDATE egress_registrations SET client_secret = $1 WHERE provider = $2 \
+                 AND issuer = $3 AND client_secret = $4",
+            )
+            .bind(sealed)
+            .bind(&provider)
+            .bind(&issuer)
+            .bind(&stored)
+            .execute(self.pool())
+            .await
+            .map_err(unavailable)?;
+            changed += updated.rows_affected();
+        }
         Ok(changed)
     }
 

@@ -58,6 +58,8 @@ pub struct Frame {
     pub section: Section,
     /// The search box's text.
     pub query: String,
+    /// Whether the Accounts section is offered (egress providers are configured).
+    pub accounts: bool,
 }
 
 impl Frame {
@@ -80,6 +82,7 @@ impl Frame {
             csrf: viewer.session.csrf_token.clone(),
             section,
             query: String::new(),
+            accounts: viewer.accounts,
         }
     }
 

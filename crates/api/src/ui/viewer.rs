@@ -20,6 +20,8 @@ pub struct Viewer {
     pub principal: Principal,
     /// Its session (the CSRF token every form carries).
     pub session: Session,
+    /// Whether users connect accounts here (egress providers are configured).
+    pub accounts: bool,
 }
 
 impl Viewer {
@@ -53,6 +55,7 @@ pub async fn require_viewer(
     request.extensions_mut().insert(Viewer {
         principal: session.principal.clone(),
         session,
+        accounts: state.connections.is_some(),
     });
     next.run(request).await
 }

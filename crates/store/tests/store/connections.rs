@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use mcpgw_auth::egress::user::store::{ConnectFlow, ConnectionRecord, ConnectionStore};
+use mcpgw_auth::egress::user::store::{
+    ConnectFlow, ConnectionRecord, ConnectionStore, Registration,
+};
 use mcpgw_auth::sealing::Keyring;
 use mcpgw_registry::Store;
 use mcpgw_store::SqlStore;
@@ -494,4 +496,43 @@ pub async fn connection_tokens_are_resealed(store: SqlStore) {
         [with_refresh]
     );
     assert_eq!(rotated.connections_of("bob").await.unwrap(), [without]);
+
+    // The gateway's own registrations: their client secrets too.
+    let registration = Registration {
+        provider: "remote".into(),
+        issuer: "https://as.example".into(),
+        client_id: "dcr-client".into(),
+        client_secret: Some("dcr-secret".into()),
+        auth_method: Some("client_secret_basic".into()),
+    };
+    assert_eq!(
+        store.put_registration(&registration).await.unwrap(),
+        registration
+    );
+    assert_eq!(rotated.seal_stored_secrets().await.unwrap(), 1);
+    let raw: String = sqlx::query("SELECT client_secret FROM egress_registrations")
+        .fetch_one(store.pool_for_tests())
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        raw.starts_with("enc:v1:") && !raw.contains("dcr-secret"),
+        "{raw}"
+    );
+    assert_eq!(
+        rotated
+            .get_registration("remote", "https://as.example")
+            .await
+            .unwrap(),
+        Some(registration.clone())
+    );
+    // The first registration kept wins over a later one.
+    let later = Registration {
+        client_id: "other".into(),
+        ..registration.clone()
+    };
+    assert_eq!(
+        rotated.put_registration(&later).await.unwrap(),
+        registration
+    );
 }

@@ -141,6 +141,23 @@ pub async fn discover(
             "no authorization_endpoint".into(),
         )
     })?;
+    // Codes, verifiers, secrets and tokens travel to these: https only (http on loopback).
+    let endpoints = [
+        Some(&authorization),
+        Some(&server.token_endpoint),
+        server.registration_endpoint.as_ref(),
+        server.revocation_endpoint.as_ref(),
+    ];
+    if let Some(insecure) = endpoints
+        .into_iter()
+        .flatten()
+        .find(|url| !crate::jwt::secure_or_loopback(url))
+    {
+        return Err(unavailable(
+            "authorization server metadata",
+            format!("{insecure} is not https (http only on loopback)"),
+        ));
+    }
     // The MCP spec: without S256 listed, PKCE cannot be relied on, so no flow starts.
     if !server
         .code_challenge_methods_supported
