@@ -14,6 +14,7 @@ mod analytics;
 mod audit;
 mod connect;
 mod connections;
+mod connections_reseal;
 mod embeddings;
 mod health_events;
 mod origins;
