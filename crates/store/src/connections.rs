@@ -58,6 +58,32 @@ impl SqlStore {
         })
     }
 
+    /// `value` sealed for `column` of `record`'s row.
+    fn seal_for(
+        &self,
+        record: &ConnectionRecord,
+        column: &str,
+        value: &str,
+    ) -> Result<String, String> {
+        self.secrets()
+            .seal(
+                &connection_context(column, &record.owner, &record.server),
+                value,
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    /// `record`'s access and refresh tokens, sealed for its row.
+    fn sealed_tokens(&self, record: &ConnectionRecord) -> Result<(String, Option<String>), String> {
+        let access = self.seal_for(record, "access_token", &record.access_token)?;
+        let refresh = record
+            .refresh_token
+            .as_deref()
+            .map(|token| self.seal_for(record, "refresh_token", token))
+            .transpose()?;
+        Ok((access, refresh))
+    }
+
     fn connections(&self, rows: &[AnyRow]) -> Result<Vec<ConnectionRecord>, String> {
         rows.iter().map(|row| self.connection(row)).collect()
     }
@@ -143,21 +169,8 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn put_connection(&self, record: &ConnectionRecord) -> Result<(), String> {
-        let seal = |column: &str, value: &str| {
-            self.secrets()
-                .seal(
-                    &connection_context(column, &record.owner, &record.server),
-                    value,
-                )
-                .map_err(|e| e.to_string())
-        };
-        let server_url = seal("server_url", &record.server_url)?;
-        let access = seal("access_token", &record.access_token)?;
-        let refresh = record
-            .refresh_token
-            .as_deref()
-            .map(|token| seal("refresh_token", token))
-            .transpose()?;
+        let server_url = self.seal_for(record, "server_url", &record.server_url)?;
+        let (access, refresh) = self.sealed_tokens(record)?;
         sqlx::query(
             "INSERT INTO egress_connections (owner, server_path, provider, resource, \
              access_token, refresh_token, expires_at, scope, created_at, refreshed_at, \
@@ -290,20 +303,7 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn update_tokens(&self, record: &ConnectionRecord, seen: i64) -> Result<bool, String> {
-        let seal = |column: &str, value: &str| {
-            self.secrets()
-                .seal(
-                    &connection_context(column, &record.owner, &record.server),
-                    value,
-                )
-                .map_err(|e| e.to_string())
-        };
-        let access = seal("access_token", &record.access_token)?;
-        let refresh = record
-            .refresh_token
-            .as_deref()
-            .map(|token| seal("refresh_token", token))
-            .transpose()?;
+        let (access, refresh) = self.sealed_tokens(record)?;
         let updated = sqlx::query(
             "UPDATE egress_connections SET access_token = $1, refresh_token = $2, \
              expires_at = $3, scope = $4, refreshed_at = $5, refresh_lease_until = 0 \
