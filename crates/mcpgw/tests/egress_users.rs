@@ -203,7 +203,7 @@ async fn authorize_server_at_provider(
         .get_all("set-cookie")
         .iter()
         .map(|value| value.to_str().unwrap().to_owned())
-        .find(|header| header.starts_with("mcpgw_connect="))
+        .find(|header| header.starts_with("mcpgw_connect_"))
         .expect("a connect cookie");
     assert!(
         cookie.contains("Path=/oauth/callback") && cookie.contains("HttpOnly"),
@@ -422,8 +422,24 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
     assert!(denied.text().await.unwrap().contains("access_denied"));
     assert!(connection(&gw, &admin).await.is_null());
 
-    // 4. Connecting: the browser comes back to the connections page.
-    let done = connect_in_browser(&gw, &provider, &admin_session, "alice").await;
+    // 4. Connecting: the browser comes back to the connections page. Two flows started
+    // in two tabs both finish (each has its own cookie), the later-started first.
+    let (first, first_cookie) =
+        authorize_at_provider(&gw, &provider, &admin_session, "alice").await;
+    let (second, second_cookie) =
+        authorize_at_provider(&gw, &provider, &admin_session, "alice").await;
+    assert_ne!(first_cookie, second_cookie);
+    let finish = |callback: String| {
+        gw.request("GET", callback.trim_start_matches(&gw.url))
+            .header(
+                "cookie",
+                format!("{admin_session}; {first_cookie}; {second_cookie}"),
+            )
+            .send()
+    };
+    let done = finish(second).await.unwrap();
+    assert_eq!(done.status(), 303);
+    let done = finish(first).await.unwrap();
     assert_eq!(done.status(), 303);
     assert_eq!(
         done.headers()["location"],

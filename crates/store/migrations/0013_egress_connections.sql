@@ -39,13 +39,15 @@ CREATE TABLE egress_connect_flows (
 CREATE INDEX egress_connect_flows_expires ON egress_connect_flows (expires_at);
 
 -- The gateway's own registrations (RFC 7591) at authorization servers of `mcp`
--- providers, so that a client and the refresh tokens issued to it outlive a restart.
+-- providers, so that a client and the refresh tokens issued to it outlive a restart; one
+-- per redirect URI (a changed public_url registers again instead of failing).
 CREATE TABLE egress_registrations (
     provider      TEXT NOT NULL,
     issuer        TEXT NOT NULL,
+    redirect_uri  TEXT NOT NULL,
     client_id     TEXT NOT NULL,
     client_secret TEXT,
     auth_method   TEXT,
     created_at    BIGINT NOT NULL,
-    PRIMARY KEY (provider, issuer)
+    PRIMARY KEY (provider, issuer, redirect_uri)
 );

@@ -346,13 +346,15 @@ impl ConnectionStore for SqlStore {
         &self,
         provider: &str,
         issuer: &str,
+        redirect_uri: &str,
     ) -> Result<Option<Registration>, String> {
         let row = sqlx::query(
             "SELECT client_id, client_secret, auth_method FROM egress_registrations \
-             WHERE provider = $1 AND issuer = $2",
+             WHERE provider = $1 AND issuer = $2 AND redirect_uri = $3",
         )
         .bind(provider)
         .bind(issuer)
+        .bind(redirect_uri)
         .fetch_optional(self.pool())
         .await
         .map_err(|e| e.to_string())?;
@@ -376,6 +378,7 @@ impl ConnectionStore for SqlStore {
         Ok(Some(Registration {
             provider: provider.to_owned(),
             issuer: issuer.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
             client_id: row
                 .try_get::<String, _>("client_id")
                 .map_err(|e| e.to_string())?,
@@ -402,8 +405,8 @@ impl ConnectionStore for SqlStore {
             .map_err(|e| e.to_string())?;
         sqlx::query(
             "INSERT INTO egress_registrations (provider, issuer, client_id, client_secret, \
-             auth_method, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (provider, issuer) DO NOTHING",
+             auth_method, created_at, redirect_uri) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (provider, issuer, redirect_uri) DO NOTHING",
         )
         .bind(&registration.provider)
         .bind(&registration.issuer)
@@ -411,13 +414,18 @@ impl ConnectionStore for SqlStore {
         .bind(secret)
         .bind(&registration.auth_method)
         .bind(chrono::Utc::now().timestamp())
+        .bind(&registration.redirect_uri)
         .execute(self.pool())
         .await
         .map_err(|e| e.to_string())?;
         // Another replica may have registered first: its registration is the one kept.
-        self.get_registration(&registration.provider, &registration.issuer)
-            .await?
-            .ok_or_else(|| "the registration was not kept".to_owned())
+        self.get_registration(
+            &registration.provider,
+            &registration.issuer,
+            &registration.redirect_uri,
+        )
+        .await?
+        .ok_or_else(|| "the registration was not kept".to_owned())
     }
 
     async fn prune_connect_flows(&self, now: i64) -> Result<u64, String> {

@@ -25,8 +25,18 @@ use crate::ui::rows::human_millis;
 use crate::ui::viewer::Viewer;
 use crate::{ApiError, AppState};
 
-/// The cookie binding a connect flow to the browser that started it.
-const CONNECT_COOKIE: &str = "mcpgw_connect";
+/// The cookies binding connect flows to the browser that started them: one per flow,
+/// named after the start of its `state`, so that flows started in two tabs do not undo
+/// each other.
+const CONNECT_COOKIE: &str = "mcpgw_connect_";
+/// How much of the `state` names its cookie.
+const COOKIE_NAME_CHARS: usize = 12;
+
+/// The name of the cookie of the flow with `state`.
+fn connect_cookie(state: &str) -> String {
+    let prefix: String = state.chars().take(COOKIE_NAME_CHARS).collect();
+    format!("{CONNECT_COOKIE}{prefix}")
+}
 /// Its path: sent back only to the callback.
 const CONNECT_COOKIE_PATH: &str = "/oauth/callback";
 
@@ -174,7 +184,7 @@ pub async fn start(
         append_cookie(
             &mut response,
             &cookie::set(
-                CONNECT_COOKIE,
+                &connect_cookie(&started.state),
                 &started.state,
                 CONNECT_COOKIE_PATH,
                 CONNECT_FLOW_TTL_SECS,
@@ -198,11 +208,12 @@ pub async fn finish(
         .as_deref()
         .and_then(|query| serde_urlencoded::from_str(query).ok())
         .unwrap_or_default();
+    let name = connect_cookie(callback.state.as_deref().unwrap_or_default());
     let result = async {
         let (_, next) = service(&state)?
             .finish(
                 callback,
-                cookie::find(&headers, CONNECT_COOKIE),
+                cookie::find(&headers, &name),
                 &viewer.principal.owner(),
                 mcpgw_auth::now(),
             )
@@ -216,11 +227,7 @@ pub async fn finish(
     };
     append_cookie(
         &mut response,
-        &cookie::clear(
-            CONNECT_COOKIE,
-            CONNECT_COOKIE_PATH,
-            secure_cookies(&state, &headers),
-        ),
+        &cookie::clear(&name, CONNECT_COOKIE_PATH, secure_cookies(&state, &headers)),
     );
     response
 }

@@ -501,6 +501,7 @@ pub async fn connection_tokens_are_resealed(store: SqlStore) {
     let registration = Registration {
         provider: "remote".into(),
         issuer: "https://as.example".into(),
+        redirect_uri: "https://gw.example/oauth/callback".into(),
         client_id: "dcr-client".into(),
         client_secret: Some("dcr-secret".into()),
         auth_method: Some("client_secret_basic".into()),
@@ -521,10 +522,26 @@ pub async fn connection_tokens_are_resealed(store: SqlStore) {
     );
     assert_eq!(
         rotated
-            .get_registration("remote", "https://as.example")
+            .get_registration(
+                "remote",
+                "https://as.example",
+                "https://gw.example/oauth/callback"
+            )
             .await
             .unwrap(),
         Some(registration.clone())
+    );
+    // Another callback (a changed public_url) is another registration.
+    assert_eq!(
+        rotated
+            .get_registration(
+                "remote",
+                "https://as.example",
+                "https://new.example/oauth/callback"
+            )
+            .await
+            .unwrap(),
+        None
     );
     // The first registration kept wins over a later one.
     let later = Registration {

@@ -221,7 +221,7 @@ async fn client_of(
         )));
     };
     let registration = match store
-        .get_registration(&provider.name, &server.issuer)
+        .get_registration(&provider.name, &server.issuer, identity.redirect_uri)
         .await
         .map_err(ConnectError::Store)?
     {
@@ -231,6 +231,7 @@ async fn client_of(
             let registration = Registration {
                 provider: provider.name.clone(),
                 issuer: server.issuer.clone(),
+                redirect_uri: identity.redirect_uri.to_owned(),
                 client_id: made.client_id,
                 client_secret: made.client_secret.filter(|secret| !secret.is_empty()),
                 auth_method: made.token_endpoint_auth_method,

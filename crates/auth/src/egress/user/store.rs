@@ -67,6 +67,8 @@ pub struct Registration {
     pub provider: String,
     /// The authorization server's issuer.
     pub issuer: String,
+    /// The redirect URI registered (the gateway's callback).
+    pub redirect_uri: String,
     /// The client id it issued.
     pub client_id: String,
     /// The client secret, if it issued one.
@@ -130,11 +132,12 @@ pub trait ConnectionStore: Send + Sync {
         server: &str,
         seen: i64,
     ) -> Result<bool, String>;
-    /// The registration of `provider` at `issuer`, if made.
+    /// The registration of `provider` at `issuer` for `redirect_uri`, if made.
     async fn get_registration(
         &self,
         provider: &str,
         issuer: &str,
+        redirect_uri: &str,
     ) -> Result<Option<Registration>, String>;
     /// Keeps a registration (the first one stored wins; it is returned).
     async fn put_registration(&self, registration: &Registration) -> Result<Registration, String>;
