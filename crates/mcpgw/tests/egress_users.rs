@@ -30,32 +30,6 @@ fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-/// Signs `user` in on `gw` with JSON; returns the session cookie header value.
-async fn sign_in(gw: &Gateway, user: &str, password: &str) -> String {
-    let response = gw
-        .request("POST", "/login")
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|value| {
-            value
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_owned()
-        })
-        .find(|pair| pair.starts_with("mcp_gateway_session="))
-        .expect("a session cookie")
-}
-
 /// A gateway token minted by the user of `session` (so it acts as that user), with admin
 /// rights (without a scopes file only admins may use servers).
 async fn token_of(gw: &Gateway, session: &str) -> String {
@@ -287,9 +261,9 @@ async fn each_user_connects_their_own_account_which_is_renewed_and_revoked() {
     .await;
     let carol = json!({"username": "carol", "password": CAROL_PASSWORD, "admin": true});
     assert_eq!(gw.api("POST", "/api/users", Some(carol)).await.status, 201);
-    let admin_session = sign_in(&gw, "admin", ADMIN_PASSWORD).await;
+    let (admin_session, _) = common::sign_in(&gw, "admin", ADMIN_PASSWORD).await;
     let admin = token_of(&gw, &admin_session).await;
-    let carol_session = sign_in(&gw, "carol", CAROL_PASSWORD).await;
+    let (carol_session, _) = common::sign_in(&gw, "carol", CAROL_PASSWORD).await;
     let carol = token_of(&gw, &carol_session).await;
     let connect_url = format!("{}/oauth/connect/guarded", gw.url);
 

@@ -9,29 +9,6 @@ use common::access::start_configured;
 use common::{Gateway, http_server, upstreams};
 use serde_json::{Value, json};
 
-const SESSION: &str = "mcp_gateway_session";
-
-/// Signs `username` in with JSON; returns the session cookie header and the CSRF token.
-async fn sign_in(gw: &Gateway, username: &str, password: &str) -> (String, String) {
-    let response = gw
-        .request("POST", "/login")
-        .json(&json!({ "username": username, "password": password }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|value| value.to_str().unwrap().to_owned())
-        .find(|header| header.starts_with(&format!("{SESSION}=")))
-        .expect("a session cookie");
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let body: Value = response.json().await.unwrap();
-    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
-}
-
 /// GET `path` with the session; (status, location, body).
 async fn page(gw: &Gateway, cookie: &str, path: &str) -> (u16, String, String) {
     let response = gw
@@ -129,7 +106,7 @@ async fn pages_need_a_session_and_forms_need_its_token() {
         "/login?next=%2Fui%2Fservers%3Ftag%3Da"
     );
     // A session that ended: the login page says so.
-    let (cookie, csrf) = sign_in(&gw, "ada", "the admin's password").await;
+    let (cookie, csrf) = common::sign_in(&gw, "ada", "the admin's password").await;
     let (status, _, _) = form(&gw, &cookie, "/logout", &[("csrf_token", &csrf)]).await;
     assert_eq!(status, 303);
     let (status, location, _) = page(&gw, &cookie, "/ui/tokens").await;
@@ -147,7 +124,7 @@ async fn pages_need_a_session_and_forms_need_its_token() {
         .unwrap();
     assert!(login.contains("Your session has expired"), "{login}");
 
-    let (cookie, csrf) = sign_in(&gw, "ada", "the admin's password").await;
+    let (cookie, csrf) = common::sign_in(&gw, "ada", "the admin's password").await;
     register_plain(&gw, "visible").await;
     // Every page: a strict policy, no framing, no caching.
     let response = gw
@@ -261,7 +238,7 @@ async fn register_plain(gw: &Gateway, path: &str) {
 async fn what_registrants_typed_is_escaped_and_refused_fields_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let gw = start(dir.path()).await;
-    let (cookie, csrf) = sign_in(&gw, "ada", "the admin's password").await;
+    let (cookie, csrf) = common::sign_in(&gw, "ada", "the admin's password").await;
     let hostile = "<script>alert(1)</script>\"'&";
     let reply = gw
         .api(
@@ -449,7 +426,7 @@ async fn a_restricted_user_sees_only_what_it_may_use() {
     let gw = start(dir.path()).await;
     register_plain(&gw, "visible").await;
     register_plain(&gw, "secret").await;
-    let (cookie, csrf) = sign_in(&gw, "viola", "viola's long password").await;
+    let (cookie, csrf) = common::sign_in(&gw, "viola", "viola's long password").await;
     let (status, _, html) = page(&gw, &cookie, "/ui/servers").await;
     assert_eq!(status, 200);
     assert!(html.contains("data-server=\"visible\""));
@@ -494,7 +471,7 @@ async fn a_restricted_user_sees_only_what_it_may_use() {
     );
 
     // The admin's view of the policy and of this user.
-    let (admin, _) = sign_in(&gw, "ada", "the admin's password").await;
+    let (admin, _) = common::sign_in(&gw, "ada", "the admin's password").await;
     let (status, _, html) = page(
         &gw,
         &admin,
@@ -592,7 +569,7 @@ async fn usage_figures_name_only_tools_the_viewer_may_call() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let (cookie, _) = sign_in(&gw, "viola", "viola's long password").await;
+    let (cookie, _) = common::sign_in(&gw, "viola", "viola's long password").await;
     let summary = gw
         .request("GET", "/api/metrics/summary")
         .header("cookie", &cookie)
@@ -618,7 +595,7 @@ async fn editing_is_no_way_around_the_switch() {
     let dir = tempfile::tempdir().unwrap();
     let gw = start(dir.path()).await;
     register_plain(&gw, "visible").await;
-    let (cookie, csrf) = sign_in(&gw, "edda", "edda's long password").await;
+    let (cookie, csrf) = common::sign_in(&gw, "edda", "edda's long password").await;
     // The REST API: changing `enabled` needs toggle_service; sending it unchanged does not.
     let put = |body: Value| {
         gw.request("PATCH", "/api/servers/visible")
@@ -667,7 +644,7 @@ async fn the_tokens_page_offers_configurations_without_a_token() {
     let dir = tempfile::tempdir().unwrap();
     let gw = start(dir.path()).await;
     register_plain(&gw, "visible").await;
-    let (cookie, _) = sign_in(&gw, "ada", "the admin's password").await;
+    let (cookie, _) = common::sign_in(&gw, "ada", "the admin's password").await;
     let (status, _, html) = page(&gw, &cookie, "/ui/tokens?server=visible&auth=oauth").await;
     assert_eq!(status, 200);
     assert!(html.contains("OAuth discovery"), "{html}");
@@ -684,7 +661,7 @@ async fn the_tokens_page_offers_configurations_without_a_token() {
     assert!(html.contains("Bearer &#60;your token&#62;"), "{html}");
     assert!(html.contains("snippet-python"));
     // A server the user may not see is no target: the aggregated endpoint is shown.
-    let (viola, _) = sign_in(&gw, "viola", "viola's long password").await;
+    let (viola, _) = common::sign_in(&gw, "viola", "viola's long password").await;
     register_plain(&gw, "secret").await;
     let (_, _, html) = page(&gw, &viola, "/ui/tokens?server=secret").await;
     assert!(!html.contains("secret"), "{html}");

@@ -2,10 +2,9 @@
 //! key (at start, after a rotation), as [`crate::reseal`] does for servers' secrets.
 
 use mcpgw_registry::StoreError;
-use sqlx::Row;
 
 use crate::SqlStore;
-use crate::rows::unavailable;
+use crate::rows::{get, unavailable};
 use crate::secrets::connection_context;
 
 impl SqlStore {
@@ -22,12 +21,11 @@ impl SqlStore {
         let secrets = self.secrets();
         let mut changed = 0;
         for row in &rows {
-            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
-            let owner: String = row.try_get("owner").map_err(corrupt)?;
-            let server: String = row.try_get("server_path").map_err(corrupt)?;
-            let url: String = row.try_get("server_url").map_err(corrupt)?;
-            let access: String = row.try_get("access_token").map_err(corrupt)?;
-            let refresh: Option<String> = row.try_get("refresh_token").map_err(corrupt)?;
+            let owner: String = get(row, "owner")?;
+            let server: String = get(row, "server_path")?;
+            let url: String = get(row, "server_url")?;
+            let access: String = get(row, "access_token")?;
+            let refresh: Option<String> = get(row, "refresh_token")?;
             if !secrets.needs_sealing(&access)
                 && !secrets.needs_sealing(&url)
                 && !refresh.as_deref().is_some_and(|r| secrets.needs_sealing(r))
@@ -35,8 +33,7 @@ impl SqlStore {
                 continue;
             }
             let again = |column: &str, value: &str| {
-                let context = connection_context(column, &owner, &server);
-                secrets.seal(&context, &secrets.open(&context, value)?)
+                secrets.reseal(&connection_context(column, &owner, &server), value)
             };
             let sealed_url = again("server_url", &url)?;
             let sealed_access = again("access_token", &access)?;
@@ -75,15 +72,14 @@ impl SqlStore {
         let secrets = self.secrets();
         let mut changed = 0;
         for row in &rows {
-            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
-            let provider: String = row.try_get("provider").map_err(corrupt)?;
-            let issuer: String = row.try_get("issuer").map_err(corrupt)?;
-            let stored: String = row.try_get("client_secret").map_err(corrupt)?;
+            let provider: String = get(row, "provider")?;
+            let issuer: String = get(row, "issuer")?;
+            let stored: String = get(row, "client_secret")?;
             if !secrets.needs_sealing(&stored) {
                 continue;
             }
             let context = connection_context("client_secret", &provider, &issuer);
-            let sealed = secrets.seal(&context, &secrets.open(&context, &stored)?)?;
+            let sealed = secrets.reseal(&context, &stored)?;
             let updated = sqlx::query(
                 "UPDATE egress_registrations SET client_secret = $1 WHERE provider = $2 \
                  AND issuer = $3 AND client_secret = $4",

@@ -7,10 +7,9 @@
 use std::collections::BTreeMap;
 
 use mcpgw_registry::{Egress, StoreError};
-use sqlx::Row;
 
 use crate::SqlStore;
-use crate::rows::{from_json, json_text, unavailable};
+use crate::rows::{from_json, get, json_text, unavailable};
 use crate::secrets::{ENV, HEADERS, SOURCE_TOKEN};
 
 impl SqlStore {
@@ -42,12 +41,11 @@ impl SqlStore {
         let secrets = self.secrets();
         let mut changed = 0;
         for row in &rows {
-            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
-            let path: String = row.try_get("path").map_err(corrupt)?;
-            let url: Option<String> = row.try_get("url").map_err(corrupt)?;
-            let env_text: String = row.try_get("env_json").map_err(corrupt)?;
-            let headers_text: String = row.try_get("headers_json").map_err(corrupt)?;
-            let egress_text: String = row.try_get("egress_json").map_err(corrupt)?;
+            let path: String = get(row, "path")?;
+            let url: Option<String> = get(row, "url")?;
+            let env_text: String = get(row, "env_json")?;
+            let headers_text: String = get(row, "headers_json")?;
+            let egress_text: String = get(row, "egress_json")?;
             let egress: Egress = from_json(&egress_text, "egress_json")?;
             let egress_needs = egress
                 .client_secret()
@@ -101,13 +99,12 @@ impl SqlStore {
         let secrets = self.secrets();
         let mut changed = 0;
         for row in &rows {
-            let corrupt = |error: sqlx::Error| StoreError::Corrupt(error.to_string());
-            let name: String = row.try_get("name").map_err(corrupt)?;
-            let token: String = row.try_get("token").map_err(corrupt)?;
+            let name: String = get(row, "name")?;
+            let token: String = get(row, "token")?;
             if !secrets.needs_sealing(&token) {
                 continue;
             }
-            let sealed = secrets.seal(SOURCE_TOKEN, &secrets.open(SOURCE_TOKEN, &token)?)?;
+            let sealed = secrets.reseal(SOURCE_TOKEN, &token)?;
             let result = sqlx::query(
                 "UPDATE registry_sources SET token = $1 WHERE name = $2 AND token = $3",
             )

@@ -95,6 +95,11 @@ impl Secrets {
         map_client_secret(egress, |secret| self.open(EGRESS, secret))
     }
 
+    /// A `stored` value for `context` opened and sealed again with the active key.
+    pub fn reseal(&self, context: &str, stored: &str) -> Result<String, StoreError> {
+        self.seal(context, &self.open(context, stored)?)
+    }
+
     /// Whether `stored` should be sealed again (plaintext, or sealed with an older key).
     pub fn needs_sealing(&self, stored: &str) -> bool {
         self.0

@@ -484,6 +484,28 @@ pub async fn stateless_call(
         .unwrap()
 }
 
+/// Signs `username` in on `gw` with JSON (the login API); returns the session cookie as a
+/// `Cookie` header value (`name=value`) and the session's CSRF token.
+pub async fn sign_in(gw: &Gateway, username: &str, password: &str) -> (String, String) {
+    let response = gw
+        .request("POST", "/login")
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|header| header.starts_with("mcp_gateway_session="))
+        .expect("a session cookie");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let body: Value = response.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+}
+
 /// The `_meta` a 2026-07-28 (stateless) client sends with every request.
 pub fn stateless_meta() -> Value {
     serde_json::json!({
