@@ -1,4 +1,9 @@
-//! `GET /health`: is the gateway up, and what does it see.
+//! `GET /health`: is the gateway up, and what does it see; `GET /livez` and `GET /readyz`
+//! for orchestrators and load balancers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -35,4 +40,51 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     body["status"] = json!("healthy");
     body["servers"] = json!(summary);
     (StatusCode::OK, Json(body))
+}
+
+/// Longest wait for the database in a readiness probe: a probe must answer in time even
+/// when the database does not.
+const READY_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether this replica wants new traffic: not once it is draining (after SIGTERM).
+/// Cheap to clone; clones share the state.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// From now on `/readyz` answers 503, so that load balancers send traffic elsewhere.
+    pub fn drain(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Readiness::drain`] was called.
+    pub fn draining(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// `GET /livez`: the process serves HTTP (restart it if not). Touches nothing else, so
+/// that a database outage never gets every replica restarted at once.
+pub async fn live() -> Json<Value> {
+    Json(json!({"status": "alive"}))
+}
+
+/// `GET /readyz`: 200 when this replica should get traffic (its database answers and it
+/// is not draining), else 503 with the reason.
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    if state.readiness.draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "draining"})),
+        );
+    }
+    let reason = match tokio::time::timeout(READY_PING_TIMEOUT, state.registry.ping()).await {
+        Ok(Ok(())) => return (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => format!("the database did not answer within {READY_PING_TIMEOUT:?}"),
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "unavailable", "reason": reason})),
+    )
 }

@@ -5,7 +5,7 @@
 //! `{"error": {"code": "...", "message": "..."}}` with the status its kind implies
 //! ([`ApiError`]).
 //!
-//! Routes: `/health`; sign-in (`/login`, `/logout`, `/auth/login/{provider}`,
+//! Routes: `/health`, `/livez`, `/readyz`; sign-in (`/login`, `/logout`, `/auth/login/{provider}`,
 //! `/auth/callback/{provider}`, `/`); `/api/auth/me`; local users under `/api/users`; the
 //! gateway's tokens under `/api/tokens`; the registry REST API under `/api/servers`; and
 //! the routes scripts written for the Python registry already call
@@ -52,6 +52,7 @@ use mcpgw_auth::Authenticator;
 use mcpgw_registry::RegistryService;
 
 pub use error::ApiError;
+pub use health::Readiness;
 pub use ui::live::LiveServers;
 
 /// Largest request body the API accepts.
@@ -99,6 +100,8 @@ pub struct AppState {
     pub live: LiveServers,
     /// Users' own accounts at egress providers (`oauth-user`), when any are configured.
     pub connections: Option<Arc<mcpgw_auth::egress::user::UserConnections>>,
+    /// Whether this replica is draining (`/readyz`).
+    pub readiness: Readiness,
 }
 
 /// Given a server's path, its tools' names on the aggregated endpoint as (tool, exposed
@@ -163,6 +166,8 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health::health))
+        .route("/livez", get(health::live))
+        .route("/readyz", get(health::ready))
         .route("/", get(login::home))
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))

@@ -154,7 +154,7 @@ pub async fn rotate(
             "only admins rotate the signing key",
         ));
     }
-    let kid = state.tokens.rotate(mcpgw_auth::now())?;
+    let kid = state.tokens.rotate(mcpgw_auth::now()).await?;
     Ok(Json(json!({ "kid": kid })))
 }
 

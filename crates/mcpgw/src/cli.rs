@@ -273,6 +273,17 @@ pub struct ServeArgs {
     /// Days the audit trail is kept; 0 keeps it forever [default: 90].
     #[arg(long, env = "MCPGW_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u32>,
+    /// Seconds open requests and streams get to finish after SIGTERM [default: 30].
+    #[arg(long, env = "MCPGW_DRAIN_SECS")]
+    pub drain_secs: Option<f64>,
+    /// Seconds to keep accepting after SIGTERM while `/readyz` already answers 503, so
+    /// that load balancers stop sending traffic before the listener closes [default: 0].
+    #[arg(long, env = "MCPGW_DRAIN_DELAY_SECS")]
+    pub drain_delay_secs: Option<f64>,
+    /// Seconds between full re-reads of what other replicas may have changed, in case a
+    /// change notification was lost [default: 30].
+    #[arg(long, env = "MCPGW_RESYNC_SECS")]
+    pub resync_secs: Option<f64>,
 }
 
 /// `mcpgw search "what time is it in Tokyo"`.

@@ -103,6 +103,20 @@ struct MetricsSection {
     analytics: Option<bool>,
 }
 
+/// The `[cluster]` section: several replicas, and stopping one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterSection {
+    drain_secs: Option<f64>,
+    drain_delay_secs: Option<f64>,
+    resync_secs: Option<f64>,
+}
+
+/// Default time open requests and streams get to finish after SIGTERM.
+const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
+/// Default time between full re-reads of the state other replicas change.
+const DEFAULT_RESYNC: Duration = Duration::from_secs(30);
+
 /// The `[registry_api]` section: how the official registry API (`/v0.1`) publishes.
 #[derive(Debug, Default, Deserialize)]
 struct RegistryApiSection {
@@ -140,6 +154,8 @@ struct FileConfig {
     registry_api: RegistryApiSection,
     #[serde(default)]
     egress: EgressSection,
+    #[serde(default)]
+    cluster: ClusterSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -202,6 +218,15 @@ pub struct Settings {
     /// How `/v0.1` publishes (`[registry_api] namespace`, default `io.mcpgateway`;
     /// `well_known`, default true).
     pub registry_api: RegistryApiSettings,
+    /// How long open requests and streams get to finish after SIGTERM (`[cluster]
+    /// drain_secs`, `MCPGW_DRAIN_SECS`, `--drain-secs`).
+    pub drain: Duration,
+    /// How long to keep accepting after SIGTERM while `/readyz` answers 503 (`[cluster]
+    /// drain_delay_secs`, `MCPGW_DRAIN_DELAY_SECS`; default 0).
+    pub drain_delay: Duration,
+    /// How often everything other replicas may change is read again, in case a change
+    /// notification was lost (`[cluster] resync_secs`, `MCPGW_RESYNC_SECS`).
+    pub resync: Duration,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -330,6 +355,21 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         Some(other) => bail!("MCPGW_ANALYTICS must be true or false, not '{other}'"),
     };
     Ok(Settings {
+        drain: seconds(
+            "cluster drain_secs",
+            args.drain_secs.or(file.cluster.drain_secs),
+        )?
+        .unwrap_or(DEFAULT_DRAIN),
+        drain_delay: seconds(
+            "cluster drain_delay_secs",
+            args.drain_delay_secs.or(file.cluster.drain_delay_secs),
+        )?
+        .unwrap_or_default(),
+        resync: seconds(
+            "cluster resync_secs",
+            args.resync_secs.or(file.cluster.resync_secs),
+        )?
+        .unwrap_or(DEFAULT_RESYNC),
         analytics,
         audit_retention_days,
         metrics_retention_days,

@@ -15,6 +15,7 @@ pub fn user_connections(
     settings: &config::Settings,
     store: &mcpgw_store::SqlStore,
     address: std::net::SocketAddr,
+    announce: Arc<dyn Fn() + Send + Sync>,
 ) -> anyhow::Result<Option<Arc<mcpgw_auth::egress::user::UserConnections>>> {
     if settings.egress_providers.is_empty() {
         return Ok(None);
@@ -35,7 +36,8 @@ pub fn user_connections(
         &base,
         settings.egress_refresh_buffer,
     )
-    .context("invalid [[egress.providers]] configuration")?;
+    .context("invalid [[egress.providers]] configuration")?
+    .with_change_hook(announce);
     let names: Vec<&str> = connections
         .providers()
         .iter()

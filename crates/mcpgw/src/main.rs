@@ -6,6 +6,7 @@ mod audit_cmd;
 mod cli;
 mod client;
 mod client_config_cmd;
+mod cluster;
 mod config;
 mod connect_cmd;
 mod demo;

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use mcpgw_registry::Lease;
 use mcpgw_telemetry::TelemetryError;
 use mcpgw_telemetry::audit::now_millis;
 use tokio_util::sync::CancellationToken;
@@ -17,8 +18,13 @@ const DAY_MILLIS: i64 = 86_400_000;
 /// Deletes `what` older than `retention_days` with `prune` (given the cut-off in
 /// milliseconds since the epoch) now and every hour until `shutdown`; `0` keeps everything
 /// and starts nothing.
-pub fn spawn<P, F>(what: &'static str, retention_days: u32, shutdown: CancellationToken, prune: P)
-where
+pub fn spawn<P, F>(
+    what: &'static str,
+    retention_days: u32,
+    lease: Lease,
+    shutdown: CancellationToken,
+    prune: P,
+) where
     P: Fn(i64) -> F + Send + 'static,
     F: Future<Output = Result<u64, TelemetryError>> + Send,
 {
@@ -34,6 +40,10 @@ where
             tokio::select! {
                 _ = ticks.tick() => {}
                 () = shutdown.cancelled() => return,
+            }
+            // Of several replicas, the one holding the maintenance lease deletes.
+            if !lease.held() {
+                continue;
             }
             match prune(now_millis() - keep).await {
                 Ok(0) => {}

@@ -26,16 +26,16 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
+use crate::cluster::{Cluster, Followers, leases};
 use crate::workers::Workers;
 use crate::{app, config, demo, policy_file, retention};
-
-/// How long open connections get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+use mcpgw_registry::Lease;
+use mcpgw_store::Topic;
 
 /// Runs the gateway until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let signals = ShutdownSignals::install()?;
+    let mut signals = ShutdownSignals::install()?;
     let settings = config::resolve(&args)?;
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
@@ -74,12 +74,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if resealed > 0 {
         tracing::info!(rows = resealed, key = %key_id, "sealed stored secrets with the current key");
     }
+    let cluster = Cluster::new(&store);
     let shutdown = CancellationToken::new();
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    let connections = crate::egress_users::user_connections(&settings, &store, address)?;
+    let connections = crate::egress_users::user_connections(
+        &settings,
+        &store,
+        address,
+        cluster.announcer(Topic::Connections),
+    )?;
     // Egress tokens (`oauth-client` servers): one source for checks and traffic. Discovery
     // and token requests are bounded in time and never follow a redirect.
     // Building an HTTP client needs the process's TLS provider (idempotent).
@@ -113,7 +119,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .iter()
             .map(|provider| provider.name.clone())
             .collect(),
-    );
+    )
+    .with_change_hook(cluster.announcer(Topic::Servers));
     let (published, withdrawn) = registry
         .sync_versions()
         .await
@@ -128,7 +135,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.demo {
         demo::start(&registry, shutdown.clone()).await?;
     }
-    let checker = HealthChecker::spawn(registry.clone(), settings.health.clone(), shutdown.clone());
+    let (health_lease, health_lease_task) =
+        cluster.lease(leases::HEALTH_CHECKS, shutdown.clone()).await;
+    let (maintenance, maintenance_task) =
+        cluster.lease(leases::MAINTENANCE, shutdown.clone()).await;
+    let checker = HealthChecker::spawn(
+        registry.clone(),
+        settings.health.clone(),
+        health_lease,
+        shutdown.clone(),
+    );
 
     let table = RoutingTable::load(registry.clone()).await?;
     let mut authenticator = Authenticator::new(admin);
@@ -149,7 +165,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(%group, "requests without credentials are let in as 'anonymous'");
         authenticator = authenticator.with_anonymous_group(group.clone());
     }
-    let tokens = token_service(&settings, &store).await?;
+    let tokens = token_service(&settings, &store, &cluster).await?;
     authenticator = authenticator.with_tokens(Arc::clone(&tokens));
     let users = UserService::new(Arc::new(store.clone()));
     let bootstrapped = users
@@ -191,6 +207,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     retention::spawn(
         "audit records",
         settings.audit_retention_days,
+        maintenance.clone(),
         shutdown.clone(),
         move |before| {
             let audit = pruned.clone();
@@ -207,6 +224,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     retention::spawn(
         "analytics rows",
         settings.metrics_retention_days,
+        maintenance.clone(),
         shutdown.clone(),
         move |before| {
             let analytics = pruned.clone();
@@ -218,8 +236,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_policy(policy.clone())
         .with_audit(audit.clone())
         .with_upstream_auth(upstream_auth);
-    spawn_revocation_reload(Arc::clone(&tokens), shutdown.clone());
-    spawn_session_pruning(sessions.clone(), shutdown.clone());
+    let following = cluster.follow(
+        &settings.database_url,
+        settings.resync,
+        Followers {
+            registry: registry.clone(),
+            tokens: Arc::clone(&tokens),
+            connections: connections.clone(),
+        },
+        shutdown.clone(),
+    );
+    spawn_session_pruning(sessions.clone(), maintenance, shutdown.clone());
     // Filled once an embedding model is loaded (the semantic-search issue); until then
     // tool search ranks by words.
     let semantic = mcpgw_registry::SemanticSlot::default();
@@ -256,7 +283,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map(|exposed| (exposed.tool.name.clone(), exposed.name.clone()))
             .collect()
     });
+    let readiness = mcpgw_api::Readiness::default();
     let api = mcpgw_api::router(AppState {
+        readiness: readiness.clone(),
         aggregate_names,
         live: Default::default(),
         connections,
@@ -311,15 +340,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         abort.clone(),
     )?;
     signals.wait().await;
-    tracing::info!("shutting down");
+    // Load balancers that probe `/readyz` stop sending traffic here; the listener stays
+    // open meanwhile (`drain_delay`), so that requests already on their way are served.
+    readiness.drain();
+    if !settings.drain_delay.is_zero() {
+        tracing::info!(delay = ?settings.drain_delay, "draining: not ready; still accepting");
+        tokio::select! {
+            () = tokio::time::sleep(settings.drain_delay) => {}
+            () = signals.wait() => {}
+        }
+    }
+    tracing::info!(drain = ?settings.drain, "shutting down: no new connections; open ones may finish");
     shutdown.cancel();
     let stopped = workers.join();
     tokio::pin!(stopped);
-    if tokio::time::timeout(SHUTDOWN_GRACE, &mut stopped)
+    if tokio::time::timeout(settings.drain, &mut stopped)
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+        tracing::warn!(drain = ?settings.drain, "connections still open after the drain time; closing them");
         abort.cancel();
         stopped.await;
     }
@@ -332,6 +371,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::error!(%error, "the registry federation had failed");
     }
     gateway.shutdown().await;
+    // Leases given back, so that another replica takes over at once.
+    for task in [health_lease_task, maintenance_task, following] {
+        let _ = task.await;
+    }
     // The last values, after the last request.
     export_stop.cancel();
     if let Some(export) = metrics_export {
@@ -346,18 +389,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often the revocation list is reloaded, so that revocations made through another
-/// replica take effect here too.
-const REVOCATION_RELOAD: Duration = Duration::from_secs(10);
-
 /// The token vending service: its signing keys from the data dir, its records in the store.
 async fn token_service(
     settings: &config::Settings,
     store: &mcpgw_store::SqlStore,
+    cluster: &Cluster,
 ) -> anyhow::Result<Arc<TokenService>> {
     let now = mcpgw_auth::now();
-    let keys = SigningKeys::load_or_create(&settings.data_dir, settings.max_token_lifetime, now)
-        .context("cannot set up the token signing key")?;
+    let keys = SigningKeys::load(
+        Arc::new(store.clone()),
+        &settings.data_dir,
+        settings.max_token_lifetime,
+        now,
+    )
+    .await
+    .context("cannot set up the token signing key")?;
     let issuer = settings
         .public_url
         .clone()
@@ -369,7 +415,8 @@ async fn token_service(
             settings.max_token_lifetime,
             Arc::new(store.clone()),
         )
-        .with_max_active_per_owner(settings.max_tokens_per_owner),
+        .with_max_active_per_owner(settings.max_tokens_per_owner)
+        .with_change_hook(cluster.token_announcer()),
     );
     tokens
         .reload_revocations(now)
@@ -378,31 +425,19 @@ async fn token_service(
     Ok(tokens)
 }
 
-fn spawn_revocation_reload(tokens: Arc<TokenService>, shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(REVOCATION_RELOAD);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                () = shutdown.cancelled() => return,
-            }
-            if let Err(error) = tokens.reload_revocations(mcpgw_auth::now()).await {
-                tracing::warn!(%error, "token revocation list not reloaded");
-            }
-        }
-    });
-}
-
 /// How often expired sessions and abandoned sign-ins are deleted.
 const SESSION_PRUNING: Duration = Duration::from_secs(600);
 
-fn spawn_session_pruning(sessions: SessionService, shutdown: CancellationToken) {
+fn spawn_session_pruning(sessions: SessionService, lease: Lease, shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(SESSION_PRUNING);
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
                 () = shutdown.cancelled() => return,
+            }
+            if !lease.held() {
+                continue;
             }
             match sessions.prune(mcpgw_auth::now()).await {
                 Ok(0) => {}
@@ -436,8 +471,8 @@ impl ShutdownSignals {
         Ok(ShutdownSignals {})
     }
 
-    /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-    async fn wait(mut self) {
+    /// Resolves on the next SIGINT (Ctrl-C) or SIGTERM.
+    async fn wait(&mut self) {
         #[cfg(unix)]
         tokio::select! {
             _ = self.interrupt.recv() => {}

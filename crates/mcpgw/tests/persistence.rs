@@ -79,7 +79,7 @@ async fn sqlite_data_survives_restart() {
 
 #[tokio::test]
 async fn postgres_data_survives_restart() {
-    let Some(database_url) = fresh_postgres_database().await else {
+    let Some(database_url) = common::replicas::fresh_database().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -163,38 +163,4 @@ async fn kill_9_during_registrations_loses_nothing_acknowledged() {
     );
     // At most the requests in flight at the kill (one per writer) may exist unacknowledged.
     assert!(stored.len() <= acknowledged.len() + 4);
-}
-
-/// A fresh database on the test PostgreSQL server, or `None` outside the test script.
-async fn fresh_postgres_database() -> Option<String> {
-    let Ok(admin) = std::env::var("MCPGW_TEST_POSTGRES_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "MCPGW_TEST_POSTGRES_URL must be set in CI"
-        );
-        eprintln!("MCPGW_TEST_POSTGRES_URL not set: skipping (run scripts/test)");
-        return None;
-    };
-    let name = format!("mcpgw_it_{}_{}", std::process::id(), rand_suffix());
-    let status = tokio::process::Command::new("psql")
-        .args([
-            admin.as_str(),
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .status()
-        .await
-        .expect("psql is installed with PostgreSQL");
-    assert!(status.success());
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&name);
-    Some(url.to_string())
-}
-
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
 }

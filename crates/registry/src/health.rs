@@ -1,4 +1,6 @@
-//! The background health checker: every enabled server, on an interval, bounded.
+//! The background health checker: every enabled server, on an interval, bounded; by one
+//! replica at a time (the holder of the `health-checks` [`Lease`]), whose results reach
+//! the others through the shared database.
 
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use rand::Rng;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::lease::Lease;
 use crate::service::RegistryService;
 
 /// How often and how hard the checker works.
@@ -34,23 +37,32 @@ impl Default for HealthCheckConfig {
     }
 }
 
+/// How often a replica that does not hold the lease looks whether it does now.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
+
 /// Runs health-check rounds until cancelled.
 pub struct HealthChecker;
 
 impl HealthChecker {
-    /// Starts the checker; the first round runs at once.
+    /// Starts the checker; the first round runs at once if `lease` is held, else as soon
+    /// as it is.
     pub fn spawn(
         service: RegistryService,
         config: HealthCheckConfig,
+        lease: Lease,
         shutdown: CancellationToken,
     ) -> JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = run_round(&service, config.concurrency.max(1)) => {}
-                }
-                let pause = jittered(config.interval, config.jitter);
+                let pause = if lease.held() {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = run_round(&service, config.concurrency.max(1)) => {}
+                    }
+                    jittered(config.interval, config.jitter)
+                } else {
+                    STANDBY_POLL
+                };
                 tokio::select! {
                     () = shutdown.cancelled() => return,
                     () = tokio::time::sleep(pause) => {}

@@ -14,6 +14,7 @@ mod follow;
 mod health;
 pub mod import;
 mod input;
+mod lease;
 mod model;
 mod probe;
 mod search;
@@ -28,6 +29,7 @@ pub use error::{ErrorKind, RegistryError, StoreError};
 pub use follow::follow;
 pub use health::{HealthCheckConfig, HealthChecker};
 pub use input::{REDACTED, ServerInput, TagsInput};
+pub use lease::{Lease, LeaseStore, LeaseTiming};
 pub use model::{Health, HealthEvent, HealthState, HealthSummary, Server, Tool, Transport, now};
 pub use probe::{CheckOutcome, Prober};
 pub use search::{
@@ -37,7 +39,7 @@ pub use search::{
     rank_tools_hybrid, rank_tools_weighted, score_candidates, server_matched_fields, server_text,
     tool_summary, tool_text, tool_texts, usable_servers,
 };
-pub use service::RegistryService;
+pub use service::{ChangeHook, RegistryService};
 pub use store::{EmbeddingStore, Store};
 pub use upstream_auth::{
     EgressCaller, EgressFailure, EgressTarget, Granted, SharedUpstreamAuth, UpstreamAuth,

@@ -36,7 +36,13 @@ pub struct RegistryService {
     tasks: TaskTracker,
     /// The names of the configured egress providers (`oauth-user` servers must name one).
     egress_providers: Arc<Vec<String>>,
+    /// Told after every change made here, so that other replicas sharing the database
+    /// hear of it (see [`RegistryService::reload`] for their side).
+    announce: Option<ChangeHook>,
 }
+
+/// Called after a change made by this process (see [`RegistryService::with_change_hook`]).
+pub type ChangeHook = Arc<dyn Fn() + Send + Sync>;
 
 impl RegistryService {
     /// A service over `store` (servers) and `versions` (their published versions) that
@@ -55,7 +61,21 @@ impl RegistryService {
             checks: Arc::new(Semaphore::new(max_concurrent_checks.max(1))),
             tasks: TaskTracker::new(),
             egress_providers: Arc::default(),
+            announce: None,
         }
+    }
+
+    /// The same service, calling `hook` after each change it makes (definitions, health,
+    /// tools), after the change is stored: how other replicas learn of it.
+    pub fn with_change_hook(mut self, hook: ChangeHook) -> Self {
+        self.announce = Some(hook);
+        self
+    }
+
+    /// Tells every in-memory view to read the registry again: another replica changed it
+    /// (or a periodic resync, in case such news was lost). Nothing is announced.
+    pub fn reload(&self) {
+        self.changes.send_modify(|generation| *generation += 1);
     }
 
     /// The same service, knowing the configured egress providers by `names`: a server
@@ -98,7 +118,10 @@ impl RegistryService {
     }
 
     fn changed(&self) {
-        self.changes.send_modify(|generation| *generation += 1);
+        self.reload();
+        if let Some(announce) = &self.announce {
+            announce();
+        }
     }
 
     /// Stops accepting background checks and waits for those in flight.
@@ -110,6 +133,11 @@ impl RegistryService {
     /// `sqlite` or `postgres`.
     pub fn store_kind(&self) -> &'static str {
         self.store.kind()
+    }
+
+    /// Checks that the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), RegistryError> {
+        Ok(self.store.ping().await?)
     }
 
     /// Every server, ordered by path.

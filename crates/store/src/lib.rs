@@ -12,21 +12,25 @@
 
 mod analytics;
 mod audit;
+mod changes;
 mod connect;
 mod connections;
 mod connections_reseal;
 mod embeddings;
 mod health_events;
+mod leases;
 mod origins;
 mod reseal;
 mod rows;
 mod secrets;
 mod sessions;
+mod signing_keys;
 mod sql_store;
 mod tokens;
 mod users;
 mod versions;
 
+pub use changes::{ChangeBus, Topic};
 pub use connect::{Backend, connect};
 pub use secrets::Secrets;
 pub use sql_store::SqlStore;

@@ -22,7 +22,8 @@ impl SqlStore {
     pub async fn seal_stored_secrets(&self) -> Result<u64, StoreError> {
         let changed = self.reseal_servers().await?
             + self.reseal_sources().await?
-            + self.reseal_connections().await?;
+            + self.reseal_connections().await?
+            + self.reseal_signing_keys().await?;
         if changed > 0 && self.backend() == crate::Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(self.pool())

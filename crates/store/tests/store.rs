@@ -12,10 +12,16 @@ use mcpgw_store::{SqlStore, connect};
 use serde_json::json;
 use sqlx::Connection;
 
+#[path = "store/cluster.rs"]
+mod cluster;
 #[path = "store/connections.rs"]
 mod connections;
 #[path = "store/records.rs"]
 mod records;
+use cluster::{
+    changes_reach_the_other_instances, leases_go_to_one_holder_until_they_expire,
+    signing_keys_are_sealed_shared_and_retired,
+};
 use connections::{
     connect_flows_are_taken_once_and_pruned, connection_tokens_are_resealed,
     connection_tokens_are_sealed_and_bound, connections_are_deleted_with_their_server,
@@ -744,6 +750,9 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    leases_go_to_one_holder_until_they_expire,
+    signing_keys_are_sealed_shared_and_retired,
+    changes_reach_the_other_instances,
     connections_round_trip_per_owner,
     connection_tokens_are_sealed_and_bound,
     connect_flows_are_taken_once_and_pruned,

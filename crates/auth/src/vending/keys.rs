@@ -1,11 +1,21 @@
-//! [`SigningKeys`]: the gateway's own Ed25519 signing keys, kept in the data directory.
+//! [`SigningKeys`]: the gateway's own Ed25519 signing keys, kept in the shared database
+//! ([`KeyStore`], the seeds sealed) so that a token minted by one replica verifies at
+//! every other.
 //!
 //! Generated at first start; rotation makes a new key the signing one and keeps the old
 //! ones published (and accepted) until every token they signed has expired, so rotating
-//! never breaks a token in use.
+//! never breaks a token in use. Keys of an older release, kept in the data directory's
+//! `signing-keys.json`, are moved into the database at start (tokens they signed stay
+//! valid) and the file is deleted.
+//!
+//! Two replicas starting together on an empty database may each add a first key; both
+//! keys verify, and every replica signs with the same one: the newest active key, by
+//! creation time then id.
 
-use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,13 +34,32 @@ const PKCS8_ED25519_PREFIX: [u8; 16] = [
 
 /// One key as stored (no `Debug`: it holds the private seed).
 #[derive(Clone, Serialize, Deserialize)]
-struct StoredKey {
-    kid: String,
+pub struct StoredKey {
+    /// Its id, the tokens' `kid`.
+    pub kid: String,
     /// The 32-byte Ed25519 seed, base64url.
-    seed: String,
-    created_at: i64,
+    pub seed: String,
+    /// When it was made (seconds since the epoch).
+    pub created_at: i64,
     /// When it stopped signing; it is still accepted until `retired_at + max lifetime`.
-    retired_at: Option<i64>,
+    pub retired_at: Option<i64>,
+}
+
+/// Where the keys live (the gateway's database; the store seals the seeds).
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every stored key.
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, String>;
+    /// Adds `key` unless a key with its id exists.
+    async fn add_signing_key(&self, key: &StoredKey) -> Result<(), String>;
+    /// Retires at `at` every active key but `keep`, and deletes the keys retired before
+    /// `dropped_before`.
+    async fn retire_signing_keys(
+        &self,
+        keep: &str,
+        at: i64,
+        dropped_before: i64,
+    ) -> Result<(), String>;
 }
 
 /// A usable key.
@@ -76,52 +105,61 @@ impl Key {
     }
 }
 
-/// The gateway's signing keys.
+/// The gateway's signing keys: the database's, held in memory for verification.
 pub struct SigningKeys {
-    path: PathBuf,
+    store: Arc<dyn KeyStore>,
     /// How long a retired key stays accepted: the longest a token may live.
     overlap: i64,
+    /// Newest first: the first active one signs.
     keys: RwLock<Vec<Key>>,
 }
 
+/// The file older releases kept the keys in, inside the data directory.
+const LEGACY_FILE: &str = "signing-keys.json";
+
 impl SigningKeys {
-    /// Loads `<data_dir>/signing-keys.json`, creating it (mode 0600) with a first key.
-    pub fn load_or_create(
+    /// Loads the keys from `store`, first moving in those of `data_dir`'s legacy file,
+    /// and adds a first key if none is active.
+    pub async fn load(
+        store: Arc<dyn KeyStore>,
         data_dir: &Path,
         overlap_secs: i64,
         now: i64,
     ) -> Result<Self, VendingError> {
-        let path = data_dir.join("signing-keys.json");
-        let keys = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let stored: Vec<StoredKey> = serde_json::from_slice(&bytes)
-                    .map_err(|error| VendingError::Keys(format!("{}: {error}", path.display())))?;
-                stored
-                    .into_iter()
-                    .map(Key::from_stored)
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                let keys = vec![Key::generate(now)?];
-                if !write_new(&path, &keys)? {
-                    // Another process created it first: use its key, not a second one.
-                    return SigningKeys::load_or_create(data_dir, overlap_secs, now);
-                }
-                keys
-            }
-            Err(error) => return Err(VendingError::Keys(format!("{}: {error}", path.display()))),
-        };
-        if !keys.iter().any(|key| key.stored.retired_at.is_none()) {
-            return Err(VendingError::Keys(format!(
-                "{}: no active key",
-                path.display()
-            )));
-        }
-        Ok(SigningKeys {
-            path,
+        import_legacy_file(store.as_ref(), data_dir).await?;
+        let keys = SigningKeys {
+            store,
             overlap: overlap_secs,
-            keys: RwLock::new(keys),
-        })
+            keys: RwLock::new(Vec::new()),
+        };
+        keys.reload().await?;
+        if keys.active().is_err() {
+            let first = Key::generate(now)?;
+            keys.store
+                .add_signing_key(&first.stored)
+                .await
+                .map_err(VendingError::Keys)?;
+            keys.reload().await?;
+        }
+        Ok(keys)
+    }
+
+    /// Reads the keys from the store again (another replica rotated them).
+    pub async fn reload(&self) -> Result<(), VendingError> {
+        let stored = self
+            .store
+            .signing_keys()
+            .await
+            .map_err(VendingError::Keys)?;
+        let mut loaded = stored
+            .into_iter()
+            .map(Key::from_stored)
+            .collect::<Result<Vec<_>, _>>()?;
+        loaded.sort_by(|a, b| {
+            (b.stored.created_at, &b.stored.kid).cmp(&(a.stored.created_at, &a.stored.kid))
+        });
+        *self.keys.write().map_err(|_| VendingError::Poisoned)? = loaded;
+        Ok(())
     }
 
     /// The signing key and its id.
@@ -163,69 +201,49 @@ impl SigningKeys {
         json!({ "keys": listed })
     }
 
-    /// Makes a new key the signing one; the old one is retired (accepted for the
+    /// Makes a new key the signing one; the others are retired (accepted for the
     /// overlap), keys past their overlap are dropped. Returns the new key id.
-    pub fn rotate(&self, now: i64) -> Result<String, VendingError> {
-        let mut keys = self.keys.write().map_err(|_| VendingError::Poisoned)?;
+    pub async fn rotate(&self, now: i64) -> Result<String, VendingError> {
         let fresh = Key::generate(now)?;
         let kid = fresh.stored.kid.clone();
-        let mut next: Vec<Key> = Vec::with_capacity(keys.len() + 1);
-        next.push(fresh);
-        for mut key in keys.drain(..) {
-            key.stored.retired_at.get_or_insert(now);
-            if self.accepted(&key.stored, now) {
-                next.push(key);
-            }
-        }
-        write(&self.path, &next)?;
-        *keys = next;
+        self.store
+            .add_signing_key(&fresh.stored)
+            .await
+            .map_err(VendingError::Keys)?;
+        self.store
+            .retire_signing_keys(&kid, now, now - self.overlap)
+            .await
+            .map_err(VendingError::Keys)?;
+        self.reload().await?;
         Ok(kid)
     }
 }
 
-/// Creates the key file only if there is none yet (two processes starting together must
-/// not each sign with a key of their own); `false` if it already existed.
-fn write_new(path: &Path, keys: &[Key]) -> Result<bool, VendingError> {
-    let temporary = path.with_extension(format!("json.new.{}", std::process::id()));
-    write_file(&temporary, keys)?;
-    // A hard link fails if the target exists: creation without a window for a race.
-    let created = match std::fs::hard_link(&temporary, path) {
-        Ok(()) => true,
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => false,
-        Err(error) => {
-            let _ = std::fs::remove_file(&temporary);
-            return Err(VendingError::Keys(format!("{}: {error}", path.display())));
-        }
+/// Moves the keys of an older release's key file into the store, then deletes the file
+/// (the seeds are sealed in the database now; a plaintext copy would only be a risk).
+async fn import_legacy_file(store: &dyn KeyStore, data_dir: &Path) -> Result<(), VendingError> {
+    let path = data_dir.join(LEGACY_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(VendingError::Keys(format!("{}: {error}", path.display()))),
     };
-    let _ = std::fs::remove_file(&temporary);
-    Ok(created)
-}
-
-/// Writes the key file atomically (temporary file, then rename), readable by the owner only.
-fn write(path: &Path, keys: &[Key]) -> Result<(), VendingError> {
-    let temporary = path.with_extension("json.tmp");
-    write_file(&temporary, keys)?;
-    std::fs::rename(&temporary, path)
-        .map_err(|error| VendingError::Keys(format!("{}: {error}", path.display())))
-}
-
-/// Writes `keys` to a fresh file at `path` with mode 0600, synced.
-fn write_file(path: &Path, keys: &[Key]) -> Result<(), VendingError> {
-    let stored: Vec<&StoredKey> = keys.iter().map(|key| &key.stored).collect();
-    let bytes = serde_json::to_vec_pretty(&stored)
-        .map_err(|error| VendingError::Keys(error.to_string()))?;
-    let fail = |error: std::io::Error| VendingError::Keys(format!("{}: {error}", path.display()));
-    // A leftover from an interrupted write could have other permissions: start afresh.
-    let _ = std::fs::remove_file(path);
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    let stored: Vec<StoredKey> = serde_json::from_slice(&bytes)
+        .map_err(|error| VendingError::Keys(format!("{}: {error}", path.display())))?;
+    for key in &stored {
+        // A damaged key is refused before it is stored.
+        Key::from_stored(key.clone())?;
+        store
+            .add_signing_key(key)
+            .await
+            .map_err(VendingError::Keys)?;
     }
-    let mut file = options.open(path).map_err(fail)?;
-    file.write_all(&bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)
+    std::fs::remove_file(&path)
+        .map_err(|error| VendingError::Keys(format!("{}: {error}", path.display())))?;
+    tracing::info!(
+        file = %path.display(),
+        keys = stored.len(),
+        "signing keys moved into the database; the file is deleted"
+    );
+    Ok(())
 }

@@ -128,7 +128,21 @@ pub struct TokenService {
     store: Arc<dyn TokenStore>,
     revoked: RwLock<HashSet<String>>,
     verified: crate::verified::VerifiedTokens,
+    /// Told after a revocation or a rotation, so that other replicas hear of it.
+    announce: Option<ChangeHook>,
 }
+
+/// What changed in the state every replica keeps in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenChange {
+    /// A token was revoked: reload the revocation list.
+    Revocations,
+    /// The signing keys were rotated: reload them.
+    SigningKeys,
+}
+
+/// Called after a change made by this process (see [`TokenService::with_change_hook`]).
+pub type ChangeHook = Arc<dyn Fn(TokenChange) + Send + Sync>;
 
 /// Default most unexpired, unrevoked tokens one owner may hold.
 pub const DEFAULT_MAX_ACTIVE_PER_OWNER: usize = 100;
@@ -149,7 +163,27 @@ impl TokenService {
             store,
             revoked: RwLock::new(HashSet::new()),
             verified: crate::verified::VerifiedTokens::default(),
+            announce: None,
         }
+    }
+
+    /// The same service, calling `hook` after each revocation and rotation it makes.
+    pub fn with_change_hook(mut self, hook: ChangeHook) -> Self {
+        self.announce = Some(hook);
+        self
+    }
+
+    fn announce(&self, change: TokenChange) {
+        if let Some(announce) = &self.announce {
+            announce(change);
+        }
+    }
+
+    /// Reads the signing keys again (another replica rotated them).
+    pub async fn reload_keys(&self) -> Result<(), VendingError> {
+        self.keys.reload().await?;
+        self.verified.clear();
+        Ok(())
     }
 
     /// Lets each owner hold at most `limit` live tokens (a leaked credential, or a script
@@ -175,9 +209,10 @@ impl TokenService {
     }
 
     /// Starts signing with a new key; the old one stays accepted until its tokens expire.
-    pub fn rotate(&self, now: i64) -> Result<String, VendingError> {
-        let kid = self.keys.rotate(now)?;
+    pub async fn rotate(&self, now: i64) -> Result<String, VendingError> {
+        let kid = self.keys.rotate(now).await?;
         self.verified.clear();
+        self.announce(TokenChange::SigningKeys);
         Ok(kid)
     }
 
@@ -415,6 +450,7 @@ impl TokenService {
             .write()
             .map_err(|_| VendingError::Poisoned)?
             .insert(id.to_owned());
+        self.announce(TokenChange::Revocations);
         Ok(())
     }
 

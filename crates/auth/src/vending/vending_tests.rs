@@ -38,8 +38,41 @@ impl TokenStore for Memory {
     }
 }
 
-fn service(dir: &std::path::Path, now: i64) -> TokenService {
-    let keys = SigningKeys::load_or_create(dir, 3600, now).unwrap();
+/// Signing keys in memory.
+#[derive(Default)]
+struct Keys(Mutex<Vec<keys::StoredKey>>);
+
+#[async_trait]
+impl keys::KeyStore for Keys {
+    async fn signing_keys(&self) -> Result<Vec<keys::StoredKey>, String> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+    async fn add_signing_key(&self, key: &keys::StoredKey) -> Result<(), String> {
+        let mut keys = self.0.lock().unwrap();
+        if !keys.iter().any(|k| k.kid == key.kid) {
+            keys.push(key.clone());
+        }
+        Ok(())
+    }
+    async fn retire_signing_keys(
+        &self,
+        keep: &str,
+        at: i64,
+        dropped_before: i64,
+    ) -> Result<(), String> {
+        let mut keys = self.0.lock().unwrap();
+        for key in keys.iter_mut().filter(|k| k.kid != keep) {
+            key.retired_at.get_or_insert(at);
+        }
+        keys.retain(|k| k.retired_at.is_none_or(|r| r >= dropped_before));
+        Ok(())
+    }
+}
+
+async fn service(dir: &std::path::Path, now: i64) -> TokenService {
+    let keys = SigningKeys::load(Arc::new(Keys::default()), dir, 3600, now)
+        .await
+        .unwrap();
     TokenService::new(keys, "mcpgw".into(), 3600, Arc::new(Memory::default()))
 }
 
@@ -47,7 +80,7 @@ fn service(dir: &std::path::Path, now: i64) -> TokenService {
 async fn minted_tokens_verify_until_they_expire_or_are_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let now = crate::now();
-    let tokens = service(dir.path(), now);
+    let tokens = service(dir.path(), now).await;
     let minted = tokens
         .mint(
             &Principal::admin(),
@@ -74,12 +107,12 @@ async fn minted_tokens_verify_until_they_expire_or_are_revoked() {
 async fn a_rotated_key_is_accepted_for_the_overlap_only() {
     let dir = tempfile::tempdir().unwrap();
     let now = crate::now();
-    let tokens = service(dir.path(), now);
+    let tokens = service(dir.path(), now).await;
     let old = tokens
         .mint(&Principal::admin(), MintRequest::default(), now)
         .await
         .unwrap();
-    tokens.rotate(now).unwrap();
+    tokens.rotate(now).await.unwrap();
     assert!(tokens.verify(&old.token, now).is_ok());
     assert_eq!(tokens.jwks(now)["keys"].as_array().unwrap().len(), 2);
     assert_eq!(tokens.jwks(now + 3601)["keys"].as_array().unwrap().len(), 1);
@@ -89,7 +122,7 @@ async fn a_rotated_key_is_accepted_for_the_overlap_only() {
 async fn an_owner_holds_a_bounded_number_of_live_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let now = crate::now();
-    let tokens = service(dir.path(), now).with_max_active_per_owner(2);
+    let tokens = service(dir.path(), now).await.with_max_active_per_owner(2);
     let admin = Principal::admin();
     let mint = |expires_in| {
         tokens.mint(
@@ -114,4 +147,47 @@ async fn an_owner_holds_a_bounded_number_of_live_tokens() {
         .unwrap();
     mint(60).await.expect("a revoked token frees its place");
     assert!(mint(60).await.is_err());
+}
+
+#[tokio::test]
+async fn keys_of_an_older_release_move_into_the_store_and_keep_their_tokens_valid() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let now = crate::now();
+    let seed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 32]);
+    let legacy = serde_json::json!([{"kid": "mcpgw-legacy", "seed": seed,
+        "created_at": now - 100, "retired_at": null}]);
+    let file = dir.path().join("signing-keys.json");
+    std::fs::write(&file, legacy.to_string()).unwrap();
+    let store = Arc::new(Keys::default());
+    let keys = SigningKeys::load(store.clone(), dir.path(), 3600, now)
+        .await
+        .unwrap();
+    assert_eq!(keys.active().unwrap().0, "mcpgw-legacy");
+    assert!(!file.exists(), "no plaintext copy is left behind");
+    // Another replica on the same store verifies what this one signs.
+    let here = TokenService::new(keys, "mcpgw".into(), 3600, Arc::new(Memory::default()));
+    let minted = here
+        .mint(&Principal::admin(), MintRequest::default(), now)
+        .await
+        .unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let there = TokenService::new(
+        SigningKeys::load(store.clone(), other_dir.path(), 3600, now)
+            .await
+            .unwrap(),
+        "mcpgw".into(),
+        3600,
+        Arc::new(Memory::default()),
+    );
+    assert!(there.verify(&minted.token, now).is_ok());
+    // A rotation here is seen there after a reload (the change notification's effect).
+    here.rotate(now).await.unwrap();
+    let fresh = here
+        .mint(&Principal::admin(), MintRequest::default(), now)
+        .await
+        .unwrap();
+    assert!(there.verify(&fresh.token, now).is_err());
+    there.reload_keys().await.unwrap();
+    assert!(there.verify(&fresh.token, now).is_ok());
 }

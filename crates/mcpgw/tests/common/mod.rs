@@ -4,12 +4,14 @@
 
 pub mod access;
 pub mod agent;
+pub mod balancer;
 pub mod browser;
 pub mod faults;
 pub mod hostile;
 pub mod oidc;
 pub mod registry;
 pub mod registry_schema;
+pub mod replicas;
 pub mod ui;
 pub mod upstreams;
 pub mod webdriver;

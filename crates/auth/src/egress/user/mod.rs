@@ -173,6 +173,9 @@ pub struct UserConnections {
     /// (provider, server URL) → its endpoints, for `mcp` providers (found out once per
     /// process; a configured provider's are at hand).
     discovered: Mutex<HashMap<(String, String), Discovered>>,
+    /// Told after a connection ended or was refused here, so that other replicas drop the
+    /// token they keep in memory for it.
+    announce: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl UserConnections {
@@ -204,7 +207,26 @@ impl UserConnections {
             refresh_buffer: i64::try_from(refresh_buffer.as_secs()).unwrap_or(i64::MAX),
             cache: Mutex::new(HashMap::new()),
             discovered: Mutex::new(HashMap::new()),
+            announce: None,
         })
+    }
+
+    /// The same connections, calling `hook` after a connection ended or was refused.
+    pub fn with_change_hook(mut self, hook: Arc<dyn Fn() + Send + Sync>) -> Self {
+        self.announce = Some(hook);
+        self
+    }
+
+    fn announce(&self) {
+        if let Some(announce) = &self.announce {
+            announce();
+        }
+    }
+
+    /// Forgets every token kept in memory (another replica ended or renewed connections):
+    /// the next use reads the database.
+    pub fn forget_all(&self) {
+        self.locked_cache().clear();
     }
 
     /// The URL of the gateway's Client ID Metadata Document (its client id at
@@ -382,6 +404,7 @@ impl UserConnections {
         let Some(record) = removed else {
             return Ok(false);
         };
+        self.announce();
         // Revoked only where they were issued.
         let endpoints = match self.provider(&record.provider) {
             Ok(provider) => self
@@ -431,7 +454,9 @@ impl UserConnections {
             .await
         {
             tracing::warn!(%error, "cannot mark a refused connection as expired");
+            return;
         }
+        self.announce();
     }
 
     /// Forgets the token kept in memory for the user's connection to `server`.
