@@ -83,9 +83,14 @@ pub enum GatewayError {
     /// The registry could not be read to route the request (details go to the log only).
     #[error("the registry is unavailable; try again shortly")]
     Registry,
-    /// A legacy SSE message was posted for a session the gateway does not know.
-    #[error("unknown or expired SSE session")]
+    /// A session id the gateway does not know (never opened, ended, expired, or another
+    /// caller's): the client starts a new session, as the MCP spec says on 404.
+    #[error("unknown or expired session: start a new one")]
     UnknownSession,
+    /// A session this replica has not seen could not be looked up (the database does not
+    /// answer).
+    #[error("the session cannot be looked up now; try again shortly")]
+    SessionsUnavailable,
     /// The server acts with the user's own account at a provider, which the user has not
     /// connected (or must connect again). Answered as JSON-RPC (HTTP 200), with the URL.
     #[error(
@@ -119,9 +124,9 @@ impl GatewayError {
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            GatewayError::Registry | GatewayError::Restarting { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            GatewayError::Registry
+            | GatewayError::Restarting { .. }
+            | GatewayError::SessionsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::ConnectionRequired {
                 reply: ConnectReply::MissingCapability,
                 ..

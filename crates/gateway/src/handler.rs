@@ -8,7 +8,7 @@ use tracing::Instrument;
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, Response};
 use mcpgw_auth::Authenticator;
-use mcpgw_mcp::inspect::{self, ClientInfo};
+use mcpgw_mcp::inspect;
 use mcpgw_policy::SharedPolicy;
 use mcpgw_registry::Transport;
 
@@ -30,6 +30,8 @@ use crate::upstream::{self, UpstreamClient};
 
 #[path = "handler_io.rs"]
 mod io;
+#[path = "handler_sessions.rs"]
+mod sessions;
 pub(crate) use io::{describe, single_header};
 
 /// How long to wait before reading the registry again after a failed reload.
@@ -76,6 +78,23 @@ impl Gateway {
     pub fn with_policy(mut self, policy: SharedPolicy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// Records sessions in `directory`, shared by every replica, so that a client's next
+    /// request may land on any of them.
+    pub fn with_session_directory(
+        mut self,
+        directory: Arc<dyn crate::session_directory::SessionDirectory>,
+    ) -> Self {
+        self.session_owners = SessionOwners::default().with_directory(directory);
+        self
+    }
+
+    /// The directory sessions are recorded in, if any (for the aggregated endpoint).
+    pub(crate) fn session_directory(
+        &self,
+    ) -> Option<&Arc<dyn crate::session_directory::SessionDirectory>> {
+        self.session_owners.directory()
     }
 
     /// Obtains the tokens of upstreams with an egress mode with `auth`.
@@ -295,11 +314,13 @@ impl Gateway {
             .get(MCP_SESSION_ID)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        if session.as_deref().is_some_and(|session| {
-            !self
+        if let Some(session) = &session
+            && !self
                 .session_owners
-                .may_use(&target.path, session, &principal.owner())
-        }) {
+                .allows(&target.path, session, &principal.owner(), true)
+                .await
+                .map_err(fail)?
+        {
             return Err(fail(GatewayError::UnknownSession));
         }
         let filter = ListFilter::new(policy.tool_filter(scopes.clone(), &target.path));
@@ -451,58 +472,23 @@ impl Gateway {
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {
+            // Taken from the answer first: its body may not be held across a wait.
+            let answered = sessions::Answered::of(response);
             if let Some(session) = &session
-                && response.status().is_success()
+                && answered.success
             {
-                for method in seen.methods() {
-                    for (step, took) in self.session_owners.step(&target.path, session, method) {
-                        mcpgw_telemetry::metrics::metrics().protocol_latency(
-                            step,
-                            &target.path,
-                            took,
-                        );
-                    }
-                }
+                self.session_used(&target.path, session, seen);
             }
             self.follow_session(
                 &target.path,
                 session.as_deref(),
                 &method,
-                response,
+                answered,
                 (&principal, seen.client.clone()),
-            );
+            )
+            .await;
         }
         result.map_err(|error| (error, id))
-    }
-
-    /// Binds a session the server just opened to its caller; forgets one that was ended.
-    fn follow_session(
-        &self,
-        server: &str,
-        sent: Option<&str>,
-        method: &Method,
-        response: &Response<Body>,
-        (principal, client): (&mcpgw_auth::Principal, Option<ClientInfo>),
-    ) {
-        if !response.status().is_success() {
-            return;
-        }
-        match sent {
-            Some(session) if *method == Method::DELETE => {
-                self.session_owners.forget(server, session)
-            }
-            Some(_) => {}
-            None => {
-                if let Some(opened) = response
-                    .headers()
-                    .get(MCP_SESSION_ID)
-                    .and_then(|value| value.to_str().ok())
-                {
-                    self.session_owners
-                        .bind(server, opened, &principal.owner(), client);
-                }
-            }
-        }
     }
 }
 

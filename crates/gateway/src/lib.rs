@@ -27,6 +27,7 @@ pub mod legacy;
 mod list_filter;
 pub mod observe;
 pub mod route;
+pub mod session_directory;
 mod session_owners;
 mod sse_filter;
 mod sse_inject;

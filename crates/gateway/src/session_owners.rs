@@ -3,28 +3,46 @@
 //! session, read its stream, or end it.
 //!
 //! The gateway learns a session when a server's answer assigns an `Mcp-Session-Id` to a
-//! request that carried none, and forgets it when the session is ended with DELETE. A
-//! session it does not know (one opened before a restart, or at another replica) is let
-//! through: the server still checks the id itself, and binding it would lock its owner out
-//! after every restart. Ids are unique only per server, so the server is part of the key.
-//! The map is bounded; the oldest sessions are forgotten first.
+//! request that carried none, and forgets it when the session is ended with DELETE. With a
+//! [`SessionDirectory`] (the shared database) every session is recorded there too, so that
+//! another replica, or this one after a restart, finds its owner: a session id nobody
+//! recorded is refused (404: the client starts a new session, as the spec says). Without
+//! one, an unknown session is let through where the server checks the id itself. Ids are
+//! unique only per server, so the server is part of the key. The map is bounded; the
+//! oldest sessions are forgotten first (and found again in the directory if used).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use mcpgw_mcp::inspect::ClientInfo;
+
+use crate::error::GatewayError;
+use crate::session_directory::SessionDirectory;
 
 /// Sessions remembered at most; beyond that the oldest are forgotten.
 const MAX_SESSIONS: usize = 100_000;
 /// Longest session id remembered (ids come from servers; the spec's are short).
 const MAX_ID_BYTES: usize = 256;
+/// How often a session in use is marked as such in the directory (which forgets sessions
+/// unused for a day).
+const TOUCH_EVERY: Duration = Duration::from_secs(3600);
 
 /// Server → session id → owner key ([`mcpgw_auth::Principal::owner`]); nested so that a
 /// request's lookup borrows its strings instead of building a key.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SessionOwners {
     inner: Mutex<Owners>,
+    directory: Option<Arc<dyn SessionDirectory>>,
+}
+
+impl std::fmt::Debug for SessionOwners {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SessionOwners")
+            .field("shared", &self.directory.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -46,6 +64,8 @@ struct Binding {
     opened: Instant,
     listed: Option<Instant>,
     called: bool,
+    /// When the directory last heard it was in use.
+    touched: Instant,
 }
 
 /// A step of the MCP flow in a session: `initialize_to_tools_list`,
@@ -75,27 +95,119 @@ impl Owners {
 }
 
 impl SessionOwners {
-    /// Whether `owner` may use `session` of `server`: it opened it, or the gateway does
-    /// not know it.
-    pub fn may_use(&self, server: &str, session: &str, owner: &str) -> bool {
-        match self.inner.lock() {
-            Ok(owners) => owners
-                .owner(server, session)
-                .is_none_or(|known| known == owner),
-            // A poisoned map knows nothing it can vouch for.
-            Err(_) => false,
+    /// The same map, backed by `directory` (shared by every replica).
+    pub fn with_directory(mut self, directory: Arc<dyn SessionDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// The directory behind this map, if any.
+    pub(crate) fn directory(&self) -> Option<&Arc<dyn SessionDirectory>> {
+        self.directory.as_ref()
+    }
+
+    /// Whether `owner` may use `session` of `server`. A session known here is its
+    /// opener's; one this replica has not seen is looked up in the directory (and then
+    /// remembered here); without a directory it passes if `unknown_passes`.
+    pub async fn allows(
+        &self,
+        server: &str,
+        session: &str,
+        owner: &str,
+        unknown_passes: bool,
+    ) -> Result<bool, GatewayError> {
+        if let Some(known) = self.known_owner(server, session) {
+            return Ok(known == owner);
+        }
+        let Some(directory) = &self.directory else {
+            return Ok(unknown_passes);
+        };
+        if session.len() > MAX_ID_BYTES {
+            return Ok(false);
+        }
+        let found = directory.find(server, session).await.map_err(|error| {
+            tracing::warn!(%error, "a session could not be looked up");
+            GatewayError::SessionsUnavailable
+        })?;
+        let Some(found) = found else {
+            return Ok(false);
+        };
+        self.bind(server, session, &found.owner, None);
+        // Picked up here: used, so kept for another day.
+        let (directory, server, session) =
+            (Arc::clone(directory), server.to_owned(), session.to_owned());
+        tokio::spawn(async move {
+            if let Err(error) = directory.touch(&server, &session).await {
+                tracing::debug!(%error, "session not marked as in use");
+            }
+        });
+        Ok(found.owner == owner)
+    }
+
+    fn known_owner(&self, server: &str, session: &str) -> Option<String> {
+        self.inner.lock().ok()?.owner(server, session).cloned()
+    }
+
+    /// Records that `owner` opened `session` of `server` (from `client`; restorable from
+    /// `state`), here and in the directory. A directory that cannot record it is logged:
+    /// the session still works on this replica.
+    pub async fn open(
+        &self,
+        server: &str,
+        session: &str,
+        owner: &str,
+        client: Option<ClientInfo>,
+        state: Option<&str>,
+    ) {
+        if session.len() > MAX_ID_BYTES {
+            return;
+        }
+        self.bind(server, session, owner, client);
+        if let Some(directory) = &self.directory
+            && let Err(error) = directory.remember(server, session, owner, state).await
+        {
+            tracing::warn!(%server, %error, "a session was not recorded: other replicas will not know it");
         }
     }
 
-    /// Whether `owner` is known to have opened `session` of `server`: for sessions the
-    /// gateway itself serves, where an id it does not know is no session at all (and a
-    /// binding pushed out of the bounded map must not open the session to anyone).
-    pub fn is_owner(&self, server: &str, session: &str, owner: &str) -> bool {
-        self.inner.lock().is_ok_and(|owners| {
-            owners
-                .owner(server, session)
-                .is_some_and(|known| known == owner)
-        })
+    /// Forgets `session` of `server` (it was ended), here and in the directory.
+    pub async fn end(&self, server: &str, session: &str) {
+        self.forget(server, session);
+        if let Some(directory) = &self.directory
+            && let Err(error) = directory.forget(server, session).await
+        {
+            tracing::warn!(%server, %error, "an ended session was not forgotten in the database");
+        }
+    }
+
+    /// Tells the directory, at most every [`TOUCH_EVERY`], that `session` is in use.
+    pub fn keep_alive(&self, server: &str, session: &str) {
+        let Some(directory) = &self.directory else {
+            return;
+        };
+        let due = self.inner.lock().is_ok_and(|mut owners| {
+            let Some(binding) = owners
+                .by_server
+                .get_mut(server)
+                .and_then(|sessions| sessions.get_mut(session))
+            else {
+                return false;
+            };
+            let due = binding.touched.elapsed() >= TOUCH_EVERY;
+            if due {
+                binding.touched = Instant::now();
+            }
+            due
+        });
+        if due {
+            let (directory, server, session) =
+                (Arc::clone(directory), server.to_owned(), session.to_owned());
+            tokio::spawn(async move {
+                if let Err(error) = directory.touch(&server, &session).await {
+                    tracing::debug!(%error, "session not marked as in use");
+                }
+            });
+        }
     }
 
     /// The client that opened `session` of `server`, as its `initialize` named it.
@@ -135,6 +247,7 @@ impl SessionOwners {
                     opened: Instant::now(),
                     listed: None,
                     called: false,
+                    touched: Instant::now(),
                 },
             );
         owners.len += 1;
@@ -184,47 +297,5 @@ impl SessionOwners {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_session_is_its_openers_and_unknown_ones_pass() {
-        let owners = SessionOwners::default();
-        assert!(owners.may_use("x", "s1", "alice"), "unknown: let through");
-        owners.bind("x", "s1", "alice", None);
-        assert!(owners.may_use("x", "s1", "alice"));
-        assert!(!owners.may_use("x", "s1", "bob"));
-        // The same id at another server is another session; a second bind moves nothing.
-        assert!(owners.may_use("y", "s1", "bob"));
-        owners.bind("x", "s1", "bob", None);
-        assert!(!owners.may_use("x", "s1", "bob"));
-        assert!(
-            owners.step("x", "s1", "tools/call").len() == 1,
-            "called before listing"
-        );
-        assert!(
-            owners.step("x", "s1", "tools/call").is_empty(),
-            "once per session"
-        );
-        assert!(
-            owners.step("y", "s9", "tools/list").is_empty(),
-            "unknown session"
-        );
-        owners.forget("x", "s1");
-        assert!(owners.may_use("x", "s1", "bob"), "ended: unknown again");
-        owners.bind("x", &"z".repeat(MAX_ID_BYTES + 1), "alice", None);
-        assert_eq!(owners.inner.lock().unwrap().len, 0);
-    }
-
-    #[test]
-    fn the_oldest_sessions_are_forgotten_first() {
-        let owners = SessionOwners::default();
-        for i in 0..MAX_SESSIONS + 10 {
-            owners.bind("x", &format!("s{i}"), "alice", None);
-        }
-        let held = owners.inner.lock().unwrap().len;
-        assert_eq!(held, MAX_SESSIONS);
-        assert!(owners.may_use("x", "s0", "bob"), "evicted");
-        assert!(!owners.may_use("x", &format!("s{}", MAX_SESSIONS + 9), "bob"));
-    }
-}
+#[path = "session_owners_tests.rs"]
+mod tests;

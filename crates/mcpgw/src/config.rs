@@ -360,11 +360,11 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
             args.drain_secs.or(file.cluster.drain_secs),
         )?
         .unwrap_or(DEFAULT_DRAIN),
-        drain_delay: seconds(
-            "cluster drain_delay_secs",
-            args.drain_delay_secs.or(file.cluster.drain_delay_secs),
-        )?
-        .unwrap_or_default(),
+        drain_delay: match args.drain_delay_secs.or(file.cluster.drain_delay_secs) {
+            // 0 (the default) closes the listener at once.
+            Some(secs) if secs == 0.0 => Duration::ZERO,
+            other => seconds("cluster drain_delay_secs", other)?.unwrap_or_default(),
+        },
         resync: seconds(
             "cluster resync_secs",
             args.resync_secs.or(file.cluster.resync_secs),

@@ -25,6 +25,7 @@ mod secrets_cmd;
 mod semantic;
 mod serve;
 mod server_cmd;
+mod session_directory;
 mod stats_cmd;
 mod table;
 mod token_cmd;

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::cluster::{Cluster, Followers, leases};
+use crate::session_directory::DatabaseSessions;
 use crate::workers::Workers;
 use crate::{app, config, demo, policy_file, retention};
 use mcpgw_registry::Lease;
@@ -235,7 +236,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot set up the upstream HTTP client")?
         .with_policy(policy.clone())
         .with_audit(audit.clone())
-        .with_upstream_auth(upstream_auth);
+        .with_upstream_auth(upstream_auth)
+        .with_session_directory(Arc::new(DatabaseSessions(store.clone())));
     let following = cluster.follow(
         &settings.database_url,
         settings.resync,
@@ -246,7 +248,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         shutdown.clone(),
     );
-    spawn_session_pruning(sessions.clone(), maintenance, shutdown.clone());
+    spawn_session_pruning(
+        sessions.clone(),
+        store.clone(),
+        maintenance,
+        shutdown.clone(),
+    );
     // Filled once an embedding model is loaded (the semantic-search issue); until then
     // tool search ranks by words.
     let semantic = mcpgw_registry::SemanticSlot::default();
@@ -425,10 +432,15 @@ async fn token_service(
     Ok(tokens)
 }
 
-/// How often expired sessions and abandoned sign-ins are deleted.
+/// How often expired sessions (browser and MCP) and abandoned sign-ins are deleted.
 const SESSION_PRUNING: Duration = Duration::from_secs(600);
 
-fn spawn_session_pruning(sessions: SessionService, lease: Lease, shutdown: CancellationToken) {
+fn spawn_session_pruning(
+    sessions: SessionService,
+    store: mcpgw_store::SqlStore,
+    lease: Lease,
+    shutdown: CancellationToken,
+) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(SESSION_PRUNING);
         loop {
@@ -443,6 +455,11 @@ fn spawn_session_pruning(sessions: SessionService, lease: Lease, shutdown: Cance
                 Ok(0) => {}
                 Ok(count) => tracing::debug!(count, "expired sessions deleted"),
                 Err(error) => tracing::warn!(%error, "expired sessions not deleted"),
+            }
+            match store.prune_mcp_sessions(mcpgw_auth::now()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "expired MCP sessions forgotten"),
+                Err(error) => tracing::warn!(%error, "expired MCP sessions not forgotten"),
             }
         }
     });

@@ -20,11 +20,19 @@ CREATE TABLE signing_keys (
     retired_at BIGINT
 );
 
--- ended_sessions: MCP sessions a client ended (DELETE), by digest of their id, so that a
--- replica that never held one does not bring it back from its sealed id. Kept until the
--- id could no longer be used anyway (`expires_at`, seconds since the epoch).
-CREATE TABLE ended_sessions (
-    digest     TEXT PRIMARY KEY,
+-- mcp_sessions: the MCP sessions (Mcp-Session-Id) the gateway opened or saw opened, so
+-- that a client's next request may land on any replica: who owns each (a session id is
+-- usable only by its owner), and for the gateway's own sessions (`/mcp`) the client's
+-- `initialize` parameters, from which another replica restores the session. The id itself
+-- is a bearer secret and is stored only as a digest, with its scope (`/mcp`, `mcpgw` or
+-- the server's path). Kept until `expires_at` (seconds since the epoch), which use pushes
+-- forward.
+CREATE TABLE mcp_sessions (
+    id_hash    TEXT PRIMARY KEY,
+    scope      TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    state      TEXT,
+    created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
-CREATE INDEX ended_sessions_expires ON ended_sessions (expires_at);
+CREATE INDEX mcp_sessions_expires ON mcp_sessions (expires_at);

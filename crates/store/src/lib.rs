@@ -19,6 +19,7 @@ mod connections_reseal;
 mod embeddings;
 mod health_events;
 mod leases;
+mod mcp_sessions;
 mod origins;
 mod reseal;
 mod rows;
@@ -32,5 +33,6 @@ mod versions;
 
 pub use changes::{ChangeBus, Topic};
 pub use connect::{Backend, connect};
+pub use mcp_sessions::StoredMcpSession;
 pub use secrets::Secrets;
 pub use sql_store::SqlStore;

@@ -238,7 +238,7 @@ pub(crate) fn random_token() -> String {
 }
 
 /// SHA-256 as lowercase hex.
-pub(crate) fn digest(value: &str) -> String {
+pub fn digest(value: &str) -> String {
     Sha256::digest(value.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

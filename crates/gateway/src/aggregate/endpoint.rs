@@ -27,6 +27,7 @@ use crate::error::GatewayError;
 use crate::forward::{MCP_METHOD, MCP_NAME, MCP_SESSION_ID};
 use crate::handler::{Gateway, single_header};
 use crate::route::Endpoint;
+use crate::session_directory::RestorableSessions;
 use crate::session_owners::SessionOwners;
 use crate::trace::MessageSpan;
 
@@ -137,12 +138,20 @@ impl AggregateEndpoint {
             // behind a proxy the Host is the public name, which rmcp cannot know.
             // 2026-07-28 requests are answered as plain JSON unless progress comes first:
             // one write instead of an event stream's several, a third of the latency.
-            let config = StreamableHttpServerConfig::default()
+            let mut config = StreamableHttpServerConfig::default()
                 .with_legacy_session_mode(true)
                 .with_json_response(true)
                 .with_max_request_body_bytes(config.max_body_bytes)
                 .with_cancellation_token(shutdown.child_token())
                 .disable_allowed_hosts();
+            // A session opened at another replica (or before a restart) is restored from
+            // the directory: rmcp replays the client's `initialize` into a fresh session.
+            if let Some(directory) = core.gateway.session_directory() {
+                config.session_store = Some(Arc::new(RestorableSessions {
+                    directory: Arc::clone(directory),
+                    scope: surface.owners_key(),
+                }));
+            }
             let sessions = Arc::new(LocalSessionManager::default());
             let service = StreamableHttpService::new(
                 move || Ok(AggregateServer::new(Arc::clone(&core), surface, None)),
@@ -151,12 +160,16 @@ impl AggregateEndpoint {
             );
             Served { service, sessions }
         };
+        let owners = match core.gateway.session_directory() {
+            Some(directory) => SessionOwners::default().with_directory(Arc::clone(directory)),
+            None => SessionOwners::default(),
+        };
         Ok(AggregateEndpoint {
             everything: service(Surface::Everything),
             builtins: service(Surface::Builtins),
             legacy: LegacyEndpoint::new(Arc::clone(&core), shutdown),
             core,
-            owners: SessionOwners::default(),
+            owners,
         })
     }
 
@@ -214,11 +227,16 @@ impl AggregateEndpoint {
         let session = session_id(&parts.headers);
         let key = surface.owners_key();
         if let Some(session) = &session
-            && !self.owners.is_owner(key, session, &principal.owner())
+            && !self
+                .owners
+                .allows(key, session, &principal.owner(), false)
+                .await?
         {
             return Err(GatewayError::UnknownSession);
         }
         let mut opens_session = false;
+        // What restores a session this request opens elsewhere: the client's `initialize`.
+        let mut restorable = None;
         let mut span = tracing::Span::none();
         let body = if parts.method == Method::POST {
             let bytes = gateway.read_body(&parts.headers, body).await?;
@@ -237,6 +255,9 @@ impl AggregateEndpoint {
                 .messages
                 .iter()
                 .any(|message| message.method.as_deref() == Some("initialize"));
+            if opens_session && session.is_none() {
+                restorable = restorable_state(&bytes);
+            }
             // Header and body agree: the request may take the direct path.
             if surface == Surface::Everything
                 && let Some(direct) = self
@@ -284,10 +305,14 @@ impl AggregateEndpoint {
         span.record("mcp.result", response.status().as_u16());
         if response.status().is_success() {
             match (&session, session_id(response.headers())) {
-                (Some(session), _) if method == Method::DELETE => self.owners.forget(key, session),
+                (Some(session), _) if method == Method::DELETE => {
+                    self.owners.end(key, session).await
+                }
                 (None, Some(opened)) => {
                     if let Some(opener) = &opener {
-                        self.owners.bind(key, &opened, opener, None);
+                        self.owners
+                            .open(key, &opened, opener, None, restorable.as_deref())
+                            .await;
                     }
                 }
                 _ => {}
@@ -333,6 +358,14 @@ fn message_span(
     }
     span.record("enduser.id", principal.subject.as_str());
     span
+}
+
+/// The state another replica restores a session from (rmcp's `SessionState`): the
+/// `initialize` request's parameters as the client sent them.
+fn restorable_state(initialize: &[u8]) -> Option<String> {
+    let request: serde_json::Value = serde_json::from_slice(initialize).ok()?;
+    let params = request.get("params")?;
+    Some(serde_json::json!({ "initialize_params": params }).to_string())
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
