@@ -97,7 +97,16 @@ pub struct RoutingTable {
     changes: watch::Receiver<u64>,
     current: Arc<RwLock<(u64, Snapshot)>>,
     reload: Arc<tokio::sync::Mutex<()>>,
+    /// Until when a failed reload is not tried again: requests meanwhile are routed with
+    /// the last snapshot at once, instead of each waiting for the database in turn.
+    retry_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
+
+/// How long the table routes with its last snapshot after a failed reload.
+const RELOAD_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest a request waits for a reload (a healthy database lists the servers in
+/// milliseconds); beyond it the request is routed with the last snapshot.
+const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl RoutingTable {
     /// A table over `registry`, loaded now.
@@ -110,6 +119,7 @@ impl RoutingTable {
             changes,
             current: Arc::new(RwLock::new((generation, snapshot))),
             reload: Arc::new(tokio::sync::Mutex::new(())),
+            retry_at: Arc::default(),
         })
     }
 
@@ -120,15 +130,39 @@ impl RoutingTable {
         if loaded == latest {
             return Ok(snapshot.get(path).cloned());
         }
+        if self.waiting_to_retry() {
+            return Ok(snapshot.get(path).cloned());
+        }
         let _reloading = self.reload.lock().await;
         let (loaded, snapshot) = self.read();
-        if loaded == *self.changes.borrow() {
+        if loaded == *self.changes.borrow() || self.waiting_to_retry() {
             return Ok(snapshot.get(path).cloned());
         }
         // Read the counter before the list: a change made during the list is seen by
         // the next lookup instead of being lost.
         let generation = *self.changes.borrow();
-        let snapshot = snapshot_of(&self.registry.list().await?);
+        let listed = tokio::time::timeout(RELOAD_TIMEOUT, self.registry.list())
+            .await
+            .unwrap_or_else(|_| {
+                Err(RegistryError::Store(
+                    mcpgw_registry::StoreError::Unavailable(format!(
+                        "no answer within {RELOAD_TIMEOUT:?}"
+                    )),
+                ))
+            });
+        let servers = match listed {
+            Ok(servers) => servers,
+            Err(error) => {
+                // The database is away: servers that still work keep being served as
+                // they were last read, rather than every request failing with it.
+                tracing::warn!(%error, "routing with the last known servers: the registry cannot be read");
+                if let Ok(mut retry_at) = self.retry_at.lock() {
+                    *retry_at = Some(std::time::Instant::now() + RELOAD_RETRY);
+                }
+                return Ok(snapshot.get(path).cloned());
+            }
+        };
+        let snapshot = snapshot_of(&servers);
         let found = snapshot.get(path).cloned();
         if let Ok(mut current) = self.current.write() {
             *current = (generation, snapshot);
@@ -137,6 +171,15 @@ impl RoutingTable {
     }
 
     /// The whole table as of the latest registry change.
+    /// Whether a reload failed less than [`RELOAD_RETRY`] ago.
+    fn waiting_to_retry(&self) -> bool {
+        self.retry_at
+            .lock()
+            .ok()
+            .and_then(|retry_at| *retry_at)
+            .is_some_and(|at| std::time::Instant::now() < at)
+    }
+
     pub async fn fresh(&self) -> Result<Snapshot, RegistryError> {
         self.get("").await?;
         Ok(self.read().1)

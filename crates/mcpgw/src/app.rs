@@ -11,6 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use http::Request;
 use http::{HeaderName, HeaderValue};
 use mcpgw_gateway::aggregate::{AggregateEndpoint, BUILTIN_SERVER, Surface};
@@ -18,6 +19,7 @@ use mcpgw_gateway::route::Endpoint;
 use mcpgw_gateway::{Gateway, route};
 use mcpgw_telemetry::metrics::metrics;
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::Instrument;
 
@@ -58,11 +60,30 @@ fn endpoint_kind(surface: &'static str, endpoint: Endpoint) -> &'static str {
     }
 }
 
-/// Builds the service.
+/// A server-sent event stream a client opened with GET ends once the gateway drains
+/// (`draining` cancelled): its client reconnects, to another replica, and the drain does
+/// not wait for streams that never end by themselves. Answers to POSTs may finish.
+fn ends_when_draining(response: Response, draining: &CancellationToken) -> Response {
+    let is_stream = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+    if !is_stream {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let stream = body
+        .into_data_stream()
+        .take_until(draining.clone().cancelled_owned());
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// Builds the service; GET streams end when `draining` is cancelled.
 pub fn service(
     gateway: Arc<Gateway>,
     aggregate: Arc<AggregateEndpoint>,
     api: Router,
+    draining: CancellationToken,
 ) -> impl tower::Service<Request<Body>, Response = Response, Error = Infallible, Future: Send>
 + Clone
 + Send
@@ -71,6 +92,7 @@ pub fn service(
         let gateway = Arc::clone(&gateway);
         let aggregate = Arc::clone(&aggregate);
         let api = api.clone();
+        let draining = draining.clone();
         let mut request = request;
         let id = request_id(request.headers());
         if let Ok(value) = HeaderValue::from_str(&id) {
@@ -81,6 +103,7 @@ pub fn service(
         mcpgw_gateway::trace::continue_from(&span, request.headers());
         async move {
             let started = Instant::now();
+            let opens_stream = request.method() == http::Method::GET;
             let path = request.uri().path();
             let (kind, response) = match route::parse(path) {
                 Err(error) => ("bad_path", error.into_response()),
@@ -114,6 +137,11 @@ pub fn service(
                 },
             };
             metrics().http(kind, response.status().as_u16(), started.elapsed());
+            let response = if opens_stream {
+                ends_when_draining(response, &draining)
+            } else {
+                response
+            };
             let mut response = mcpgw_gateway::observe::count_stream(kind, response);
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert(X_REQUEST_ID, value);

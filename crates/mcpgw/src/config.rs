@@ -362,7 +362,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         .unwrap_or(DEFAULT_DRAIN),
         drain_delay: match args.drain_delay_secs.or(file.cluster.drain_delay_secs) {
             // 0 (the default) closes the listener at once.
-            Some(secs) if secs == 0.0 => Duration::ZERO,
+            Some(0.0) => Duration::ZERO,
             other => seconds("cluster drain_delay_secs", other)?.unwrap_or_default(),
         },
         resync: seconds(

@@ -36,6 +36,9 @@ use mcpgw_store::Topic;
 /// Runs the gateway until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    // Every TLS client of the process (PostgreSQL, upstreams, identity providers) uses
+    // this provider; installed before the first of them connects (idempotent).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut signals = ShutdownSignals::install()?;
     let settings = config::resolve(&args)?;
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
@@ -89,8 +92,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     // Egress tokens (`oauth-client` servers): one source for checks and traffic. Discovery
     // and token requests are bounded in time and never follow a redirect.
-    // Building an HTTP client needs the process's TLS provider (idempotent).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let egress_http = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(15))
@@ -323,7 +324,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .context("cannot set up the aggregated endpoint")?;
-    let app = app::service(Arc::clone(&gateway), Arc::new(aggregate), api);
+    let app = app::service(
+        Arc::clone(&gateway),
+        Arc::new(aggregate),
+        api,
+        shutdown.clone(),
+    );
     tracing::info!(
         %address,
         database = store.backend().name(),

@@ -44,8 +44,9 @@ impl Backend {
 
 /// SQLite waits this long (ms) for a lock held by another connection before failing.
 const SQLITE_BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 5000";
-/// How long to wait for a pooled connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a query waits for a pooled connection: when the database is away, a request
+/// fails (503) after this long instead of hanging; a healthy pool hands one out at once.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens the database at `url`, creating an SQLite file (and its directory) if needed,
 /// and runs pending migrations.

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod faults;
 pub mod hostile;
 pub mod oidc;
+pub mod private_pg;
 pub mod registry;
 pub mod registry_schema;
 pub mod replicas;
@@ -321,6 +322,23 @@ impl Gateway {
     /// The process id (for signals).
     pub fn pid(&self) -> u32 {
         self.child.id().expect("gateway still running")
+    }
+
+    /// Sends `signal` (e.g. `TERM`) without waiting for the process to exit.
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (at most a minute) for the process to exit.
+    pub async fn wait(mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("gateway exited")
+            .unwrap()
     }
 
     /// Sends `signal` (e.g. `TERM`, `KILL`) and waits for the exit status.
