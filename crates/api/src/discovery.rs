@@ -56,6 +56,6 @@ fn document(
     Ok(Json(discovery::resource_metadata(
         &base,
         resource,
-        &state.authorization_servers,
+        &state.auth.issuers(),
     )))
 }

@@ -69,8 +69,6 @@ pub struct AppState {
     pub started: Instant,
     /// The gateway's own tokens.
     pub tokens: Arc<mcpgw_auth::vending::TokenService>,
-    /// The trusted token issuers, named in the protected-resource metadata.
-    pub authorization_servers: Vec<String>,
     /// The gateway's public base URL, if configured.
     pub public_url: Option<String>,
     /// Its origin (`scheme://host[:port]`), for the CSRF origin check.

@@ -25,6 +25,8 @@ mod verified;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
+
 pub use admin_token::{AdminToken, AdminTokenError, TokenSource};
 pub use error::AuthError;
 pub use principal::{AuthMethod, Principal};
@@ -37,18 +39,31 @@ use http::header::AUTHORIZATION;
 const X_AUTHORIZATION: HeaderName = HeaderName::from_static("x-authorization");
 
 /// Authenticates requests against the configured credentials.
-#[derive(Clone)]
 pub struct Authenticator {
     admin: AdminToken,
-    jwt: Option<Arc<jwt::JwtVerifier>>,
+    /// Swapped as a whole when the configuration is reloaded ([`Authenticator::reconfigure`]).
+    jwt: ArcSwapOption<jwt::JwtVerifier>,
     tokens: Option<Arc<vending::TokenService>>,
-    anonymous_group: Option<String>,
+    anonymous_group: ArcSwapOption<String>,
+}
+
+/// A clone holds the issuers and anonymous group in force now; a later reconfiguration of
+/// either does not reach the other.
+impl Clone for Authenticator {
+    fn clone(&self) -> Self {
+        Authenticator {
+            admin: self.admin.clone(),
+            jwt: ArcSwapOption::new(self.jwt.load_full()),
+            tokens: self.tokens.clone(),
+            anonymous_group: ArcSwapOption::new(self.anonymous_group.load_full()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("jwt", &self.jwt.is_some())
+            .field("jwt", &self.jwt.load().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -58,9 +73,9 @@ impl Authenticator {
     pub fn new(admin: AdminToken) -> Self {
         Authenticator {
             admin,
-            jwt: None,
+            jwt: ArcSwapOption::empty(),
             tokens: None,
-            anonymous_group: None,
+            anonymous_group: ArcSwapOption::empty(),
         }
     }
 
@@ -72,15 +87,31 @@ impl Authenticator {
 
     /// Lets requests without any credentials in, as `anonymous` in `group`. Requests with
     /// invalid credentials are still refused.
-    pub fn with_anonymous_group(mut self, group: String) -> Self {
-        self.anonymous_group = Some(group);
+    pub fn with_anonymous_group(self, group: String) -> Self {
+        self.anonymous_group.store(Some(Arc::new(group)));
         self
     }
 
     /// Also accepts JWTs that `verifier` verifies.
-    pub fn with_jwt(mut self, verifier: jwt::JwtVerifier) -> Self {
-        self.jwt = Some(Arc::new(verifier));
+    pub fn with_jwt(self, verifier: jwt::JwtVerifier) -> Self {
+        self.jwt.store(Some(Arc::new(verifier)));
         self
+    }
+
+    /// Replaces the trusted issuers and the anonymous group (the configuration was
+    /// reloaded). Requests already being authenticated finish with the old ones.
+    pub fn reconfigure(&self, verifier: Option<jwt::JwtVerifier>, anonymous_group: Option<String>) {
+        self.jwt.store(verifier.map(Arc::new));
+        self.anonymous_group.store(anonymous_group.map(Arc::new));
+    }
+
+    /// The issuers whose JWTs are accepted now (named in the protected-resource metadata).
+    pub fn issuers(&self) -> Vec<String> {
+        self.jwt
+            .load()
+            .as_ref()
+            .map(|verifier| verifier.issuers())
+            .unwrap_or_default()
     }
 
     /// Whether an `Authorization` value carries one of the gateway's own credentials (the
@@ -102,7 +133,7 @@ impl Authenticator {
     /// the access policy grants nothing unless it says so), for public pages that show
     /// what an anonymous client may know.
     pub fn anonymous(&self) -> Principal {
-        match &self.anonymous_group {
+        match self.anonymous_group.load().as_deref() {
             Some(group) => Principal::anonymous(group),
             None => Principal {
                 groups: Vec::new(),
@@ -120,7 +151,7 @@ impl Authenticator {
             .get(X_AUTHORIZATION)
             .or_else(|| headers.get(AUTHORIZATION))
         else {
-            return match &self.anonymous_group {
+            return match self.anonymous_group.load().as_deref() {
                 Some(group) => Ok(Principal::anonymous(group)),
                 None => Err(AuthError::MissingCredentials),
             };
@@ -137,7 +168,9 @@ impl Authenticator {
         {
             return tokens.verify(token, now());
         }
-        match &self.jwt {
+        // Held for this request: a reload meanwhile does not pull it away.
+        let verifier = self.jwt.load_full();
+        match verifier {
             Some(verifier) => verifier.verify(token).await,
             None => Err(AuthError::InvalidToken),
         }

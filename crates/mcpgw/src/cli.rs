@@ -240,7 +240,7 @@ pub struct ModelFetchArgs {
 }
 
 /// Flags of `mcpgw serve`; each overrides `MCPGW_*` and the config file.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Configuration file (TOML).
     #[arg(long, env = "MCPGW_CONFIG")]

@@ -3,13 +3,9 @@
 //! the previous policy stays in force; open streams are never touched).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use mcpgw_policy::{Policy, PolicyError, SharedPolicy};
 use tokio_util::sync::CancellationToken;
-
-/// How often the file is looked at for changes.
-const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Reads and parses a scopes file.
 pub fn load(path: &Path) -> Result<Policy, PolicyError> {
@@ -46,29 +42,6 @@ pub fn initial(path: Option<&Path>) -> anyhow::Result<SharedPolicy> {
     Ok(SharedPolicy::new(policy))
 }
 
-/// What identifies one version of the file without reading it: a rewrite in place
-/// changes the time or the length, an atomic replacement (editors, Kubernetes config
-/// maps) changes the inode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint {
-    modified: Option<SystemTime>,
-    length: u64,
-    inode: u64,
-}
-
-fn fingerprint(path: &Path) -> Option<Fingerprint> {
-    let metadata = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
-    #[cfg(not(unix))]
-    let inode = 0;
-    Some(Fingerprint {
-        modified: metadata.modified().ok(),
-        length: metadata.len(),
-        inode,
-    })
-}
-
 /// Reloads `path` into `shared` when it changes and on SIGHUP, until `shutdown`. Without
 /// a file SIGHUP is still caught (its default would stop the gateway) and only logged.
 pub fn watch(
@@ -76,39 +49,10 @@ pub fn watch(
     shared: SharedPolicy,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    #[cfg(unix)]
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|error| anyhow::anyhow!("cannot watch SIGHUP: {error}"))?;
-    tokio::spawn(async move {
-        let mut seen = path.as_deref().and_then(fingerprint);
-        let mut ticks = tokio::time::interval(POLL_INTERVAL);
-        loop {
-            #[cfg(unix)]
-            let signalled = tokio::select! {
-                _ = ticks.tick() => false,
-                _ = hangup.recv() => true,
-                () = shutdown.cancelled() => return,
-            };
-            #[cfg(not(unix))]
-            let signalled = tokio::select! {
-                _ = ticks.tick() => false,
-                () = shutdown.cancelled() => return,
-            };
-            let Some(path) = &path else {
-                if signalled {
-                    tracing::info!("SIGHUP: no scopes file is configured, nothing to reload");
-                }
-                continue;
-            };
-            let now = fingerprint(path);
-            if !signalled && now == seen {
-                continue;
-            }
-            seen = now;
-            reload(path, &shared);
-        }
-    });
-    Ok(())
+    crate::file_watch::on_change(path, shutdown, move |path| match path {
+        Some(path) => reload(path, &shared),
+        None => tracing::info!("SIGHUP: no scopes file is configured, nothing to reload"),
+    })
 }
 
 fn reload(path: &Path, shared: &SharedPolicy) {

@@ -198,6 +198,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .context("invalid [[auth.oidc_login]] configuration")?;
     let auth = Arc::new(authenticator);
+    crate::config_reload::watch(
+        args.clone(),
+        settings.clone(),
+        Arc::clone(&auth),
+        shutdown.clone(),
+    )?;
     let policy = policy_file::initial(settings.scopes_file.as_deref())?;
     policy_file::watch(
         settings.scopes_file.clone(),
@@ -302,7 +308,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         semantic: semantic.clone(),
         search,
         tokens,
-        authorization_servers: settings.issuers.iter().map(|i| i.issuer.clone()).collect(),
         public_url: settings.public_url.clone(),
         public_origin: settings.public_url.as_deref().and_then(origin_of),
         users,

@@ -93,6 +93,14 @@ pub struct JwtVerifier {
 }
 
 impl JwtVerifier {
+    /// The issuers it trusts, as configured.
+    pub fn issuers(&self) -> Vec<String> {
+        self.issuers
+            .iter()
+            .map(|issuer| issuer.config.issuer.clone())
+            .collect()
+    }
+
     /// A verifier for `configs`; keys are fetched on first use.
     pub fn new(configs: Vec<IssuerConfig>, settings: &JwtSettings) -> Result<Self, JwtConfigError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
