@@ -94,6 +94,19 @@ async fn changes_made_on_one_replica_are_in_force_on_the_others() {
         eprintln!("revocation reached {name} after {took:?}");
     }
 
+    // A browser session opened on one is valid on the others (all started together: one
+    // of them created the first admin, the others found it).
+    let (cookie, _) = common::sign_in(r1, "admin", common::replicas::ADMIN_PASSWORD).await;
+    for replica in [r0, r2] {
+        let me = replica
+            .request("GET", "/api/auth/me")
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+    }
+
     // Keys rotated on one: what it signs next verifies on the others.
     let rotated = r1.api("POST", "/api/tokens/keys/rotate", None).await;
     assert_eq!(rotated.status, 200, "{:?}", rotated.body);

@@ -8,6 +8,9 @@ use serde_json::Value;
 
 use super::{Gateway, Launch};
 
+/// The first web-UI admin's password, the same on every replica.
+pub const ADMIN_PASSWORD: &str = "replicas-admin-password";
+
 /// The secrets key every replica shares (`MCPGW_SECRET_KEY`, 32 bytes of base64).
 pub const SECRET_KEY: &str = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
 
@@ -51,7 +54,9 @@ pub struct Replicas {
 }
 
 impl Replicas {
-    /// Starts `count` replicas on `database_url`, each launched as `launch` adapts it.
+    /// Starts `count` replicas on `database_url` at the same time (as a deployment's pods
+    /// start: the first start's migrations, first signing key and first admin race), each
+    /// launched as `launch` adapts it.
     pub async fn start(
         count: usize,
         database_url: &str,
@@ -63,10 +68,10 @@ impl Replicas {
             database_url: database_url.to_owned(),
             dir,
         };
-        for index in 0..count {
-            let gateway = replicas.launch(index, &launch).await;
-            replicas.gateways.push(Some(gateway));
-        }
+        let started =
+            futures::future::join_all((0..count).map(|index| replicas.launch(index, &launch)))
+                .await;
+        replicas.gateways = started.into_iter().map(Some).collect();
         replicas
     }
 
@@ -76,7 +81,8 @@ impl Replicas {
         launch(
             Launch::new(&data)
                 .env("MCPGW_DATABASE_URL", &self.database_url)
-                .env("MCPGW_SECRET_KEY", SECRET_KEY),
+                .env("MCPGW_SECRET_KEY", SECRET_KEY)
+                .env("MCPGW_ADMIN_PASSWORD", ADMIN_PASSWORD),
         )
         .start()
         .await
