@@ -77,35 +77,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start NAME COMMAND...: runs COMMAND in the background, output in $work/NAME.{out,err}.
-start() {
-    local name=$1
-    shift
-    : >"$work/$name.out"
-    "$@" >"$work/$name.out" 2>"$work/$name.err" &
-    pids+=("$!")
-}
-
-# listening_url NAME PREFIX: waits for the line starting with PREFIX that the last
-# started process prints, and echoes the rest of it.
-listening_url() {
-    local name=$1 prefix=$2 pid=${pids[-1]} line
-    for _ in $(seq 300); do
-        line=$(grep -m1 "^$prefix" "$work/$name.out" || true)
-        if [[ -n $line ]]; then
-            echo "${line#"$prefix"}"
-            return
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "run.sh: $name exited before listening:" >&2
-            cat "$work/$name.err" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    echo "run.sh: $name did not start within 30 s" >&2
-    return 1
-}
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 # The upstream: the stateless toolbox example server.
 start upstream "$bin/mcpgw" example-server toolbox --listen 127.0.0.1:0 --stateless

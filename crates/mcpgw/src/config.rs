@@ -103,20 +103,6 @@ struct MetricsSection {
     analytics: Option<bool>,
 }
 
-/// The `[cluster]` section: several replicas, and stopping one.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClusterSection {
-    drain_secs: Option<f64>,
-    drain_delay_secs: Option<f64>,
-    resync_secs: Option<f64>,
-}
-
-/// Default time open requests and streams get to finish after SIGTERM.
-const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
-/// Default time between full re-reads of the state other replicas change.
-const DEFAULT_RESYNC: Duration = Duration::from_secs(30);
-
 /// The `[registry_api]` section: how the official registry API (`/v0.1`) publishes.
 #[derive(Debug, Default, Deserialize)]
 struct RegistryApiSection {
@@ -155,7 +141,7 @@ struct FileConfig {
     #[serde(default)]
     egress: EgressSection,
     #[serde(default)]
-    cluster: ClusterSection,
+    cluster: crate::config_cluster::ClusterSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -218,15 +204,8 @@ pub struct Settings {
     /// How `/v0.1` publishes (`[registry_api] namespace`, default `io.mcpgateway`;
     /// `well_known`, default true).
     pub registry_api: RegistryApiSettings,
-    /// How long open requests and streams get to finish after SIGTERM (`[cluster]
-    /// drain_secs`, `MCPGW_DRAIN_SECS`, `--drain-secs`).
-    pub drain: Duration,
-    /// How long to keep accepting after SIGTERM while `/readyz` answers 503 (`[cluster]
-    /// drain_delay_secs`, `MCPGW_DRAIN_DELAY_SECS`; default 0).
-    pub drain_delay: Duration,
-    /// How often everything other replicas may change is read again, in case a change
-    /// notification was lost (`[cluster] resync_secs`, `MCPGW_RESYNC_SECS`).
-    pub resync: Duration,
+    /// Stopping a replica, and keeping replicas in step (`[cluster]`).
+    pub cluster: crate::config_cluster::ClusterSettings,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -355,21 +334,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         Some(other) => bail!("MCPGW_ANALYTICS must be true or false, not '{other}'"),
     };
     Ok(Settings {
-        drain: seconds(
-            "cluster drain_secs",
-            args.drain_secs.or(file.cluster.drain_secs),
-        )?
-        .unwrap_or(DEFAULT_DRAIN),
-        drain_delay: match args.drain_delay_secs.or(file.cluster.drain_delay_secs) {
-            // 0 (the default) closes the listener at once.
-            Some(0.0) => Duration::ZERO,
-            other => seconds("cluster drain_delay_secs", other)?.unwrap_or_default(),
-        },
-        resync: seconds(
-            "cluster resync_secs",
-            args.resync_secs.or(file.cluster.resync_secs),
-        )?
-        .unwrap_or(DEFAULT_RESYNC),
+        cluster: crate::config_cluster::ClusterSettings::resolve(args, &file.cluster)?,
         analytics,
         audit_retention_days,
         metrics_retention_days,
@@ -429,7 +394,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         issuers: file.auth.issuers,
         jwt,
         listen,
-        metrics_listen: file.metrics.listen,
+        metrics_listen: match std::env::var("MCPGW_METRICS_LISTEN") {
+            Ok(address) => Some(address.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "MCPGW_METRICS_LISTEN must be an address such as 0.0.0.0:9465, not '{address}'"
+                )
+            })?),
+            Err(_) => file.metrics.listen,
+        },
         model_dir: match file.search.model_dir {
             // Relative to the config file, like the scopes file.
             Some(dir) => match config_dir {
@@ -457,7 +429,7 @@ fn registry_api(section: RegistryApiSection) -> anyhow::Result<RegistryApiSettin
     })
 }
 
-fn seconds(what: &str, value: Option<f64>) -> anyhow::Result<Option<Duration>> {
+pub(crate) fn seconds(what: &str, value: Option<f64>) -> anyhow::Result<Option<Duration>> {
     match value {
         None => Ok(None),
         Some(secs) if secs.is_finite() && secs > 0.0 && secs < 86_400.0 => {

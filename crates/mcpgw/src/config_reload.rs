@@ -115,8 +115,6 @@ fn needs_restart(current: &Settings, next: &Settings) -> Vec<&'static str> {
         metrics_retention_days,
         analytics,
         registry_api,
-        drain,
-        drain_delay,
-        resync,
+        cluster,
     )
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use mcpgw_api::AppState;
@@ -30,7 +30,6 @@ use crate::cluster::{Cluster, Followers, leases};
 use crate::session_directory::DatabaseSessions;
 use crate::workers::Workers;
 use crate::{app, config, demo, policy_file, retention};
-use mcpgw_registry::Lease;
 use mcpgw_store::Topic;
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -39,7 +38,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Every TLS client of the process (PostgreSQL, upstreams, identity providers) uses
     // this provider; installed before the first of them connects (idempotent).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut signals = ShutdownSignals::install()?;
+    let mut signals = crate::signals::ShutdownSignals::install()?;
     let settings = config::resolve(&args)?;
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
@@ -247,7 +246,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_session_directory(Arc::new(DatabaseSessions(store.clone())));
     let following = cluster.follow(
         &settings.database_url,
-        settings.resync,
+        settings.cluster.resync,
         Followers {
             registry: registry.clone(),
             tokens: Arc::clone(&tokens),
@@ -255,7 +254,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         shutdown.clone(),
     );
-    spawn_session_pruning(
+    retention::spawn_session_pruning(
         sessions.clone(),
         store.clone(),
         maintenance,
@@ -361,22 +360,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Load balancers that probe `/readyz` stop sending traffic here; the listener stays
     // open meanwhile (`drain_delay`), so that requests already on their way are served.
     readiness.drain();
-    if !settings.drain_delay.is_zero() {
-        tracing::info!(delay = ?settings.drain_delay, "draining: not ready; still accepting");
+    if !settings.cluster.drain_delay.is_zero() {
+        tracing::info!(delay = ?settings.cluster.drain_delay, "draining: not ready; still accepting");
         tokio::select! {
-            () = tokio::time::sleep(settings.drain_delay) => {}
+            () = tokio::time::sleep(settings.cluster.drain_delay) => {}
             () = signals.wait() => {}
         }
     }
-    tracing::info!(drain = ?settings.drain, "shutting down: no new connections; open ones may finish");
+    tracing::info!(drain = ?settings.cluster.drain, "shutting down: no new connections; open ones may finish");
     shutdown.cancel();
     let stopped = workers.join();
     tokio::pin!(stopped);
-    if tokio::time::timeout(settings.drain, &mut stopped)
+    if tokio::time::timeout(settings.cluster.drain, &mut stopped)
         .await
         .is_err()
     {
-        tracing::warn!(drain = ?settings.drain, "connections still open after the drain time; closing them");
+        tracing::warn!(drain = ?settings.cluster.drain, "connections still open after the drain time; closing them");
         abort.cancel();
         stopped.await;
     }
@@ -441,74 +440,6 @@ async fn token_service(
         .await
         .context("cannot read the token revocation list")?;
     Ok(tokens)
-}
-
-/// How often expired sessions (browser and MCP) and abandoned sign-ins are deleted.
-const SESSION_PRUNING: Duration = Duration::from_secs(600);
-
-fn spawn_session_pruning(
-    sessions: SessionService,
-    store: mcpgw_store::SqlStore,
-    lease: Lease,
-    shutdown: CancellationToken,
-) {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(SESSION_PRUNING);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {}
-                () = shutdown.cancelled() => return,
-            }
-            if !lease.held() {
-                continue;
-            }
-            match sessions.prune(mcpgw_auth::now()).await {
-                Ok(0) => {}
-                Ok(count) => tracing::debug!(count, "expired sessions deleted"),
-                Err(error) => tracing::warn!(%error, "expired sessions not deleted"),
-            }
-            match store.prune_mcp_sessions(mcpgw_auth::now()).await {
-                Ok(0) => {}
-                Ok(count) => tracing::debug!(count, "expired MCP sessions forgotten"),
-                Err(error) => tracing::warn!(%error, "expired MCP sessions not forgotten"),
-            }
-        }
-    });
-}
-
-/// SIGINT and SIGTERM handlers, installed before the gateway announces itself so a
-/// supervisor that signals right after the listening line still gets a graceful stop.
-struct ShutdownSignals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl ShutdownSignals {
-    fn install() -> anyhow::Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(ShutdownSignals {
-                interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
-                terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(ShutdownSignals {})
-    }
-
-    /// Resolves on the next SIGINT (Ctrl-C) or SIGTERM.
-    async fn wait(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Serves `/metrics` alone, without authentication, on `address` until `shutdown`.
