@@ -9,6 +9,8 @@
 #                only the number of replicas differs.
 #   propagation  BENCH_CHANGES edits of the server's description on A, each timed until
 #                B's API shows it (polled every millisecond), in a small Python client.
+#   sessions     BENCH_CHANGES sessions on /mcp: the initialize on A, the first request on
+#                B (restored from the database), the next one on B (known there).
 #
 # Prints a markdown summary and writes the raw runs to BENCH_OUT (JSON lines). Everything
 # binds 127.0.0.1: its own PostgreSQL in a scratch directory, the example upstream, the
@@ -133,6 +135,42 @@ print(json.dumps({"target": "propagation", "changes": changes,
                   "max_ms": round(took[-1], 2)}))
 PY
 
+# Sessions on /mcp: opening one on A (the initialize, with its insert into the database),
+# its first request on B (B finds it in the database and restores it), and the next one
+# on B (known there: no database).
+python3 - "${base[a]}" "${base[b]}" "$token" "$changes" >>"$out" <<'PY'
+import json, sys, time, urllib.request
+a, b, token, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+def post(base, body, session=None):
+    headers = {"Authorization": f"Bearer {token}", "content-type": "application/json",
+               "accept": "application/json, text/event-stream",
+               "mcp-protocol-version": "2025-11-25"}
+    if session:
+        headers["mcp-session-id"] = session
+    request = urllib.request.Request(f"{base}/mcp", method="POST", headers=headers,
+                                     data=json.dumps(body).encode())
+    start = time.monotonic()
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
+        return (time.monotonic() - start) * 1000, answer.headers.get("mcp-session-id")
+timings = {"open_on_a": [], "first_on_b": [], "next_on_b": []}
+listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+for _ in range(count):
+    took, session = post(a, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "bench", "version": "1"}}})
+    timings["open_on_a"].append(took)
+    post(a, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+    timings["first_on_b"].append(post(b, listing, session)[0])
+    timings["next_on_b"].append(post(b, listing, session)[0])
+summary = {"target": "sessions", "sessions": count}
+for name, values in timings.items():
+    values.sort()
+    summary[f"{name}_p50_ms"] = round(values[len(values) // 2], 2)
+    summary[f"{name}_p95_ms"] = round(values[int(len(values) * 0.95) - 1], 2)
+print(json.dumps(summary))
+PY
+
 python3 - "$out" "$(nproc)" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
@@ -152,4 +190,9 @@ for run in runs:
     if run.get("target") == "propagation":
         print(f"propagation over {run['changes']} changes (after the write was acknowledged): "
               f"p50 {run['p50_ms']} ms, p95 {run['p95_ms']} ms, max {run['max_ms']} ms")
+    if run.get("target") == "sessions":
+        print(f"/mcp sessions ({run['sessions']}), p50 / p95 ms: open on A "
+              f"{run['open_on_a_p50_ms']} / {run['open_on_a_p95_ms']}, first request on B "
+              f"{run['first_on_b_p50_ms']} / {run['first_on_b_p95_ms']}, next request on B "
+              f"{run['next_on_b_p50_ms']} / {run['next_on_b_p95_ms']}")
 PY
