@@ -4,7 +4,10 @@
 #   2. renders it with each (`helm template`) and validates every manifest against the
 #      Kubernetes API schemas (strict: unknown fields are errors) of the oldest version the
 #      chart supports (1.25) and of the newest one the validator knows;
-#   3. checks that values which must be refused are refused, with the chart's message.
+#   3. checks that values which must be refused are refused, with the chart's message;
+#   4. checks that values which must be accepted render as intended (a `[metrics]` table
+#      in `config` next to the metrics listener, which the chart sets through
+#      MCPGW_METRICS_LISTEN).
 # The rendered manifests are left in $OUT (default: a temporary directory, printed).
 #
 # Tools, installed on first use into $MCPGW_DEPLOY_TOOLS (a venv, default
@@ -167,14 +170,83 @@ refuse no-secret-key "set secrets.secretKey" 'secrets: {databaseUrl: "postgres:/
 refuse short-secret-key "base64 of 32 random bytes" 'secrets: {databaseUrl: "postgres://u:p@db/mcpgw", secretKey: "c2hvcnQ=", adminToken: "mcpgw_test_admin_token_not_secret"}'
 refuse short-admin-token "set secrets.adminToken" 'secrets: {databaseUrl: "postgres://u:p@db/mcpgw", secretKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", adminToken: "short"}'
 refuse short-admin-password "adminPassword must be 12" 'secrets: {databaseUrl: "postgres://u:p@db/mcpgw", secretKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", adminToken: "mcpgw_test_admin_token_not_secret", adminPassword: "short"}'
-refuse metrics-table-twice "has a \[metrics\] table" "$secrets
-config: |
-  [metrics]
-  retention_days = 7"
 refuse database-secret-without-key "database.existingSecret.key" "secrets: {existingSecret: shared}
 database: {existingSecret: {name: pg-app}}"
 refuse zero-drain "drainSeconds must be more than 0" "$secrets
 drainSeconds: 0"
+
+# --- 4: values that must render as intended ----------------------------------------
+# renders NAME VALUES-YAML LISTEN: renders VALUES-YAML and checks that the gateway
+# container gets MCPGW_METRICS_LISTEN=LISTEN (none when LISTEN is empty) with a matching
+# `metrics` port, and that mcpgw.toml is the `config` value, [metrics] table included.
+renders() {
+    local file="$out/render-$1.yaml" rendered="$out/render-$1.out.yaml" log="$out/render-$1.log"
+    printf '%s\n' "$2" >"$file"
+    if ! helm_do template "$file" "$newest_kube" "$rendered" >"$log" 2>&1; then
+        echo "  FAIL: $1 was refused:"
+        sed 's/^/    /' "$log"
+        status=1
+    elif ! "$py" - "$file" "$rendered" "$3" <<'EOF'
+import sys, yaml
+values_file, rendered, listen = sys.argv[1:4]
+values = yaml.safe_load(open(values_file)) or {}
+docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
+problems = []
+deployment = next(d for d in docs if d["kind"] == "Deployment")
+container = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "mcpgw")
+env = [e for e in container.get("env", []) if e["name"] == "MCPGW_METRICS_LISTEN"]
+ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+if listen:
+    if [e.get("value") for e in env] != [listen]:
+        problems.append(f"MCPGW_METRICS_LISTEN is {env}, expected {listen!r}")
+    if str(ports.get("metrics")) != listen.rsplit(":", 1)[1]:
+        problems.append(f"container ports {ports} have no metrics port {listen.rsplit(':', 1)[1]}")
+elif env or "metrics" in ports:
+    problems.append(f"listener off, but MCPGW_METRICS_LISTEN {env} / ports {ports}")
+configmap = next(d for d in docs if d["kind"] == "ConfigMap")
+toml = configmap["data"]["mcpgw.toml"]
+body = "\n".join(l for l in toml.splitlines() if not l.startswith("#")).strip()
+if body != (values.get("config") or "").strip():
+    problems.append(f"mcpgw.toml is not the `config` value:\n{toml}")
+try:
+    import tomllib
+    tomllib.loads(toml)
+except ImportError:
+    pass
+except Exception as e:
+    problems.append(f"mcpgw.toml is not valid TOML ({e}):\n{toml}")
+for p in problems:
+    print(f"    {p}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+EOF
+    then
+        echo "  FAIL: $1 did not render as intended ($rendered)"
+        status=1
+    else
+        echo "  rendered as intended: $1"
+    fi
+}
+echo "== values that must render as intended"
+renders metrics-table-with-listener "$secrets
+config: |
+  [metrics]
+  retention_days = 7
+  analytics = false" 0.0.0.0:9465
+renders metrics-table-with-listener-ipv6 "$secrets
+listenHost: \"::\"
+metrics: {listener: {port: 9100}}
+config: |
+  [gateway]
+  io_threads = 2
+
+  [metrics]
+  listen = \"127.0.0.1:9999\"
+  retention_days = 0" "[::]:9100"
+renders metrics-table-without-listener "$secrets
+metrics: {listener: {enabled: false}}
+config: |
+  [metrics]
+  retention_days = 30" ""
 
 if [[ $status -eq 0 ]]; then
     echo "all chart checks passed"

@@ -70,7 +70,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-HOST:PORT for a listen flag or config key, with an IPv6 host in brackets. Call with a
+HOST:PORT for a listen flag or variable, with an IPv6 host in brackets. Call with a
 dict: (dict "host" "0.0.0.0" "port" 7860).
 */}}
 {{- define "mcpgw.hostPort" -}}
@@ -83,19 +83,12 @@ dict: (dict "host" "0.0.0.0" "port" 7860).
 {{- end }}
 
 {{/*
-mcpgw.toml: the user's `config`, then the tables the chart manages. TOML puts every key
-after a [table] header into that table, so the chart's tables come last.
+mcpgw.toml: the user's `config`, as given. The chart adds no tables to it: what it sets
+itself (listen address, data directory, metrics listener, …) goes in flags and MCPGW_*
+variables, which win over the file.
 */}}
 {{- define "mcpgw.configToml" -}}
-{{- $parts := list }}
-{{- with .Values.config }}
-{{- $parts = append $parts (trim .) }}
-{{- end }}
-{{- if .Values.metrics.listener.enabled }}
-{{- $listen := include "mcpgw.hostPort" (dict "host" .Values.listenHost "port" .Values.metrics.listener.port) }}
-{{- $parts = append $parts (printf "# Written by the Helm chart (metrics.listener): GET /metrics without authentication\n# on a port of its own, for Prometheus inside the cluster.\n[metrics]\nlisten = %s" (quote $listen)) }}
-{{- end }}
-{{- join "\n\n" $parts }}
+{{- trim (toString (default "" .Values.config)) }}
 {{- end }}
 
 {{/* terminationGracePeriodSeconds: the value, else drain delay + drain + 10 s. */}}
@@ -138,9 +131,6 @@ with the fix in the message. Included by the Deployment, so that `helm install`,
   {{- if and .name (not .key) }}
     {{- fail "mcpgw: database.existingSecret.key must name the key that holds the PostgreSQL URL" }}
   {{- end }}
-{{- end }}
-{{- if and .Values.metrics.listener.enabled (regexMatch "(?m)^\\s*\\[\\s*metrics\\s*\\]" (toString .Values.config)) }}
-  {{- fail "mcpgw: `config` has a [metrics] table while metrics.listener.enabled is true, and the chart writes that table itself. Remove it from `config` (set MCPGW_METRICS_RETENTION_DAYS / MCPGW_ANALYTICS through extraEnv), or set metrics.listener.enabled=false." }}
 {{- end }}
 {{- if not (has (toString .Values.podAntiAffinity) (list "soft" "hard" "")) }}
   {{- fail "mcpgw: podAntiAffinity must be soft, hard or \"\"" }}
