@@ -106,9 +106,27 @@ async fn traffic_lands_in_the_tables_and_the_summary_agrees() {
         "{stdout}"
     );
 
-    // The Python gateway's own SQL reads the tables.
+    // The Python gateway's own SQL reads the tables (its samples are SQLite's SQL: on
+    // PostgreSQL the same rows are counted with psql).
     let database = dir.path().join("mcpgw.db");
-    if let Some(found) =
+    if let Some(database_url) = common::database::postgres_for(dir.path()).await {
+        let rows = |sql: &'static str| common::replicas::psql(&database_url, sql);
+        let timed = "SELECT COUNT(*), SUM(success), COUNT(DISTINCT client_name) \
+                     FROM tool_metrics WHERE tool_name = 'current_time_by_timezone'";
+        assert_eq!(
+            rows(timed).await,
+            "3|3|2",
+            "calls, successful, unique clients"
+        );
+        let auth = "SELECT COUNT(*) > 0 AND COUNT(*) = SUM(success) \
+                    FROM auth_metrics WHERE server = 'clock'";
+        assert_eq!(rows(auth).await, "t", "all authorised");
+        let stamps = "SELECT bool_and(timestamp::timestamptz <= now()) FROM tool_metrics";
+        assert_eq!(rows(stamps).await, "t", "timestamps parse");
+        let searches = "SELECT COUNT(*) FROM discovery_metrics \
+                        WHERE query = 'time' AND source = 'api'";
+        assert_ne!(rows(searches).await, "0", "the search is recorded");
+    } else if let Some(found) =
         common::run_python("analytics_rows.py", &[database.to_str().unwrap()]).await
     {
         let tools = found["tools"].as_array().unwrap();
@@ -173,7 +191,7 @@ async fn rows_older_than_the_retention_are_pruned_and_bad_settings_refused() {
     std::fs::create_dir_all(&data).unwrap();
     // Written straight into the database while no gateway runs: one row 100 days old,
     // one 10 days old.
-    let url = format!("sqlite://{}", data.join("mcpgw.db").display());
+    let url = common::database::url_for(&data).await;
     let store = mcpgw_store::connect(&url).await.unwrap();
     let row = |id: &str, days: i64| StoredRow {
         id: id.to_owned(),

@@ -61,7 +61,7 @@ async fn health_is_open_and_reports_the_registry() {
     let health = common::reply(gw.request("GET", "/health").send().await.unwrap()).await;
     assert_eq!(health.status, 200);
     assert_eq!(health.body["status"], "healthy");
-    assert_eq!(health.body["database"], "sqlite");
+    assert_eq!(health.body["database"], common::database::backend());
     assert_eq!(health.body["servers"]["total"], 0);
     assert!(health.body["version"].is_string());
     assert!(health.body["uptime_seconds"].is_u64());

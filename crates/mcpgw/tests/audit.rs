@@ -346,7 +346,7 @@ async fn records_older_than_the_retention_are_pruned() {
     std::fs::create_dir_all(&data).unwrap();
     // Written straight into the database while no gateway runs: one record 100 days
     // old, one 10 days old.
-    let url = format!("sqlite://{}", data.join("mcpgw.db").display());
+    let url = common::database::url_for(&data).await;
     let store = mcpgw_store::connect(&url).await.unwrap();
     let day = 86_400_000;
     let old = |id: &str, days: i64| AuditEntry {

@@ -155,7 +155,8 @@ async fn config_file_is_used_and_flags_override_it() {
         ),
     );
 
-    let (gw, log) = with_config(&data, &config).start_capturing().await;
+    // On the file's database in the PostgreSQL pass too: that is what is tested.
+    let (gw, log) = with_config(&data, &config).sqlite().start_capturing().await;
     assert!(!gw.url.ends_with(":1"), "--listen overrides the file");
     assert!(
         dir.path().join("file.db").is_file(),
@@ -183,7 +184,7 @@ async fn config_file_is_used_and_flags_override_it() {
     assert_eq!(count(&gw).await, 0, "the file's database is not used");
     stop(gw).await;
 
-    let gw = with_config(&data, &config).start().await;
+    let gw = with_config(&data, &config).sqlite().start().await;
     assert_eq!(count(&gw).await, 1, "back on the file's database");
     let kept = gw.api("GET", "/api/servers/kept", None).await;
     assert_eq!(kept.body["url"], url.as_str());
@@ -368,7 +369,7 @@ async fn health_reports_the_database_and_server_counts() {
     let health = common::reply(gw.request("GET", "/health").send().await.unwrap()).await;
     assert_eq!(health.status, 200, "{health:?}");
     assert_eq!(health.body["status"], "healthy");
-    assert_eq!(health.body["database"], "sqlite");
+    assert_eq!(health.body["database"], common::database::backend());
     assert_eq!(
         health.body["servers"],
         json!({"total": 2, "disabled": 1, "healthy": 0, "unhealthy": 1,

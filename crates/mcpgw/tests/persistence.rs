@@ -74,7 +74,7 @@ async fn survives_restart(launch: impl Fn() -> Launch, database: &str) {
 async fn sqlite_data_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    survives_restart(|| Launch::new(&data), "sqlite").await;
+    survives_restart(|| Launch::new(&data).sqlite(), "sqlite").await;
 }
 
 #[tokio::test]

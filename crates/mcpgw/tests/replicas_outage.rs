@@ -22,6 +22,8 @@ struct Seen {
     refused: Vec<u16>,
     /// Clock calls answered, and failed.
     calls: (usize, usize),
+    /// The first failed call's status and body, to say what went wrong.
+    first_failure: Option<(u16, String)>,
 }
 
 /// Registers servers through `gateway` until `stop`, recording what was acknowledged.
@@ -73,13 +75,19 @@ async fn call_load(
             common::stateless_meta(),
         )
         .await;
-        let ok = response.status() == 200 && response.text().await.unwrap().contains("UTC");
+        let status = response.status().as_u16();
+        let body = response
+            .text()
+            .await
+            .unwrap_or_else(|error| error.to_string());
+        let ok = status == 200 && body.contains("UTC");
         {
             let mut seen = seen.lock().unwrap();
             if ok {
                 seen.calls.0 += 1;
             } else {
                 seen.calls.1 += 1;
+                seen.first_failure.get_or_insert((status, body));
             }
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -160,6 +168,7 @@ async fn a_database_restart_under_load_loses_no_acknowledged_write() {
             acknowledged: seen.acknowledged.clone(),
             refused: seen.refused.clone(),
             calls: seen.calls,
+            first_failure: seen.first_failure.clone(),
         }
     };
     eprintln!(
@@ -181,7 +190,11 @@ async fn a_database_restart_under_load_loses_no_acknowledged_write() {
         calls_after.0 > calls_in_outage.0,
         "known servers are served while the database is away"
     );
-    assert_eq!(seen.calls.1, 0, "no call failed");
+    assert_eq!(
+        seen.calls.1, 0,
+        "no call failed; the first failure: {:?}",
+        seen.first_failure
+    );
     // Nothing acknowledged is lost, and both replicas know all of it.
     for index in 0..2 {
         let listed = replicas.at(index).api("GET", "/api/servers", None).await;

@@ -1,6 +1,6 @@
 //! Secrets at rest (issue 11): header and environment values, a URL's password and a peer
-//! registry's token are sealed in the database file (read raw here, WAL included) and in
-//! no log, yet reach the upstream they belong to, across restarts, after the key is
+//! registry's token are sealed in the database (the SQLite file read raw here, WAL
+//! included; on PostgreSQL its rows) and in no log, yet reach the upstream they belong to, across restarts, after the key is
 //! rotated, and after plaintext written by an older version is sealed at start.
 
 mod common;
@@ -120,23 +120,29 @@ async fn secrets_are_sealed_in_the_database_and_still_reach_their_server() {
     );
 
     // Plaintext an older version wrote is sealed at the next start.
-    let database = data.join("mcpgw.db");
-    let script = "import sqlite3, sys\n\
-        db = sqlite3.connect(sys.argv[1])\n\
-        db.execute(\"UPDATE servers SET headers_json = ? WHERE path = 'vault'\", \
-        ('{\"X-Api-Key\": \"' + sys.argv[2] + '\"}',))\n\
-        db.commit()\n\
-        db.execute('PRAGMA wal_checkpoint(TRUNCATE)')\n";
-    let status = std::process::Command::new("python3")
-        .args([
-            "-c",
-            script,
-            database.to_str().unwrap(),
-            "legacy-plaintext-0042",
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    if let Some(database_url) = common::database::postgres_for(&data).await {
+        let legacy = "UPDATE servers SET headers_json = \
+            '{\"X-Api-Key\": \"legacy-plaintext-0042\"}' WHERE path = 'vault'";
+        common::replicas::psql(&database_url, legacy).await;
+    } else {
+        let database = data.join("mcpgw.db");
+        let script = "import sqlite3, sys\n\
+            db = sqlite3.connect(sys.argv[1])\n\
+            db.execute(\"UPDATE servers SET headers_json = ? WHERE path = 'vault'\", \
+            ('{\"X-Api-Key\": \"' + sys.argv[2] + '\"}',))\n\
+            db.commit()\n\
+            db.execute('PRAGMA wal_checkpoint(TRUNCATE)')\n";
+        let status = std::process::Command::new("python3")
+            .args([
+                "-c",
+                script,
+                database.to_str().unwrap(),
+                "legacy-plaintext-0042",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
     assert!(contains(&everything_in(&data), "legacy-plaintext-0042"));
     let (gw, _) = start().await;
     assert_eq!(

@@ -6,6 +6,7 @@ pub mod access;
 pub mod agent;
 pub mod balancer;
 pub mod browser;
+pub mod database;
 pub mod faults;
 pub mod hostile;
 pub mod oidc;
@@ -57,6 +58,9 @@ pub struct Launch {
     pub admin_token_env: bool,
     /// The address to listen on (`127.0.0.1:0`: any free port).
     pub listen: String,
+    /// Stay on the database the gateway chooses itself (SQLite in the data dir, or what a
+    /// config file names) in the PostgreSQL pass too; see [`Launch::sqlite`].
+    pub sqlite: bool,
 }
 
 impl Launch {
@@ -72,7 +76,18 @@ impl Launch {
             ],
             admin_token_env: true,
             listen: "127.0.0.1:0".into(),
+            sqlite: false,
         }
+    }
+
+    /// Keeps the gateway on SQLite (or the database its config file names) in both passes,
+    /// for tests about SQLite itself or about how the database is chosen. Otherwise, in
+    /// the PostgreSQL pass, a gateway started without a database of its own
+    /// (`--database-url`, `MCPGW_DATABASE_URL`) runs on its data dir's PostgreSQL database
+    /// ([`database::postgres_for`]).
+    pub fn sqlite(mut self) -> Self {
+        self.sqlite = true;
+        self
     }
 
     /// Listens on `address` (a test that must know the URL before the start).
@@ -113,6 +128,17 @@ impl Launch {
             .data_dir
             .join(format!("gateway-{}.stderr", rand_suffix()));
         let stderr = std::fs::File::create(&log).unwrap();
+        let own_database = self.sqlite
+            || self.env.iter().any(|(key, _)| key == "MCPGW_DATABASE_URL")
+            || self
+                .args
+                .iter()
+                .any(|arg| arg.starts_with("--database-url"));
+        let pass_database = if own_database {
+            None
+        } else {
+            database::postgres_for(&self.data_dir).await
+        };
         let mut command = Command::new(binary());
         command
             .arg("serve")
@@ -132,6 +158,9 @@ impl Launch {
             .kill_on_drop(true);
         if self.admin_token_env {
             command.env("MCPGW_ADMIN_TOKEN", TOKEN);
+        }
+        if let Some(url) = pass_database {
+            command.env("MCPGW_DATABASE_URL", url);
         }
         let mut child = command.spawn().expect("start mcpgw");
         let stdout = child.stdout.take().unwrap();
@@ -595,10 +624,11 @@ pub fn http_server(path: &str, url: &str) -> Value {
     serde_json::json!({ "path": path, "name": path, "description": "test server", "url": url })
 }
 
-/// Every file directly in `dir`, as bytes, joined (a data directory: the database, its WAL,
-/// the logs), for tests that check what is written to disk.
+/// Everything a gateway on data directory `dir` stored, as bytes, joined: every file
+/// directly in it (the SQLite database, its WAL, the logs) and, in the PostgreSQL pass, its
+/// database's rows; for tests that check what is written to disk.
 pub fn files_in(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
+    let mut all = database::dump(dir);
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_file() {
