@@ -69,8 +69,10 @@ pub async fn live() -> Json<Value> {
     Json(json!({"status": "alive"}))
 }
 
-/// `GET /readyz`: 200 when this replica should get traffic (its database answers and it
-/// is not draining), else 503 with the reason.
+/// `GET /readyz`: 200 while this replica should get traffic, 503 once it is draining.
+/// The database's state is reported but does not decide: in an outage every replica still
+/// serves the servers it knows from memory, and taking all of them out of the load
+/// balancer at once would turn a degraded gateway into no gateway.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     if state.readiness.draining() {
         return (
@@ -78,13 +80,14 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             Json(json!({"status": "draining"})),
         );
     }
-    let reason = match tokio::time::timeout(READY_PING_TIMEOUT, state.registry.ping()).await {
-        Ok(Ok(())) => return (StatusCode::OK, Json(json!({"status": "ready"}))),
-        Ok(Err(error)) => error.to_string(),
-        Err(_) => format!("the database did not answer within {READY_PING_TIMEOUT:?}"),
+    let database = match tokio::time::timeout(READY_PING_TIMEOUT, state.registry.ping()).await {
+        Ok(Ok(())) => json!({"status": "ok"}),
+        Ok(Err(error)) => json!({"status": "unavailable", "reason": error.to_string()}),
+        Err(_) => json!({"status": "unavailable",
+            "reason": format!("no answer within {READY_PING_TIMEOUT:?}")}),
     };
     (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({"status": "unavailable", "reason": reason})),
+        StatusCode::OK,
+        Json(json!({"status": "ready", "database": database})),
     )
 }

@@ -47,19 +47,6 @@ pub struct Authenticator {
     anonymous_group: ArcSwapOption<String>,
 }
 
-/// A clone holds the issuers and anonymous group in force now; a later reconfiguration of
-/// either does not reach the other.
-impl Clone for Authenticator {
-    fn clone(&self) -> Self {
-        Authenticator {
-            admin: self.admin.clone(),
-            jwt: ArcSwapOption::new(self.jwt.load_full()),
-            tokens: self.tokens.clone(),
-            anonymous_group: ArcSwapOption::new(self.anonymous_group.load_full()),
-        }
-    }
-}
-
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
@@ -166,7 +153,7 @@ impl Authenticator {
         if let Some(tokens) = &self.tokens
             && jwt::unverified_issuer(token).as_deref() == Some(tokens.issuer())
         {
-            return tokens.verify(token, now());
+            return tokens.verify_fresh(token, now()).await;
         }
         // Held for this request: a reload meanwhile does not pull it away.
         let verifier = self.jwt.load_full();

@@ -27,6 +27,10 @@ const MAX_ID_BYTES: usize = 256;
 /// How often a session in use is marked as such in the directory (which forgets sessions
 /// unused for a day).
 const TOUCH_EVERY: Duration = Duration::from_secs(3600);
+/// Longest wait for the directory on a request's path (it answers in about a millisecond
+/// when the database is well): a database that is away costs a new session or a session
+/// new to this replica this long at most.
+const DIRECTORY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Server → session id → owner key ([`mcpgw_auth::Principal::owner`]); nested so that a
 /// request's lookup borrows its strings instead of building a key.
@@ -116,8 +120,11 @@ impl SessionOwners {
         owner: &str,
         unknown_passes: bool,
     ) -> Result<bool, GatewayError> {
-        if let Some(known) = self.known_owner(server, session) {
-            return Ok(known == owner);
+        match self.known_owner(server, session) {
+            Ok(Some(known)) => return Ok(known == owner),
+            Ok(None) => {}
+            // A poisoned map knows nothing it can vouch for.
+            Err(()) => return Ok(false),
         }
         let Some(directory) = &self.directory else {
             return Ok(unknown_passes);
@@ -125,10 +132,13 @@ impl SessionOwners {
         if session.len() > MAX_ID_BYTES {
             return Ok(false);
         }
-        let found = directory.find(server, session).await.map_err(|error| {
-            tracing::warn!(%error, "a session could not be looked up");
-            GatewayError::SessionsUnavailable
-        })?;
+        let found = tokio::time::timeout(DIRECTORY_TIMEOUT, directory.find(server, session))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {DIRECTORY_TIMEOUT:?}")))
+            .map_err(|error| {
+                tracing::warn!(%error, "a session could not be looked up");
+                GatewayError::SessionsUnavailable
+            })?;
         let Some(found) = found else {
             return Ok(false);
         };
@@ -144,8 +154,11 @@ impl SessionOwners {
         Ok(found.owner == owner)
     }
 
-    fn known_owner(&self, server: &str, session: &str) -> Option<String> {
-        self.inner.lock().ok()?.owner(server, session).cloned()
+    /// The owner this replica knows for `session` of `server`; `Err` if the map is
+    /// poisoned.
+    fn known_owner(&self, server: &str, session: &str) -> Result<Option<String>, ()> {
+        let owners = self.inner.lock().map_err(|_| ())?;
+        Ok(owners.owner(server, session).cloned())
     }
 
     /// Records that `owner` opened `session` of `server` (from `client`; restorable from
@@ -164,7 +177,12 @@ impl SessionOwners {
         }
         self.bind(server, session, owner, client);
         if let Some(directory) = &self.directory
-            && let Err(error) = directory.remember(server, session, owner, state).await
+            && let Err(error) = tokio::time::timeout(
+                DIRECTORY_TIMEOUT,
+                directory.remember(server, session, owner, state),
+            )
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {DIRECTORY_TIMEOUT:?}")))
         {
             tracing::warn!(%server, %error, "a session was not recorded: other replicas will not know it");
         }

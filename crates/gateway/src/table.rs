@@ -104,9 +104,10 @@ pub struct RoutingTable {
 
 /// How long the table routes with its last snapshot after a failed reload.
 const RELOAD_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
-/// Longest a request waits for a reload (a healthy database lists the servers in
-/// milliseconds); beyond it the request is routed with the last snapshot.
-const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Longest a request waits for a reload (a healthy database lists even thousands of
+/// servers well within it); beyond it the request is routed with the last snapshot and a
+/// warning is logged, so a registry too slow to list is seen, not silently stale.
+const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl RoutingTable {
     /// A table over `registry`, loaded now.
@@ -170,7 +171,6 @@ impl RoutingTable {
         Ok(found)
     }
 
-    /// The whole table as of the latest registry change.
     /// Whether a reload failed less than [`RELOAD_RETRY`] ago.
     fn waiting_to_retry(&self) -> bool {
         self.retry_at
@@ -180,6 +180,8 @@ impl RoutingTable {
             .is_some_and(|at| std::time::Instant::now() < at)
     }
 
+    /// The whole table as of the latest registry change (the last one read, while the
+    /// registry cannot be read).
     pub async fn fresh(&self) -> Result<Snapshot, RegistryError> {
         self.get("").await?;
         Ok(self.read().1)

@@ -27,6 +27,7 @@ mod search_cmd;
 mod secrets_cmd;
 mod semantic;
 mod serve;
+mod serve_args;
 mod server_cmd;
 mod session_directory;
 mod signals;

@@ -328,11 +328,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .context("cannot set up the aggregated endpoint")?;
+    // Cancelled when the drain starts: no new connections, event streams end. Everything
+    // else (following other replicas' changes, leases, sessions on /mcp) goes on until the
+    // open requests are done (`shutdown`), so that a draining replica still enforces a
+    // revocation made elsewhere and lets a call in flight on /mcp finish.
+    let draining = CancellationToken::new();
     let app = app::service(
         Arc::clone(&gateway),
         Arc::new(aggregate),
         api,
-        shutdown.clone(),
+        draining.clone(),
     );
     tracing::info!(
         %address,
@@ -353,7 +358,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings.io_threads,
         listener,
         app,
-        shutdown.clone(),
+        draining.clone(),
         abort.clone(),
     )?;
     signals.wait().await;
@@ -368,7 +373,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     tracing::info!(drain = ?settings.cluster.drain, "shutting down: no new connections; open ones may finish");
-    shutdown.cancel();
+    draining.cancel();
     let stopped = workers.join();
     tokio::pin!(stopped);
     if tokio::time::timeout(settings.cluster.drain, &mut stopped)
@@ -379,6 +384,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         abort.cancel();
         stopped.await;
     }
+    shutdown.cancel();
     if let Err(error) = checker.await {
         tracing::error!(%error, "the health checker had failed");
     }

@@ -13,6 +13,7 @@ pub struct ShutdownSignals {
 }
 
 impl ShutdownSignals {
+    /// Installs both handlers (before the gateway announces itself).
     pub fn install() -> anyhow::Result<Self> {
         #[cfg(unix)]
         {

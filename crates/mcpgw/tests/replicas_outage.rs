@@ -136,6 +136,16 @@ async fn a_database_restart_under_load_loses_no_acknowledged_write() {
     // writer was waiting for when the database went, its next write is refused.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let calls_in_outage = seen.lock().unwrap().calls;
+    // Still ready (nothing is taken out of rotation for the outage), and saying why not all is well.
+    for index in 0..2 {
+        let ready = replicas.at(index).api("GET", "/readyz", None).await;
+        assert_eq!(ready.status, 200, "{}", ready.body);
+        assert_eq!(
+            ready.body["database"]["status"], "unavailable",
+            "{}",
+            ready.body
+        );
+    }
     tokio::time::sleep(Duration::from_secs(9)).await;
     let calls_after = seen.lock().unwrap().calls;
     pg.start_again();

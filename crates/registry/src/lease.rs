@@ -6,9 +6,12 @@
 //! holder that dies (or loses the database) is replaced within `ttl + renew`. Work loops
 //! ask [`Lease::held`] before each round: an atomic read, no query. A holder that cannot
 //! renew stops saying it holds the lease before the lease can have expired, so two
-//! replicas never both believe they hold it (clocks are assumed to agree to well under a
-//! second, as NTP keeps them). On shutdown the lease is given back at once, so that
-//! another replica takes over without waiting for it to expire.
+//! replicas do not both start rounds (clocks are assumed to agree to well under a second,
+//! as NTP keeps them). A round already running when its replica lost the lease finishes,
+//! and may overlap the new holder's first round: the work guarded this way tolerates that
+//! (a check result is stored only for the definition it checked; deletions are
+//! idempotent). On shutdown the lease is given back at once, so that another replica
+//! takes over without waiting for it to expire.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +40,8 @@ pub trait LeaseStore: Send + Sync + 'static {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }
 
-/// How long a lease lasts and how often it is renewed.
+/// How long a lease lasts and how often it is renewed; `renew` must stay well under half
+/// of `ttl`, so that a holder notices a failed renewal before its lease expires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseTiming {
     /// How long a taken lease lasts without renewal: the longest a dead holder blocks.
@@ -126,6 +130,8 @@ struct Contender {
 }
 
 impl Contender {
+    /// Renews (or tries to take) the lease every period until `shutdown`, then gives it
+    /// back if held.
     async fn run(self, shutdown: CancellationToken) {
         let mut ticks = tokio::time::interval(self.timing.renew);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -177,6 +183,7 @@ impl Contender {
     }
 }
 
+/// `duration` in milliseconds, saturating.
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

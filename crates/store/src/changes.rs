@@ -29,6 +29,11 @@ use crate::connect::Backend;
 const CHANNEL: &str = "mcpgw_changes";
 /// Longest wait between attempts to reconnect the listener.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A listening connection that lasted less than this counts as a failure (something
+/// keeps closing it): the next attempt waits, instead of resyncing in a tight loop.
+const STABLE_FOR: Duration = Duration::from_secs(10);
+/// Longest wait for the listening connection to be made.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// News waiting for a slow subscriber; one that falls behind gets a resync instead.
 const BUFFER: usize = 64;
 
@@ -64,6 +69,7 @@ impl Topic {
         }
     }
 
+    /// The topic a notification names, if it is one of this version's.
     fn parse(name: &str) -> Option<Topic> {
         Topic::ALL.into_iter().find(|topic| topic.as_str() == name)
     }
@@ -89,11 +95,15 @@ pub struct ChangeBus {
     inner: Arc<Inner>,
 }
 
+/// What the clones of a bus share.
 struct Inner {
+    /// Where notifications are sent from.
     pool: AnyPool,
+    /// SQLite has nobody to notify.
     backend: Backend,
     /// This process's instance id: its own notifications come back and are ignored.
     origin: String,
+    /// News for this process's subscribers.
     local: broadcast::Sender<Topic>,
 }
 
@@ -195,20 +205,25 @@ impl ChangeBus {
     async fn listen(&self, url: &str) {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.listen_once(url).await {
-                Ok(()) => backoff = Duration::from_millis(100),
-                Err(error) => {
-                    tracing::warn!(%error, "change notifications interrupted; reconnecting");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                }
+            let started = tokio::time::Instant::now();
+            let ended = self.listen_once(url).await;
+            if let Err(error) = &ended {
+                tracing::warn!(%error, "change notifications interrupted; reconnecting");
             }
+            if ended.is_ok() && started.elapsed() >= STABLE_FOR {
+                backoff = Duration::from_millis(100);
+                continue;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
     /// One connection's worth of notifications: returns when it is lost.
     async fn listen_once(&self, url: &str) -> Result<(), sqlx::Error> {
-        let mut listener = PgListener::connect(url).await?;
+        let mut listener = tokio::time::timeout(CONNECT_TIMEOUT, PgListener::connect(url))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
         listener.listen(CHANNEL).await?;
         tracing::debug!("listening for other replicas' changes");
         // Whatever was announced while nobody listened is lost: read everything again.

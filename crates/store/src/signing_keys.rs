@@ -55,18 +55,31 @@ impl KeyStore for SqlStore {
         Ok(())
     }
 
-    async fn retire_signing_keys(
+    async fn rotate_signing_key(
         &self,
-        keep: &str,
+        key: &StoredKey,
         at: i64,
         dropped_before: i64,
     ) -> Result<(), String> {
+        let seed = self
+            .secrets()
+            .seal(&seed_context(&key.kid), &key.seed)
+            .map_err(|e| e.to_string())?;
         let mut transaction = self.pool().begin().await.map_err(|e| e.to_string())?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, seed, created_at, retired_at) VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(&key.kid)
+        .bind(seed)
+        .bind(key.created_at)
+        .execute(&mut *transaction)
+        .await
+        .map_err(|e| e.to_string())?;
         sqlx::query(
             "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid <> $2",
         )
         .bind(at)
-        .bind(keep)
+        .bind(&key.kid)
         .execute(&mut *transaction)
         .await
         .map_err(|e| e.to_string())?;

@@ -8,9 +8,11 @@
 //! `signing-keys.json`, are moved into the database at start (tokens they signed stay
 //! valid) and the file is deleted.
 //!
-//! Two replicas starting together on an empty database may each add a first key; both
-//! keys verify, and every replica signs with the same one: the newest active key, by
-//! creation time then id.
+//! Replicas starting together on an empty database all try to add the first key under one
+//! fixed id: one insert wins and every replica signs with it. A rotation adds its key and
+//! retires the others in one transaction, so two rotations at once leave one or both new
+//! keys active, never none (each sees the other's key only once it was committed, after
+//! the other's own retirement ran); every replica signs with the newest active key.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -52,11 +54,11 @@ pub trait KeyStore: Send + Sync {
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, String>;
     /// Adds `key` unless a key with its id exists.
     async fn add_signing_key(&self, key: &StoredKey) -> Result<(), String>;
-    /// Retires at `at` every active key but `keep`, and deletes the keys retired before
-    /// `dropped_before`.
-    async fn retire_signing_keys(
+    /// In one transaction: adds `key`, retires at `at` every other key active then, and
+    /// deletes the keys retired before `dropped_before`.
+    async fn rotate_signing_key(
         &self,
-        keep: &str,
+        key: &StoredKey,
         at: i64,
         dropped_before: i64,
     ) -> Result<(), String>;
@@ -92,12 +94,17 @@ impl Key {
     }
 
     fn generate(now: i64) -> Result<Key, VendingError> {
-        let mut seed = [0u8; 32];
-        rand::rng().fill_bytes(&mut seed);
         let mut id = [0u8; 8];
         rand::rng().fill_bytes(&mut id);
+        Key::generate_as(format!("mcpgw-{}", URL_SAFE_NO_PAD.encode(id)), now)
+    }
+
+    /// A new key with id `kid`.
+    fn generate_as(kid: String, now: i64) -> Result<Key, VendingError> {
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
         Key::from_stored(StoredKey {
-            kid: format!("mcpgw-{}", URL_SAFE_NO_PAD.encode(id)),
+            kid,
             seed: URL_SAFE_NO_PAD.encode(seed),
             created_at: now,
             retired_at: None,
@@ -113,6 +120,9 @@ pub struct SigningKeys {
     /// Newest first: the first active one signs.
     keys: RwLock<Vec<Key>>,
 }
+
+/// The id of the first key of a deployment.
+const FIRST_KID: &str = "mcpgw-first";
 
 /// The file older releases kept the keys in, inside the data directory.
 const LEGACY_FILE: &str = "signing-keys.json";
@@ -134,9 +144,19 @@ impl SigningKeys {
         };
         keys.reload().await?;
         if keys.active().is_err() {
-            let first = Key::generate(now)?;
+            // One fixed id: of replicas starting together, one insert wins.
+            let first = Key::generate_as(FIRST_KID.to_owned(), now)?;
             keys.store
                 .add_signing_key(&first.stored)
+                .await
+                .map_err(VendingError::Keys)?;
+            keys.reload().await?;
+        }
+        if keys.active().is_err() {
+            // The fixed id is taken by a retired key (keys deleted by hand): a new one.
+            let key = Key::generate(now)?;
+            keys.store
+                .add_signing_key(&key.stored)
                 .await
                 .map_err(VendingError::Keys)?;
             keys.reload().await?;
@@ -207,11 +227,7 @@ impl SigningKeys {
         let fresh = Key::generate(now)?;
         let kid = fresh.stored.kid.clone();
         self.store
-            .add_signing_key(&fresh.stored)
-            .await
-            .map_err(VendingError::Keys)?;
-        self.store
-            .retire_signing_keys(&kid, now, now - self.overlap)
+            .rotate_signing_key(&fresh.stored, now, now - self.overlap)
             .await
             .map_err(VendingError::Keys)?;
         self.reload().await?;

@@ -7,16 +7,16 @@
 //! and reloaded from the store, so that revocations made on another replica apply too.
 
 pub mod keys;
+mod verify;
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::error::AuthError;
 use crate::principal::{AuthMethod, Principal};
 use keys::SigningKeys;
 
@@ -130,6 +130,8 @@ pub struct TokenService {
     verified: crate::verified::VerifiedTokens,
     /// Told after a revocation or a rotation, so that other replicas hear of it.
     announce: Option<ChangeHook>,
+    /// When the keys were last read again for a token naming an unknown key (seconds).
+    keys_reloaded_at: std::sync::atomic::AtomicI64,
 }
 
 /// What changed in the state every replica keeps in memory.
@@ -164,6 +166,7 @@ impl TokenService {
             revoked: RwLock::new(HashSet::new()),
             verified: crate::verified::VerifiedTokens::default(),
             announce: None,
+            keys_reloaded_at: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -329,95 +332,6 @@ impl TokenService {
         Ok(Minted { token, record })
     }
 
-    /// Verifies one of the gateway's tokens (its `iss` is the gateway's).
-    pub fn verify(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
-        let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
-        if let Some((principal, _)) = self.verified.get(token, now) {
-            if let AuthMethod::GatewayToken { token_id, .. } = &principal.auth_method
-                && self.is_revoked(token_id)
-            {
-                return Err(reject("the token has been revoked"));
-            }
-            return Ok(principal);
-        }
-        let principal = self.verify_signed(token, now)?;
-        // Rotation clears the cache, so entries need no tag.
-        self.verified.put(token, &principal, now, 0);
-        Ok(principal)
-    }
-
-    /// Whether the token with id `id` is revoked (a poisoned list counts as yes).
-    fn is_revoked(&self, id: &str) -> bool {
-        self.revoked
-            .read()
-            .map(|revoked| revoked.contains(id))
-            .unwrap_or(true)
-    }
-
-    /// [`TokenService::verify`] without the cache: signature, claims, revocation.
-    fn verify_signed(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
-        let reject = |reason: &str| AuthError::Rejected(reason.to_owned());
-        let header = jsonwebtoken::decode_header(token).map_err(|_| reject("not a valid JWT"))?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(reject("the token's algorithm is not the gateway's"));
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.keys.verifying(kid, now))
-            .ok_or_else(|| {
-                reject("the gateway no longer accepts the key that signed this token")
-            })?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.leeway = 0;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "jti", "sub"]);
-        let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    reject("the token has expired")
-                }
-                _ => reject("the token is invalid"),
-            })?
-            .claims;
-        let id = claims["jti"].as_str().unwrap_or_default().to_owned();
-        if self.is_revoked(&id) {
-            return Err(reject("the token has been revoked"));
-        }
-        let strings = |name: &str| -> Vec<String> {
-            claims[name]
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        Ok(Principal {
-            subject: claims["sub"].as_str().unwrap_or_default().to_owned(),
-            is_admin: claims["mcpgw_admin"].as_bool() == Some(true),
-            groups: strings("groups"),
-            client_id: None,
-            username: None,
-            scopes: claims["scope"]
-                .as_str()
-                .map(|scope| scope.split_whitespace().map(str::to_owned).collect())
-                .unwrap_or_default(),
-            auth_method: AuthMethod::GatewayToken {
-                token_id: id,
-                owner: claims["mcpgw_owner"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            },
-            expires_at: claims["exp"].as_i64(),
-        })
-    }
-
     /// Tokens `by` may see: its own, or everyone's for an admin.
     pub async fn list(&self, by: &Principal) -> Result<Vec<TokenRecord>, VendingError> {
         if by.auth_method == AuthMethod::Anonymous {
@@ -437,6 +351,9 @@ impl TokenService {
         for id in &live {
             self.mark_revoked(id, now).await?;
         }
+        if !live.is_empty() {
+            self.announce(TokenChange::Revocations);
+        }
         Ok(live.len())
     }
 
@@ -450,7 +367,6 @@ impl TokenService {
             .write()
             .map_err(|_| VendingError::Poisoned)?
             .insert(id.to_owned());
-        self.announce(TokenChange::Revocations);
         Ok(())
     }
 
@@ -485,6 +401,7 @@ impl TokenService {
             })
             .ok_or_else(|| VendingError::NotFound(id.to_owned()))?;
         self.mark_revoked(id, now).await?;
+        self.announce(TokenChange::Revocations);
         Ok(TokenRecord {
             revoked_at: record.revoked_at.or(Some(now)),
             ..record

@@ -38,13 +38,14 @@ impl TokenStore for Memory {
     }
 }
 
-/// Signing keys in memory.
+/// Signing keys in memory, counting how often they are read.
 #[derive(Default)]
-struct Keys(Mutex<Vec<keys::StoredKey>>);
+struct Keys(Mutex<Vec<keys::StoredKey>>, std::sync::atomic::AtomicUsize);
 
 #[async_trait]
 impl keys::KeyStore for Keys {
     async fn signing_keys(&self) -> Result<Vec<keys::StoredKey>, String> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self.0.lock().unwrap().clone())
     }
     async fn add_signing_key(&self, key: &keys::StoredKey) -> Result<(), String> {
@@ -54,16 +55,17 @@ impl keys::KeyStore for Keys {
         }
         Ok(())
     }
-    async fn retire_signing_keys(
+    async fn rotate_signing_key(
         &self,
-        keep: &str,
+        key: &keys::StoredKey,
         at: i64,
         dropped_before: i64,
     ) -> Result<(), String> {
         let mut keys = self.0.lock().unwrap();
-        for key in keys.iter_mut().filter(|k| k.kid != keep) {
-            key.retired_at.get_or_insert(at);
+        for other in keys.iter_mut() {
+            other.retired_at.get_or_insert(at);
         }
+        keys.push(key.clone());
         keys.retain(|k| k.retired_at.is_none_or(|r| r >= dropped_before));
         Ok(())
     }
@@ -187,7 +189,26 @@ async fn keys_of_an_older_release_move_into_the_store_and_keep_their_tokens_vali
         .mint(&Principal::admin(), MintRequest::default(), now)
         .await
         .unwrap();
-    assert!(there.verify(&fresh.token, now).is_err());
-    there.reload_keys().await.unwrap();
-    assert!(there.verify(&fresh.token, now).is_ok());
+    assert!(
+        there.verify(&fresh.token, now).is_err(),
+        "not before it reads them"
+    );
+    // A token naming a key it does not know makes it read the keys again (the
+    // notification of the rotation may be late, or lost).
+    assert!(there.verify_fresh(&fresh.token, now).await.is_ok());
+    // Made-up key ids read the database at most every two seconds.
+    let forged = format!("eyJhbGciOiJFZERTQSIsImtpZCI6Im1hZGUtdXAifQ.{}", "e30.c2ln");
+    let reads = store.1.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(there.verify_fresh(&forged, now).await.is_err());
+    assert!(there.verify_fresh(&forged, now + 1).await.is_err());
+    assert_eq!(
+        store.1.load(std::sync::atomic::Ordering::Relaxed),
+        reads,
+        "no read for made-up keys within two seconds of the last"
+    );
+    assert!(there.verify_fresh(&forged, now + 2).await.is_err());
+    assert_eq!(
+        store.1.load(std::sync::atomic::Ordering::Relaxed),
+        reads + 1
+    );
 }

@@ -360,12 +360,18 @@ fn message_span(
     span
 }
 
+/// Largest `initialize` kept for restoring a session elsewhere (real clients send well
+/// under 2 KiB): a larger one is not stored, and that session works on its own replica
+/// only (elsewhere it gets 404 and the client starts anew).
+const MAX_RESTORABLE_BYTES: usize = 16 * 1024;
+
 /// The state another replica restores a session from (rmcp's `SessionState`): the
-/// `initialize` request's parameters as the client sent them.
+/// `initialize` request's parameters as the client sent them, if they are small enough.
 fn restorable_state(initialize: &[u8]) -> Option<String> {
     let request: serde_json::Value = serde_json::from_slice(initialize).ok()?;
     let params = request.get("params")?;
-    Some(serde_json::json!({ "initialize_params": params }).to_string())
+    let state = serde_json::json!({ "initialize_params": params }).to_string();
+    (state.len() <= MAX_RESTORABLE_BYTES).then_some(state)
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {

@@ -67,13 +67,12 @@ pub async fn signing_keys_are_sealed_shared_and_retired(store: SqlStore) {
     let store = store.with_keyring(keyring);
     let empty = tempfile::tempdir().unwrap();
     let now = 1_800_000_000;
-    // Two replicas starting on one database sign with the same key.
-    let first = SigningKeys::load(Arc::new(store.clone()), empty.path(), 3600, now)
-        .await
-        .unwrap();
-    let second = SigningKeys::load(Arc::new(store.clone()), empty.path(), 3600, now)
-        .await
-        .unwrap();
+    // Replicas starting together on one database sign with the same key.
+    let (first, second) = tokio::join!(
+        SigningKeys::load(Arc::new(store.clone()), empty.path(), 3600, now),
+        SigningKeys::load(Arc::new(store.clone()), empty.path(), 3600, now),
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
     let kid = first.active().unwrap().0;
     assert_eq!(second.active().unwrap().0, kid);
     let stored = store.signing_keys().await.unwrap();
@@ -106,6 +105,23 @@ pub async fn signing_keys_are_sealed_shared_and_retired(store: SqlStore) {
         .collect();
     assert!(!kids.contains(&kid), "{kids:?}");
     assert!(kids.contains(&rotated));
+
+    // Two rotations at once: a key stays active, never none, and both sign with the same.
+    let (a, b) = tokio::join!(first.rotate(now + 5000), second.rotate(now + 5000));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let active: Vec<String> = store
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|key| key.retired_at.is_none())
+        .map(|key| key.kid)
+        .collect();
+    assert!(!active.is_empty(), "{a} {b}: none active");
+    first.reload().await.unwrap();
+    second.reload().await.unwrap();
+    assert_eq!(first.active().unwrap().0, second.active().unwrap().0);
+    assert!(active.contains(&first.active().unwrap().0));
 
     // A seed copied to another key's row does not open.
     let copy = StoredKey {
