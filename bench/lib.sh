@@ -2,6 +2,15 @@
 # waiting for the line that says where they listen. The caller sets `work` (a scratch
 # directory) and `pids` (an array; its cleanup stops every pid in it).
 
+# The release binaries the benchmarks run, in $bin; built first unless BENCH_SKIP_BUILD.
+target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/mcpgw-target}
+bin=$target_dir/release
+build_release() {
+    if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
+        CARGO_TARGET_DIR=$target_dir cargo build --release -p mcpgw -p mcpgw-bench
+    fi
+}
+
 # start NAME COMMAND...: runs COMMAND in the background, output in $work/NAME.{out,err}.
 start() {
     local name=$1

@@ -28,11 +28,9 @@ warmup=${BENCH_WARMUP:-1}
 concurrency=${BENCH_CONCURRENCY:-32}
 changes=${BENCH_CHANGES:-50}
 out=${BENCH_OUT:-$repo/bench/results/replicas.jsonl}
-target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/mcpgw-target}
-bin=$target_dir/release
-if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
-    CARGO_TARGET_DIR=$target_dir cargo build --release -p mcpgw -p mcpgw-bench
-fi
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+build_release
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mcpgw-replicas.XXXXXX")
 pids=()
@@ -61,9 +59,6 @@ as_pg "$pg_bin/initdb" -D "$work/pg" -U mcpgw --auth=trust -E UTF8 >/dev/null
 as_pg "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $work" start >/dev/null
 database="postgres://mcpgw@127.0.0.1:$pg_port/postgres"
-
-# shellcheck source=bench/lib.sh
-source "$repo/bench/lib.sh"
 
 start upstream "$bin/mcpgw" example-server toolbox --listen 127.0.0.1:0 --stateless
 upstream_url=$(listening_url upstream "listening on ")

@@ -53,12 +53,10 @@ admin | restricted) ;;
     ;;
 esac
 out=${BENCH_OUT:-$repo/bench/results/latest.json}
-target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/mcpgw-target}
-bin=$target_dir/release
 
-if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
-    CARGO_TARGET_DIR=$target_dir cargo build --release -p mcpgw -p mcpgw-bench
-fi
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+build_release
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mcpgw-bench.XXXXXX")
 pids=()
@@ -76,9 +74,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# shellcheck source=bench/lib.sh
-source "$repo/bench/lib.sh"
 
 # The upstream: the stateless toolbox example server.
 start upstream "$bin/mcpgw" example-server toolbox --listen 127.0.0.1:0 --stateless
