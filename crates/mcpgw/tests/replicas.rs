@@ -135,7 +135,10 @@ async fn background_work_is_done_once_and_taken_over_when_its_replica_dies() {
         return;
     };
     let upstream = common::upstreams::example("currenttime", true).await;
-    let mut replicas = Replicas::start(2, &database, |launch| launch).await;
+    let mut replicas = Replicas::start(2, &database, |launch| {
+        launch.env("MCPGW_HEALTH_TIMEOUT", "60")
+    })
+    .await;
     let pids = [replicas.at(0).pid(), replicas.at(1).pid()];
     let holder_of = |holder: &str| {
         pids.iter()
@@ -156,8 +159,35 @@ async fn background_work_is_done_once_and_taken_over_when_its_replica_dies() {
         .register_healthy(http_server("box", &upstream.url))
         .await;
 
-    // The checking replica dies (SIGKILL: it cannot give the lease back).
+    // A server whose checks hang (for the minute the check timeout allows), registered
+    // through the checking replica: every connection to it is that replica's. The replica
+    // is killed while one is in flight (SIGKILL: it cannot give the lease back), and the
+    // check ends with it, long before its timeout could have ended it.
+    let stuck = common::faults::start(common::faults::Fault::Silent).await;
+    let registered = replicas
+        .at(checker)
+        .api(
+            "POST",
+            "/api/servers",
+            Some(http_server("stuck", &stuck.url)),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let open = || stuck.open.load(std::sync::atomic::Ordering::SeqCst);
+    until("a check in flight", Duration::from_secs(30), || async {
+        open() > 0
+    })
+    .await;
+    // The upstream of `box` goes away now: only a round after the takeover can notice
+    // (the dying replica's rounds wait for the stuck check).
+    drop(upstream);
     replicas.kill(checker).await;
+    until(
+        "the check died with its replica",
+        Duration::from_secs(10),
+        || async { open() == 0 },
+    )
+    .await;
     let took = until("lease taken over", Duration::from_secs(30), || async {
         lease_holder(&database, "health-checks")
             .await
@@ -166,8 +196,7 @@ async fn background_work_is_done_once_and_taken_over_when_its_replica_dies() {
     .await;
     eprintln!("health checks taken over after {took:?}");
 
-    // The survivor checks now: the upstream going away is noticed.
-    drop(upstream);
+    // The survivor checks now: the upstream gone is noticed.
     replicas
         .at(other)
         .wait_for_server("box", Duration::from_secs(30), |server| {

@@ -26,6 +26,8 @@ pub struct FaultServer {
     pub url: String,
     /// Connections closed by the peer while a [`Fault::Silent`] server held them.
     pub closed_by_peer: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Connections a [`Fault::Silent`] server holds now (a check in flight).
+    pub open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -49,16 +51,20 @@ pub async fn start(fault: Fault) -> FaultServer {
     let url = format!("http://{}/mcp", listener.local_addr().unwrap());
     let closed_by_peer = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = closed_by_peer.clone();
+    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let holding = open.clone();
     let task = tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut buffer = vec![0u8; 64 * 1024];
             let _ = socket.read(&mut buffer).await;
             if matches!(fault, Fault::Silent) {
-                let counter = counter.clone();
+                let (counter, holding) = (counter.clone(), holding.clone());
+                holding.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 tokio::spawn(async move {
                     // Nothing is ever sent; a read of 0 bytes means the peer hung up.
                     while matches!(socket.read(&mut buffer).await, Ok(n) if n > 0) {}
+                    holding.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                     counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 });
                 continue;
@@ -87,6 +93,7 @@ pub async fn start(fault: Fault) -> FaultServer {
     FaultServer {
         url,
         closed_by_peer,
+        open,
         task,
     }
 }
