@@ -22,7 +22,20 @@ struct Nginx {
 }
 
 impl Drop for Nginx {
+    /// A graceful stop (SIGTERM to the master, which stops its workers): killing the master
+    /// alone would leave its workers running.
     fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            for _ in 0..100 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.start_kill();
     }
 }
