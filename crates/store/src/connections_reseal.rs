@@ -4,6 +4,7 @@
 use mcpgw_registry::StoreError;
 
 use crate::SqlStore;
+use crate::reseal::SealedColumn;
 use crate::rows::{get, unavailable};
 use crate::secrets::connection_context;
 
@@ -62,37 +63,15 @@ impl SqlStore {
     /// Seals again the client secrets of the gateway's registrations not sealed with the
     /// active key.
     async fn reseal_registrations(&self) -> Result<u64, StoreError> {
-        let rows = sqlx::query(
-            "SELECT provider, issuer, client_secret FROM egress_registrations \
-             WHERE client_secret IS NOT NULL",
-        )
-        .fetch_all(self.pool())
+        self.reseal_column(SealedColumn {
+            table: "egress_registrations",
+            keys: &["provider", "issuer"],
+            column: "client_secret",
+            context: &|keys| match keys {
+                [provider, issuer] => connection_context("client_secret", provider, issuer),
+                _ => String::new(),
+            },
+        })
         .await
-        .map_err(unavailable)?;
-        let secrets = self.secrets();
-        let mut changed = 0;
-        for row in &rows {
-            let provider: String = get(row, "provider")?;
-            let issuer: String = get(row, "issuer")?;
-            let stored: String = get(row, "client_secret")?;
-            if !secrets.needs_sealing(&stored) {
-                continue;
-            }
-            let context = connection_context("client_secret", &provider, &issuer);
-            let sealed = secrets.reseal(&context, &stored)?;
-            let updated = sqlx::query(
-                "UPDATE egress_registrations SET client_secret = $1 WHERE provider = $2 \
-                 AND issuer = $3 AND client_secret = $4",
-            )
-            .bind(sealed)
-            .bind(&provider)
-            .bind(&issuer)
-            .bind(&stored)
-            .execute(self.pool())
-            .await
-            .map_err(unavailable)?;
-            changed += updated.rows_affected();
-        }
-        Ok(changed)
     }
 }

@@ -93,30 +93,80 @@ impl SqlStore {
     }
 
     async fn reseal_sources(&self) -> Result<u64, StoreError> {
-        let rows = sqlx::query("SELECT name, token FROM registry_sources WHERE token IS NOT NULL")
+        self.reseal_column(SealedColumn {
+            table: "registry_sources",
+            keys: &["name"],
+            column: "token",
+            context: &|_| SOURCE_TOKEN.to_owned(),
+        })
+        .await
+    }
+
+    /// Seals again, row by row, the values of one sealed column not sealed with the active
+    /// key; a row whose value changed since it was read is left alone. Returns how many
+    /// rows changed.
+    pub(crate) async fn reseal_column(&self, sealed: SealedColumn<'_>) -> Result<u64, StoreError> {
+        let SealedColumn {
+            table,
+            keys,
+            column,
+            context,
+        } = sealed;
+        let select = format!(
+            "SELECT {}, {column} FROM {table} WHERE {column} IS NOT NULL",
+            keys.join(", ")
+        );
+        let matches: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| format!("{key} = ${}", index + 2))
+            .collect();
+        let update = format!(
+            "UPDATE {table} SET {column} = $1 WHERE {} AND {column} = ${}",
+            matches.join(" AND "),
+            keys.len() + 2
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(select))
             .fetch_all(self.pool())
             .await
             .map_err(unavailable)?;
         let secrets = self.secrets();
         let mut changed = 0;
         for row in &rows {
-            let name: String = get(row, "name")?;
-            let token: String = get(row, "token")?;
-            if !secrets.needs_sealing(&token) {
+            let stored: String = get(row, column)?;
+            if !secrets.needs_sealing(&stored) {
                 continue;
             }
-            let sealed = secrets.reseal(SOURCE_TOKEN, &token)?;
-            let result = sqlx::query(
-                "UPDATE registry_sources SET token = $1 WHERE name = $2 AND token = $3",
-            )
-            .bind(sealed)
-            .bind(&name)
-            .bind(&token)
-            .execute(self.pool())
-            .await
-            .map_err(unavailable)?;
-            changed += result.rows_affected();
+            let key_values = keys
+                .iter()
+                .map(|key| get::<String>(row, key))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(update.as_str()))
+                .bind(secrets.reseal(&context(&key_values), &stored)?);
+            for value in &key_values {
+                query = query.bind(value);
+            }
+            changed += query
+                .bind(&stored)
+                .execute(self.pool())
+                .await
+                .map_err(unavailable)?
+                .rows_affected();
         }
         Ok(changed)
     }
+}
+
+/// A sealed text column: its table, the columns that name a row, and the context each
+/// row's value is sealed for (given those columns' values, in order). Names are this
+/// crate's constants, never input.
+pub(crate) struct SealedColumn<'a> {
+    /// The table.
+    pub(crate) table: &'static str,
+    /// The columns that identify a row (text).
+    pub(crate) keys: &'static [&'static str],
+    /// The sealed column (text, nullable).
+    pub(crate) column: &'static str,
+    /// The sealing context of a row, from its key values.
+    pub(crate) context: &'a dyn Fn(&[String]) -> String,
 }

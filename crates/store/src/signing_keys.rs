@@ -7,7 +7,8 @@ use mcpgw_auth::vending::keys::{KeyStore, StoredKey};
 use mcpgw_registry::StoreError;
 
 use crate::SqlStore;
-use crate::rows::{get, unavailable};
+use crate::reseal::SealedColumn;
+use crate::rows::get;
 
 /// The context a key's seed is sealed for.
 fn seed_context(kid: &str) -> String {
@@ -95,28 +96,12 @@ impl KeyStore for SqlStore {
 impl SqlStore {
     /// Seals again, with the active key, the seeds sealed with an older one.
     pub(crate) async fn reseal_signing_keys(&self) -> Result<u64, StoreError> {
-        let rows = sqlx::query("SELECT kid, seed FROM signing_keys")
-            .fetch_all(self.pool())
-            .await
-            .map_err(unavailable)?;
-        let mut changed = 0;
-        for row in &rows {
-            let kid: String = get(row, "kid")?;
-            let seed: String = get(row, "seed")?;
-            if !self.secrets().needs_sealing(&seed) {
-                continue;
-            }
-            let resealed = self.secrets().reseal(&seed_context(&kid), &seed)?;
-            changed +=
-                sqlx::query("UPDATE signing_keys SET seed = $1 WHERE kid = $2 AND seed = $3")
-                    .bind(resealed)
-                    .bind(&kid)
-                    .bind(&seed)
-                    .execute(self.pool())
-                    .await
-                    .map_err(unavailable)?
-                    .rows_affected();
-        }
-        Ok(changed)
+        self.reseal_column(SealedColumn {
+            table: "signing_keys",
+            keys: &["kid"],
+            column: "seed",
+            context: &|keys| seed_context(keys.first().map_or("", String::as_str)),
+        })
+        .await
     }
 }

@@ -123,6 +123,35 @@ pub async fn signing_keys_are_sealed_shared_and_retired(store: SqlStore) {
     assert_eq!(first.active().unwrap().0, second.active().unwrap().0);
     assert!(active.contains(&first.active().unwrap().0));
 
+    // A new secrets key: the seeds are sealed again with it, and still sign.
+    let rotated_keyring = Arc::new(Keyring::from_keys(&[vec![3u8; 32], vec![4u8; 32]]).unwrap());
+    let rotated = store.clone().with_keyring(Arc::clone(&rotated_keyring));
+    let before: Vec<String> = sqlx::query("SELECT seed FROM signing_keys")
+        .fetch_all(store.pool_for_tests())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("seed"))
+        .collect();
+    assert!(rotated.seal_stored_secrets().await.unwrap() >= before.len() as u64);
+    let after: Vec<String> = sqlx::query("SELECT seed FROM signing_keys")
+        .fetch_all(store.pool_for_tests())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("seed"))
+        .collect();
+    let active_id = rotated_keyring.active_id().to_owned();
+    assert!(
+        after.iter().all(|seed| seed.contains(&active_id)),
+        "{after:?}"
+    );
+    let reloaded = SigningKeys::load(Arc::new(rotated.clone()), empty.path(), 3600, now)
+        .await
+        .unwrap();
+    assert_eq!(reloaded.active().unwrap().0, first.active().unwrap().0);
+    let store = rotated;
+
     // A seed copied to another key's row does not open.
     let copy = StoredKey {
         kid: "mcpgw-copy".into(),
