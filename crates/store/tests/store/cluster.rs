@@ -126,21 +126,9 @@ pub async fn signing_keys_are_sealed_shared_and_retired(store: SqlStore) {
     // A new secrets key: the seeds are sealed again with it, and still sign.
     let rotated_keyring = Arc::new(Keyring::from_keys(&[vec![3u8; 32], vec![4u8; 32]]).unwrap());
     let rotated = store.clone().with_keyring(Arc::clone(&rotated_keyring));
-    let before: Vec<String> = sqlx::query("SELECT seed FROM signing_keys")
-        .fetch_all(store.pool_for_tests())
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get("seed"))
-        .collect();
+    let before = stored_seeds(&store).await;
     assert!(rotated.seal_stored_secrets().await.unwrap() >= before.len() as u64);
-    let after: Vec<String> = sqlx::query("SELECT seed FROM signing_keys")
-        .fetch_all(store.pool_for_tests())
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get("seed"))
-        .collect();
+    let after = stored_seeds(&store).await;
     let active_id = rotated_keyring.active_id().to_owned();
     assert!(
         after.iter().all(|seed| seed.contains(&active_id)),
@@ -200,6 +188,17 @@ pub async fn changes_reach_the_other_instances(store: SqlStore) {
     }
     stop.cancel();
     listening.await.unwrap();
+}
+
+/// The seeds as stored (sealed).
+async fn stored_seeds(store: &SqlStore) -> Vec<String> {
+    sqlx::query("SELECT seed FROM signing_keys")
+        .fetch_all(store.pool_for_tests())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get("seed"))
+        .collect()
 }
 
 /// The URL the store was opened with (the test harness does not keep it).
