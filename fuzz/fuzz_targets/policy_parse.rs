@@ -6,7 +6,7 @@
 //! So: parsing must return, never panic or hang; an error must name a real place; and a
 //! policy that parsed must survive every decision function (`scopes_of`, `decide`,
 //! `decide_server_access`, `decide_ui`, `tool_filter`, `lint`) asked about names taken
-//! from the file itself, with the relations checked in `mcpgw_policy_fuzz::exercise`.
+//! from the file itself, with the relations checked in `mcpgw_fuzz::policy::exercise`.
 //!
 //! Bytes that are not UTF-8 are read lossily (as a file read with replacement characters
 //! would be), so that no input is wasted.
@@ -14,8 +14,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mcpgw_fuzz::policy::{check_error, exercise, words};
 use mcpgw_policy::Policy;
-use mcpgw_policy_fuzz::{check_error, exercise, words};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

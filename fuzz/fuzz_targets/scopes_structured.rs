@@ -10,14 +10,14 @@
 //! - an exact server + exact tool or method listed in an entry, with no `deny` in the
 //!   caller's entries for that server, is allowed; an exact name under `deny` is refused;
 //! - `lint` warns once per entry without a server;
-//! - and every relation of `mcpgw_policy_fuzz::exercise`.
+//! - and every relation of `mcpgw_fuzz::policy::exercise`.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use mcpgw_fuzz::policy::exercise;
 use mcpgw_policy::{Caller, Policy, Request};
-use mcpgw_policy_fuzz::exercise;
 
 /// Names people write, so that patterns and requests meet.
 const POOL: &[&str] = &[

@@ -63,6 +63,16 @@ pub async fn require_principal(
         }
         _ => state.auth.authenticate(headers).await?,
     };
+    if let Err(seconds) = (state.admit)(&principal) {
+        return Err(ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("rate limit reached: retry in {seconds}s"),
+            )
+        });
+    }
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }

@@ -53,6 +53,9 @@ impl From<RegistryError> for ApiError {
             ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::InsufficientStorage => {
+                (StatusCode::INSUFFICIENT_STORAGE, "insufficient_storage")
+            }
             ErrorKind::Upstream => (StatusCode::BAD_GATEWAY, "upstream_failed"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
@@ -131,4 +134,18 @@ pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri
         "method_not_allowed",
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_database_disk_is_507_with_a_plain_message() {
+        let error = ApiError::from(RegistryError::Store(mcpgw_registry::StoreError::Full));
+        assert_eq!(error.status, StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(error.code, "insufficient_storage");
+        assert!(error.message.contains("disk is full"), "{}", error.message);
+        assert!(!error.message.contains("code:"), "no database internals");
+    }
 }

@@ -25,6 +25,7 @@ mod client_setup;
 mod connections;
 mod discovery;
 mod error;
+pub(crate) mod findings;
 mod health;
 mod health_ws;
 mod import;
@@ -100,7 +101,13 @@ pub struct AppState {
     pub connections: Option<Arc<mcpgw_auth::egress::user::UserConnections>>,
     /// Whether this replica is draining (`/readyz`).
     pub readiness: Readiness,
+    /// Takes one request from the principal's rate budget (shared with the MCP routes),
+    /// or says in how many seconds to come back.
+    pub admit: Admit,
 }
+
+/// A principal's request rate budget: `Err(seconds)` when it is spent.
+pub type Admit = Arc<dyn Fn(&mcpgw_auth::Principal) -> Result<(), u64> + Send + Sync>;
 
 /// Given a server's path, its tools' names on the aggregated endpoint as (tool, exposed
 /// name) pairs; empty when none of its tools is offered there (disabled, unhealthy).
@@ -120,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/servers/{path}/toggle", post(servers::toggle))
         .route("/api/servers/{path}/tools", get(servers::tools))
         .route("/api/servers/{path}/refresh", post(servers::refresh))
+        .route("/api/servers/{path}/findings", get(findings::findings))
+        .route("/api/servers/{path}/security-scan", get(findings::findings))
+        .route("/api/servers/{path}/rescan", post(findings::rescan))
+        .route("/api/servers/{path}/approve", post(findings::approve))
         .route("/api/server_details/{*path}", get(legacy::server_details))
         .route("/api/tools/{*path}", get(legacy::tools))
         .route("/api/refresh/{*path}", post(legacy::refresh))

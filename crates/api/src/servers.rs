@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::access::{Access, authorized_server};
 use crate::body::{body_bytes, is_form, parse_form, parse_json};
 use crate::error::ServerPath;
+use crate::findings::summary_json;
 use crate::legacy::input_from_form;
 use crate::view::{server_json, tools_json};
 use crate::{ApiError, AppState};
@@ -29,9 +30,14 @@ pub async fn list(
     let access = Access::of(&state, &principal);
     access.authorize(UiAction::List, None)?;
     let servers = access.listable(state.registry.list().await?);
+    let scans = state.registry.scan_summaries().await?;
     let items: Vec<Value> = servers
         .into_iter()
-        .map(|server| server_json(&access.shown(server)))
+        .map(|server| {
+            let mut item = server_json(&access.shown(server));
+            item["scan"] = summary_json(scans.get(item["path"].as_str().unwrap_or_default()));
+            item
+        })
         .collect();
     Ok(Json(json!({ "servers": items, "count": items.len() })))
 }
@@ -83,7 +89,10 @@ pub async fn show(
     ServerPath(path): ServerPath,
 ) -> Result<Json<Value>, ApiError> {
     let (server, _) = authorized_server(&state, &principal, &path, UiAction::List).await?;
-    Ok(Json(server_json(&server)))
+    let scans = state.registry.scan_summaries().await?;
+    let mut body = server_json(&server);
+    body["scan"] = summary_json(scans.get(&server.path));
+    Ok(Json(body))
 }
 
 /// `PUT|PATCH /api/servers/{path}`: changes the fields present in the body

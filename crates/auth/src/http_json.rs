@@ -29,3 +29,17 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     }
     serde_json::from_slice(&body).map_err(|error| format!("{url}: not the expected JSON: {error}"))
 }
+
+/// A request failure with its innermost cause: reqwest's own text names only the URL, and
+/// the cause is what says why (refused, a TLS error, a connection the SSRF guard refused).
+pub(crate) fn transport_error(error: &reqwest::Error) -> String {
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if std::ptr::addr_eq(cause, error) {
+        error.to_string()
+    } else {
+        format!("{error}: {cause}")
+    }
+}

@@ -1,6 +1,9 @@
 //! Limits and timeouts of the data plane.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use mcpgw_netguard::NetworkPolicy;
 
 /// Data-plane settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,10 +16,15 @@ pub struct GatewayConfig {
     pub first_byte_timeout: Duration,
     /// Longest silence allowed inside a streamed response body.
     pub idle_timeout: Duration,
+    /// Longest time a request body may take to arrive once its head is in.
+    pub body_read_timeout: Duration,
     /// The gateway's public base URL, for the metadata URLs clients are told about.
     pub public_url: Option<String>,
     /// Tell upstreams who is calling (`X-User`, `X-Client-Id`, `X-Scopes`, `X-Auth-Method`).
     pub forward_identity: bool,
+    /// Where upstream connections may go (the SSRF guard, `[network]`); checked per new
+    /// connection by the upstream client and the aggregated endpoint's client.
+    pub network: Arc<NetworkPolicy>,
 }
 
 impl Default for GatewayConfig {
@@ -26,8 +34,10 @@ impl Default for GatewayConfig {
             connect_timeout: Duration::from_secs(5),
             first_byte_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(600),
+            body_read_timeout: Duration::from_secs(60),
             public_url: None,
             forward_identity: false,
+            network: Arc::default(),
         }
     }
 }

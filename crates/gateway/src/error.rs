@@ -51,6 +51,9 @@ pub enum GatewayError {
     /// The body is larger than the configured limit.
     #[error("request body exceeds {0} bytes")]
     TooLarge(usize),
+    /// The client's body did not arrive within the time allowed (seconds).
+    #[error("the request body did not arrive within {0}s")]
+    SlowBody(u64),
     /// The client's body could not be read.
     #[error("cannot read request body: {0}")]
     ClientBody(String),
@@ -78,6 +81,22 @@ pub enum GatewayError {
         /// Why, and when it is retried.
         reason: String,
         /// Seconds until the next attempt (the `Retry-After` header).
+        retry_after: u64,
+    },
+    /// A rate limit refused the request; `Retry-After` says when to come back.
+    #[error("rate limit reached for {who}: retry in {retry_after}s")]
+    RateLimited {
+        /// Whose budget is spent: `you` (the caller's) or the server's path.
+        who: String,
+        /// Seconds until a request would be admitted.
+        retry_after: u64,
+    },
+    /// The gateway is at a limit of its own (requests or streams open at once).
+    #[error("the gateway is busy ({what}): retry in {retry_after}s")]
+    Overloaded {
+        /// Which limit.
+        what: &'static str,
+        /// Seconds to wait.
         retry_after: u64,
     },
     /// The registry could not be read to route the request (details go to the log only).
@@ -122,9 +141,12 @@ impl GatewayError {
             GatewayError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) | GatewayError::Refused { .. } => StatusCode::FORBIDDEN,
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Registry
+            | GatewayError::Overloaded { .. }
             | GatewayError::Restarting { .. }
             | GatewayError::SessionsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::ConnectionRequired {
@@ -139,7 +161,7 @@ impl GatewayError {
     pub fn rpc_code(&self) -> i64 {
         match self {
             GatewayError::Inspect(error) => error.code(),
-            GatewayError::BadPath(_) | GatewayError::ClientBody(_) => {
+            GatewayError::BadPath(_) | GatewayError::ClientBody(_) | GatewayError::SlowBody(_) => {
                 mcpgw_mcp::inspect::INVALID_REQUEST
             }
             GatewayError::ConnectionRequired { reply, .. } => match reply {
@@ -198,11 +220,17 @@ impl GatewayError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if matches!(
+            self.status(),
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
             // The unread rest of the body makes the connection unusable.
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
-        if let GatewayError::Restarting { retry_after, .. } = &self {
+        if let GatewayError::Restarting { retry_after, .. }
+        | GatewayError::RateLimited { retry_after, .. }
+        | GatewayError::Overloaded { retry_after, .. } = &self
+        {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         if self.status() == StatusCode::UNAUTHORIZED {
@@ -213,6 +241,14 @@ impl GatewayError {
 }
 
 impl GatewayError {
+    /// A refusal by a rate limit on `who`'s budget, to be retried after `wait`.
+    pub fn rate_limited(who: &str, wait: crate::limits::RetryAfter) -> GatewayError {
+        GatewayError::RateLimited {
+            who: who.to_owned(),
+            retry_after: wait.seconds(),
+        }
+    }
+
     /// The JSON-RPC error answering each refused message (none for other errors).
     pub(crate) fn refusal_answers(&self) -> Vec<Value> {
         match self {

@@ -25,7 +25,7 @@ use crate::observe::{self, Observed};
 use crate::route::{Endpoint, Route};
 use crate::session_owners::SessionOwners;
 use crate::streamable;
-use crate::table::RoutingTable;
+use crate::table::{RoutingTable, Target};
 use crate::upstream::{self, UpstreamClient};
 
 #[path = "handler_io.rs"]
@@ -50,6 +50,10 @@ pub struct Gateway {
     session_owners: SessionOwners,
     /// Tokens for upstreams with an egress mode.
     upstream_auth: Option<mcpgw_registry::SharedUpstreamAuth>,
+    /// Request rate limits per principal and per server.
+    rate_limits: Arc<crate::limits::RateLimits>,
+    /// Checks servers again when they announce changed tools.
+    tool_changes: Arc<crate::tool_changes::ToolChanges>,
 }
 
 impl Gateway {
@@ -59,7 +63,10 @@ impl Gateway {
         auth: Arc<Authenticator>,
         config: GatewayConfig,
     ) -> std::io::Result<Self> {
-        let client = upstream::build(config.connect_timeout)?;
+        let client = upstream::build(config.connect_timeout, Arc::clone(&config.network))?;
+        let tool_changes = Arc::new(crate::tool_changes::ToolChanges::new(
+            table.registry().clone(),
+        ));
         Ok(Gateway {
             bridges: Arc::new(BridgePool::new(client.clone(), config.first_byte_timeout)?),
             client,
@@ -71,7 +78,40 @@ impl Gateway {
             audit: None,
             session_owners: SessionOwners::default(),
             upstream_auth: None,
+            rate_limits: Arc::default(),
+            tool_changes,
         })
+    }
+
+    /// Limits each principal's and each server's request rate.
+    pub fn with_rate_limits(mut self, limits: crate::limits::RateLimits) -> Self {
+        self.rate_limits = Arc::new(limits);
+        self
+    }
+
+    /// What acts on servers' announcements of changed tools.
+    pub(crate) fn tool_changes(&self) -> &Arc<crate::tool_changes::ToolChanges> {
+        &self.tool_changes
+    }
+
+    /// An HTTP upstream's event stream, watched for announcements of changed tools (a
+    /// stdio server's tools are checked by its health checks, which start it afresh).
+    fn watch_tool_changes(&self, target: &Target, response: Response<Body>) -> Response<Body> {
+        let streams = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+        if target.transport == Transport::Stdio || !streams {
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        let body = Body::new(self.tool_changes.watch(&target.path, body));
+        Response::from_parts(parts, body)
+    }
+
+    /// The request rate limits (shared with the API, so that a principal has one budget).
+    pub fn rate_limits(&self) -> &Arc<crate::limits::RateLimits> {
+        &self.rate_limits
     }
 
     /// Decides every message with `policy` (by default only admins may do anything).
@@ -292,6 +332,9 @@ impl Gateway {
             .ok()
             .map(|principal| principal.subject.clone());
         let principal = authenticated.map_err(|e| fail(e.into()))?;
+        self.rate_limits
+            .admit_principal(|| principal.owner())
+            .map_err(|wait| fail(GatewayError::rate_limited("you", wait)))?;
         let policy = self.policy.load();
         let scopes = policy.scopes_of(&principal.policy_caller());
         let access = policy.decide_server_access(&scopes, &route.server);
@@ -307,6 +350,9 @@ impl Gateway {
         }
         let target = self.target(&route.server).await.map_err(fail)?;
         seen.target = Some(Arc::clone(&target));
+        self.rate_limits
+            .admit_server(&target.path)
+            .map_err(|wait| fail(GatewayError::rate_limited(&target.path, wait)))?;
         // A session id only works for whoever opened the session, and names one session.
         single_header(&parts.headers, &MCP_SESSION_ID).map_err(fail)?;
         let session = parts
@@ -468,7 +514,8 @@ impl Gateway {
         }
         .instrument(upstream)
         .await
-        .or_else(|error| crate::connect_reply::answer(error, connect_style, id.as_deref()));
+        .or_else(|error| crate::connect_reply::answer(error, connect_style, id.as_deref()))
+        .map(|response| self.watch_tool_changes(&target, response));
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {

@@ -34,7 +34,8 @@ impl Gateway {
         Ok(target)
     }
 
-    /// Reads the whole request body, refusing more than the configured limit.
+    /// Reads the whole request body, refusing more than the configured limit and a body
+    /// that takes longer than the configured time to arrive.
     pub(crate) async fn read_body(
         &self,
         headers: &HeaderMap,
@@ -48,7 +49,15 @@ impl Gateway {
         if declared.is_some_and(|length| length > limit as u64) {
             return Err(GatewayError::TooLarge(limit));
         }
-        match Limited::new(body, limit).collect().await {
+        // A client trickling its body (slowloris after the head) is cut off.
+        let timeout = self.config.body_read_timeout;
+        let Ok(collected) =
+            tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await
+        else {
+            mcpgw_telemetry::metrics::metrics().limit_rejected("body_read_timeout");
+            return Err(GatewayError::SlowBody(timeout.as_secs()));
+        };
+        match collected {
             Ok(collected) => Ok(collected.to_bytes()),
             Err(error) if error.is::<http_body_util::LengthLimitError>() => {
                 Err(GatewayError::TooLarge(limit))

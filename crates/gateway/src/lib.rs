@@ -24,8 +24,10 @@ mod handler;
 mod idle;
 mod ids;
 pub mod legacy;
+pub mod limits;
 mod list_filter;
 pub mod observe;
+pub mod origin;
 pub mod route;
 pub mod session_directory;
 mod session_owners;
@@ -34,6 +36,7 @@ mod sse_inject;
 mod sse_rewrite;
 pub mod streamable;
 mod table;
+pub mod tool_changes;
 pub mod trace;
 mod upstream;
 

@@ -110,6 +110,11 @@ const RELOAD_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 const RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl RoutingTable {
+    /// The registry the table routes by.
+    pub fn registry(&self) -> &RegistryService {
+        &self.registry
+    }
+
     /// A table over `registry`, loaded now.
     pub async fn load(registry: RegistryService) -> Result<Self, RegistryError> {
         let changes = registry.subscribe();

@@ -220,13 +220,7 @@ fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
 
 /// Validates a request body and describes its messages.
 pub fn inspect(body: &[u8]) -> Result<Inspected<'_>, InspectError> {
-    strict::check_no_duplicate_keys(body).map_err(|error| {
-        if error.is_data() {
-            InspectError::InvalidRequest(error.to_string())
-        } else {
-            InspectError::Parse(error.to_string())
-        }
-    })?;
+    strict::check_no_duplicate_keys(body).map_err(|error| refusal(body, &error))?;
     let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
     let (envelopes, batch) = if first == Some(&b'[') {
         let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(invalid)?;
@@ -247,6 +241,21 @@ pub fn inspect(body: &[u8]) -> Result<Inspected<'_>, InspectError> {
         .map(message)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Inspected { messages, batch })
+}
+
+/// The error for a body the duplicate-key pass refused. That pass stops at the first
+/// duplicate key, so a body that is also malformed further on (found by fuzzing:
+/// `{"id":1,"id":2,` …, or a string that is not UTF-8 after the duplicate) is read to
+/// its end again: invalid JSON is a parse error (-32700) whatever else is wrong with it,
+/// as JSON-RPC says.
+fn refusal(body: &[u8], error: &serde_json::Error) -> InspectError {
+    if !error.is_data() {
+        return InspectError::Parse(error.to_string());
+    }
+    match strict::check_well_formed(body) {
+        Err(syntax) => InspectError::Parse(syntax.to_string()),
+        Ok(_) => InspectError::InvalidRequest(error.to_string()),
+    }
 }
 
 fn invalid(error: serde_json::Error) -> InspectError {

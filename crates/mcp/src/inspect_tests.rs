@@ -96,6 +96,28 @@ fn rejects_what_must_not_be_forwarded() {
     assert_eq!(error_code(duplicate_method), INVALID_REQUEST);
 }
 
+/// Found by `fuzz/fuzz_targets/jsonrpc_inspect.rs` (reproducers in
+/// `fuzz/seeds/jsonrpc_inspect/duplicate-then-*.json`): a duplicate key before a syntax
+/// error was answered -32600; invalid JSON is a parse error, whatever else it has.
+#[test]
+fn a_malformed_body_is_a_parse_error_even_after_a_duplicate_key() {
+    assert_eq!(error_code(r#"{"id":1,"id":2,"#), PARSE_ERROR);
+    let found = r#"{"jsonrpc":"2.0","id":1,"m-thod":"tloos/call","pc":"2.0","id":1,"method":"tools/call","y"}%}"#;
+    let error = inspect(found.as_bytes()).expect_err(found);
+    assert_eq!(error.code(), PARSE_ERROR, "{error}");
+    assert!(error.to_string().contains("expected `:`"), "{error}");
+    // Bytes that are not UTF-8 in a string after the duplicate (found by the fuzzer too;
+    // a pass that skips strings without decoding them would miss them).
+    let mut not_utf8 = br#"{"jsonrpc":"2.0","id":"a","id":"b","method":"x","params":{"k"#.to_vec();
+    not_utf8.extend_from_slice(b"\x99\":1}}");
+    let error = inspect(&not_utf8).expect_err("not UTF-8");
+    assert_eq!(error.code(), PARSE_ERROR, "{error}");
+    // So does an escape no JSON string may hold.
+    assert_eq!(error_code(r#"{"id":1,"id":2,"k":"\ud800"}"#), PARSE_ERROR);
+    // Well-formed, with a duplicate: still an invalid request.
+    assert_eq!(error_code(r#"{"id":1,"id":2}"#), INVALID_REQUEST);
+}
+
 #[test]
 fn other_methods_may_use_name_and_uri_freely() {
     let body = br#"{"jsonrpc":"2.0","id":1,"method":"custom/thing","params":{"name":5,"uri":[],"_meta":"x"}}"#;

@@ -17,6 +17,8 @@ use http::{HeaderName, HeaderValue};
 use mcpgw_gateway::aggregate::{AggregateEndpoint, BUILTIN_SERVER, Surface};
 use mcpgw_gateway::route::Endpoint;
 use mcpgw_gateway::{Gateway, route};
+
+use crate::admission::Admission;
 use mcpgw_telemetry::metrics::metrics;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -60,15 +62,23 @@ fn endpoint_kind(surface: &'static str, endpoint: Endpoint) -> &'static str {
     }
 }
 
+/// Where a request goes, decided from its path alone.
+enum Destination {
+    /// A path that must not be routed (dot segments, encoded separators …).
+    BadPath(mcpgw_gateway::GatewayError),
+    /// One server's MCP endpoint.
+    Server(route::Route),
+    /// The aggregated server (`/mcp`) or the built-in tools (`/mcpgw/mcp`).
+    Aggregate(Surface, Endpoint),
+    /// Everything else: the REST API and the UI.
+    Api,
+}
+
 /// A server-sent event stream a client opened with GET ends once the gateway drains
 /// (`draining` cancelled): its client reconnects, to another replica, and the drain does
 /// not wait for streams that never end by themselves. Answers to POSTs may finish.
 fn ends_when_draining(response: Response, draining: &CancellationToken) -> Response {
-    let is_stream = response
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
-    if !is_stream {
+    if !crate::admission::is_event_stream(&response) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -78,11 +88,13 @@ fn ends_when_draining(response: Response, draining: &CancellationToken) -> Respo
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
-/// Builds the service; GET streams end when `draining` is cancelled.
+/// Builds the service; every request passes `admission` first; GET streams end when
+/// `draining` is cancelled.
 pub fn service(
     gateway: Arc<Gateway>,
     aggregate: Arc<AggregateEndpoint>,
     api: Router,
+    admission: Arc<Admission>,
     draining: CancellationToken,
 ) -> impl tower::Service<Request<Body>, Response = Response, Error = Infallible, Future: Send>
 + Clone
@@ -93,6 +105,7 @@ pub fn service(
         let aggregate = Arc::clone(&aggregate);
         let api = api.clone();
         let draining = draining.clone();
+        let admission = Arc::clone(&admission);
         let mut request = request;
         let id = request_id(request.headers());
         if let Ok(value) = HeaderValue::from_str(&id) {
@@ -104,39 +117,60 @@ pub fn service(
         async move {
             let started = Instant::now();
             let opens_stream = request.method() == http::Method::GET;
+            let slot = match admission.admit_request() {
+                Ok(slot) => slot,
+                Err(refused) => return Ok(refused.into_response_with_id(None)),
+            };
             let path = request.uri().path();
-            let (kind, response) = match route::parse(path) {
-                Err(error) => ("bad_path", error.into_response()),
+            let destination = match route::parse(path) {
+                Err(error) => Destination::BadPath(error),
                 Ok(Some(route)) if route.server == BUILTIN_SERVER => {
-                    let kind = endpoint_kind("builtin", route.endpoint);
-                    let response = aggregate
-                        .handle(Surface::Builtins, route.endpoint, request)
-                        .await;
-                    (kind, response)
+                    Destination::Aggregate(Surface::Builtins, route.endpoint)
+                }
+                Ok(Some(route)) => Destination::Server(route),
+                Ok(None) => match route::aggregate_endpoint(path) {
+                    Some(endpoint) => Destination::Aggregate(Surface::Everything, endpoint),
+                    None => Destination::Api,
+                },
+            };
+            // MCP endpoints only: the API and UI have their own cross-site protection
+            // (CSRF tokens, `Sec-Fetch-Site`), and browsers navigate to the UI by any name.
+            let refused = match destination {
+                Destination::Server(_) | Destination::Aggregate(..) => admission
+                    .check_origin(&request)
+                    .and_then(|()| match opens_stream {
+                        true => admission.check_streams(),
+                        false => Ok(()),
+                    })
+                    .err(),
+                Destination::BadPath(_) | Destination::Api => None,
+            };
+            let (kind, response) = match (refused, destination) {
+                (Some(refused), _) => ("refused", refused.into_response_with_id(None)),
+                (None, Destination::BadPath(error)) => ("bad_path", error.into_response()),
+                (None, Destination::Aggregate(surface, endpoint)) => {
+                    let kind = match surface {
+                        Surface::Builtins => endpoint_kind("builtin", endpoint),
+                        Surface::Everything => endpoint_kind("aggregate", endpoint),
+                    };
+                    (kind, aggregate.handle(surface, endpoint, request).await)
                 }
                 // The data plane records its own kind, with what it knows of the server.
-                Ok(Some(route)) => {
+                (None, Destination::Server(route)) => {
                     let kind = endpoint_kind("server", route.endpoint);
                     (kind, gateway.handle(route, request).await)
                 }
-                Ok(None) => match route::aggregate_endpoint(path) {
-                    Some(endpoint) => {
-                        let kind = endpoint_kind("aggregate", endpoint);
-                        let response = aggregate
-                            .handle(Surface::Everything, endpoint, request)
-                            .await;
-                        (kind, response)
-                    }
-                    None => {
-                        let response = match api.oneshot(request).await {
-                            Ok(response) => response,
-                            Err(never) => match never {},
-                        };
-                        ("api", response)
-                    }
-                },
+                (None, Destination::Api) => {
+                    let response = match api.oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    };
+                    ("api", response)
+                }
             };
+            drop(slot);
             metrics().http(kind, response.status().as_u16(), started.elapsed());
+            let response = admission.finish(response);
             let response = if opens_stream {
                 ends_when_draining(response, &draining)
             } else {

@@ -403,6 +403,31 @@ pub enum ServerCommand {
         /// Server path.
         path: String,
     },
+    /// Show what the tool-poisoning scan found in a server's tools.
+    Findings {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
+    /// Approve a server's tools as they are now (admins): re-enables a server the scan
+    /// disabled; any later change of its tools disables it again.
+    Approve {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
+    /// Scan a server's tools again now.
+    Rescan {
+        /// Where to reach the gateway.
+        #[command(flatten)]
+        remote: Remote,
+        /// Server path.
+        path: String,
+    },
 }
 
 /// Fields of a server settable from the command line.

@@ -37,6 +37,7 @@ struct GatewaySection {
     connect_timeout_secs: Option<f64>,
     first_byte_timeout_secs: Option<f64>,
     idle_timeout_secs: Option<f64>,
+    body_read_timeout_secs: Option<f64>,
     io_threads: Option<usize>,
     tool_separator: Option<String>,
 }
@@ -142,6 +143,18 @@ struct FileConfig {
     egress: EgressSection,
     #[serde(default)]
     cluster: crate::config_cluster::ClusterSection,
+    #[serde(default)]
+    network: crate::config_network::NetworkSection,
+    #[serde(default)]
+    server: crate::config_server::ServerSection,
+    #[serde(default)]
+    tls: crate::config_server::TlsSection,
+    #[serde(default)]
+    limits: crate::config_limits::LimitsSection,
+    #[serde(default)]
+    scan: crate::config_scan::ScanSection,
+    #[serde(default)]
+    upstream_tls: crate::config_network::UpstreamTlsSection,
 }
 
 /// Everything `serve` needs, resolved.
@@ -206,6 +219,17 @@ pub struct Settings {
     pub registry_api: RegistryApiSettings,
     /// Stopping a replica, and keeping replicas in step (`[cluster]`).
     pub cluster: crate::config_cluster::ClusterSettings,
+    /// Where outbound connections to servers may go (`[network]`, the SSRF guard).
+    pub network: std::sync::Arc<mcpgw_netguard::NetworkPolicy>,
+    /// Client connections: limits, HTTPS, accepted `Host` and `Origin` (`[server]`,
+    /// `[tls]`).
+    pub server: crate::config_server::ServerSettings,
+    /// Request rates, concurrency and process caps (`[limits]`).
+    pub limits: crate::config_limits::LimitSettings,
+    /// The tool-poisoning scan (`[scan]`).
+    pub scan: mcpgw_registry::scan::ScanSettings,
+    /// TLS towards upstream servers: extra CAs, a client certificate (`[upstream_tls]`).
+    pub upstream_tls: mcpgw_mcp::client::UpstreamTlsFiles,
 }
 
 /// Resolves settings from flags/environment (`args`) and the optional config file.
@@ -257,6 +281,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         jitter: fraction("health jitter", file.health.jitter)?.unwrap_or(defaults.jitter),
     };
     let public_url = args.public_url.clone().or(file.public_url);
+    let network = crate::config_network::resolve(&file.network)?;
     let data_plane = GatewayConfig::default();
     let gateway = GatewayConfig {
         max_body_bytes: file
@@ -272,8 +297,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
         .unwrap_or(data_plane.first_byte_timeout),
         idle_timeout: seconds("gateway idle timeout", file.gateway.idle_timeout_secs)?
             .unwrap_or(data_plane.idle_timeout),
+        body_read_timeout: seconds(
+            "gateway body_read_timeout_secs",
+            file.gateway.body_read_timeout_secs,
+        )?
+        .unwrap_or(data_plane.body_read_timeout),
         public_url: public_url.clone(),
         forward_identity: file.auth.forward_identity,
+        network: std::sync::Arc::clone(&network),
     };
     let tool_separator = match file.gateway.tool_separator.clone() {
         None => mcpgw_gateway::aggregate::DEFAULT_SEPARATOR.to_owned(),
@@ -335,6 +366,11 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
     };
     Ok(Settings {
         cluster: crate::config_cluster::ClusterSettings::resolve(args, &file.cluster)?,
+        network,
+        limits: crate::config_limits::LimitSettings::resolve(&file.limits)?,
+        upstream_tls: crate::config_network::upstream_tls(file.upstream_tls, config_dir)?,
+        scan: crate::config_scan::resolve(&file.scan)?,
+        server: crate::config_server::ServerSettings::resolve(file.server, file.tls, config_dir)?,
         analytics,
         audit_retention_days,
         metrics_retention_days,

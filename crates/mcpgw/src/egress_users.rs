@@ -37,6 +37,8 @@ pub fn user_connections(
         settings.egress_refresh_buffer,
     )
     .context("invalid [[egress.providers]] configuration")?
+    .with_network(Arc::clone(&settings.network))
+    .context("cannot set up the HTTP client for egress providers")?
     .with_change_hook(announce);
     let names: Vec<&str> = connections
         .providers()

@@ -41,11 +41,24 @@ pub fn on_change(
     shutdown: CancellationToken,
     reload: impl Fn(Option<&Path>) + Send + 'static,
 ) -> anyhow::Result<()> {
+    on_change_any(path.into_iter().collect(), shutdown, reload)
+}
+
+/// Calls `reload` when any of `paths` changes (with the first that changed) and on SIGHUP
+/// (with the first path), until `shutdown`; `reload(None)` on SIGHUP when there is no path.
+/// One call for files read together (a certificate and its key), so that a renewal
+/// rewriting both is read once they are both in place, not twice.
+pub fn on_change_any(
+    paths: Vec<PathBuf>,
+    shutdown: CancellationToken,
+    reload: impl Fn(Option<&Path>) + Send + 'static,
+) -> anyhow::Result<()> {
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|error| anyhow::anyhow!("cannot watch SIGHUP: {error}"))?;
     tokio::spawn(async move {
-        let mut seen = path.as_deref().and_then(fingerprint);
+        let mut seen: Vec<Option<Fingerprint>> =
+            paths.iter().map(|path| fingerprint(path)).collect();
         let mut ticks = tokio::time::interval(POLL_INTERVAL);
         loop {
             #[cfg(unix)]
@@ -59,16 +72,19 @@ pub fn on_change(
                 _ = ticks.tick() => false,
                 () = shutdown.cancelled() => return,
             };
-            let Some(path) = &path else {
+            let now: Vec<Option<Fingerprint>> =
+                paths.iter().map(|path| fingerprint(path)).collect();
+            let changed = paths
+                .iter()
+                .zip(now.iter().zip(&seen))
+                .find(|(_, (now, seen))| now != seen)
+                .map(|(path, _)| path);
+            let Some(path) = changed.or(if signalled { paths.first() } else { None }) else {
                 if signalled {
                     reload(None);
                 }
                 continue;
             };
-            let now = fingerprint(path);
-            if !signalled && now == seen {
-                continue;
-            }
             seen = now;
             reload(Some(path));
         }

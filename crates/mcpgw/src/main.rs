@@ -1,6 +1,7 @@
 //! The `mcpgw` binary: command-line parsing, logging, and dispatch to the subcommands.
 //! All behaviour lives in the library crates; this crate wires them together.
 
+mod admission;
 mod app;
 mod audit_cmd;
 mod cli;
@@ -9,13 +10,18 @@ mod client_config_cmd;
 mod cluster;
 mod config;
 mod config_cluster;
+mod config_limits;
+mod config_network;
 mod config_reload;
+mod config_scan;
+mod config_server;
 mod connect_cmd;
 mod demo;
 mod egress_probe_cmd;
 mod egress_probe_user;
 mod egress_users;
 mod file_watch;
+mod findings_cmd;
 mod import_cmd;
 mod model_cmd;
 mod otel;
@@ -28,6 +34,7 @@ mod secrets_cmd;
 mod semantic;
 mod serve;
 mod serve_args;
+mod server;
 mod server_cmd;
 mod session_directory;
 mod signals;

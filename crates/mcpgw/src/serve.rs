@@ -40,6 +40,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut signals = crate::signals::ShutdownSignals::install()?;
     let settings = config::resolve(&args)?;
+    // Before the first upstream client is built: every one of them uses it.
+    mcpgw_mcp::client::configure_upstream_tls(&settings.upstream_tls)
+        .context("invalid [upstream_tls] configuration")?;
     std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "cannot create data directory {}",
@@ -91,7 +94,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )?;
     // Egress tokens (`oauth-client` servers): one source for checks and traffic. Discovery
     // and token requests are bounded in time and never follow a redirect.
-    let egress_http = reqwest::Client::builder()
+    let egress_http = mcpgw_netguard::guarded_client(Arc::clone(&settings.network))
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(15))
         .redirect(reqwest::redirect::Policy::none())
@@ -107,7 +110,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let upstream_auth: mcpgw_registry::SharedUpstreamAuth = Arc::new(egress);
-    let prober = Prober::new(settings.health.timeout)?.with_auth(Arc::clone(&upstream_auth));
+    let prober = Prober::new(settings.health.timeout)?
+        .with_network(Arc::clone(&settings.network))?
+        .with_auth(Arc::clone(&upstream_auth));
     let registry = RegistryService::new(
         Arc::new(store.clone()),
         Arc::new(store.clone()),
@@ -121,7 +126,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .map(|provider| provider.name.clone())
             .collect(),
     )
-    .with_change_hook(cluster.announcer(Topic::Servers));
+    .with_change_hook(cluster.announcer(Topic::Servers))
+    .with_tool_scan(mcpgw_registry::scan::ToolScan::new(
+        Arc::new(store.clone()),
+        settings.scan.clone(),
+    ));
     let (published, withdrawn) = registry
         .sync_versions()
         .await
@@ -243,7 +252,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_policy(policy.clone())
         .with_audit(audit.clone())
         .with_upstream_auth(upstream_auth)
-        .with_session_directory(Arc::new(DatabaseSessions(store.clone())));
+        .with_session_directory(Arc::new(DatabaseSessions(store.clone())))
+        .with_rate_limits(mcpgw_gateway::limits::RateLimits::new(
+            settings.limits.principal_rate,
+            settings.limits.server_rate,
+        ));
+    mcpgw_mcp::client::set_max_stdio_processes(settings.limits.max_stdio_processes);
+    let rate_limits = Arc::clone(gateway.rate_limits());
     let following = cluster.follow(
         &settings.database_url,
         settings.cluster.resync,
@@ -272,8 +287,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let search = mcpgw_registry::LiveSearchCatalog::start(registry.clone())
         .await
         .context("cannot read the registry for search")?;
-    let registry_client = mcpgw_mcp::client::http_client(std::time::Duration::from_secs(10))
-        .context("cannot set up the HTTP client for registry imports")?;
+    let registry_client = mcpgw_mcp::client::guarded_http_client(
+        std::time::Duration::from_secs(10),
+        Arc::clone(&settings.network),
+    )
+    .context("cannot set up the HTTP client for registry imports")?;
     let importer = mcpgw_registry::import::Importer::new(
         registry.clone(),
         Arc::new(store.clone()),
@@ -298,6 +316,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     });
     let readiness = mcpgw_api::Readiness::default();
     let api = mcpgw_api::router(AppState {
+        admit: Arc::new(move |principal| {
+            rate_limits
+                .admit_principal(|| principal.owner())
+                .map_err(|wait| wait.seconds())
+        }),
         readiness: readiness.clone(),
         aggregate_names,
         live: Default::default(),
@@ -333,10 +356,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // open requests are done (`shutdown`), so that a draining replica still enforces a
     // revocation made elsewhere and lets a call in flight on /mcp finish.
     let draining = CancellationToken::new();
+    let serving = crate::server::ServeOptions::from_settings(&settings.server, &shutdown)?;
     let app = app::service(
         Arc::clone(&gateway),
         Arc::new(aggregate),
         api,
+        crate::admission::Admission::from_settings(&settings, serving.tls.is_some(), address),
         draining.clone(),
     );
     tracing::info!(
@@ -347,7 +372,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "mcpgw started"
     );
     // Scripts and tests read this line to learn the port when listening on :0.
-    println!("mcpgw listening on http://{address}");
+    println!("mcpgw listening on {}://{address}", serving.scheme());
     std::io::stdout().flush()?;
 
     let export_stop = CancellationToken::new();
@@ -358,6 +383,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings.io_threads,
         listener,
         app,
+        serving,
         draining.clone(),
         abort.clone(),
     )?;

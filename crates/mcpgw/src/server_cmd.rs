@@ -1,4 +1,4 @@
-//! `mcpgw server add|list|show|update|enable|disable|refresh|remove`.
+//! `mcpgw server add|list|show|update|enable|disable|refresh|remove|findings|approve|rescan`.
 
 use anyhow::bail;
 use reqwest::Method;
@@ -68,6 +68,20 @@ pub async fn run(command: ServerCommand) -> anyhow::Result<()> {
             let server = call(&remote, Method::POST, &url, None).await?;
             show_one(&remote, &server, "refreshed")
         }
+        ServerCommand::Findings { remote, path } => {
+            let report = call(&remote, Method::GET, &scan_url(&path, "findings"), None).await?;
+            crate::findings_cmd::print(&remote, &report, "")
+        }
+        ServerCommand::Approve { remote, path } => {
+            let url = scan_url(&path, "approve");
+            let report = call(&remote, Method::POST, &url, None).await?;
+            crate::findings_cmd::print(&remote, &report, "approved")
+        }
+        ServerCommand::Rescan { remote, path } => {
+            let url = scan_url(&path, "rescan");
+            let report = call(&remote, Method::POST, &url, None).await?;
+            crate::findings_cmd::print(&remote, &report, "rescanned")
+        }
         ServerCommand::Remove { remote, path } => {
             call(&remote, Method::DELETE, &server_url(&path), None).await?;
             if remote.json {
@@ -110,6 +124,11 @@ fn server_url(path: &str) -> String {
     let segment: String =
         url::form_urlencoded::byte_serialize(path.trim_matches('/').as_bytes()).collect();
     format!("/api/servers/{}", segment.replace('+', "%20"))
+}
+
+/// The API path of one of a server's scan routes (`findings`, `approve`, `rescan`).
+fn scan_url(path: &str, route: &str) -> String {
+    format!("{}/{route}", server_url(path))
 }
 
 fn show_one(remote: &Remote, server: &Value, verb: &str) -> anyhow::Result<()> {

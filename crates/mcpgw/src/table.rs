@@ -69,6 +69,25 @@ pub fn print_server_table(servers: &[Value]) {
 }
 
 /// Prints one server as `key: value` lines followed by its tools.
+/// The tool scan's summary (`mcpgw server findings` has the details).
+fn scan_line(scan: &Value) -> String {
+    if let Some(reason) = scan["blocked"].as_str() {
+        return reason.to_owned();
+    }
+    match (scan["findings"].as_u64(), scan["worst"].as_str()) {
+        (Some(count), Some(worst)) if count > 0 => format!(
+            "{count} finding(s), worst {worst}{}",
+            if scan["approved"] == Value::Bool(true) {
+                " (approved)"
+            } else {
+                ""
+            }
+        ),
+        (Some(_), _) => "no findings".to_owned(),
+        _ => String::new(),
+    }
+}
+
 pub fn print_server_details(server: &Value) {
     let health = &server["health"];
     let mut health_text = health_line(server);
@@ -108,6 +127,7 @@ pub fn print_server_details(server: &Value) {
             },
         ),
         ("health", health_text),
+        ("scan", scan_line(&server["scan"])),
         ("tags", tags.join(", ")),
         ("license", text(&server["license"])),
         ("version", text(&server["version"])),

@@ -9,18 +9,23 @@
 //! accept loop hands connections out round-robin; the control plane (registry, health
 //! checks) stays on the main runtime.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::body::Body;
 use axum::response::Response;
 use http::Request;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::server::{self, ConnectionPermit, OpenConnections, ServeOptions};
+
+/// An accepted connection on its way to a worker, with its place under the cap.
+type Accepted = (std::net::TcpStream, ConnectionPermit);
 
 /// Period of each runtime's timer heartbeat; see [`timer_heartbeat`].
 const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -37,13 +42,15 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` workers serving `app`, and the loop that accepts connections on
-    /// `listener` and deals them out. `graceful` stops accepting and lets open connections
-    /// finish; `abort` ends them.
+    /// Starts `count` workers serving `app` as `options` say, and the loop that accepts
+    /// connections on `listener` and deals them out (`count` 0: connections are served on
+    /// the main runtime). `graceful` stops accepting and lets open connections finish;
+    /// `abort` ends them.
     pub fn start<S>(
         count: usize,
         listener: TcpListener,
         app: S,
+        options: ServeOptions,
         graceful: CancellationToken,
         abort: CancellationToken,
     ) -> anyhow::Result<Workers>
@@ -54,16 +61,32 @@ impl Workers {
             + 'static,
         S::Future: Send,
     {
+        let options = Arc::new(options);
+        let connections = OpenConnections::new(options.limits.max_connections);
+        let mut senders = Vec::with_capacity(count.max(1));
         if count == 0 {
+            let (sender, incoming) = mpsc::unbounded_channel();
+            senders.push(sender);
             tokio::spawn(timer_heartbeat());
-            let shared = tokio::spawn(serve_shared(listener, app, graceful, abort));
+            let shared = tokio::spawn(serve_handed(
+                incoming,
+                app,
+                options.clone(),
+                graceful.clone(),
+                abort,
+            ));
+            tokio::spawn(accept_loop(
+                listener,
+                senders,
+                connections,
+                options,
+                graceful,
+            ));
             return Ok(Workers {
                 threads: Vec::new(),
                 shared: Some(shared),
             });
         }
-        let local = listener.local_addr()?;
-        let mut senders = Vec::with_capacity(count);
         let mut threads = Vec::with_capacity(count);
         for index in 0..count {
             let (sender, incoming) = mpsc::unbounded_channel();
@@ -72,28 +95,31 @@ impl Workers {
                 .enable_all()
                 .build()
                 .context("cannot start a connection worker runtime")?;
-            let handoff = Handoff { incoming, local };
-            let (app, graceful, abort) = (app.clone(), graceful.clone(), abort.clone());
+            let (app, options, graceful, abort) = (
+                app.clone(),
+                options.clone(),
+                graceful.clone(),
+                abort.clone(),
+            );
             let thread = std::thread::Builder::new()
                 .name(format!("mcpgw-io-{index}"))
                 .spawn(move || {
                     runtime.block_on(async move {
                         tokio::spawn(timer_heartbeat());
-                        let serve = axum::serve(handoff, tower::make::Shared::new(app))
-                            .with_graceful_shutdown(graceful.cancelled_owned());
-                        tokio::select! {
-                            result = serve => if let Err(error) = result {
-                                tracing::error!(%error, "connection worker failed");
-                            },
-                            () = abort.cancelled() => {}
-                        }
+                        serve_handed(incoming, app, options, graceful, abort).await;
                     });
                     // Dropping the runtime here drops every connection it still served.
                 })
                 .context("cannot start a connection worker thread")?;
             threads.push(thread);
         }
-        tokio::spawn(accept_loop(listener, senders, graceful));
+        tokio::spawn(accept_loop(
+            listener,
+            senders,
+            connections,
+            options,
+            graceful,
+        ));
         Ok(Workers {
             threads,
             shared: None,
@@ -131,10 +157,13 @@ async fn timer_heartbeat() {
     }
 }
 
-/// `io_threads = 0`: every connection served on the main, work-stealing runtime.
-async fn serve_shared<S>(
-    listener: TcpListener,
+/// Serves the connections handed to this worker, each on a task of its own, until
+/// `graceful`; then asks the open ones to close once their requests are answered and
+/// waits for them, unless `abort` ends the wait.
+async fn serve_handed<S>(
+    mut incoming: mpsc::UnboundedReceiver<Accepted>,
     app: S,
+    options: Arc<ServeOptions>,
     graceful: CancellationToken,
     abort: CancellationToken,
 ) where
@@ -144,27 +173,42 @@ async fn serve_shared<S>(
         + 'static,
     S::Future: Send,
 {
-    use axum::serve::ListenerExt;
-    // Small JSON-RPC messages and SSE events must not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
-        }
-    });
-    let serve = axum::serve(listener, tower::make::Shared::new(app))
-        .with_graceful_shutdown(graceful.cancelled_owned());
+    let shutdown = GracefulShutdown::new();
+    let protocol = server::connection::protocol(&options.limits);
+    loop {
+        let accepted = tokio::select! {
+            accepted = incoming.recv() => accepted,
+            () = graceful.cancelled() => None,
+        };
+        let Some((stream, permit)) = accepted else {
+            break;
+        };
+        let Ok(stream) = TcpStream::from_std(stream) else {
+            continue;
+        };
+        let (app, options, protocol, watcher) = (
+            app.clone(),
+            Arc::clone(&options),
+            protocol.clone(),
+            shutdown.watcher(),
+        );
+        tokio::spawn(async move {
+            server::serve_connection(stream, permit, app, &options, protocol, watcher).await;
+        });
+    }
     tokio::select! {
-        result = serve => if let Err(error) = result {
-            tracing::error!(%error, "the HTTP server failed");
-        },
+        () = shutdown.shutdown() => {}
         () = abort.cancelled() => {}
     }
 }
 
-/// Accepts connections until `graceful` fires and deals them out round-robin.
+/// Accepts connections until `graceful` fires and deals them out round-robin; one over
+/// the connection cap is turned away at once.
 async fn accept_loop(
     listener: TcpListener,
-    workers: Vec<mpsc::UnboundedSender<std::net::TcpStream>>,
+    workers: Vec<mpsc::UnboundedSender<Accepted>>,
+    connections: Arc<OpenConnections>,
+    options: Arc<ServeOptions>,
     graceful: CancellationToken,
 ) {
     let mut next = 0usize;
@@ -181,6 +225,16 @@ async fn accept_loop(
                 continue;
             }
         };
+        let Some(permit) = connections.try_open() else {
+            tracing::debug!(
+                open = connections.open(),
+                "connection refused: too many open"
+            );
+            if options.tls.is_none() {
+                tokio::spawn(server::limits::reject_over_capacity(stream));
+            }
+            continue;
+        };
         // Small JSON-RPC messages and SSE events must not wait for Nagle's algorithm.
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY on a client connection");
@@ -189,41 +243,8 @@ async fn accept_loop(
             continue;
         };
         if let Some(worker) = workers.get(next % workers.len()) {
-            let _ = worker.send(stream);
+            let _ = worker.send((stream, permit));
         }
         next = next.wrapping_add(1);
-    }
-}
-
-/// A worker's side of the hand-off: a listener whose connections come from the accept
-/// loop.
-struct Handoff {
-    incoming: mpsc::UnboundedReceiver<std::net::TcpStream>,
-    local: SocketAddr,
-}
-
-impl axum::serve::Listener for Handoff {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Some(stream) = self.incoming.recv().await else {
-                // The accept loop has stopped: no more connections, ever.
-                std::future::pending::<()>().await;
-                continue;
-            };
-            let Ok(stream) = TcpStream::from_std(stream) else {
-                continue;
-            };
-            let Ok(peer) = stream.peer_addr() else {
-                continue;
-            };
-            return (stream, peer);
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        Ok(self.local)
     }
 }

@@ -11,6 +11,8 @@ pub enum ErrorKind {
     Conflict,
     /// The backing store is unreachable or failing; retrying later may help.
     Unavailable,
+    /// The database's disk is full; writes work again once space is freed.
+    InsufficientStorage,
     /// Another service the operation reads (a peer registry to import from) failed.
     Upstream,
     /// A bug or corrupted data on our side.
@@ -38,6 +40,14 @@ pub enum RegistryError {
     /// registering the server again publishes it.
     #[error("server '{0}' was removed from the registry; register it again to publish it")]
     Removed(String),
+    /// The server may not be enabled: the tool scan disabled it and no admin approved it.
+    #[error("server '{path}' stays disabled: {reason}")]
+    Blocked {
+        /// The server.
+        path: String,
+        /// Why (the scan's reason).
+        reason: String,
+    },
     /// A registry to import from could not be read (down, an error page, not JSON …).
     #[error("cannot read the registry {0}")]
     Upstream(String),
@@ -60,7 +70,9 @@ impl RegistryError {
         match self {
             RegistryError::Invalid { .. } => ErrorKind::Invalid,
             RegistryError::NotFound(_) => ErrorKind::NotFound,
-            RegistryError::Conflict(_) | RegistryError::Removed(_) => ErrorKind::Conflict,
+            RegistryError::Conflict(_)
+            | RegistryError::Removed(_)
+            | RegistryError::Blocked { .. } => ErrorKind::Conflict,
             RegistryError::Upstream(_) => ErrorKind::Upstream,
             RegistryError::Store(error) => error.kind(),
         }
@@ -73,6 +85,12 @@ pub enum StoreError {
     /// The database cannot be reached or refused the operation (disk full, connection lost …).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database's disk is full (SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`).
+    #[error(
+        "the database's disk is full: nothing more can be stored until space is freed on it \
+         (what is stored stays, and registered servers keep being served)"
+    )]
+    Full,
     /// A row could not be decoded into the domain model.
     #[error("corrupt data in database: {0}")]
     Corrupt(String),
@@ -86,6 +104,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::Unavailable(_) => ErrorKind::Unavailable,
+            StoreError::Full => ErrorKind::InsufficientStorage,
             StoreError::Corrupt(_) | StoreError::Migration(_) => ErrorKind::Internal,
         }
     }

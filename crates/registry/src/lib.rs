@@ -17,6 +17,7 @@ mod input;
 mod lease;
 mod model;
 mod probe;
+pub mod scan;
 mod search;
 mod service;
 mod store;

@@ -1,11 +1,14 @@
 //! Turns a registered server into an MCP endpoint, probes it, and reads the verdict.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use mcpgw_mcp::client::{Endpoint, ProbeOptions, ProbeReport, http_client};
+use mcpgw_mcp::client::{Endpoint, ProbeOptions, ProbeReport, guarded_http_client, http_client};
 use mcpgw_mcp::{ProbeError, probe};
+use mcpgw_netguard::NetworkPolicy;
 use serde_json::Value;
 
+use crate::error::RegistryError;
 use crate::model::{Health, HealthState, Server, Tool, Transport};
 
 /// Longest health reason stored: it is upstream-controlled text, kept in the database and
@@ -36,6 +39,9 @@ pub struct Prober {
     options: ProbeOptions,
     /// Tokens for servers with an egress mode.
     auth: Option<crate::upstream_auth::SharedUpstreamAuth>,
+    /// Where servers may be reached (the SSRF guard): checked at registration and by
+    /// every connection of `options.http`.
+    network: Arc<NetworkPolicy>,
 }
 
 impl std::fmt::Debug for Prober {
@@ -43,6 +49,7 @@ impl std::fmt::Debug for Prober {
         f.debug_struct("Prober")
             .field("options", &self.options)
             .field("auth", &self.auth.is_some())
+            .field("network", &self.network)
             .finish()
     }
 }
@@ -58,7 +65,36 @@ impl Prober {
                 client_version: env!("CARGO_PKG_VERSION").to_owned(),
             },
             auth: None,
+            network: Arc::default(),
         })
+    }
+
+    /// The same prober, connecting only where `network` allows (and checking
+    /// registrations against it, see [`Prober::refuse_denied_url`]).
+    pub fn with_network(mut self, network: Arc<NetworkPolicy>) -> Result<Self, ProbeError> {
+        self.options.http = guarded_http_client(self.options.timeout, Arc::clone(&network))?;
+        self.network = network;
+        Ok(self)
+    }
+
+    /// Refuses a server whose URL is a denied IP literal or a name that resolves (also) to
+    /// a denied address: the SSRF guard at registration, with a message saying how to
+    /// allow it. A name that does not resolve yet is accepted (each connection is checked).
+    pub(crate) async fn refuse_denied_url(&self, server: &Server) -> Result<(), RegistryError> {
+        let Some(url) = server
+            .url
+            .as_deref()
+            .and_then(|url| url::Url::parse(url).ok())
+        else {
+            return Ok(());
+        };
+        if server.transport == Transport::Stdio {
+            return Ok(());
+        }
+        self.network
+            .check_url_resolved(&url)
+            .await
+            .map_err(|denied| RegistryError::invalid("url", denied.to_string()))
     }
 
     /// The same prober, obtaining egress tokens with `auth`.
@@ -99,6 +135,13 @@ impl Prober {
     /// `server`'s endpoint, with the `Authorization` its egress mode obtains.
     async fn endpoint(&self, server: &Server) -> Result<Endpoint, ProbeError> {
         let mut endpoint = endpoint_of(server)?;
+        // An IP-literal URL is refused before connecting (names are checked as they
+        // resolve): a server registered before `[network]` denied its address.
+        if let Endpoint::StreamableHttp { url, .. } | Endpoint::LegacySse { url, .. } = &endpoint {
+            self.network
+                .check_url(url)
+                .map_err(|denied| ProbeError::Connect(denied.to_string()))?;
+        }
         // Only the gateway's own tokens: a passthrough server's check carries no user's
         // credential (and reads as asking for one).
         if !matches!(server.egress, crate::egress::Egress::OauthClient { .. }) {

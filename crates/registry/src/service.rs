@@ -39,6 +39,8 @@ pub struct RegistryService {
     /// Told after every change made here, so that other replicas sharing the database
     /// hear of it (see [`RegistryService::reload`] for their side).
     announce: Option<ChangeHook>,
+    /// The tool-poisoning scan, when enabled (see [`crate::scan`]).
+    scan: Option<crate::scan::ToolScan>,
 }
 
 /// Called after a change made by this process (see [`RegistryService::with_change_hook`]).
@@ -62,7 +64,20 @@ impl RegistryService {
             tasks: TaskTracker::new(),
             egress_providers: Arc::default(),
             announce: None,
+            scan: None,
         }
+    }
+
+    /// The same service, scanning every new tool list with `scan` (and disabling what
+    /// it must).
+    pub fn with_tool_scan(mut self, scan: crate::scan::ToolScan) -> Self {
+        self.scan = Some(scan);
+        self
+    }
+
+    /// The tool scan, for its operations ([`crate::scan`]).
+    pub(crate) fn scanning(&self) -> Option<&crate::scan::ToolScan> {
+        self.scan.as_ref()
     }
 
     /// The same service, calling `hook` after each change it makes (definitions, health,
@@ -103,6 +118,12 @@ impl RegistryService {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Refuses `server` if its URL may not be connected to (the SSRF guard; see
+    /// [`Prober::refuse_denied_url`]).
+    pub(crate) async fn refuse_denied_url(&self, server: &Server) -> Result<(), RegistryError> {
+        self.prober.refuse_denied_url(server).await
     }
 
     /// A receiver that sees a new value after every definition change (register, update,
@@ -167,6 +188,7 @@ impl RegistryService {
     pub async fn register(&self, input: ServerInput) -> Result<Server, RegistryError> {
         let server = input.into_new_server(now())?;
         self.check_egress(&server)?;
+        self.prober.refuse_denied_url(&server).await?;
         if !self.store.insert_server(&server).await? {
             return Err(RegistryError::Conflict(server.path));
         }
@@ -186,8 +208,14 @@ impl RegistryService {
         for _ in 0..UPDATE_ATTEMPTS {
             let existing = self.get(path).await?;
             let updated = input.clone().apply_to(&existing, now())?;
+            if updated.enabled && !existing.enabled {
+                self.refuse_if_blocked(&existing.path).await?;
+            }
             if updated.egress != existing.egress {
                 self.check_egress(&updated)?;
+            }
+            if updated.url != existing.url {
+                self.prober.refuse_denied_url(&updated).await?;
             }
             if !self.store.update_definition(&updated).await? {
                 continue;
@@ -268,6 +296,7 @@ impl RegistryService {
             None => input.into_new_server(now())?,
         };
         self.check_egress(&server)?;
+        self.prober.refuse_denied_url(&server).await?;
         let _permit = self.checks.acquire().await;
         Ok(self.prober.check(&server).await)
     }
@@ -302,11 +331,14 @@ impl RegistryService {
     /// Probes one server and records the outcome, unless its definition changed while
     /// the probe ran. Used by refresh, registration and the health checker.
     pub async fn check(&self, server: &Server) -> Result<(), RegistryError> {
-        let Ok(_permit) = self.checks.acquire().await else {
+        let Ok(permit) = self.checks.acquire().await else {
             return Ok(());
         };
         let started = std::time::Instant::now();
         let outcome = self.prober.check(server).await;
+        // The limit is on probes; storing and scanning the result (which may run the
+        // external scanner) does not hold a slot.
+        drop(permit);
         mcpgw_telemetry::metrics::metrics().health_check(
             &server.path,
             outcome.health.status == crate::model::HealthState::Healthy,
@@ -329,6 +361,11 @@ impl RegistryService {
         if !recorded {
             tracing::debug!(path = %server.path, "check result dropped: the server changed meanwhile");
             return Ok(());
+        }
+        // Before the followers hear of new tools: a server the scan disables is disabled
+        // by the time they read it.
+        if let Some(tools) = &outcome.tools {
+            self.scan_checked(server, tools).await;
         }
         let health_changed = outcome.health.status != server.health.status;
         if changed_tools.is_some() {

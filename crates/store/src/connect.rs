@@ -1,12 +1,15 @@
 //! Opening the database named by a URL, with the settings each backend needs.
 
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mcpgw_registry::StoreError;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
+use crate::file_guard::FileGuard;
 use crate::sql_store::SqlStore;
 
 /// Which database a URL points to.
@@ -53,10 +56,14 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of_url(url)?;
-    let url = match backend {
-        Backend::Sqlite => prepare_sqlite_url(url)?,
-        Backend::Postgres => url.to_owned(),
+    let (url, guard) = match backend {
+        Backend::Sqlite => {
+            let (url, file) = prepare_sqlite_url(url)?;
+            (url, file.map(|file| Arc::new(FileGuard::new(file))))
+        }
+        Backend::Postgres => (url.to_owned(), None),
     };
+    let checked = guard.clone();
     let options = AnyConnectOptions::from_str(&url).map_err(|error| {
         StoreError::Unavailable(format!("invalid database URL '{}': {error}", redact(&url)))
     })?;
@@ -66,6 +73,16 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
             Backend::Postgres => 10,
         })
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A connection is not used again, but closed (which rolls back whatever it still
+        // holds), when a failed commit or rollback left it inside a transaction: every
+        // later statement on it would run in that transaction, acknowledged and never
+        // committed (seen with SQLite after a full disk). Nor is an SQLite connection whose
+        // file is no longer at the path (see `file_guard`): its writes would be lost too.
+        .before_acquire(move |connection, meta| {
+            let usable = !connection.is_in_transaction()
+                && checked.as_ref().is_none_or(|guard| guard.usable(meta.age));
+            Box::pin(async move { Ok(usable) })
+        })
         .after_connect(move |connection, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
@@ -89,6 +106,10 @@ pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
             StoreError::Unavailable(format!("cannot open {} database: {error}", backend.name()))
         })?;
     migrate(&pool).await?;
+    if let Some(guard) = &guard {
+        // Records the file the database was opened on.
+        guard.usable(Duration::ZERO);
+    }
     Ok(SqlStore::new(pool, backend))
 }
 
@@ -99,8 +120,11 @@ async fn migrate(pool: &AnyPool) -> Result<(), StoreError> {
         .map_err(|error| StoreError::Migration(error.to_string()))
 }
 
-/// Makes sure the SQLite file's directory exists and that sqlx creates the file.
-fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+/// Makes sure the SQLite file and its directory exist, and has sqlx open it without
+/// creating it (`mode=rw`, unless the URL sets a mode): a connection opened after the file
+/// was deleted fails instead of starting an empty database in its place. Returns the URL
+/// and, when the file is created here, its path (for the [`FileGuard`]).
+fn prepare_sqlite_url(url: &str) -> Result<(String, Option<PathBuf>), StoreError> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -118,14 +142,23 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
             StoreError::Unavailable(format!("cannot create {}: {error}", parent.display()))
         })?;
     }
-    let query = if query.split('&').any(|pair| pair.starts_with("mode=")) {
-        query.to_owned()
-    } else if query.is_empty() {
-        "mode=rwc".to_owned()
+    if query.split('&').any(|pair| pair.starts_with("mode=")) {
+        return Ok((format!("sqlite://{file}?{query}"), None));
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .map_err(|error| StoreError::Unavailable(format!("cannot create {file}: {error}")))?;
+    let query = if query.is_empty() {
+        "mode=rw".to_owned()
     } else {
-        format!("{query}&mode=rwc")
+        format!("{query}&mode=rw")
     };
-    Ok(format!("sqlite://{file}?{query}"))
+    Ok((
+        format!("sqlite://{file}?{query}"),
+        Some(PathBuf::from(file)),
+    ))
 }
 
 /// Hides the password of a database URL for error messages and logs.
@@ -144,13 +177,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqlite_urls_get_create_mode() {
+    fn sqlite_files_are_created_first_and_then_only_opened() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("sub/db.sqlite");
         let url = format!("sqlite://{}", file.display());
-        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
-        assert!(file.parent().unwrap().is_dir());
+        let (prepared, guarded) = prepare_sqlite_url(&url).unwrap();
+        assert_eq!(prepared, format!("{url}?mode=rw"));
+        assert_eq!(guarded.as_deref(), Some(file.as_path()));
+        assert!(file.is_file());
+        let (own, guarded) = prepare_sqlite_url(&format!("{url}?mode=ro")).unwrap();
+        assert_eq!(own, format!("{url}?mode=ro"));
+        assert!(guarded.is_none());
         assert!(prepare_sqlite_url("sqlite://:memory:").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_inside_a_transaction_is_not_used_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+        let store = connect(&url).await.unwrap();
+        let pool = store.pool_for_tests();
+        let mut connection = pool.acquire().await.unwrap();
+        // As if its commit and then its rollback had failed: still inside.
+        std::mem::forget(connection.begin().await.unwrap());
+        assert!(connection.is_in_transaction());
+        drop(connection);
+        for _ in 0..8 {
+            let connection = pool.acquire().await.unwrap();
+            assert!(!connection.is_in_transaction());
+        }
     }
 
     #[test]

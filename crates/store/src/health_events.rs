@@ -90,12 +90,15 @@ pub(crate) async fn delete_server(pool: &AnyPool, path: &str) -> Result<bool, St
         .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-    // Its history, and users' tokens and connect flows for it (for this server only: a
-    // server registered later at the same path is another server).
+    // Its history, users' tokens and connect flows for it, and its tool scan and approval
+    // (for this server only: a server registered later at the same path is another server).
     for sql in [
         "DELETE FROM health_events WHERE path = $1",
         "DELETE FROM egress_connections WHERE server_path = $1",
         "DELETE FROM egress_connect_flows WHERE server_path = $1",
+        "DELETE FROM tool_scans WHERE path = $1",
+        "DELETE FROM tool_findings WHERE path = $1",
+        "DELETE FROM tool_approvals WHERE path = $1",
     ] {
         sqlx::query(sql)
             .bind(path)

@@ -17,6 +17,7 @@ mod connect;
 mod connections;
 mod connections_reseal;
 mod embeddings;
+mod file_guard;
 mod health_events;
 mod leases;
 mod mcp_sessions;
@@ -28,6 +29,7 @@ mod sessions;
 mod signing_keys;
 mod sql_store;
 mod tokens;
+mod tool_scans;
 mod users;
 mod versions;
 

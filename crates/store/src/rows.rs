@@ -20,10 +20,35 @@ macro_rules! server_columns {
 }
 pub(crate) use server_columns;
 
+/// Error codes meaning the database's disk is full: SQLite's `SQLITE_FULL`, PostgreSQL's
+/// `disk_full` (SQLSTATE 53100).
+const DISK_FULL: [&str; 2] = ["13", "53100"];
+/// SQLite's `SQLITE_CANTOPEN`: the file is not there (or not accessible) any more.
+const CANNOT_OPEN: &str = "14";
+/// SQLite's `SQLITE_BUSY` and `SQLITE_LOCKED`: another connection or process held a lock
+/// for longer than the busy timeout.
+const LOCKED: [&str; 2] = ["5", "6"];
+
 /// A database error as the registry's stores report it: the database refused or could
-/// not be reached (disk full, connection lost …).
+/// not be reached (disk full, connection lost …). A full disk and a database file that
+/// cannot be opened are said in plain words.
 pub(crate) fn unavailable(error: sqlx::Error) -> StoreError {
-    StoreError::Unavailable(error.to_string())
+    let code = match &error {
+        sqlx::Error::Database(database) => database.code().map(|code| code.into_owned()),
+        _ => None,
+    };
+    match code.as_deref() {
+        Some(code) if DISK_FULL.contains(&code) => StoreError::Full,
+        Some(CANNOT_OPEN) => StoreError::Unavailable(
+            "the database file cannot be opened: it was deleted or moved away, or its \
+             directory is not accessible"
+                .into(),
+        ),
+        Some(code) if LOCKED.contains(&code) => StoreError::Unavailable(
+            "the database is locked by another process or connection; try again shortly".into(),
+        ),
+        _ => StoreError::Unavailable(error.to_string()),
+    }
 }
 
 /// Milliseconds since the Unix epoch.
@@ -109,4 +134,39 @@ pub fn server_from_row(row: &AnyRow, secrets: &Secrets) -> Result<Server, StoreE
             .transpose()?,
         revision: get(row, "revision")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Executor;
+    use sqlx::any::AnyPoolOptions;
+
+    use super::*;
+
+    /// A real `SQLITE_FULL`: a database that may not grow past a few pages.
+    #[tokio::test]
+    async fn a_full_disk_is_said_in_plain_words() {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        pool.execute("CREATE TABLE t (b BLOB)").await.unwrap();
+        pool.execute("PRAGMA max_page_count = 4").await.unwrap();
+        let error = pool
+            .execute("INSERT INTO t VALUES (zeroblob(1000000))")
+            .await
+            .unwrap_err();
+        let mapped = unavailable(error);
+        assert!(matches!(mapped, StoreError::Full), "{mapped:?}");
+        assert_eq!(
+            mapped.kind(),
+            mcpgw_registry::ErrorKind::InsufficientStorage
+        );
+        assert!(mapped.to_string().contains("disk is full"), "{mapped}");
+
+        let locked = unavailable(sqlx::Error::PoolTimedOut);
+        assert!(matches!(locked, StoreError::Unavailable(_)), "{locked:?}");
+    }
 }

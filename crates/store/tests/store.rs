@@ -18,6 +18,8 @@ mod cluster;
 mod connections;
 #[path = "store/records.rs"]
 mod records;
+#[path = "store/scans.rs"]
+mod scans;
 use cluster::{
     changes_reach_the_other_instances, leases_go_to_one_holder_until_they_expire,
     signing_keys_are_sealed_shared_and_retired,
@@ -32,6 +34,7 @@ use records::{
     health_history_is_kept_bounded_and_forgotten, origins_and_sources_round_trip,
     secrets_are_sealed_and_resealed, versions_are_published_once_and_change_status,
 };
+use scans::tool_scans_are_replaced_summarised_and_forgotten;
 
 fn sample(path: &str) -> Server {
     let at = Utc.timestamp_millis_opt(1_764_000_000_123).unwrap();
@@ -750,6 +753,7 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    tool_scans_are_replaced_summarised_and_forgotten,
     leases_go_to_one_holder_until_they_expire,
     signing_keys_are_sealed_shared_and_retired,
     changes_reach_the_other_instances,

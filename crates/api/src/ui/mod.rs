@@ -20,6 +20,7 @@ mod highlight;
 pub(crate) mod live;
 mod rich_text;
 pub(crate) mod rows;
+mod scan_view;
 mod search_page;
 mod server_form;
 mod server_page;
@@ -58,6 +59,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route(
             "/ui/servers/{path}/refresh",
             axum::routing::post(actions::refresh),
+        )
+        .route(
+            "/ui/servers/{path}/approve",
+            axum::routing::post(scan_view::approve),
+        )
+        .route(
+            "/ui/servers/{path}/rescan",
+            axum::routing::post(scan_view::rescan),
         )
         .route("/ui/search", get(search_page::page))
         .route("/ui/tokens", get(tokens_page::page).post(tokens_page::mint))

@@ -33,6 +33,8 @@ pub struct ServerRow {
     pub search_text: String,
     /// The page its enable switch returns to.
     pub back: String,
+    /// Its tool-scan badge, where the page shows one.
+    pub scan: Option<crate::ui::scan_view::ScanBadge>,
 }
 
 /// The fields of a server that change without anyone editing it, sent to open pages as
@@ -118,6 +120,7 @@ impl ServerRow {
             can_toggle: access.allows(UiAction::Toggle, Some(server_ref(server))),
             search_text,
             back: "/ui/servers".to_owned(),
+            scan: None,
         }
     }
 

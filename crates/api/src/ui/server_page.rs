@@ -91,6 +91,8 @@ struct ServerPage {
     can_modify: bool,
     can_check: bool,
     updated: String,
+    /// The tool scan's findings and buttons.
+    scan: crate::ui::scan_view::ScanView,
 }
 
 /// The page.
@@ -175,6 +177,7 @@ async fn render_page(
         mcpgw_registry::now(),
     );
     let activity = activity_of(state, &server, &viewer.principal, &access).await;
+    let scan = crate::ui::scan_view::ScanView::load(state, &server, viewer, &access).await?;
     let reference = server_ref(&server);
     let can_modify = access.allows(UiAction::Modify, Some(reference));
     let (target_label, target) = target_of(&server, can_modify);
@@ -226,6 +229,7 @@ async fn render_page(
         can_modify,
         can_check: access.allows(UiAction::HealthCheck, Some(reference)),
         updated: human_time(server.updated_at),
+        scan,
     };
     Ok(render(StatusCode::OK, &page))
 }

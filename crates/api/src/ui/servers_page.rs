@@ -97,9 +97,14 @@ async fn render_page(
     let servers = access.listable(state.registry.list().await?);
     let total = servers.len();
     let tags: BTreeSet<String> = servers.iter().flat_map(|s| s.tags.clone()).collect();
+    let scans = state.registry.scan_summaries().await?;
     let rows: Vec<ServerRow> = servers
         .into_iter()
-        .map(|server| ServerRow::of(&access.shown(server), &access))
+        .map(|server| {
+            let mut row = ServerRow::of(&access.shown(server), &access);
+            row.scan = crate::ui::scan_view::ScanBadge::of(scans.get(&row.path));
+            row
+        })
         .filter(|row| matches(row, &filters))
         .collect();
     let chosen = filters

@@ -258,7 +258,7 @@ async fn fetch<T: DeserializeOwned>(http: &reqwest::Client, url: &Url) -> Result
         .header(ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|error| failed(error.to_string()))?;
+        .map_err(|error| failed(crate::http_json::transport_error(&error)))?;
     if !response.status().is_success() {
         return Err(failed(format!("HTTP {}", response.status().as_u16())));
     }

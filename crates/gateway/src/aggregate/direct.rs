@@ -79,6 +79,9 @@ impl Aggregator {
         if target.revision != server.revision {
             return None;
         }
+        if let Err(wait) = self.gateway.rate_limits().admit_server(&server.path) {
+            return Some(Err(GatewayError::rate_limited(&server.path, wait)));
+        }
         let tool = HeaderValue::from_str(&exposed.tool.name).ok()?;
         let mut value: Value = serde_json::from_slice(body).ok()?;
         value["params"]["name"] = Value::from(exposed.tool.name.as_str());

@@ -95,14 +95,20 @@ impl AggregateEndpoint {
         shutdown: CancellationToken,
     ) -> Result<AggregateEndpoint, GatewayError> {
         let config = gateway.config().clone();
-        let http = mcpgw_mcp::client::http_client(config.connect_timeout).map_err(|error| {
-            GatewayError::Upstream {
-                server: "*".into(),
-                reason: error.to_string(),
-            }
+        let http = mcpgw_mcp::client::guarded_http_client(
+            config.connect_timeout,
+            Arc::clone(&config.network),
+        )
+        .map_err(|error| GatewayError::Upstream {
+            server: "*".into(),
+            reason: error.to_string(),
         })?;
-        let sessions =
-            UpstreamSessions::new(http, config.first_byte_timeout, config.forward_identity);
+        let sessions = UpstreamSessions::new(
+            http,
+            config.first_byte_timeout,
+            config.forward_identity,
+            Arc::clone(&config.network),
+        );
         let core = Arc::new(Aggregator {
             gateway,
             catalog,
@@ -213,6 +219,10 @@ impl AggregateEndpoint {
         };
         crate::observe::aggregated_auth(server, method, took);
         let principal = Arc::new(authenticated?);
+        gateway
+            .rate_limits()
+            .admit_principal(|| principal.owner())
+            .map_err(|wait| GatewayError::rate_limited("you", wait))?;
         if endpoint != Endpoint::Mcp {
             let body = match parts.method {
                 Method::POST => Some(gateway.read_body(&parts.headers, body).await?),

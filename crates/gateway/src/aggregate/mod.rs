@@ -42,6 +42,7 @@ pub use endpoint::{AggregateEndpoint, Surface};
 pub use naming::DEFAULT_SEPARATOR;
 
 use crate::authorize::MessageDecision;
+use crate::error::GatewayError;
 use crate::handler::Gateway;
 use builtin::Builtin;
 use catalog::ExposedTool as Exposed;
@@ -215,6 +216,10 @@ impl Aggregator {
         if !decision.allowed {
             return Err(CallFailure::NotOffered(exposed.name.clone()));
         }
+        self.gateway
+            .rate_limits()
+            .admit_server(&exposed.server.path)
+            .map_err(|wait| GatewayError::rate_limited(&exposed.server.path, wait))?;
         let call = ToolCall {
             server: &exposed.server,
             tool: &exposed.tool.name,
@@ -225,10 +230,18 @@ impl Aggregator {
         };
         let started = std::time::Instant::now();
         let upstream = crate::trace::upstream_span(&exposed.server.path);
-        let result = self
-            .invoke(call, on_notification)
-            .instrument(upstream)
-            .await;
+        // An announcement of changed tools during the call has the server checked again.
+        let changes = self.gateway.tool_changes();
+        let server = exposed.server.path.as_str();
+        let mut watching = |message: Value| {
+            if message.get("method").and_then(Value::as_str)
+                == Some("notifications/tools/list_changed")
+            {
+                changes.announced(server);
+            }
+            on_notification(message);
+        };
+        let result = self.invoke(call, &mut watching).instrument(upstream).await;
         let success = result
             .as_ref()
             .is_ok_and(|value| value.get("isError") != Some(&Value::Bool(true)));

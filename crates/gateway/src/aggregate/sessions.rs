@@ -72,16 +72,26 @@ pub(crate) struct UpstreamSessions {
     http: reqwest::Client,
     timeout: Duration,
     forward_identity: bool,
+    /// The SSRF guard: a server whose URL is a denied IP literal gets no session (`http`
+    /// checks names as it resolves them).
+    network: Arc<mcpgw_netguard::NetworkPolicy>,
 }
 
 impl UpstreamSessions {
-    /// No sessions yet; new ones use `http` and wait at most `timeout` for an answer.
-    pub(crate) fn new(http: reqwest::Client, timeout: Duration, forward_identity: bool) -> Self {
+    /// No sessions yet; new ones use `http` (which should be guarded by `network`), go
+    /// only where `network` allows, and wait at most `timeout` for an answer.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        timeout: Duration,
+        forward_identity: bool,
+        network: Arc<mcpgw_netguard::NetworkPolicy>,
+    ) -> Self {
         UpstreamSessions {
             held: Mutex::new(HashMap::new()),
             http,
             timeout,
             forward_identity,
+            network,
         }
     }
 
@@ -162,12 +172,15 @@ impl UpstreamSessions {
                     .into(),
             ));
         }
-        let url = server
+        let url: url::Url = server
             .url
             .as_deref()
             .ok_or_else(|| unusable("no URL registered".into()))?
             .parse()
             .map_err(|error| unusable(format!("its URL is invalid: {error}")))?;
+        self.network
+            .check_url(&url)
+            .map_err(|denied| unusable(denied.to_string()))?;
         let mut headers = crate::table::configured_headers(server);
         if self.forward_identity {
             crate::forward::add_identity(&mut headers, principal);

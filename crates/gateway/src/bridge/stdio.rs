@@ -39,6 +39,9 @@ impl StdioProcess {
     /// Starts the server `spec` for the registered server `server`.
     pub fn start(server: &str, spec: &StdioSpec) -> Result<Self, BridgeError> {
         let process = spawn_server(&spec.command, &spec.args, &spec.env).map_err(|error| {
+            if matches!(error, mcpgw_mcp::client::ProbeError::TooManyProcesses(_)) {
+                mcpgw_telemetry::metrics::metrics().limit_rejected("stdio_processes");
+            }
             BridgeError::Start {
                 server: server.to_owned(),
                 reason: error.to_string(),
@@ -58,11 +61,13 @@ impl StdioProcess {
         let read_task = tokio::spawn(read_loop(server.to_owned(), process.stdout, inbound));
         let log_task = tokio::spawn(log_stderr(server.to_owned(), process.stderr));
         let mut child = process.child;
-        // Counted as running until it exits, whoever stops it.
+        // Counted as running, and under the cap, until it exits, whoever stops it.
         let running = mcpgw_telemetry::metrics::metrics().stdio_started(server);
+        let slot = process.slot;
         let reaper = tokio::spawn(async move {
             let _ = child.wait().await;
             drop(running);
+            drop(slot);
         });
         Ok(StdioProcess {
             channel,

@@ -41,6 +41,11 @@ pub enum ProbeError {
     /// A stdio server could not be started.
     #[error("cannot start process: {0}")]
     Spawn(String),
+    /// The gateway already runs as many stdio server processes as it may.
+    #[error(
+        "cannot start process: the gateway already runs its maximum of {0} stdio server processes ([limits] max_stdio_processes)"
+    )]
+    TooManyProcesses(usize),
     /// A stdio server exited before answering.
     #[error("process exited ({status}){}", detail_suffix(.stderr))]
     ProcessExited {
@@ -78,6 +83,7 @@ impl ProbeError {
                 | ProbeError::AuthRequired(_)
                 | ProbeError::Config(_)
                 | ProbeError::Spawn(_)
+                | ProbeError::TooManyProcesses(_)
                 | ProbeError::ProcessExited { .. }
         )
     }

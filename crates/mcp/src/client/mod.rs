@@ -16,6 +16,7 @@ mod handshake;
 mod http;
 mod legacy_sse;
 mod process_group;
+mod process_slots;
 mod response;
 mod session;
 mod session_wire;
@@ -24,6 +25,7 @@ mod stderr_tail;
 mod stdio;
 mod stdio_env;
 mod stdio_probe;
+mod tls;
 
 use std::time::Duration;
 
@@ -32,8 +34,12 @@ use url::Url;
 
 pub use error::{ProbeError, root_cause};
 pub use legacy_sse::resolve_endpoint;
+pub use process_slots::{ProcessSlot, set_max_stdio_processes};
 pub use session::{HttpSession, SessionOptions};
 pub use spawn::{GroupHandle, ServerProcess, spawn_server};
+pub use tls::{
+    UpstreamTlsError, UpstreamTlsFiles, client_config, configure_upstream_tls, upstream_tls,
+};
 
 use crate::version::Era;
 
@@ -93,16 +99,34 @@ pub struct ProbeReport {
     pub tools: Vec<Value>,
 }
 
+/// [`guarded_http_client`] with the built-in SSRF guard only (no `[network]` settings).
+pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, ProbeError> {
+    guarded_http_client(connect_timeout, std::sync::Arc::default())
+}
+
 /// Builds the HTTP client used to reach upstream servers (rustls with the ring provider).
 ///
 /// It never follows redirects: a registered server's secret headers must only ever go to
 /// the URL that was registered, not to wherever a response points (possibly another
 /// origin). A redirect is reported instead, with its target.
-pub fn http_client(connect_timeout: Duration) -> Result<reqwest::Client, ProbeError> {
+///
+/// It connects only where `network` allows (the SSRF guard): names resolve through
+/// `mcpgw_netguard::GuardedResolver`, and every new connection's peer is checked (an
+/// IP-literal URL; callers check those before sending too, with
+/// `NetworkPolicy::check_url`).
+pub fn guarded_http_client(
+    connect_timeout: Duration,
+    network: std::sync::Arc<mcpgw_netguard::NetworkPolicy>,
+) -> Result<reqwest::Client, ProbeError> {
     // Installing the process-wide provider is idempotent; a second call reports that one is
     // already installed, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
+    let mut builder = mcpgw_netguard::guarded_client(network);
+    if let Some(tls) = upstream_tls() {
+        // The organisation's CA and client certificate (`[upstream_tls]`).
+        builder = builder.tls_backend_preconfigured((*tls).clone());
+    }
+    builder
         .connect_timeout(connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -8,6 +8,7 @@ use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
 use super::ProbeError;
 use super::process_group::{ProcessGroup, Signal};
+use super::process_slots::{ProcessSlot, take_slot};
 use super::stdio_env;
 
 /// A freshly started server process and its pipes.
@@ -22,6 +23,8 @@ pub struct ServerProcess {
     pub stderr: ChildStderr,
     /// Its process group.
     pub group: GroupHandle,
+    /// Its place under the cap on stdio processes: keep it until the process is gone.
+    pub slot: ProcessSlot,
 }
 
 /// Stops a server's whole process group (the server and whatever it started).
@@ -52,6 +55,7 @@ pub fn spawn_server(
     args: &[String],
     env: &[(String, String)],
 ) -> Result<ServerProcess, ProbeError> {
+    let slot = take_slot()?;
     let mut child = Command::new(command)
         .args(args)
         .env_clear()
@@ -77,5 +81,6 @@ pub fn spawn_server(
         stdout,
         stderr,
         group,
+        slot,
     })
 }

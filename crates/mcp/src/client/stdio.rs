@@ -39,6 +39,9 @@ pub(crate) struct StdioChannel {
     line: Vec<u8>,
     stderr: StderrTail,
     next_id: u64,
+    /// Its place under the cap on stdio processes (the child is killed when this is
+    /// dropped).
+    _slot: super::ProcessSlot,
 }
 
 impl StdioChannel {
@@ -55,6 +58,7 @@ impl StdioChannel {
             stdout,
             stderr,
             group,
+            slot,
         } = spawn_server(command, args, env)?;
         let group = group.0;
         Ok(Self {
@@ -65,6 +69,7 @@ impl StdioChannel {
             line: Vec::new(),
             stderr: StderrTail::start(stderr),
             next_id: 1,
+            _slot: slot,
         })
     }
 

@@ -16,13 +16,28 @@ const LINEAR_SCAN_KEYS: usize = 16;
 
 /// Validates `body`: well-formed JSON without duplicate object keys.
 pub fn check_no_duplicate_keys(body: &[u8]) -> Result<(), serde_json::Error> {
+    walk(body, NoDuplicates { refuse: true })
+}
+
+/// Validates `body` as JSON only, as strictly as `serde_json::Value` reads it (UTF-8 and
+/// escapes of every string, the range of every number). [`check_no_duplicate_keys`]
+/// stops at the first duplicate key; this tells whether the rest is JSON at all.
+pub fn check_well_formed(body: &[u8]) -> Result<(), serde_json::Error> {
+    walk(body, NoDuplicates { refuse: false })
+}
+
+fn walk(body: &[u8], visitor: NoDuplicates) -> Result<(), serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    NoDuplicates.deserialize(&mut deserializer)?;
+    visitor.deserialize(&mut deserializer)?;
     deserializer.end()
 }
 
-/// Visits any JSON value, failing on the first duplicate key.
-struct NoDuplicates;
+/// Visits any JSON value, failing on the first duplicate key when `refuse` is set.
+#[derive(Clone, Copy)]
+struct NoDuplicates {
+    /// Whether a duplicate key is an error (else keys are only read).
+    refuse: bool,
+}
 
 impl<'de> DeserializeSeed<'de> for NoDuplicates {
     type Value = ();
@@ -59,7 +74,7 @@ impl<'de> Visitor<'de> for NoDuplicates {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(NoDuplicates)?.is_some() {}
+        while seq.next_element_seed(self)?.is_some() {}
         Ok(())
     }
 
@@ -67,6 +82,10 @@ impl<'de> Visitor<'de> for NoDuplicates {
         let mut few: Vec<Cow<'de, str>> = Vec::new();
         let mut many: HashSet<Cow<'de, str>> = HashSet::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
+            if !self.refuse {
+                map.next_value_seed(self)?;
+                continue;
+            }
             let duplicate = if many.is_empty() && few.len() < LINEAR_SCAN_KEYS {
                 let seen = few.contains(&key);
                 few.push(key.clone());
@@ -80,7 +99,7 @@ impl<'de> Visitor<'de> for NoDuplicates {
             if duplicate {
                 return Err(de::Error::custom(format_args!("duplicate key \"{key}\"")));
             }
-            map.next_value_seed(NoDuplicates)?;
+            map.next_value_seed(self)?;
         }
         Ok(())
     }

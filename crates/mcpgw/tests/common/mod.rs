@@ -6,6 +6,8 @@ pub mod access;
 pub mod agent;
 pub mod balancer;
 pub mod browser;
+pub mod certs;
+pub mod chaos;
 pub mod database;
 pub mod faults;
 pub mod hostile;
@@ -643,4 +645,62 @@ pub fn files_contain(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|window| window == needle.as_bytes())
+}
+
+/// Runs `mcpgw serve` with the config file `config` (written into `dir`), expecting it to
+/// refuse to start; returns what it said on stderr.
+pub async fn start_refused(dir: &Path, config: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join("refused.toml");
+    std::fs::write(&file, config).unwrap();
+    let output = Command::new(binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(dir.join("refused-data"))
+        .env("MCPGW_ADMIN_TOKEN", TOKEN)
+        .env_remove("MCPGW_DATABASE_URL")
+        .env_remove("MCPGW_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "the gateway started with {config}"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The value of the sample `series` (name and labels, as exposed) in a Prometheus text
+/// exposition; 0 when absent.
+pub fn sample(exposition: &str, series: &str) -> f64 {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
+}
+
+impl Gateway {
+    /// The gateway's metrics exposition, read with the admin token.
+    pub async fn metrics_text(&self) -> String {
+        self.request("GET", "/metrics")
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+impl Launch {
+    /// Starts with `config` as its config file (written into the data directory).
+    pub fn config(self, config: &str) -> Self {
+        std::fs::create_dir_all(&self.data_dir).unwrap();
+        let file = self.data_dir.join("mcpgw.toml");
+        std::fs::write(&file, config).unwrap();
+        let file = file.to_str().unwrap().to_owned();
+        self.args(&["--config", &file])
+    }
 }

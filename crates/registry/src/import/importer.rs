@@ -88,7 +88,9 @@ impl Importer {
             .into_iter()
             .map(|server| (server.path.clone(), server))
             .collect();
-        let Plan { items, steps } = plan(&request, &origins, &servers)?;
+        let planned = plan(&request, &origins, &servers)?;
+        let Plan { items, steps } =
+            super::guard::refuse_denied(&self.registry, &request, planned).await?;
         if !request.dry_run {
             for step in steps {
                 self.apply(&request, step).await?;

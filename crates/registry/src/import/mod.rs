@@ -18,6 +18,7 @@ mod document;
 mod entries;
 mod federation;
 mod fetch;
+mod guard;
 mod importer;
 mod origins;
 mod plan;

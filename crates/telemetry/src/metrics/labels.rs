@@ -117,6 +117,12 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// The limit that refused a request or closed a connection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: String,
+}
+
 /// A registered server, by path.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ServerLabels {

@@ -30,8 +30,8 @@ use registrar::{Kind, Registrar};
 pub use guards::{OpenStream, RunningProcess};
 pub use labels::{
     AuthLabels, Bounded, DecisionLabels, DiscoveryLabels, FlowLabels, HealthLabels, HttpLabels,
-    JwksLabels, MAX_LABEL_CHARS, MAX_VALUES_PER_LABEL, OTHER, RouteLabels, ServerLabels,
-    ToolLabels, UNSET, WriterLabels, flag,
+    JwksLabels, LimitLabels, MAX_LABEL_CHARS, MAX_VALUES_PER_LABEL, OTHER, RouteLabels,
+    ServerLabels, ToolLabels, UNSET, WriterLabels, flag,
 };
 
 /// The Python gateway's buckets for every `*_duration_seconds` histogram (seconds).
@@ -79,6 +79,8 @@ pub struct Metrics {
     decisions: Family<DecisionLabels, Counter>,
     writer_queue: Family<WriterLabels, Gauge>,
     writer_dropped: Family<WriterLabels, Counter>,
+    limit_rejections: Family<LimitLabels, Counter>,
+    open_connections: Gauge,
     /// Bounds of the labels clients influence.
     methods: Bounded,
     tools: Bounded,
@@ -128,6 +130,8 @@ impl Metrics {
             decisions: Family::default(),
             writer_queue: Family::default(),
             writer_dropped: Family::default(),
+            limit_rejections: Family::default(),
+            open_connections: Gauge::default(),
             methods: Bounded::default(),
             tools: Bounded::default(),
             clients: Bounded::default(),
@@ -258,6 +262,18 @@ impl Metrics {
             "Records a background writer dropped (queue full, store failing, shut down)",
             Kind::Counter,
             metrics.writer_dropped.clone(),
+        );
+        r.add(
+            "mcpgw_limit_rejections",
+            "Requests and connections refused or closed by a limit, by limit",
+            Kind::Counter,
+            metrics.limit_rejections.clone(),
+        );
+        r.add(
+            "mcpgw_open_connections",
+            "Client connections open now",
+            Kind::Gauge,
+            metrics.open_connections.clone(),
         );
         let names = r.names;
         Metrics {
@@ -456,6 +472,8 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 pub fn metrics() -> &'static Metrics {
     METRICS.get_or_init(|| Arc::new(Metrics::new()))
 }
+
+mod limits;
 
 #[cfg(test)]
 #[path = "metrics_tests.rs"]

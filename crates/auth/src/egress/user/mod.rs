@@ -162,6 +162,18 @@ fn usable_until(record: &ConnectionRecord) -> Option<i64> {
     })
 }
 
+/// The client that talks to providers: bounded in time, never following a redirect (a
+/// token request is not replayed elsewhere).
+fn provider_client(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::Client, ProviderConfigError> {
+    builder
+        .timeout(PROVIDER_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|error| ProviderConfigError::Endpoint("(client)".into(), error.to_string()))
+}
+
 /// Users' connections: the flows, the tokens, their refresh and revocation.
 pub struct UserConnections {
     providers: Vec<Provider>,
@@ -194,11 +206,7 @@ impl UserConnections {
             providers.push(provider);
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(PROVIDER_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| ProviderConfigError::Endpoint("(client)".into(), error.to_string()))?;
+        let http = provider_client(reqwest::Client::builder())?;
         Ok(UserConnections {
             providers,
             http,
@@ -209,6 +217,16 @@ impl UserConnections {
             discovered: Mutex::new(HashMap::new()),
             announce: None,
         })
+    }
+
+    /// The same connections, reaching providers and servers only where `network` allows
+    /// (the SSRF guard: a server's metadata names the endpoints of `mcp` providers).
+    pub fn with_network(
+        mut self,
+        network: Arc<mcpgw_netguard::NetworkPolicy>,
+    ) -> Result<Self, ProviderConfigError> {
+        self.http = provider_client(mcpgw_netguard::guarded_client(network))?;
+        Ok(self)
     }
 
     /// The same connections, calling `hook` after a connection ended or was refused.

@@ -1,0 +1,238 @@
+//! The scan's side of [`RegistryService`]: scanning after a check finds a new tool list,
+//! disabling what the scan blocks, refusing to enable it until approved, approving,
+//! rescanning, and reading findings.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Approval, Finding, ScanRecord, ScanSummary, Severity, ToolScan, tool_digests, worst};
+use crate::error::RegistryError;
+use crate::input::ServerInput;
+use crate::model::{Server, Tool, now};
+use crate::service::RegistryService;
+
+/// An approval as the API shows it (without the digests).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApprovalInfo {
+    /// Who approved.
+    pub approved_by: String,
+    /// When.
+    pub approved_at: DateTime<Utc>,
+    /// How many tools were approved.
+    pub tools: usize,
+    /// Whether the server's tools are still those approved.
+    pub current: bool,
+}
+
+/// A server's last scan as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanReport {
+    /// The server.
+    pub path: String,
+    /// Whether this gateway scans tool lists (`[scan] enabled`).
+    pub scan_enabled: bool,
+    /// When it was last scanned (`None`: never).
+    pub scanned_at: Option<DateTime<Utc>>,
+    /// How many findings.
+    pub count: usize,
+    /// The worst severity among them.
+    pub worst: Option<Severity>,
+    /// Why the scan disabled the server, until an admin approves it.
+    pub blocked: Option<String>,
+    /// The admin's approval, if any.
+    pub approval: Option<ApprovalInfo>,
+    /// The findings, worst first.
+    pub findings: Vec<Finding>,
+}
+
+impl RegistryService {
+    fn tool_scan(&self) -> Result<&ToolScan, RegistryError> {
+        self.scanning()
+            .ok_or_else(|| RegistryError::invalid("scan", "this gateway has no tool scan"))
+    }
+
+    /// `path`'s last scan and approval.
+    pub async fn findings(&self, path: &str) -> Result<ScanReport, RegistryError> {
+        let server = self.get(path).await?;
+        let scan = self.tool_scan()?;
+        let record = scan.store().scan_record(&server.path).await?;
+        let approval = scan.store().approval(&server.path).await?;
+        Ok(report(&server, scan.enabled(), record, approval))
+    }
+
+    /// Every scanned server's summary, by path.
+    pub async fn scan_summaries(&self) -> Result<HashMap<String, ScanSummary>, RegistryError> {
+        let Some(scan) = self.scanning() else {
+            return Ok(HashMap::new());
+        };
+        Ok(scan
+            .store()
+            .scan_summaries()
+            .await?
+            .into_iter()
+            .map(|summary| (summary.path.clone(), summary))
+            .collect())
+    }
+
+    /// Scans `path`'s current tools again now (with the other servers as they are now,
+    /// and the external scanner), disabling it if it must be.
+    pub async fn rescan(&self, path: &str) -> Result<ScanReport, RegistryError> {
+        let server = self.get(path).await?;
+        if !self.tool_scan()?.enabled() {
+            return Err(RegistryError::invalid(
+                "scan",
+                "the tool scan is turned off ([scan] enabled = false)",
+            ));
+        }
+        self.scan_and_act(&server, &server.tools, false).await?;
+        self.findings(&server.path).await
+    }
+
+    /// Approves `path`'s tools as they are now, on behalf of `by`: records their digests,
+    /// lifts the scan's block, and enables the server again if the scan had disabled it.
+    /// Any later change of those tools is a rug pull.
+    pub async fn approve(
+        &self,
+        path: &str,
+        by: &str,
+    ) -> Result<(Server, ScanReport), RegistryError> {
+        let server = self.get(path).await?;
+        let scan = self.tool_scan()?;
+        let previous = scan.store().scan_record(&server.path).await?;
+        let was_blocked = previous
+            .as_ref()
+            .is_some_and(|record| record.blocked.is_some());
+        let approval = Approval {
+            path: server.path.clone(),
+            approved_by: by.to_owned(),
+            approved_at: now(),
+            digests: tool_digests(&server.tools),
+        };
+        if !scan.store().save_approval(&approval).await? {
+            return Err(RegistryError::NotFound(server.path));
+        }
+        if scan.enabled() {
+            let others = self.list().await?;
+            scan.scan(&server, &server.tools, &others, true).await?;
+        } else if let Some(mut record) = previous {
+            record.blocked = None;
+            scan.store().save_scan(&record).await?;
+        }
+        tracing::info!(path = %server.path, approved_by = by, tools = server.tools.len(), "server's tools approved");
+        let server = if was_blocked && !server.enabled {
+            self.set_enabled(&server.path, true).await?
+        } else {
+            server
+        };
+        let report = self.findings(&server.path).await?;
+        Ok((server, report))
+    }
+
+    /// Refuses to enable `path` while the scan blocks it.
+    pub(crate) async fn refuse_if_blocked(&self, path: &str) -> Result<(), RegistryError> {
+        let Some(scan) = self.scanning().filter(|scan| scan.enabled()) else {
+            return Ok(());
+        };
+        match scan
+            .store()
+            .scan_record(path)
+            .await?
+            .and_then(|record| record.blocked)
+        {
+            Some(reason) => Err(RegistryError::Blocked {
+                path: path.to_owned(),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// After a check listed `tools` for `server`: scans them if they are new (or the
+    /// server is enabled though blocked). Failures are logged; the check stands.
+    pub(crate) async fn scan_checked(&self, server: &Server, tools: &[Tool]) {
+        let Some(scan) = self.scanning().filter(|scan| scan.enabled()) else {
+            return;
+        };
+        let result = async {
+            let record = scan.store().scan_record(&server.path).await?;
+            let blocked_but_enabled = server.enabled
+                && record
+                    .as_ref()
+                    .is_some_and(|record| record.blocked.is_some());
+            if ToolScan::is_new(record.as_ref(), tools) || blocked_but_enabled {
+                self.scan_and_act(server, tools, false).await?;
+            }
+            Ok::<_, RegistryError>(())
+        };
+        if let Err(error) = result.await {
+            tracing::warn!(path = %server.path, %error, "could not scan the server's tools");
+        }
+    }
+
+    /// Scans `tools` of `server`, stores the result, and disables the server if the scan
+    /// blocks it.
+    async fn scan_and_act(
+        &self,
+        server: &Server,
+        tools: &[Tool],
+        approved: bool,
+    ) -> Result<ScanRecord, RegistryError> {
+        let scan = self.tool_scan()?;
+        let others = self.list().await?;
+        let record = scan.scan(server, tools, &others, approved).await?;
+        if let Some(worst) = worst(&record.findings) {
+            tracing::info!(path = %server.path, findings = record.findings.len(), worst = worst.as_str(), "tool scan findings");
+        }
+        if let Some(reason) = &record.blocked {
+            let current = self.get(&server.path).await?;
+            if current.enabled {
+                tracing::warn!(path = %server.path, %reason, "server disabled");
+                let input = ServerInput {
+                    enabled: Some(false),
+                    ..ServerInput::default()
+                };
+                self.update(&server.path, input).await?;
+            }
+        }
+        Ok(record)
+    }
+}
+
+/// The report of `server`'s scan.
+fn report(
+    server: &Server,
+    scan_enabled: bool,
+    record: Option<ScanRecord>,
+    approval: Option<Approval>,
+) -> ScanReport {
+    let approval = approval.map(|approval| ApprovalInfo {
+        current: approval.covers(&server.tools),
+        approved_by: approval.approved_by,
+        approved_at: approval.approved_at,
+        tools: approval.digests.len(),
+    });
+    match record {
+        Some(record) => ScanReport {
+            path: server.path.clone(),
+            scan_enabled,
+            scanned_at: Some(record.scanned_at),
+            count: record.findings.len(),
+            worst: worst(&record.findings),
+            blocked: record.blocked,
+            approval,
+            findings: record.findings,
+        },
+        None => ScanReport {
+            path: server.path.clone(),
+            scan_enabled,
+            scanned_at: None,
+            count: 0,
+            worst: None,
+            blocked: None,
+            approval,
+            findings: Vec::new(),
+        },
+    }
+}

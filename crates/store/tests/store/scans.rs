@@ -1,0 +1,120 @@
+//! The tool scan's records and approvals, on both backends.
+
+use std::collections::BTreeMap;
+
+use chrono::{TimeZone, Utc};
+use mcpgw_registry::Store;
+use mcpgw_registry::scan::{Approval, Finding, ScanRecord, ScanStore, Severity};
+use mcpgw_store::SqlStore;
+
+fn finding(rule: &str, severity: Severity, tool: Option<&str>) -> Finding {
+    Finding {
+        rule: rule.into(),
+        severity,
+        tool: tool.map(str::to_owned),
+        field: tool.map(|_| "description".to_owned()),
+        excerpt: tool.map(|_| "read ~/.ssh/id_rsa<U+200B> ✓".to_owned()),
+        message: format!("{rule} found"),
+    }
+}
+
+fn record(path: &str, findings: Vec<Finding>, blocked: Option<&str>) -> ScanRecord {
+    ScanRecord {
+        path: path.into(),
+        scanned_at: Utc.timestamp_millis_opt(1_764_000_000_123).unwrap(),
+        tools_digest: format!("digest of {path}"),
+        findings,
+        blocked: blocked.map(str::to_owned),
+    }
+}
+
+pub async fn tool_scans_are_replaced_summarised_and_forgotten(store: SqlStore) {
+    store.insert_server(&super::sample("svc")).await.unwrap();
+    store.insert_server(&super::sample("other")).await.unwrap();
+    assert_eq!(store.scan_record("svc").await.unwrap(), None);
+    let first = record(
+        "svc",
+        vec![
+            finding("sensitive-file", Severity::High, Some("add")),
+            finding("model-tag", Severity::Medium, Some("add")),
+            finding("scanner-failed", Severity::Medium, None),
+        ],
+        Some("disabled by the tool scan: …"),
+    );
+    assert!(store.save_scan(&first).await.unwrap());
+    assert_eq!(store.scan_record("svc").await.unwrap(), Some(first));
+    // The next scan replaces the findings, order kept.
+    let second = record(
+        "svc",
+        vec![
+            finding("zero-width", Severity::Low, Some("b")),
+            finding("shadowed-name", Severity::Medium, Some("a")),
+        ],
+        None,
+    );
+    assert!(store.save_scan(&second).await.unwrap());
+    assert_eq!(store.scan_record("svc").await.unwrap(), Some(second));
+    // Nothing is stored for a server that is not registered.
+    assert!(
+        !store
+            .save_scan(&record("ghost", vec![], None))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.scan_record("ghost").await.unwrap(), None);
+
+    let digests = BTreeMap::from([(
+        "add".to_owned(),
+        BTreeMap::from([("description".to_owned(), "abc".to_owned())]),
+    )]);
+    let approval = Approval {
+        path: "other".into(),
+        approved_by: "admin".into(),
+        approved_at: Utc.timestamp_millis_opt(1_764_000_500_000).unwrap(),
+        digests,
+    };
+    assert!(store.save_approval(&approval).await.unwrap());
+    assert_eq!(
+        store.approval("other").await.unwrap(),
+        Some(approval.clone())
+    );
+    let again = Approval {
+        approved_by: "root".into(),
+        ..approval.clone()
+    };
+    assert!(store.save_approval(&again).await.unwrap());
+    assert_eq!(store.approval("other").await.unwrap(), Some(again));
+    let ghost = Approval {
+        path: "ghost".into(),
+        ..approval
+    };
+    assert!(!store.save_approval(&ghost).await.unwrap());
+    assert_eq!(store.approval("ghost").await.unwrap(), None);
+
+    let summaries = store.scan_summaries().await.unwrap();
+    assert_eq!(summaries.len(), 2);
+    let svc = summaries.iter().find(|s| s.path == "svc").unwrap();
+    assert_eq!(
+        (
+            svc.findings,
+            svc.worst,
+            svc.blocked.as_deref(),
+            svc.approved
+        ),
+        (2, Some(Severity::Medium), None, false)
+    );
+    let other = summaries.iter().find(|s| s.path == "other").unwrap();
+    assert_eq!(
+        (other.findings, other.worst, other.approved),
+        (0, None, true)
+    );
+
+    // Removing a server forgets its scan and approval: registered again, it starts over.
+    assert!(store.delete_server("svc").await.unwrap());
+    assert!(store.delete_server("other").await.unwrap());
+    store.insert_server(&super::sample("svc")).await.unwrap();
+    store.insert_server(&super::sample("other")).await.unwrap();
+    assert_eq!(store.scan_record("svc").await.unwrap(), None);
+    assert_eq!(store.approval("other").await.unwrap(), None);
+    assert!(store.scan_summaries().await.unwrap().is_empty());
+}
