@@ -99,6 +99,11 @@ pub enum GatewayError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// A server just registered whose tools are being checked (and scanned) first.
+    #[error(
+        "server '{0}' was just registered; its tools are being checked before first use, try again in a moment"
+    )]
+    AwaitingCheck(String),
     /// The registry could not be read to route the request (details go to the log only).
     #[error("the registry is unavailable; try again shortly")]
     Registry,
@@ -146,6 +151,7 @@ impl GatewayError {
             GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Registry
+            | GatewayError::AwaitingCheck(_)
             | GatewayError::Overloaded { .. }
             | GatewayError::Restarting { .. }
             | GatewayError::SessionsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -226,6 +232,9 @@ impl GatewayError {
         ) {
             // The unread rest of the body makes the connection unusable.
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if matches!(self, GatewayError::AwaitingCheck(_)) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
         }
         if let GatewayError::Restarting { retry_after, .. }
         | GatewayError::RateLimited { retry_after, .. }

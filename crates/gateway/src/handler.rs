@@ -25,13 +25,15 @@ use crate::observe::{self, Observed};
 use crate::route::{Endpoint, Route};
 use crate::session_owners::SessionOwners;
 use crate::streamable;
-use crate::table::{RoutingTable, Target};
+use crate::table::RoutingTable;
 use crate::upstream::{self, UpstreamClient};
 
 #[path = "handler_io.rs"]
 mod io;
 #[path = "handler_sessions.rs"]
 mod sessions;
+#[path = "handler_setup.rs"]
+mod setup;
 pub(crate) use io::{describe, single_header};
 
 /// How long to wait before reading the registry again after a failed reload.
@@ -81,148 +83,6 @@ impl Gateway {
             rate_limits: Arc::default(),
             tool_changes,
         })
-    }
-
-    /// Limits each principal's and each server's request rate.
-    pub fn with_rate_limits(mut self, limits: crate::limits::RateLimits) -> Self {
-        self.rate_limits = Arc::new(limits);
-        self
-    }
-
-    /// What acts on servers' announcements of changed tools.
-    pub(crate) fn tool_changes(&self) -> &Arc<crate::tool_changes::ToolChanges> {
-        &self.tool_changes
-    }
-
-    /// An HTTP upstream's event stream, watched for announcements of changed tools (a
-    /// stdio server's tools are checked by its health checks, which start it afresh).
-    fn watch_tool_changes(&self, target: &Target, response: Response<Body>) -> Response<Body> {
-        let streams = response
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
-        if target.transport == Transport::Stdio || !streams {
-            return response;
-        }
-        let (parts, body) = response.into_parts();
-        let body = Body::new(self.tool_changes.watch(&target.path, body));
-        Response::from_parts(parts, body)
-    }
-
-    /// The request rate limits (shared with the API, so that a principal has one budget).
-    pub fn rate_limits(&self) -> &Arc<crate::limits::RateLimits> {
-        &self.rate_limits
-    }
-
-    /// Decides every message with `policy` (by default only admins may do anything).
-    pub fn with_policy(mut self, policy: SharedPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Records sessions in `directory`, shared by every replica, so that a client's next
-    /// request may land on any of them.
-    pub fn with_session_directory(
-        mut self,
-        directory: Arc<dyn crate::session_directory::SessionDirectory>,
-    ) -> Self {
-        self.session_owners = SessionOwners::default().with_directory(directory);
-        self
-    }
-
-    /// The directory sessions are recorded in, if any (for the aggregated endpoint).
-    pub(crate) fn session_directory(
-        &self,
-    ) -> Option<&Arc<dyn crate::session_directory::SessionDirectory>> {
-        self.session_owners.directory()
-    }
-
-    /// Obtains the tokens of upstreams with an egress mode with `auth`.
-    pub fn with_upstream_auth(mut self, auth: mcpgw_registry::SharedUpstreamAuth) -> Self {
-        self.upstream_auth = Some(auth);
-        self
-    }
-
-    /// What obtains egress tokens, if anything.
-    pub(crate) fn upstream_auth(&self) -> Option<&mcpgw_registry::SharedUpstreamAuth> {
-        self.upstream_auth.as_ref()
-    }
-
-    /// Records every access decision (allowed and refused) in `audit`.
-    pub fn with_audit(mut self, audit: mcpgw_telemetry::audit::AuditLog) -> Self {
-        self.audit = Some(audit);
-        self
-    }
-
-    /// Keeps bridged connections in line with the registry, now and after every change: a
-    /// removed, disabled or redefined server's process is stopped as soon as the change is
-    /// made, and `eager` servers are started.
-    pub fn watch_registry(self: &Arc<Self>) {
-        let gateway = Arc::downgrade(self);
-        let mut changes = self.table.changes();
-        tokio::spawn(async move {
-            loop {
-                let Some(current) = gateway.upgrade() else {
-                    return;
-                };
-                let reconciled = match current.table.fresh().await {
-                    Ok(targets) => {
-                        current.bridges.reconcile(&targets);
-                        true
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "bridged servers not reconciled; retrying");
-                        false
-                    }
-                };
-                drop(current);
-                if !reconciled {
-                    tokio::time::sleep(RECONCILE_RETRY).await;
-                } else if changes.changed().await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-
-    /// Stops every stdio server process and bridged session (at gateway shutdown).
-    pub async fn shutdown(&self) {
-        self.bridges.stop_all().await;
-    }
-
-    /// The shared connections to servers that do not speak Streamable HTTP.
-    pub(crate) fn bridges(&self) -> &BridgePool {
-        &self.bridges
-    }
-
-    /// How long a request may wait for its upstream's first answer.
-    pub(crate) fn request_timeout(&self) -> std::time::Duration {
-        self.config.first_byte_timeout
-    }
-
-    /// The longest silence allowed inside a streamed answer.
-    pub(crate) fn idle_timeout(&self) -> std::time::Duration {
-        self.config.idle_timeout
-    }
-
-    /// The data-plane settings.
-    pub(crate) fn config(&self) -> &GatewayConfig {
-        &self.config
-    }
-
-    /// The access policy in force.
-    pub(crate) fn policy(&self) -> &SharedPolicy {
-        &self.policy
-    }
-
-    /// Where access decisions are recorded, if anywhere.
-    pub(crate) fn audit(&self) -> Option<&mcpgw_telemetry::audit::AuditLog> {
-        self.audit.as_ref()
-    }
-
-    /// Open legacy SSE sessions.
-    pub fn legacy_sessions(&self) -> &Sessions {
-        &self.sessions
     }
 
     /// Serves one request on an MCP route; every failure becomes a JSON-RPC error.
@@ -515,7 +375,7 @@ impl Gateway {
         .instrument(upstream)
         .await
         .or_else(|error| crate::connect_reply::answer(error, connect_style, id.as_deref()))
-        .map(|response| self.watch_tool_changes(&target, response));
+        .map(|response| self.tool_changes.watch_response(&target, response));
         if let Ok(response) = &result
             && route.endpoint == Endpoint::Mcp
         {

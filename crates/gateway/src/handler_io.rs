@@ -31,6 +31,9 @@ impl Gateway {
         if !target.enabled {
             return Err(GatewayError::DisabledServer(server.to_owned()));
         }
+        if target.awaiting_check {
+            return Err(GatewayError::AwaitingCheck(server.to_owned()));
+        }
         Ok(target)
     }
 

@@ -63,11 +63,18 @@ impl OriginPolicy {
             .iter()
             .map(|host| host_name(host).to_ascii_lowercase())
             .collect();
-        if let Some(public) = public_url.and_then(normalise_origin) {
-            if let Some(authority) = public.split_once("://").map(|(_, rest)| rest) {
-                hosts.push(host_name(authority).to_owned());
-            }
-            origins.push(public);
+        // The public URL may have a path (`https://example.com/mcpgw`): its origin and
+        // host are what browsers and clients send.
+        if let Some(public) = public_url.and_then(|url| url::Url::parse(url).ok())
+            && matches!(public.scheme(), "http" | "https")
+            && let Some(host) = public.host_str()
+        {
+            hosts.push(
+                host.trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase(),
+            );
+            origins.push(public.origin().ascii_serialization());
         }
         let any_host = allowed_hosts.iter().any(|host| host == "*");
         OriginPolicy {
@@ -102,6 +109,7 @@ impl OriginPolicy {
         Ok(())
     }
 
+    /// Whether a browser page of `origin` may use the MCP endpoints.
     fn origin_allowed(&self, origin: &str) -> bool {
         if self.any_origin {
             return true;
@@ -118,6 +126,7 @@ impl OriginPolicy {
             .is_some_and(|(_, authority)| is_loopback_name(host_name(authority)))
     }
 
+    /// Whether `host` (a `Host` header or HTTP/2 authority) names this gateway.
     fn host_allowed(&self, host: &str) -> bool {
         let name = host_name(host);
         if name.is_empty() {
@@ -142,7 +151,12 @@ pub fn normalise_origin(origin: &str) -> Option<String> {
     {
         return None;
     }
-    Some(origin)
+    // A default port is the same origin as none (`https://x:443` is `https://x`).
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    Some(match authority.strip_suffix(default_port) {
+        Some(host) => format!("{scheme}://{host}"),
+        None => origin,
+    })
 }
 
 /// The host of `host[:port]` or `[v6]:port`, without the port or brackets.
@@ -156,6 +170,7 @@ fn host_name(authority: &str) -> &str {
     }
 }
 
+/// `name` as an IP address, if it is one.
 fn parse_ip(name: &str) -> Option<IpAddr> {
     name.parse().ok()
 }

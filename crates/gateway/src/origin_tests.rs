@@ -136,6 +136,31 @@ fn a_shared_deployment_checks_host_only_when_configured() {
 }
 
 #[test]
+fn a_public_url_with_a_path_and_default_ports_are_understood() {
+    let policy = OriginPolicy::new(
+        Some("https://mcp.example.com/gateway/"),
+        true,
+        &["https://app.example.com:443".into()],
+        &[],
+    );
+    let public = headers(&[
+        ("host", "mcp.example.com"),
+        ("origin", "https://mcp.example.com"),
+    ]);
+    assert!(policy.check(None, &public).is_ok());
+    let app = headers(&[
+        ("host", "mcp.example.com"),
+        ("origin", "https://app.example.com"),
+    ]);
+    assert!(policy.check(None, &app).is_ok());
+    let explicit = headers(&[
+        ("host", "mcp.example.com"),
+        ("origin", "https://mcp.example.com:443"),
+    ]);
+    assert!(policy.check(None, &explicit).is_ok());
+}
+
+#[test]
 fn origins_are_normalised() {
     assert_eq!(
         normalise_origin(" HTTPS://App.Example.com/ ").as_deref(),

@@ -44,6 +44,9 @@ pub struct Target {
     pub egress: mcpgw_registry::Egress,
     /// The upstream URL as registered (the resource egress tokens are for).
     pub url: String,
+    /// Registered but not checked yet while the tool scan is on: nothing reaches it
+    /// before its tools were scanned (a poisoned server is disabled by that first scan).
+    pub awaiting_check: bool,
 }
 
 /// The headers configured for `server`'s upstream. The registry validated them; a pair
@@ -75,6 +78,7 @@ impl Target {
             tools: server.tools.iter().map(|tool| tool.name.clone()).collect(),
             egress: server.egress.clone(),
             url: server.url.clone().unwrap_or_default(),
+            awaiting_check: false,
             stdio: server.command.as_ref().map(|command| StdioSpec {
                 command: command.clone(),
                 args: server.args.clone(),
@@ -119,7 +123,7 @@ impl RoutingTable {
     pub async fn load(registry: RegistryService) -> Result<Self, RegistryError> {
         let changes = registry.subscribe();
         let generation = *changes.borrow();
-        let snapshot = snapshot_of(&registry.list().await?);
+        let snapshot = snapshot_of(&registry.list().await?, registry.scans_tools());
         Ok(RoutingTable {
             registry,
             changes,
@@ -168,7 +172,7 @@ impl RoutingTable {
                 return Ok(snapshot.get(path).cloned());
             }
         };
-        let snapshot = snapshot_of(&servers);
+        let snapshot = snapshot_of(&servers, self.registry.scans_tools());
         let found = snapshot.get(path).cloned();
         if let Ok(mut current) = self.current.write() {
             *current = (generation, snapshot);
@@ -205,11 +209,17 @@ impl RoutingTable {
     }
 }
 
-fn snapshot_of(servers: &[Server]) -> Snapshot {
+/// The targets of `servers`; with the tool scan on (`scans`), a server never checked yet
+/// awaits its first check (and scan) before it is routed to.
+fn snapshot_of(servers: &[Server], scans: bool) -> Snapshot {
     Arc::new(
         servers
             .iter()
-            .map(|server| (server.path.clone(), Arc::new(Target::from_server(server))))
+            .map(|server| {
+                let mut target = Target::from_server(server);
+                target.awaiting_check = scans && server.health.last_checked.is_none();
+                (server.path.clone(), Arc::new(target))
+            })
             .collect(),
     )
 }

@@ -77,6 +77,26 @@ impl ToolChanges {
         });
     }
 
+    /// An HTTP upstream's event-stream answer, watched for announcements of changed tools
+    /// (a stdio server's tools are checked by its health checks, which start it afresh;
+    /// JSON answers cannot carry notifications).
+    pub(crate) fn watch_response(
+        self: &Arc<Self>,
+        target: &crate::table::Target,
+        response: http::Response<axum::body::Body>,
+    ) -> http::Response<axum::body::Body> {
+        let streams = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+        if target.transport == mcpgw_registry::Transport::Stdio || !streams {
+            return response;
+        }
+        let (parts, body) = response.into_parts();
+        let body = axum::body::Body::new(self.watch(&target.path, body));
+        http::Response::from_parts(parts, body)
+    }
+
     /// `body`, an event stream from `server`, with its announcements of tool changes acted
     /// on as they pass.
     pub fn watch<B>(self: &Arc<Self>, server: &str, body: B) -> Watched<B> {

@@ -117,11 +117,17 @@ pub fn service(
         async move {
             let started = Instant::now();
             let opens_stream = request.method() == http::Method::GET;
-            let slot = match admission.admit_request() {
-                Ok(slot) => slot,
-                Err(refused) => return Ok(refused.into_response_with_id(None)),
-            };
             let path = request.uri().path();
+            // Probes and metrics are answered however busy the gateway is: a balancer or
+            // Kubernetes must not take a busy replica for a dead one.
+            let slot = if matches!(path, "/livez" | "/readyz" | "/health" | "/metrics") {
+                None
+            } else {
+                match admission.admit_request() {
+                    Ok(slot) => Some(slot),
+                    Err(refused) => return Ok(refused.into_response_with_id(None)),
+                }
+            };
             let destination = match route::parse(path) {
                 Err(error) => Destination::BadPath(error),
                 Ok(Some(route)) if route.server == BUILTIN_SERVER => {

@@ -118,7 +118,7 @@ const MAX_AUDIT_RETENTION_DAYS: u32 = 36_500;
 
 /// The config file as written.
 #[derive(Debug, Default, Deserialize)]
-struct FileConfig {
+pub(crate) struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
@@ -235,7 +235,7 @@ pub struct Settings {
 /// Resolves settings from flags/environment (`args`) and the optional config file.
 pub fn resolve(args: &ServeArgs) -> anyhow::Result<Settings> {
     let file = match &args.config {
-        Some(path) => load_file(path)?,
+        Some(path) => crate::config_file::load_file(path)?,
         None => FileConfig::default(),
     };
     // A path in the config file is relative to that file, as its author sees it.
@@ -483,40 +483,4 @@ fn fraction(what: &str, value: Option<f64>) -> anyhow::Result<Option<f64>> {
         }
         other => Ok(other),
     }
-}
-
-/// Reads the TOML file; unknown keys are reported (a typo must not silently do nothing)
-/// but do not stop the gateway, so a file written for a newer version still starts.
-fn load_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
-    let located = |error: toml::de::Error| {
-        let position = error
-            .span()
-            .map(|span| line_and_column(&text, span.start))
-            .map(|(line, column)| format!(":{line}:{column}"))
-            .unwrap_or_default();
-        anyhow::anyhow!(
-            "invalid configuration in {}{position}: {}",
-            path.display(),
-            error.message().trim()
-        )
-    };
-    let deserializer = toml::Deserializer::parse(&text).map_err(located)?;
-    serde_ignored::deserialize(deserializer, |key| {
-        tracing::warn!(file = %path.display(), %key, "unknown configuration key ignored");
-    })
-    .map_err(located)
-}
-
-/// 1-based line and column of a byte offset, for error messages.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map_or(0, |rest| rest.chars().count())
-        + 1;
-    (line, column)
 }

@@ -10,6 +10,7 @@ mod client_config_cmd;
 mod cluster;
 mod config;
 mod config_cluster;
+mod config_file;
 mod config_limits;
 mod config_network;
 mod config_reload;

@@ -83,6 +83,18 @@ async fn a_client_trickling_its_request_head_is_cut_off_and_others_are_served() 
     );
     assert!(rejections(&gw, "header_read_timeout").await >= 1.0);
 
+    // A client that connects and sends nothing, or only the start of the HTTP/2
+    // preface, is closed too (the protocol is told by the first bytes).
+    for opening in [&b""[..], &b"PRI * HTTP/2.0\r\n"[..]] {
+        let mut silent = TcpStream::connect(address(&gw)).await.unwrap();
+        silent.write_all(opening).await.unwrap();
+        let answer = read_until_closed(&mut silent, Duration::from_secs(20)).await;
+        assert!(
+            answer.is_some(),
+            "a connection that sent {opening:?} stayed open"
+        );
+    }
+
     // An idle keep-alive connection is closed the same way.
     let mut idle = TcpStream::connect(address(&gw)).await.unwrap();
     idle.write_all(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")

@@ -123,9 +123,12 @@ where
             let connection = connecting.await.map_err(Into::into)?;
             let mut extras = http::Extensions::new();
             connection.connected().get_extras(&mut extras);
-            if let Some(info) = extras.get::<HttpInfo>()
-                && let Err(denied) = policy.check(info.remote_addr().ip())
-            {
+            // A connection whose peer cannot be told is refused, not let through.
+            let Some(info) = extras.get::<HttpInfo>() else {
+                tracing::warn!("outbound connection refused: its peer address is unknown");
+                return Err("the outbound connection's peer address is unknown".into());
+            };
+            if let Err(denied) = policy.check(info.remote_addr().ip()) {
                 tracing::warn!(reason = %denied, "outbound connection refused");
                 return Err(denied.into());
             }
@@ -135,10 +138,14 @@ where
 }
 
 /// A reqwest client builder whose connections `policy` guards: names resolve through a
-/// [`GuardedResolver`], and every new connection's peer is checked. Callers add their
+/// [`GuardedResolver`], every new connection's peer is checked, and no proxy is used. Callers add their
 /// timeouts and redirect policy (see [`redirect_policy`]) and build it.
 pub fn guarded_client(policy: Arc<NetworkPolicy>) -> reqwest::ClientBuilder {
+    // No proxy from the environment (`HTTP(S)_PROXY`): through one, the resolver and the
+    // peer check would only ever see the proxy, and a name re-pointed at a denied address
+    // would be fetched unchecked.
     reqwest::Client::builder()
+        .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver::new(Arc::clone(&policy))))
         .connector_layer(PeerCheckLayer { policy })
 }

@@ -80,6 +80,14 @@ impl RegistryService {
         self.scan.as_ref()
     }
 
+    /// Whether tools are scanned (a server is then only used once its first check and
+    /// scan are done).
+    pub fn scans_tools(&self) -> bool {
+        self.scan
+            .as_ref()
+            .is_some_and(crate::scan::ToolScan::enabled)
+    }
+
     /// The same service, calling `hook` after each change it makes (definitions, health,
     /// tools), after the change is stored: how other replicas learn of it.
     pub fn with_change_hook(mut self, hook: ChangeHook) -> Self {
@@ -184,7 +192,8 @@ impl RegistryService {
             .ok_or(RegistryError::NotFound(path))
     }
 
-    /// Registers a new server and, if enabled, starts its first check in the background.
+    /// Registers a new server and, if enabled, checks it: before answering when tools are
+    /// scanned, in the background otherwise.
     pub async fn register(&self, input: ServerInput) -> Result<Server, RegistryError> {
         let server = input.into_new_server(now())?;
         self.check_egress(&server)?;
@@ -195,7 +204,13 @@ impl RegistryService {
         tracing::info!(path = %server.path, transport = server.transport.as_str(), "server registered");
         self.changed();
         self.publish(&server).await;
-        if server.enabled {
+        if server.enabled && self.scans_tools() {
+            // Checked (and its tools scanned) before the registration is answered: a
+            // poisoned server is disabled before anyone can call it.
+            if let Err(error) = self.check(&server).await {
+                tracing::warn!(path = %server.path, %error, "could not record the first check");
+            }
+        } else if server.enabled {
             self.check_in_background(&server);
         }
         Ok(server)

@@ -34,7 +34,7 @@ const LOCKED: [&str; 2] = ["5", "6"];
 /// cannot be opened are said in plain words.
 pub(crate) fn unavailable(error: sqlx::Error) -> StoreError {
     let code = match &error {
-        sqlx::Error::Database(database) => database.code().map(|code| code.into_owned()),
+        sqlx::Error::Database(database) => database.code().map(|code| primary_code(&code)),
         _ => None,
     };
     match code.as_deref() {
@@ -48,6 +48,16 @@ pub(crate) fn unavailable(error: sqlx::Error) -> StoreError {
             "the database is locked by another process or connection; try again shortly".into(),
         ),
         _ => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+/// SQLite reports extended codes (`SQLITE_BUSY_TIMEOUT` is 773, `SQLITE_BUSY` 5): the
+/// primary code is their low byte. PostgreSQL's SQLSTATEs (always five characters) are
+/// kept as they are.
+fn primary_code(code: &str) -> String {
+    match code.parse::<u32>() {
+        Ok(number) if code.len() < 5 => (number & 0xff).to_string(),
+        _ => code.to_owned(),
     }
 }
 
@@ -142,6 +152,23 @@ mod tests {
     use sqlx::any::AnyPoolOptions;
 
     use super::*;
+
+    #[test]
+    fn extended_sqlite_codes_are_read_by_their_primary_code() {
+        assert_eq!(
+            primary_code("773"),
+            "5",
+            "SQLITE_BUSY_TIMEOUT is SQLITE_BUSY"
+        );
+        assert_eq!(primary_code("517"), "5", "SQLITE_BUSY_SNAPSHOT");
+        assert_eq!(primary_code("13"), "13");
+        assert_eq!(
+            primary_code("53100"),
+            "53100",
+            "a PostgreSQL SQLSTATE stays"
+        );
+        assert_eq!(primary_code("40P01"), "40P01");
+    }
 
     /// A real `SQLITE_FULL`: a database that may not grow past a few pages.
     #[tokio::test]

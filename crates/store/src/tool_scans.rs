@@ -13,6 +13,7 @@ use sqlx::any::AnyRow;
 use crate::SqlStore;
 use crate::rows::{from_json, get, json_text, millis, time, unavailable};
 
+/// A stored finding.
 fn finding_from_row(row: &AnyRow) -> Result<Finding, StoreError> {
     let severity: String = get(row, "severity")?;
     Ok(Finding {

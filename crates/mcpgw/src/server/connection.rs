@@ -57,6 +57,26 @@ pub async fn serve_connection<S>(
     );
     let served = match &options.tls {
         None => {
+            // The protocol is told by the first bytes; a client that does not send them
+            // in time is closed like one that trickles its request head.
+            let prior_knowledge = match tokio::time::timeout(
+                options.limits.header_read_timeout,
+                sends_http2_preface(&stream),
+            )
+            .await
+            {
+                Ok(Ok(h2)) => h2,
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    metrics().limit_rejected("header_read_timeout");
+                    return;
+                }
+            };
+            let protocol = if prior_knowledge {
+                protocol.http2_only()
+            } else {
+                protocol.http1_only()
+            };
             let connection = protocol.serve_connection_with_upgrades(TokioIo::new(stream), service);
             watcher.watch(connection.into_owned()).await
         }
@@ -79,6 +99,13 @@ pub async fn serve_connection<S>(
                     return;
                 }
             };
+            // HTTP/2 only when the client chose it in the handshake (ALPN), as RFC 9113
+            // requires over TLS.
+            let protocol = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                protocol.http2_only()
+            } else {
+                protocol.http1_only()
+            };
             let connection = protocol.serve_connection_with_upgrades(TokioIo::new(stream), service);
             watcher.watch(connection.into_owned()).await
         }
@@ -87,6 +114,30 @@ pub async fn serve_connection<S>(
         note_connection_error(error.as_ref());
     }
     drop(permit);
+}
+
+/// What an HTTP/2 client with prior knowledge sends first (RFC 9113 §3.4).
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the client opens with the HTTP/2 preface, looking at its first bytes without
+/// consuming them; an error when it closes first.
+async fn sends_http2_preface(stream: &TcpStream) -> std::io::Result<bool> {
+    let mut first = [0u8; 24];
+    loop {
+        let count = stream.peek(&mut first).await?;
+        if count == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if first[..count] != H2_PREFACE[..count] {
+            return Ok(false);
+        }
+        if count == H2_PREFACE.len() {
+            return Ok(true);
+        }
+        // Part of the preface so far: `peek` would return the same bytes at once, so
+        // wait a moment for the rest (the caller bounds the whole wait).
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 /// Counts a connection that ended because a limit was hit (a slow or oversized request

@@ -27,6 +27,7 @@ use crate::model::{Server, Tool};
 
 /// Most findings taken from one run, and most characters of each text.
 const MAX_FINDINGS: usize = 1_000;
+/// Most characters kept of each text the scanner returns.
 const MAX_TEXT: usize = 1_000;
 
 /// How the external scanner is run.
@@ -102,6 +103,7 @@ struct Report {
     findings: Vec<Reported>,
 }
 
+/// `text` cut to [`MAX_TEXT`] characters.
 fn clip(text: &str) -> String {
     match text.char_indices().nth(MAX_TEXT) {
         Some((cut, _)) => format!("{}…", &text[..cut]),

@@ -61,6 +61,8 @@ pub(crate) fn text_fields(tool: &Tool) -> Vec<TextField<'_>> {
     fields
 }
 
+/// Collects the strings (and object keys) of `value` under `path` into `fields`, down to
+/// [`MAX_DEPTH`] and up to [`MAX_STRINGS`].
 fn walk<'a>(value: &'a Value, path: &str, depth: usize, fields: &mut Vec<TextField<'a>>) {
     if depth > MAX_DEPTH || fields.len() >= MAX_STRINGS {
         return;

@@ -76,14 +76,19 @@ const PATTERNS: &[(&str, &str)] = &[
 
 /// Signals that decide the severity of mentions of files and secrets.
 const SENSITIVE_FILE: &str = r"~/\.ssh|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.aws/(?:credentials|config)|/etc/(?:passwd|shadow|sudoers)|(?:^|[\s'`(~/])\.env\b|\.netrc\b|\.git-credentials|\.npmrc\b|\.pypirc\b|\.kube/config|\.docker/config\.json|\.gnupg|_history\b|\bmcp\.json\b|claude_desktop_config\.json|\.config/gcloud|wallet\.dat|-----begin [a-z ]*private key";
+/// Words naming a secret (`§` stands for a run of spaces, `_` or `-`).
 const SECRET: &str = r"\b(?:api§?keys?|apikeys?|(?:access|auth|authorization|bearer|refresh|session)§tokens?|secret§keys?|client§secrets?|passwords?|passwd|credentials?|private§keys?|seed§phrases?|mnemonic|session§cookies?|ssh§keys?)\b";
+/// Verbs telling the model to read or send something.
 const DIRECTIVE: &str = r"\b(?:read|cat|open|load|access|include|pass|send|upload|provide|attach|copy|paste|append|extract|collect|forward|transmit|post|output|print|dump)\b";
+/// Where something is sent: a URL, an address, a parameter of the call.
 const SINK: &str = r"\bside§?note\b|\b(?:as|in|into)§(?:the§|an?§)?(?:extra|additional|hidden|secret)§(?:parameter|argument|field)\b|\bpass§(?:[\p{L}\p{N}]+§){0,3}contents?§(?:as|in|into|via)\b";
 
+/// Compiles one of the patterns above (`§` becoming its separator class).
 fn compile(pattern: &str) -> Option<Regex> {
     Regex::new(&pattern.replace('§', SEPARATOR)).ok()
 }
 
+/// The patterns, compiled once.
 static COMPILED: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
     PATTERNS
         .iter()

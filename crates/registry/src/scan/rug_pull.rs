@@ -73,6 +73,7 @@ fn canonical(value: &Value, out: &mut String) {
     }
 }
 
+/// A digest of `value` that does not depend on the order of its object keys.
 fn digest_of(value: &Value) -> String {
     let mut text = String::new();
     canonical(value, &mut text);

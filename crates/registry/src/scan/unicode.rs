@@ -14,6 +14,7 @@ const MAX_DECODED: usize = 120;
 /// Zero-width characters in a row, or in one field, from which they are taken for encoded
 /// data rather than a stray character.
 const ZERO_WIDTH_RUN: usize = 4;
+/// As many zero-width characters in one text, scattered, count as hidden data too.
 const ZERO_WIDTH_TOTAL: usize = 8;
 
 /// What one invisible character is.
@@ -31,6 +32,7 @@ enum Class {
     Other,
 }
 
+/// The kind of invisible character `c` is, if it is one.
 fn class(c: char) -> Option<Class> {
     if !is_invisible(c) {
         return None;
