@@ -103,19 +103,10 @@ async fn crash_and_restart(gw: Gateway, data: &Path) -> Gateway {
 
 /// `mcpgw_writer_dropped_total` of the audit writer.
 async fn audit_dropped(gw: &Gateway) -> f64 {
-    let text = gw
-        .request("GET", "/metrics")
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix("mcpgw_writer_dropped_total{writer=\"audit\"} "))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0.0)
+    common::sample(
+        &gw.metrics_text().await,
+        "mcpgw_writer_dropped_total{writer=\"audit\"}",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -179,37 +179,15 @@ allow_networks = ["169.254.169.254/32"]"#,
 #[tokio::test]
 async fn a_bad_network_stops_the_gateway_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let config = network_config(dir.path(), r#"deny_networks = ["10.0.0.1/8"]"#);
-    let output = Command::new(common::binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&config)
-        .env_remove("MCPGW_DATABASE_URL")
-        .output()
-        .await
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr =
+        common::start_refused(dir.path(), "[network]\ndeny_networks = [\"10.0.0.1/8\"]\n").await;
     assert!(
         stderr.contains("'10.0.0.1/8' has bits set after its prefix"),
         "{stderr}"
     );
-    let typo = network_config(dir.path(), r#"deny_network = ["10.0.0.0/8"]"#);
-    let output = Command::new(common::binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .arg("--config")
-        .arg(&typo)
-        .env_remove("MCPGW_DATABASE_URL")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        !output.status.success(),
-        "an unknown [network] key is refused"
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    // An unknown [network] key is refused.
+    let stderr =
+        common::start_refused(dir.path(), "[network]\ndeny_network = [\"10.0.0.0/8\"]\n").await;
     assert!(stderr.contains("deny_network"), "{stderr}");
 }
 

@@ -17,9 +17,9 @@ listens, like `mcpgw example-server`.
 import json
 import socket
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import http_mcp
 
 MODE = sys.argv[1]
 PORT = int(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -40,79 +40,21 @@ COUNTDOWN = {
 }
 
 
-class Handler(BaseHTTPRequestHandler):
-    """One request; chunked event streams are written by hand to control their end."""
+class Handler(http_mcp.Handler):
+    """Answers like a healthy server, then misbehaves in every `tools/call`."""
 
-    protocol_version = "HTTP/1.1"
+    server_label = "chaos"
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
+    def tools(self):
+        return [COUNTDOWN]
 
-    def send_json(self, status, body, headers=()):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_DELETE(self):
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def do_GET(self):
-        self.send_response(405)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def do_POST(self):
-        length = int(self.headers.get("content-length") or 0)
-        try:
-            message = json.loads(self.rfile.read(length))
-        except ValueError:
-            self.send_json(400, {"jsonrpc": "2.0", "id": None,
-                                 "error": {"code": -32700, "message": "parse error"}})
-            return
-        method, ident = message.get("method"), message.get("id")
-        if ident is None:
-            self.send_response(202)
-            self.send_header("content-length", "0")
-            self.end_headers()
-            return
-        if method == "initialize":
-            result = {
-                "protocolVersion": message["params"].get("protocolVersion", "2025-11-25"),
-                "capabilities": {"tools": {}},
-                "serverInfo": {"name": "chaos", "version": "1.0.0"},
-            }
-            self.send_json(200, {"jsonrpc": "2.0", "id": ident, "result": result},
-                           [("mcp-session-id", "chaos-session")])
-        elif method == "tools/list":
-            self.send_json(200, {"jsonrpc": "2.0", "id": ident,
-                                 "result": {"tools": [COUNTDOWN]}})
-        elif method == "ping":
-            self.send_json(200, {"jsonrpc": "2.0", "id": ident, "result": {}})
-        elif method == "tools/call":
-            self.misbehave(message)
-        else:
-            self.send_json(200, {"jsonrpc": "2.0", "id": ident,
-                                 "error": {"code": -32601, "message": f"no method {method}"}})
-
-    def chunk(self, data):
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+    def call(self, message):
+        self.misbehave(message)
 
     def misbehave(self, message):
         params = message.get("params") or {}
         token = (params.get("_meta") or {}).get("progressToken", "chaos")
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("transfer-encoding", "chunked")
-        self.end_headers()
+        self.start_stream()
         progress = {"jsonrpc": "2.0", "method": "notifications/progress",
                     "params": {"progressToken": token, "progress": 1, "total": 3,
                                "message": "step 1 of 3"}}
@@ -137,18 +79,5 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-def main():
-    server = Server(("127.0.0.1", PORT), Handler)
-    host, port = server.server_address[:2]
-    print(f"listening on http://{host}:{port}/mcp", flush=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    threading.Event().wait()
-
-
 if __name__ == "__main__":
-    main()
+    http_mcp.serve(Handler, PORT)

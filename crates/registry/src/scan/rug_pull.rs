@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::{Finding, Severity};
 use crate::model::Tool;
@@ -39,45 +38,10 @@ impl Approval {
     }
 }
 
-/// `value` as JSON with every object's keys sorted, so that equal values hash equally
-/// whatever order a server sends keys in.
-fn canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Object(object) => {
-            out.push('{');
-            let mut keys: Vec<&String> = object.keys().collect();
-            keys.sort();
-            for (index, key) in keys.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                if let Some(item) = object.get(key) {
-                    canonical(item, out);
-                }
-            }
-            out.push('}');
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                canonical(item, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// A digest of `value` that does not depend on the order of its object keys.
+/// A digest of `value` that does not depend on the order of its object keys (the same
+/// canonical form as published metadata's).
 fn digest_of(value: &Value) -> String {
-    let mut text = String::new();
-    canonical(value, &mut text);
-    format!("{:x}", Sha256::digest(text.as_bytes()))
+    crate::versions::digest(value)
 }
 
 /// The digests of one tool's parts.
