@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::chaos::{LIVENESS, SqliteLock, Tmpfs, fill, serves_clock};
 use common::upstreams::{self, Upstream};
-use common::{Gateway, Launch, Reply, TOKEN, http_server};
+use common::{Gateway, Launch, Reply, http_server};
 use serde_json::{Value, json};
 
 /// A gateway on SQLite in `data`, with the example clock registered (and healthy).
