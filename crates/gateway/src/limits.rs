@@ -21,6 +21,9 @@ const SHARDS: usize = 16;
 /// Above this many buckets in a shard, full (idle) buckets are dropped: memory stays
 /// bounded by the callers active in the last `burst / rate` seconds.
 const PRUNE_ABOVE: usize = 4_096;
+/// At most one pruning pass per shard in this time, so that a shard holding many active
+/// callers does not scan them all on every request.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// One limit: `rate` tokens a second, at most `burst` at once.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,7 +47,14 @@ pub struct RateLimiter {
     rate: Rate,
     /// Counted as `limit` in the metrics.
     limit: &'static str,
-    shards: Vec<Mutex<HashMap<Box<str>, Bucket>>>,
+    shards: Vec<Mutex<Shard>>,
+}
+
+/// One shard's buckets, and when they were last pruned.
+#[derive(Debug, Default)]
+struct Shard {
+    buckets: HashMap<Box<str>, Bucket>,
+    pruned: Option<Instant>,
 }
 
 /// A refusal: how long until the next token.
@@ -64,7 +74,7 @@ impl RateLimiter {
         RateLimiter {
             rate,
             limit,
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
@@ -76,14 +86,21 @@ impl RateLimiter {
     /// [`admit`](Self::admit) at `now` (tests drive the clock).
     pub fn admit_at(&self, key: &str, now: Instant) -> Result<(), RetryAfter> {
         let shard = &self.shards[shard_of(key)];
-        let mut buckets = match shard.lock() {
-            Ok(buckets) => buckets,
+        let mut shard = match shard.lock() {
+            Ok(shard) => shard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if buckets.len() > PRUNE_ABOVE {
+        let due = shard
+            .pruned
+            .is_none_or(|at| now.saturating_duration_since(at) >= PRUNE_EVERY);
+        if shard.buckets.len() > PRUNE_ABOVE && due {
             let rate = self.rate;
-            buckets.retain(|_, bucket| refilled(rate, *bucket, now) < rate.burst);
+            shard
+                .buckets
+                .retain(|_, bucket| refilled(rate, *bucket, now) < rate.burst);
+            shard.pruned = Some(now);
         }
+        let buckets = &mut shard.buckets;
         let bucket = match buckets.get_mut(key) {
             Some(bucket) => bucket,
             None => buckets.entry(key.into()).or_insert(Bucket {
@@ -222,7 +239,7 @@ mod tests {
         let held: usize = limiter
             .shards
             .iter()
-            .map(|shard| shard.lock().unwrap().len())
+            .map(|shard| shard.lock().unwrap().buckets.len())
             .sum();
         assert!(held <= PRUNE_ABOVE * SHARDS, "{held} buckets held");
     }

@@ -103,7 +103,7 @@ impl ToolChanges {
         Watched {
             inner: body,
             changes: Arc::clone(self),
-            server: server.to_owned(),
+            server: server.into(),
             tail: Vec::new(),
         }
     }
@@ -113,7 +113,7 @@ impl ToolChanges {
 pub struct Watched<B> {
     inner: B,
     changes: Arc<ToolChanges>,
-    server: String,
+    server: Box<str>,
     /// The end of the previous chunk, for an announcement cut between two chunks.
     tail: Vec<u8>,
 }
@@ -132,20 +132,9 @@ fn announces(tail: &mut Vec<u8>, chunk: &[u8]) -> bool {
     found
 }
 
-/// Whether `needle` occurs in `haystack` (`memchr` finds the first byte quickly).
+/// Whether `needle` occurs in `haystack`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    let mut from = 0;
-    while let Some(offset) = memchr::memchr(first, haystack.get(from..).unwrap_or_default()) {
-        let start = from + offset;
-        if haystack[start + 1..].starts_with(rest) {
-            return true;
-        }
-        from = start + 1;
-    }
-    false
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 impl<B> Body for Watched<B>

@@ -70,7 +70,7 @@ impl Drop for RequestSlot {
 
 /// One open stream's place under the cap, given back when its body is dropped.
 #[derive(Debug)]
-struct StreamSlot(Arc<Admission>);
+pub struct StreamSlot(Arc<Admission>);
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
@@ -140,22 +140,26 @@ impl Admission {
             })
     }
 
-    /// Refuses a request that would open one stream more than the cap allows; call
-    /// before serving a `GET` on an MCP endpoint.
-    pub fn check_streams(&self) -> Result<(), GatewayError> {
-        if self.streams.open.load(Ordering::Acquire) < self.streams.max {
-            return Ok(());
+    /// A place for the stream a `GET` on an MCP endpoint may open, taken before it is
+    /// served (so that requests arriving together cannot all pass a full cap), or the
+    /// `503` to answer.
+    pub fn reserve_stream(self: &Arc<Self>) -> Result<StreamSlot, GatewayError> {
+        if self.streams.try_take() {
+            return Ok(StreamSlot(Arc::clone(self)));
         }
         metrics().limit_rejected("streams");
         Err(overloaded("open event streams"))
     }
 
-    /// The answer as it leaves: an event stream counted while it is open (an answer to a
-    /// POST too: it is never refused here, the request has been served), HSTS on HTTPS.
-    pub fn finish(self: &Arc<Self>, response: Response) -> Response {
+    /// The answer as it leaves: an event stream counted while it is open, in the place
+    /// `reserved` for it or in a new one (an answer to a POST is never refused here: the
+    /// request has been served), HSTS on HTTPS. A reserved place not used is given back.
+    pub fn finish(self: &Arc<Self>, response: Response, reserved: Option<StreamSlot>) -> Response {
         let mut response = if is_event_stream(&response) {
-            self.streams.open.fetch_add(1, Ordering::AcqRel);
-            let slot = StreamSlot(Arc::clone(self));
+            let slot = reserved.unwrap_or_else(|| {
+                self.streams.open.fetch_add(1, Ordering::AcqRel);
+                StreamSlot(Arc::clone(self))
+            });
             let (parts, body) = response.into_parts();
             let stream = body.into_data_stream().map(move |chunk| {
                 let _open = &slot;

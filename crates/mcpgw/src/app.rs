@@ -141,11 +141,14 @@ pub fn service(
             };
             // MCP endpoints only: the API and UI have their own cross-site protection
             // (CSRF tokens, `Sec-Fetch-Site`), and browsers navigate to the UI by any name.
+            let mut stream_slot = None;
             let refused = match destination {
                 Destination::Server(_) | Destination::Aggregate(..) => admission
                     .check_origin(&request)
                     .and_then(|()| match opens_stream {
-                        true => admission.check_streams(),
+                        true => admission
+                            .reserve_stream()
+                            .map(|slot| stream_slot = Some(slot)),
                         false => Ok(()),
                     })
                     .err(),
@@ -176,7 +179,7 @@ pub fn service(
             };
             drop(slot);
             metrics().http(kind, response.status().as_u16(), started.elapsed());
-            let response = admission.finish(response);
+            let response = admission.finish(response, stream_slot);
             let response = if opens_stream {
                 ends_when_draining(response, &draining)
             } else {

@@ -37,6 +37,7 @@ pub use legacy_sse::resolve_endpoint;
 pub use process_slots::{ProcessSlot, set_max_stdio_processes};
 pub use session::{HttpSession, SessionOptions};
 pub use spawn::{GroupHandle, ServerProcess, spawn_server};
+pub use stdio_env::inherited as inherited_env;
 pub use tls::{
     UpstreamTlsError, UpstreamTlsFiles, client_config, configure_upstream_tls, upstream_tls,
 };

@@ -40,7 +40,7 @@ pub(crate) fn is_inherited(name: &OsStr) -> bool {
 
 /// The part of the gateway's environment a stdio server inherits; the server's configured
 /// variables are applied after these and win.
-pub(crate) fn inherited() -> impl Iterator<Item = (OsString, OsString)> {
+pub fn inherited() -> impl Iterator<Item = (OsString, OsString)> {
     std::env::vars_os().filter(|(name, _)| is_inherited(name))
 }
 

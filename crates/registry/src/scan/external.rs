@@ -137,8 +137,12 @@ impl ExternalScanner {
             .ok_or_else(|| "no command is configured".to_owned())?;
         let input = serde_json::to_vec(&ScannerInput::new(server, tools))
             .map_err(|error| format!("cannot write its input: {error}"))?;
+        // Third-party code: it gets what a program needs to run, not the gateway's
+        // secrets (database URL, admin token, client secrets) from its environment.
         let mut child = tokio::process::Command::new(program)
             .args(args)
+            .env_clear()
+            .envs(mcpgw_mcp::client::inherited_env())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
