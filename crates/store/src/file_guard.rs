@@ -26,6 +26,9 @@ struct Current {
     /// When that file took the place of another (never, at first): connections older
     /// than this were opened on the other one.
     replaced_at: Option<Instant>,
+    /// Whether the path named no file at the last check (logged once per outage, not at
+    /// every connection handed out meanwhile).
+    gone: bool,
 }
 
 /// Checks that a pooled connection still works on the file at the database's path.
@@ -43,6 +46,7 @@ impl FileGuard {
             current: Mutex::new(Current {
                 identity: None,
                 replaced_at: None,
+                gone: false,
             }),
         }
     }
@@ -50,18 +54,25 @@ impl FileGuard {
     /// Whether a connection opened `age` ago still works on the file at the path: false
     /// when nothing is there, or when another file took its place after it was opened.
     pub(crate) fn usable(&self, age: Duration) -> bool {
-        let Ok(metadata) = std::fs::metadata(&self.path) else {
-            tracing::error!(
-                path = %self.path.display(),
-                "the SQLite database file is gone: requests that need the database fail \
-                 until it is back at its path"
-            );
-            return false;
-        };
-        let identity = (metadata.dev(), metadata.ino(), metadata.created().ok());
         let Ok(mut current) = self.current.lock() else {
             return false;
         };
+        let Ok(metadata) = std::fs::metadata(&self.path) else {
+            if !current.gone {
+                current.gone = true;
+                tracing::error!(
+                    path = %self.path.display(),
+                    "the SQLite database file is gone: requests that need the database fail \
+                     until it is back at its path"
+                );
+            }
+            return false;
+        };
+        if current.gone {
+            current.gone = false;
+            tracing::warn!(path = %self.path.display(), "the SQLite database file is back");
+        }
+        let identity = (metadata.dev(), metadata.ino(), metadata.created().ok());
         match current.identity {
             None => {
                 current.identity = Some(identity);
