@@ -183,7 +183,7 @@ pub async fn search(
     let access = Access::of(state, principal);
     access.authorize(UiAction::List, None)?;
     // The catalogue holds the enabled, healthy servers, tokenised once per registry change.
-    let catalog = state.search.current();
+    let catalog = state.search.fresh().await;
     let mut documents: Vec<ToolDocument<'_>> = Vec::new();
     let mut rows: Vec<usize> = Vec::new();
     let mut servers: Vec<usize> = Vec::new();

@@ -27,7 +27,7 @@ pub mod versions;
 
 pub use egress::Egress;
 pub use error::{ErrorKind, RegistryError, StoreError};
-pub use follow::follow;
+pub use follow::{Followed, follow};
 pub use health::{HealthCheckConfig, HealthChecker};
 pub use input::{REDACTED, ServerInput, TagsInput};
 pub use lease::{Lease, LeaseStore, LeaseTiming};

@@ -20,6 +20,8 @@ mod connections;
 mod records;
 #[path = "store/scans.rs"]
 mod scans;
+#[path = "store/views.rs"]
+mod views;
 use cluster::{
     changes_reach_the_other_instances, leases_go_to_one_holder_until_they_expire,
     signing_keys_are_sealed_shared_and_retired,
@@ -35,6 +37,7 @@ use records::{
     secrets_are_sealed_and_resealed, versions_are_published_once_and_change_status,
 };
 use scans::tool_scans_are_replaced_summarised_and_forgotten;
+use views::fresh_views_include_every_change_announced_before_the_read;
 
 fn sample(path: &str) -> Server {
     let at = Utc.timestamp_millis_opt(1_764_000_000_123).unwrap();
@@ -753,6 +756,7 @@ async fn reopen(url: &str) {
 }
 
 on_both_backends!(
+    fresh_views_include_every_change_announced_before_the_read,
     tool_scans_are_replaced_summarised_and_forgotten,
     leases_go_to_one_holder_until_they_expire,
     signing_keys_are_sealed_shared_and_retired,

@@ -125,7 +125,7 @@ impl Aggregator {
         let services = count_arg(arguments, "top_k_services", 3)?;
         let tools = count_arg(arguments, "top_n_tools", 1)?;
         let started = std::time::Instant::now();
-        let catalog = self.catalog.current();
+        let catalog = self.catalog.fresh().await;
         let (rows, visible): (Vec<usize>, Vec<&ExposedTool>) =
             catalog.visible_rows(&caller.policy, &caller.scopes).unzip();
         let documents: Vec<ToolDocument<'_>> = visible
@@ -210,7 +210,7 @@ impl Aggregator {
                 server.trim_matches('/')
             ))
         };
-        let catalog = self.catalog.current();
+        let catalog = self.catalog.fresh().await;
         let Some(exposed) = catalog.find_original(server, tool) else {
             return Ok(unknown());
         };
@@ -312,7 +312,7 @@ impl Aggregator {
         let filter = caller
             .policy
             .tool_filter(caller.scopes.clone(), &server.path);
-        let catalog = self.catalog.current();
+        let catalog = self.catalog.fresh().await;
         let tools: Vec<Value> = server
             .tools
             .iter()

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use mcpgw_policy::{Policy, Request, Scopes};
 use mcpgw_registry::{
-    LexicalIndex, RegistryError, RegistryService, Server, Tool, ToolDocument, document, follow,
-    usable_servers,
+    Followed, LexicalIndex, RegistryError, RegistryService, Server, Tool, ToolDocument, document,
+    follow, usable_servers,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -196,7 +196,7 @@ impl Catalog {
 /// The catalog as of the latest registry change, and a way to wait for the next one.
 #[derive(Clone)]
 pub struct LiveCatalog {
-    current: watch::Receiver<Arc<Catalog>>,
+    current: Followed<Catalog>,
 }
 
 impl LiveCatalog {
@@ -212,16 +212,21 @@ impl LiveCatalog {
         Ok(LiveCatalog { current })
     }
 
-    /// The catalog in force.
+    /// The catalog in force, without waiting (for change watchers).
     pub fn current(&self) -> Arc<Catalog> {
-        Arc::clone(&self.current.borrow())
+        self.current.current()
+    }
+
+    /// The catalog reflecting every registry change made before this call, waiting
+    /// briefly for its rebuild (see [`Followed::fresh`]): what requests are answered from,
+    /// so a server seen registered or healthy in the API is offered on the next request.
+    pub async fn fresh(&self) -> Arc<Catalog> {
+        self.current.fresh().await
     }
 
     /// A receiver told each time what the catalog offers changes.
     pub fn subscribe(&self) -> watch::Receiver<Arc<Catalog>> {
-        let mut receiver = self.current.clone();
-        receiver.borrow_and_update();
-        receiver
+        self.current.subscribe()
     }
 }
 

@@ -52,7 +52,7 @@ impl Aggregator {
         {
             return None;
         }
-        let catalog = self.catalog.current();
+        let catalog = self.catalog.fresh().await;
         let exposed = catalog.find(message.target.as_deref()?)?;
         let server = &exposed.server;
         if server.transport != Transport::StreamableHttp

@@ -109,14 +109,14 @@ impl Aggregator {
     }
 
     /// The tools the caller is offered on `surface`, as MCP tool objects.
-    pub(crate) fn tools_for(&self, caller: &Caller, surface: Surface) -> Vec<Value> {
+    pub(crate) async fn tools_for(&self, caller: &Caller, surface: Surface) -> Vec<Value> {
         let mut tools: Vec<Value> = Builtin::ALL
             .into_iter()
             .filter(|tool| Self::may_use_builtin(caller, *tool).allowed)
             .map(Builtin::definition)
             .collect();
         if surface == Surface::Everything {
-            let catalog = self.catalog.current();
+            let catalog = self.catalog.fresh().await;
             tools.extend(
                 catalog
                     .visible(&caller.policy, &caller.scopes)
@@ -175,7 +175,7 @@ impl Aggregator {
                 )
                 .await;
         }
-        let catalog = self.catalog.current();
+        let catalog = self.catalog.fresh().await;
         let exposed = match surface {
             Surface::Everything => catalog.find(name),
             Surface::Builtins => None,

@@ -215,6 +215,7 @@ impl ServerHandler for AggregateServer {
         let tools = self
             .core
             .tools_for(&caller, self.surface)
+            .await
             .into_iter()
             .filter_map(tool_of)
             .collect();

@@ -4,11 +4,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use super::{LexicalIndex, ToolDocument};
 use crate::error::RegistryError;
-use crate::follow::follow;
+use crate::follow::{Followed, follow};
 use crate::model::{HealthState, Server, Tool};
 use crate::service::RegistryService;
 
@@ -133,7 +131,7 @@ pub fn document<'a>(server: &'a Server, tool: &'a Tool) -> ToolDocument<'a> {
 /// The search catalogue as of the latest registry change.
 #[derive(Clone)]
 pub struct LiveSearchCatalog {
-    current: watch::Receiver<Arc<SearchCatalog>>,
+    current: Followed<SearchCatalog>,
 }
 
 impl LiveSearchCatalog {
@@ -143,8 +141,9 @@ impl LiveSearchCatalog {
         Ok(LiveSearchCatalog { current })
     }
 
-    /// The catalogue in force.
-    pub fn current(&self) -> Arc<SearchCatalog> {
-        Arc::clone(&self.current.borrow())
+    /// The catalogue reflecting every registry change made before this call (see
+    /// [`Followed::fresh`]).
+    pub async fn fresh(&self) -> Arc<SearchCatalog> {
+        self.current.fresh().await
     }
 }
