@@ -4,17 +4,23 @@
 //!   for whoever may see the server, without findings about tools it may not call;
 //! - `POST /api/servers/{path}/rescan`: scans again now (`health_check_service`);
 //! - `POST /api/servers/{path}/approve`: an admin approves the tools as they are, which
-//!   re-enables a server the scan disabled (admins only).
+//!   re-enables a server the scan disabled (admins only). The body may name the report it
+//!   approves, `{"tools_digest": "<the findings' tools_digest>"}`: the approval is then
+//!   refused (409) if the tools are no longer those.
 
 use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Extension, State};
 use mcpgw_auth::Principal;
 use mcpgw_policy::UiAction;
 use mcpgw_registry::scan::{ScanReport, ScanSummary};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::access::{Access, authorized_server};
 use crate::auth_layer::admin_for;
+use crate::body::{body_bytes, parse_json};
 use crate::error::ServerPath;
 use crate::{ApiError, AppState};
 
@@ -77,13 +83,28 @@ pub async fn rescan(
     Ok(Json(report_json(&access, report)))
 }
 
+/// The optional body of `POST /api/servers/{path}/approve`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    /// The `tools_digest` of the findings the admin reviewed.
+    tools_digest: Option<String>,
+}
+
 /// `POST /api/servers/{path}/approve` (admins): the findings after the approval, and
 /// whether the server is enabled now.
 pub async fn approve(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     ServerPath(path): ServerPath,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let body = body_bytes(body)?;
+    let wanted: ApproveBody = if body.trim_ascii().is_empty() {
+        ApproveBody::default()
+    } else {
+        parse_json(&body)?
+    };
     let (server, access) = authorized_server(&state, &principal, &path, UiAction::List).await?;
     admin_for(
         &principal,
@@ -91,7 +112,11 @@ pub async fn approve(
     )?;
     let (server, report) = state
         .registry
-        .approve(&server.path, &principal.subject)
+        .approve(
+            &server.path,
+            &principal.subject,
+            wanted.tools_digest.as_deref(),
+        )
         .await?;
     let mut body = report_json(&access, report);
     body["enabled"] = json!(server.enabled);

@@ -83,6 +83,14 @@ pub enum GatewayError {
         /// Seconds until the next attempt (the `Retry-After` header).
         retry_after: u64,
     },
+    /// The caller already has as many event streams open as it may.
+    #[error(
+        "you have {max} event streams open through this gateway, as many as one caller may ([limits] max_streams_per_principal): close one first"
+    )]
+    TooManyStreams {
+        /// The limit.
+        max: usize,
+    },
     /// A rate limit refused the request; `Retry-After` says when to come back.
     #[error("rate limit reached for {who}: retry in {retry_after}s")]
     RateLimited {
@@ -147,7 +155,9 @@ impl GatewayError {
             GatewayError::Forbidden(_) | GatewayError::Refused { .. } => StatusCode::FORBIDDEN,
             GatewayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
-            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::RateLimited { .. } | GatewayError::TooManyStreams { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             GatewayError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Registry

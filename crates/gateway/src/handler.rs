@@ -70,7 +70,11 @@ impl Gateway {
             table.registry().clone(),
         ));
         Ok(Gateway {
-            bridges: Arc::new(BridgePool::new(client.clone(), config.first_byte_timeout)?),
+            bridges: Arc::new(BridgePool::new(
+                client.clone(),
+                config.first_byte_timeout,
+                Arc::clone(&tool_changes),
+            )?),
             client,
             table,
             auth,
@@ -96,6 +100,11 @@ impl Gateway {
             .map(str::to_owned);
         let (response, upstream) =
             observe::timing_upstream(self.answer(&route, request, &mut seen)).await;
+        // The caller's place under its stream quota, kept while its stream is open.
+        let response = match seen.stream_hold.take() {
+            Some(hold) => crate::held_body::hold_while_streaming(response, || hold),
+            None => response,
+        };
         if let Some(span) = &seen.span {
             span.record("mcp.result", response.status().as_u16());
         }
@@ -193,8 +202,12 @@ impl Gateway {
             .map(|principal| principal.subject.clone());
         let principal = authenticated.map_err(|e| fail(e.into()))?;
         self.rate_limits
-            .admit_principal(|| principal.owner())
+            .admit_principal(|| principal.limit_key())
             .map_err(|wait| fail(GatewayError::rate_limited("you", wait)))?;
+        seen.stream_hold = self
+            .rate_limits
+            .open_stream(parts.method == Method::GET, || principal.limit_key())
+            .map_err(fail)?;
         let policy = self.policy.load();
         let scopes = policy.scopes_of(&principal.policy_caller());
         let access = policy.decide_server_access(&scopes, &route.server);

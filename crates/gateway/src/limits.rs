@@ -10,10 +10,13 @@
 //! request's path).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mcpgw_telemetry::metrics::metrics;
+
+use crate::error::GatewayError;
+use crate::stream_quota::{StreamHold, StreamQuota};
 
 /// How many shards the buckets are split over, so that callers rarely wait for each
 /// other's lock.
@@ -145,13 +148,15 @@ fn shard_of(key: &str) -> usize {
     hash as usize % SHARDS
 }
 
-/// The gateway's rate limits; either may be off.
+/// The gateway's limits per caller and per server; each may be off.
 #[derive(Debug, Default)]
 pub struct RateLimits {
     /// Per principal (subject; anonymous callers share one bucket per group).
     pub principal: Option<RateLimiter>,
     /// Per server path.
     pub server: Option<RateLimiter>,
+    /// Event streams open per principal.
+    pub streams: Option<Arc<StreamQuota>>,
 }
 
 impl RateLimits {
@@ -160,6 +165,26 @@ impl RateLimits {
         RateLimits {
             principal: per_principal.map(|rate| RateLimiter::new(rate, "rate_principal")),
             server: per_server.map(|rate| RateLimiter::new(rate, "rate_server")),
+            streams: None,
+        }
+    }
+
+    /// The same limits, and at most `max` event streams open per principal.
+    pub fn with_streams_per_principal(mut self, max: usize) -> RateLimits {
+        self.streams = Some(StreamQuota::new(max));
+        self
+    }
+
+    /// A place for one more event stream of the principal whose owner key `owner` gives,
+    /// when `opens` (a `GET` on an MCP endpoint); `None` when nothing is counted.
+    pub fn open_stream(
+        &self,
+        opens: bool,
+        owner: impl FnOnce() -> String,
+    ) -> Result<Option<StreamHold>, GatewayError> {
+        match &self.streams {
+            Some(quota) if opens => quota.open(&owner()).map(Some),
+            _ => Ok(None),
         }
     }
 

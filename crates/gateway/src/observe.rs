@@ -5,19 +5,15 @@
 //! they are open ([`count_stream`]).
 
 use std::cell::Cell;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use bytes::Bytes;
-use http::header::CONTENT_TYPE;
 use http::{Response, StatusCode};
 use mcpgw_mcp::inspect::{ClientInfo, Inspected};
 use mcpgw_telemetry::analytics::{self, AnalyticsRow, AuthRow, ToolRow};
 use mcpgw_telemetry::audit::now_millis;
-use mcpgw_telemetry::metrics::{McpMessage, OpenStream, metrics};
+use mcpgw_telemetry::metrics::{McpMessage, metrics};
 
 use crate::table::Target;
 
@@ -65,6 +61,8 @@ pub(crate) struct Observed {
     pub request_id: Option<String>,
     /// The span of the request's MCP messages, once they were read (traces exported).
     pub span: Option<tracing::Span>,
+    /// The caller's place under its stream quota, for a stream this request may open.
+    pub stream_hold: Option<crate::stream_quota::StreamHold>,
     messages: Vec<Seen>,
 }
 
@@ -238,44 +236,9 @@ pub(crate) fn aggregated_auth(server: &str, method: Option<&'static str>, elapse
     );
 }
 
-/// An event stream's body, counted in `mcpgw_open_streams` until it ends or its client
-/// goes away (the body is dropped then).
-struct CountedStream {
-    inner: Body,
-    _open: OpenStream,
-}
-
-impl http_body::Body for CountedStream {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(context)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-/// `response` with its body counted as an open stream on `route` when it is an event
+/// `response` with its body counted as an open stream on `route` (in
+/// `mcpgw_open_streams`, until it ends or its client goes away) when it is an event
 /// stream; any other answer unchanged.
 pub fn count_stream(route: &'static str, response: Response<Body>) -> Response<Body> {
-    let is_stream = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/event-stream"));
-    if !is_stream {
-        return response;
-    }
-    let open = metrics().stream_opened(route);
-    response.map(|inner| Body::new(CountedStream { inner, _open: open }))
+    crate::held_body::hold_while_streaming(response, || metrics().stream_opened(route))
 }

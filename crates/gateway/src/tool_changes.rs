@@ -2,8 +2,10 @@
 //! again at once, so that the tool scan sees the new descriptions (a rug pull) when they
 //! appear, not at the next periodic health check. The notification is noticed where it
 //! passes through the gateway: on the event streams of HTTP upstreams (a server's
-//! `GET` stream, an answer streamed as events, a legacy SSE stream), and among the
-//! notifications the aggregated endpoint's upstream sessions receive.
+//! `GET` stream, an answer streamed as events, a legacy SSE stream), among the
+//! notifications of bridged servers' shared connections (stdio processes, SSE servers on
+//! streamable routes), and among the notifications the aggregated endpoint's upstream
+//! sessions receive.
 //!
 //! Noticing costs one substring search per chunk of an event stream; JSON answers (the
 //! common case) are not looked at. A false match (a tool result quoting the method
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use mcpgw_registry::RegistryService;
+use serde_json::Value;
+use tokio::sync::broadcast;
 
 /// What an upstream sends when its tool list changed.
 pub const TOOLS_CHANGED: &[u8] = b"notifications/tools/list_changed";
@@ -77,9 +81,35 @@ impl ToolChanges {
         });
     }
 
+    /// Acts on the announcements among a bridged server's notifications until its
+    /// connection closes (the future ends then). A notification missed because this fell
+    /// behind is not guessed at: the periodic check still sees the list.
+    pub(crate) fn follow_bridge(
+        self: &Arc<Self>,
+        server: &str,
+        mut notifications: broadcast::Receiver<Value>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let changes = Arc::clone(self);
+        let server = server.to_owned();
+        async move {
+            loop {
+                match notifications.recv().await {
+                    Ok(message) => {
+                        let method = message.get("method").and_then(Value::as_str);
+                        if method.is_some_and(|method| method.as_bytes() == TOOLS_CHANGED) {
+                            changes.announced(&server);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }
+    }
+
     /// An HTTP upstream's event-stream answer, watched for announcements of changed tools
-    /// (a stdio server's tools are checked by its health checks, which start it afresh;
-    /// JSON answers cannot carry notifications).
+    /// (a bridged server's are followed on its shared connection, see
+    /// [`ToolChanges::follow_bridge`]; JSON answers cannot carry notifications).
     pub(crate) fn watch_response(
         self: &Arc<Self>,
         target: &crate::table::Target,

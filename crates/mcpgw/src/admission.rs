@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::response::Response;
-use futures::StreamExt;
 use http::{HeaderValue, header};
 use mcpgw_gateway::GatewayError;
+use mcpgw_gateway::held_body::hold_while_streaming;
 use mcpgw_gateway::origin::OriginPolicy;
 use mcpgw_telemetry::metrics::metrics;
 
@@ -155,20 +155,12 @@ impl Admission {
     /// `reserved` for it or in a new one (an answer to a POST is never refused here: the
     /// request has been served), HSTS on HTTPS. A reserved place not used is given back.
     pub fn finish(self: &Arc<Self>, response: Response, reserved: Option<StreamSlot>) -> Response {
-        let mut response = if is_event_stream(&response) {
-            let slot = reserved.unwrap_or_else(|| {
+        let mut response = hold_while_streaming(response, || {
+            reserved.unwrap_or_else(|| {
                 self.streams.open.fetch_add(1, Ordering::AcqRel);
                 StreamSlot(Arc::clone(self))
-            });
-            let (parts, body) = response.into_parts();
-            let stream = body.into_data_stream().map(move |chunk| {
-                let _open = &slot;
-                chunk
-            });
-            Response::from_parts(parts, Body::from_stream(stream))
-        } else {
-            response
-        };
+            })
+        });
         if self.https {
             response
                 .headers_mut()
@@ -176,14 +168,6 @@ impl Admission {
         }
         response
     }
-}
-
-/// Whether `response` is a server-sent event stream.
-pub fn is_event_stream(response: &Response) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"))
 }
 
 /// `503` with `Retry-After`, answered as a JSON-RPC error (the API's clients read the

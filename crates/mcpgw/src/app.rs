@@ -78,7 +78,7 @@ enum Destination {
 /// (`draining` cancelled): its client reconnects, to another replica, and the drain does
 /// not wait for streams that never end by themselves. Answers to POSTs may finish.
 fn ends_when_draining(response: Response, draining: &CancellationToken) -> Response {
-    if !crate::admission::is_event_stream(&response) {
+    if !mcpgw_gateway::held_body::is_event_stream_response(&response) {
         return response;
     }
     let (parts, body) = response.into_parts();

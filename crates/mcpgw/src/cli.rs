@@ -419,6 +419,10 @@ pub enum ServerCommand {
         remote: Remote,
         /// Server path.
         path: String,
+        /// Approve only if the tools are still those of the findings you read (their
+        /// `tools digest`, as `server findings` prints it).
+        #[arg(long)]
+        tools_digest: Option<String>,
     },
     /// Scan a server's tools again now.
     Rescan {

@@ -15,6 +15,7 @@ pub struct LimitsSection {
     server_burst: Option<f64>,
     max_concurrent_requests: Option<usize>,
     max_streams: Option<usize>,
+    max_streams_per_principal: Option<usize>,
     max_stdio_processes: Option<usize>,
 }
 
@@ -22,6 +23,9 @@ pub struct LimitsSection {
 const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 10_000;
 /// Default event streams open at once.
 const DEFAULT_MAX_STREAMS: usize = 20_000;
+/// Default event streams one principal may hold open (5 % of the default total: room for
+/// an agent fleet sharing one token, not for one caller to take every place).
+const DEFAULT_MAX_STREAMS_PER_PRINCIPAL: usize = 1_000;
 /// Default stdio server processes at once.
 const DEFAULT_MAX_STDIO_PROCESSES: usize = 256;
 
@@ -36,6 +40,8 @@ pub struct LimitSettings {
     pub max_concurrent_requests: usize,
     /// Event streams open at once; a `GET` opening one more gets `503`.
     pub max_streams: usize,
+    /// Event streams one principal may hold open; a `GET` opening one more gets `429`.
+    pub max_streams_per_principal: usize,
     /// stdio server processes running at once.
     pub max_stdio_processes: usize,
 }
@@ -60,6 +66,11 @@ impl LimitSettings {
                 DEFAULT_MAX_CONCURRENT_REQUESTS,
             )?,
             max_streams: count("max_streams", section.max_streams, DEFAULT_MAX_STREAMS)?,
+            max_streams_per_principal: count(
+                "max_streams_per_principal",
+                section.max_streams_per_principal,
+                DEFAULT_MAX_STREAMS_PER_PRINCIPAL,
+            )?,
             max_stdio_processes: count(
                 "max_stdio_processes",
                 section.max_stdio_processes,

@@ -26,6 +26,9 @@ pub fn print(remote: &Remote, report: &Value, verb: &str) -> anyhow::Result<()> 
     if let Some(enabled) = report["enabled"].as_bool() {
         println!("enabled:  {enabled}");
     }
+    if let Some(digest) = report["tools_digest"].as_str() {
+        println!("tools digest: {digest}");
+    }
     if let Some(reason) = report["blocked"].as_str() {
         println!("blocked:  {reason}");
     }

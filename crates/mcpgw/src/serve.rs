@@ -253,10 +253,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_audit(audit.clone())
         .with_upstream_auth(upstream_auth)
         .with_session_directory(Arc::new(DatabaseSessions(store.clone())))
-        .with_rate_limits(mcpgw_gateway::limits::RateLimits::new(
-            settings.limits.principal_rate,
-            settings.limits.server_rate,
-        ));
+        .with_rate_limits(
+            mcpgw_gateway::limits::RateLimits::new(
+                settings.limits.principal_rate,
+                settings.limits.server_rate,
+            )
+            .with_streams_per_principal(settings.limits.max_streams_per_principal),
+        );
     mcpgw_mcp::client::set_max_stdio_processes(settings.limits.max_stdio_processes);
     let rate_limits = Arc::clone(gateway.rate_limits());
     let following = cluster.follow(
@@ -318,7 +321,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let api = mcpgw_api::router(AppState {
         admit: Arc::new(move |principal| {
             rate_limits
-                .admit_principal(|| principal.owner())
+                .admit_principal(|| principal.limit_key())
                 .map_err(|wait| wait.seconds())
         }),
         readiness: readiness.clone(),

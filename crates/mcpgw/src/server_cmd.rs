@@ -72,9 +72,14 @@ pub async fn run(command: ServerCommand) -> anyhow::Result<()> {
             let report = call(&remote, Method::GET, &scan_url(&path, "findings"), None).await?;
             crate::findings_cmd::print(&remote, &report, "")
         }
-        ServerCommand::Approve { remote, path } => {
+        ServerCommand::Approve {
+            remote,
+            path,
+            tools_digest,
+        } => {
             let url = scan_url(&path, "approve");
-            let report = call(&remote, Method::POST, &url, None).await?;
+            let body = tools_digest.map(|digest| json!({ "tools_digest": digest }));
+            let report = call(&remote, Method::POST, &url, body.as_ref()).await?;
             crate::findings_cmd::print(&remote, &report, "approved")
         }
         ServerCommand::Rescan { remote, path } => {

@@ -327,3 +327,52 @@ async fn stdio_servers_past_the_process_cap_fail_with_a_clear_error() {
     assert!(text.contains("max_stdio_processes"), "{status} {text}");
     assert!(rejections(&metrics, "stdio_processes").await >= 1.0);
 }
+
+#[tokio::test]
+async fn one_caller_cannot_hold_more_streams_than_its_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let (gw, metrics) = gateway_with(dir.path(), "[limits]\nmax_streams_per_principal = 2\n").await;
+    let other = common::access::token_for(&gw, &[]).await;
+    let open = |path: &'static str, token: String| {
+        let gw = &gw;
+        async move {
+            gw.request("GET", path)
+                .bearer_auth(token)
+                .header("accept", "text/event-stream")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = open("/sse", TOKEN.to_owned()).await;
+    assert_eq!(first.status(), 200);
+    let second = open("/sse", TOKEN.to_owned()).await;
+    assert_eq!(second.status(), 200);
+    // A third, on any MCP endpoint, is refused before it reaches anything.
+    for path in ["/sse", "/mcp", "/anything/mcp"] {
+        let refused = open(path, TOKEN.to_owned()).await;
+        assert_eq!(refused.status(), 429, "{path}");
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("max_streams_per_principal"), "{text}");
+    }
+    // Another caller is not affected; neither are this caller's requests without a stream.
+    let others = open("/sse", other).await;
+    assert_eq!(others.status(), 200);
+    assert_eq!(gw.api("GET", "/api/servers", None).await.status, 200);
+    // A closed stream gives its place back.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let again = open("/sse", TOKEN.to_owned()).await;
+        if again.status() == 200 {
+            break;
+        }
+        assert_eq!(again.status(), 429);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a closed stream never gave its place back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(rejections(&metrics, "streams_principal").await >= 3.0);
+}

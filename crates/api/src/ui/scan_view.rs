@@ -88,6 +88,9 @@ pub struct ScanView {
     pub findings: Vec<FindingRow>,
     /// The viewer is an admin (the Approve button).
     pub can_approve: bool,
+    /// The digest of the tool list the findings shown are about: the Approve form sends
+    /// it back, so that what is approved is what the admin saw.
+    pub tools_digest: String,
     /// The viewer may check the server (the Rescan button).
     pub can_rescan: bool,
 }
@@ -135,6 +138,7 @@ impl ScanView {
                 })
                 .collect(),
             can_approve: viewer.principal.is_admin,
+            tools_digest: report.tools_digest,
             can_rescan: report.scan_enabled
                 && access.allows(UiAction::HealthCheck, Some(server_ref(server))),
         })
@@ -150,7 +154,7 @@ pub async fn approve(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let done = async {
-        checked_form(&state, &viewer, &headers, body)?;
+        let fields = checked_form(&state, &viewer, &headers, body)?;
         let (server, _) =
             authorized_server(&state, &viewer.principal, &path, UiAction::List).await?;
         admin_for(
@@ -159,7 +163,11 @@ pub async fn approve(
         )?;
         state
             .registry
-            .approve(&server.path, &viewer.principal.subject)
+            .approve(
+                &server.path,
+                &viewer.principal.subject,
+                fields.get("tools_digest"),
+            )
             .await?;
         Ok(see_other(&format!("/ui/servers/{}#scan", server.path)))
     };

@@ -210,7 +210,7 @@ impl AggregateEndpoint {
         endpoint: Endpoint,
         request: Request<Body>,
     ) -> Result<Response<Body>, GatewayError> {
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
         let gateway = &self.core.gateway;
         let (authenticated, method, took) = gateway.authenticate(&parts.headers).await;
         let server = match surface {
@@ -221,8 +221,32 @@ impl AggregateEndpoint {
         let principal = Arc::new(authenticated?);
         gateway
             .rate_limits()
-            .admit_principal(|| principal.owner())
+            .admit_principal(|| principal.limit_key())
             .map_err(|wait| GatewayError::rate_limited("you", wait))?;
+        let hold = gateway
+            .rate_limits()
+            .open_stream(parts.method == Method::GET, || principal.limit_key())?;
+        let response = self
+            .serve_as(surface, endpoint, server, parts, body, principal)
+            .await?;
+        // The caller's place under its stream quota, kept while its stream is open.
+        Ok(match hold {
+            Some(hold) => crate::held_body::hold_while_streaming(response, || hold),
+            None => response,
+        })
+    }
+
+    /// [`serve`](Self::serve) once the caller is known and admitted.
+    async fn serve_as(
+        &self,
+        surface: Surface,
+        endpoint: Endpoint,
+        server: &'static str,
+        mut parts: http::request::Parts,
+        body: Body,
+        principal: Arc<Principal>,
+    ) -> Result<Response<Body>, GatewayError> {
+        let gateway = &self.core.gateway;
         if endpoint != Endpoint::Mcp {
             let body = match parts.method {
                 Method::POST => Some(gateway.read_body(&parts.headers, body).await?),

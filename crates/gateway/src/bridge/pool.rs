@@ -18,6 +18,7 @@ use super::channel::Channel;
 use super::sse::{SseSession, SseUpstream};
 use super::stdio::StdioProcess;
 use crate::table::{StdioSpec, Target};
+use crate::tool_changes::ToolChanges;
 use crate::upstream::UpstreamClient;
 
 /// A connection that failed sooner than this after starting counts as a crash loop.
@@ -129,18 +130,26 @@ pub struct BridgePool {
     /// connection worker of whichever request came first, so that a connection lives and
     /// is driven independently of any one client connection's thread.
     runtime: tokio::runtime::Handle,
+    /// Told when a server announces changed tools on its connection.
+    tool_changes: Arc<ToolChanges>,
 }
 
 impl BridgePool {
     /// A pool that reaches SSE servers with `client`, waiting up to `timeout` for a
     /// connection (and at most [`HANDSHAKE_TIMEOUT`] for `initialize`).
     /// Must be called on the runtime that should run the connections' tasks.
-    pub fn new(client: UpstreamClient, timeout: Duration) -> std::io::Result<Self> {
+    /// Servers' announcements of changed tools go to `tool_changes`.
+    pub fn new(
+        client: UpstreamClient,
+        timeout: Duration,
+        tool_changes: Arc<ToolChanges>,
+    ) -> std::io::Result<Self> {
         Ok(BridgePool {
             slots: Mutex::new(HashMap::new()),
             client,
             timeout,
             runtime: tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?,
+            tool_changes,
         })
     }
 
@@ -188,6 +197,10 @@ impl BridgePool {
                 state.running = Some(Arc::clone(&running));
                 state.started_at = Some(Instant::now());
                 state.retry = None;
+                self.runtime.spawn(
+                    self.tool_changes
+                        .follow_bridge(&target.path, running.channel().notifications()),
+                );
                 tracing::info!(server = %target.path, "bridged server started");
                 Ok(running)
             }

@@ -32,6 +32,13 @@ pub struct ServerProcess {
 pub struct GroupHandle(pub(crate) Option<ProcessGroup>);
 
 impl GroupHandle {
+    /// The group led by `child`, which was spawned with `process_group(0)` (any other
+    /// command that must be stopped with everything it starts, e.g. the external tool
+    /// scanner, is spawned that way too).
+    pub fn led_by(child: &Child) -> GroupHandle {
+        GroupHandle(child.id().and_then(ProcessGroup::led_by))
+    }
+
     /// Asks every process of the group to stop (`SIGTERM`).
     pub fn terminate(&self) -> bool {
         self.0.is_some_and(|group| group.signal(Signal::Terminate))
@@ -68,7 +75,7 @@ pub fn spawn_server(
         .kill_on_drop(true)
         .spawn()
         .map_err(|error| ProbeError::Spawn(format!("{command}: {error}")))?;
-    let group = GroupHandle(child.id().and_then(ProcessGroup::led_by));
+    let group = GroupHandle::led_by(&child);
     let (Some(stdin), Some(stdout), Some(stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {

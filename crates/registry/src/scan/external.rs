@@ -11,17 +11,21 @@
 //!   `{"findings": [{"tool": "name" | null, "severity": "low" | "medium" | "high",
 //!   "rule": "…", "message": "…"}]}` (`critical` counts as high, `info` as low, and
 //!   `safe` / `none` findings are dropped; `rule` and `tool` may be left out).
-//! - Anything else (cannot start, non-zero exit, timeout, output that is not that JSON)
-//!   is one medium finding `scanner-failed` ("scanner failed: …") and a warning in the
-//!   log; never an error of the scan.
+//! - Anything else (cannot start, non-zero exit, timeout, output that is not that JSON or
+//!   longer than [`MAX_OUTPUT`]) is one medium finding `scanner-failed` ("scanner failed:
+//!   …") and a warning in the log; never an error of the scan.
+//! - It runs in a process group of its own, killed whole when the run ends or times out:
+//!   a wrapper script's children do not outlive it.
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use mcpgw_mcp::client::GroupHandle;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
+use super::capture::{Keep, capture};
 use super::{Finding, Severity};
 use crate::model::{Server, Tool};
 
@@ -29,6 +33,10 @@ use crate::model::{Server, Tool};
 const MAX_FINDINGS: usize = 1_000;
 /// Most characters kept of each text the scanner returns.
 const MAX_TEXT: usize = 1_000;
+/// Most bytes of stdout read as the report (1,000 findings fit many times over).
+pub const MAX_OUTPUT: usize = 4 * 1024 * 1024;
+/// Most bytes of stderr kept (its end, for the reason of a failure).
+const MAX_STDERR: usize = 64 * 1024;
 
 /// How the external scanner is run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,9 +154,11 @@ impl ExternalScanner {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|error| format!("cannot start {program}: {error}"))?;
+        let group = GroupHandle::led_by(&child);
         let stdin = child.stdin.take();
         let feed = async move {
             if let Some(mut stdin) = stdin {
@@ -156,24 +166,37 @@ impl ExternalScanner {
                 let _ = stdin.write_all(&input).await;
             }
         };
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let run = async {
-            let ((), output) = tokio::join!(feed, child.wait_with_output());
-            output
+            let ((), stdout, stderr, status) = tokio::join!(
+                feed,
+                capture(stdout, MAX_OUTPUT, Keep::Head),
+                capture(stderr, MAX_STDERR, Keep::Tail),
+                child.wait()
+            );
+            Ok::<_, std::io::Error>((stdout?, stderr?, status?))
         };
-        let output = tokio::time::timeout(self.timeout, run)
-            .await
+        let outcome = tokio::time::timeout(self.timeout, run).await;
+        // Whatever it started in the background goes with it, finished or not.
+        group.kill();
+        let (stdout, stderr, status) = outcome
             .map_err(|_| format!("no answer within {}s (killed)", self.timeout.as_secs_f64()))?
             .map_err(|error| format!("cannot read its output: {error}"))?;
-        if !output.status.success() {
-            let stderr = String::from_utf8_lossy(&output.stderr);
+        if !status.success() {
+            let stderr = String::from_utf8_lossy(&stderr.bytes);
             let last = stderr.lines().rev().find(|line| !line.trim().is_empty());
             return Err(format!(
                 "{} ({})",
-                output.status,
+                status,
                 clip(last.unwrap_or("no message").trim())
             ));
         }
-        parse(&output.stdout)
+        if stdout.overflowed {
+            return Err(format!(
+                "its output is longer than {MAX_OUTPUT} bytes (not read)"
+            ));
+        }
+        parse(&stdout.bytes)
     }
 }
 

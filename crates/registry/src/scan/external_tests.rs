@@ -91,3 +91,45 @@ async fn a_hung_scanner_is_killed() {
         .await;
     assert!(failed(&found).contains("no answer within"));
 }
+
+#[tokio::test]
+async fn what_the_scanner_started_is_killed_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    // A wrapper that leaves a grandchild behind and hangs past its timeout.
+    let script = format!("sleep 600 & echo $! > '{}'; wait", pid_file.display());
+    let tools = [tool("add", "Adds.")];
+    let found = scanner(&script, Duration::from_millis(500))
+        .run(&server("svc", tools.to_vec()), &tools)
+        .await;
+    assert!(failed(&found).contains("no answer within"));
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SIGKILL was sent to the whole group; the grandchild is gone once reaped (by init,
+    // its new parent), which this waits for.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scanner's child {pid} outlived it"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn endless_output_is_refused_not_held() {
+    // About 40 MiB of output: read and dropped past the bound, then refused.
+    let found = run("cat >/dev/null; head -c 40000000 /dev/zero | tr '\\0' 'x'").await;
+    assert!(
+        failed(&found).contains(&format!("longer than {MAX_OUTPUT} bytes")),
+        "{found:?}"
+    );
+}

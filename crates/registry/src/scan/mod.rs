@@ -10,6 +10,7 @@
 //! until an admin approves it; the registry ([`crate::RegistryService`]) stores the result
 //! through [`ScanStore`].
 
+mod capture;
 pub mod external;
 mod fields;
 mod instructions;

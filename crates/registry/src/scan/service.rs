@@ -7,7 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{Approval, Finding, ScanRecord, ScanSummary, Severity, ToolScan, tool_digests, worst};
+use super::{
+    Approval, Finding, ScanRecord, ScanSummary, Severity, ToolScan, tool_digests, tools_digest,
+    worst,
+};
 use crate::error::RegistryError;
 use crate::input::ServerInput;
 use crate::model::{Server, Tool, now};
@@ -45,6 +48,10 @@ pub struct ScanReport {
     pub approval: Option<ApprovalInfo>,
     /// The findings, worst first.
     pub findings: Vec<Finding>,
+    /// The digest of the tool list these findings are about (the current list when it
+    /// was never scanned or the scan is off): given back to [`RegistryService::approve`], it makes the
+    /// approval cover exactly what was reviewed.
+    pub tools_digest: String,
 }
 
 impl RegistryService {
@@ -93,14 +100,28 @@ impl RegistryService {
     /// Approves `path`'s tools as they are now, on behalf of `by`: records their digests,
     /// lifts the scan's block, and enables the server again if the scan had disabled it.
     /// Any later change of those tools is a rug pull.
+    ///
+    /// With `reviewed` (a report's [`ScanReport::tools_digest`]), the approval is refused
+    /// (conflict) unless the tools are still the ones that report was about: a server
+    /// cannot swap its tools between an admin reading the findings and approving them.
     pub async fn approve(
         &self,
         path: &str,
         by: &str,
+        reviewed: Option<&str>,
     ) -> Result<(Server, ScanReport), RegistryError> {
         let server = self.get(path).await?;
         let scan = self.tool_scan()?;
         let previous = scan.store().scan_record(&server.path).await?;
+        if let Some(reviewed) = reviewed {
+            let current = tools_digest(&server.tools);
+            if reviewed != current {
+                return Err(RegistryError::Conflict(format!(
+                    "the tools of server '{}' are not the ones reviewed (tools_digest {reviewed}, now {current}); read its findings again (rescan if they are older than the tools) and approve what they show",
+                    server.path
+                )));
+            }
+        }
         let was_blocked = previous
             .as_ref()
             .is_some_and(|record| record.blocked.is_some());
@@ -213,6 +234,9 @@ fn report(
         approved_at: approval.approved_at,
         tools: approval.digests.len(),
     });
+    // With the scan off, stored findings are history: what an approval covers is the
+    // current list.
+    let current_digest = tools_digest(&server.tools);
     match record {
         Some(record) => ScanReport {
             path: server.path.clone(),
@@ -223,6 +247,11 @@ fn report(
             blocked: record.blocked,
             approval,
             findings: record.findings,
+            tools_digest: if scan_enabled {
+                record.tools_digest
+            } else {
+                current_digest
+            },
         },
         None => ScanReport {
             path: server.path.clone(),
@@ -233,6 +262,7 @@ fn report(
             blocked: None,
             approval,
             findings: Vec::new(),
+            tools_digest: current_digest,
         },
     }
 }
