@@ -71,18 +71,27 @@ pub struct Caller<'a> {
     /// The tools the caller may see, when it may not see them all: tool lists in the
     /// answer are cut down to these.
     pub tools: Option<&'a crate::list_filter::ListFilter>,
+    /// The answer is a whole tool list the tool scan looks at (it must arrive readable).
+    pub observes_list: bool,
     /// Who is calling: the sessions it opens are its own ([`Principal::owner`], worked
     /// out only where a session needs it).
     pub principal: &'a Principal,
 }
 
 impl<'a> Caller<'a> {
+    /// Whether the gateway reads the answer (to filter or to scan a tool list), so that
+    /// it must arrive uncompressed.
+    fn reads_answer(&self) -> bool {
+        self.tools.is_some() || self.observes_list
+    }
+
     /// A caller that keeps nothing of its own and sees every tool.
     pub fn plain(principal: &'a Principal) -> Caller<'a> {
         Caller {
             keep_authorization: false,
             identity: None,
             tools: None,
+            observes_list: false,
             principal,
         }
     }
@@ -131,7 +140,7 @@ pub fn upstream_head(
                 || NOT_FORWARDED.contains(&name)
                 || (name == header::AUTHORIZATION && !caller.keep_authorization)
                 // An answer the gateway must filter has to arrive readable.
-                || (name == header::ACCEPT_ENCODING && caller.tools.is_some())
+                || (name == header::ACCEPT_ENCODING && caller.reads_answer())
                 || named.contains(&name);
             current = (!dropped).then_some(name);
         }
@@ -142,7 +151,7 @@ pub fn upstream_head(
     for (name, value) in configured {
         headers.insert(name.clone(), value.clone());
     }
-    if caller.tools.is_some() {
+    if caller.reads_answer() {
         headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),

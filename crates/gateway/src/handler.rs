@@ -56,6 +56,8 @@ pub struct Gateway {
     rate_limits: Arc<crate::limits::RateLimits>,
     /// Checks servers again when they announce changed tools.
     tool_changes: Arc<crate::tool_changes::ToolChanges>,
+    /// Hands the tool lists clients are sent to the tool scan.
+    list_observer: Arc<crate::observed_lists::ListObserver>,
 }
 
 impl Gateway {
@@ -67,6 +69,9 @@ impl Gateway {
     ) -> std::io::Result<Self> {
         let client = upstream::build(config.connect_timeout, Arc::clone(&config.network))?;
         let tool_changes = Arc::new(crate::tool_changes::ToolChanges::new(
+            table.registry().clone(),
+        ));
+        let list_observer = Arc::new(crate::observed_lists::ListObserver::new(
             table.registry().clone(),
         ));
         Ok(Gateway {
@@ -86,6 +91,7 @@ impl Gateway {
             upstream_auth: None,
             rate_limits: Arc::default(),
             tool_changes,
+            list_observer,
         })
     }
 
@@ -253,6 +259,7 @@ impl Gateway {
                     .is_some_and(|value| self.auth.is_gateway_credential(value.as_bytes())),
             identity: self.config.forward_identity.then_some(&principal),
             tools: filter.as_ref(),
+            observes_list: false,
             principal: &principal,
         };
         if !serves(route.endpoint, target.transport) {
@@ -275,6 +282,7 @@ impl Gateway {
         // The id of a single request, so every later error answers that request.
         let mut id: Option<String> = None;
         let mut lists_tools = false;
+        let mut observes_list = false;
         let mut connect_style = crate::connect_reply::ConnectStyle::default();
         let span: tracing::Span;
         if let Some(bytes) = &body {
@@ -323,6 +331,9 @@ impl Gateway {
                     Some("tools/list" | "server/discover")
                 )
             });
+            observes_list = lists_tools
+                && self.list_observer.active()
+                && crate::observed_lists::asks_whole_tool_list(bytes);
         } else {
             span = crate::trace::message_span(&route.server, None);
             seen.span = Some(span.clone());
@@ -333,6 +344,7 @@ impl Gateway {
             tools: caller
                 .tools
                 .filter(|_| lists_tools || parts.method != Method::POST),
+            observes_list,
             ..caller
         };
 

@@ -26,6 +26,11 @@ impl Gateway {
         &self.tool_changes
     }
 
+    /// What hands the tool lists clients are sent to the tool scan.
+    pub(crate) fn list_observer(&self) -> &Arc<crate::observed_lists::ListObserver> {
+        &self.list_observer
+    }
+
     /// The request rate limits (shared with the API, so that a principal has one budget).
     pub fn rate_limits(&self) -> &Arc<crate::limits::RateLimits> {
         &self.rate_limits

@@ -28,6 +28,7 @@ pub mod legacy;
 pub mod limits;
 mod list_filter;
 pub mod observe;
+pub mod observed_lists;
 pub mod origin;
 pub mod route;
 pub mod session_directory;

@@ -67,6 +67,12 @@ pub async fn forward(
         response = gateway.send(target, retry, on_behalf).await?;
     }
     crate::observe::upstream_answered(sent.elapsed());
+    // Copied before it is filtered: the scan looks at the whole list the server sent.
+    let response = if caller.observes_list {
+        gateway.list_observer().watch(&target.path, response)
+    } else {
+        response
+    };
     match caller.tools {
         Some(filter) => crate::list_filter::filter_response(response, filter, &target.path).await,
         None => Ok(response),

@@ -156,6 +156,30 @@ pub struct Tool {
     pub annotations: Option<Value>,
 }
 
+impl Tool {
+    /// Reads a tool as a server sent it, leniently: a server with one odd optional field
+    /// still gets its tools listed, with what could be understood. Every reader of tool
+    /// lists (checks, the lists clients are sent) reads them this way, so that the same
+    /// tool has the same digest wherever it was seen.
+    pub fn from_wire(value: Value) -> Tool {
+        serde_json::from_value::<Tool>(value.clone()).unwrap_or_else(|_| Tool {
+            name: value
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            title: None,
+            description: value
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            input_schema: value.get("inputSchema").cloned().unwrap_or(Value::Null),
+            output_schema: None,
+            annotations: None,
+        })
+    }
+}
+
 /// A registered MCP server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Server {

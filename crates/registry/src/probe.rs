@@ -187,28 +187,8 @@ fn healthy_outcome(
             protocol_version: Some(report.protocol_version),
         },
         server_info: report.server_info,
-        tools: Some(report.tools.into_iter().map(tool_from_wire).collect()),
+        tools: Some(report.tools.into_iter().map(Tool::from_wire).collect()),
     }
-}
-
-/// Reads a tool leniently: a server with one odd optional field still gets its tools
-/// listed, with what could be understood.
-fn tool_from_wire(value: Value) -> Tool {
-    serde_json::from_value::<Tool>(value.clone()).unwrap_or_else(|_| Tool {
-        name: value
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        title: None,
-        description: value
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        input_schema: value.get("inputSchema").cloned().unwrap_or(Value::Null),
-        output_schema: None,
-        annotations: None,
-    })
 }
 
 /// The MCP endpoint of a registered server.

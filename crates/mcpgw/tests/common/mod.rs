@@ -46,6 +46,8 @@ pub struct Gateway {
     /// Its data directory.
     pub data_dir: PathBuf,
     http: reqwest::Client,
+    /// Where its stderr (the log) goes.
+    log: PathBuf,
 }
 
 /// How to start a gateway.
@@ -190,6 +192,7 @@ impl Launch {
                 url,
                 data_dir: self.data_dir,
                 http: client(),
+                log: log.clone(),
             },
             log,
         )
@@ -261,7 +264,11 @@ impl Gateway {
                 return reply.body;
             }
             if tokio::time::Instant::now() > deadline {
-                panic!("server {path} never reached the expected state; last: {reply:?}");
+                panic!(
+                    "server {path} never reached the expected state; last: {reply:?}\n\
+                     the gateway's warnings:\n{}",
+                    self.warnings()
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -338,6 +345,17 @@ impl Gateway {
             server["health"]["status"] == "healthy"
         })
         .await;
+    }
+
+    /// The warnings and errors in the gateway's log so far (the last 40), to say why a
+    /// test that waited in vain did.
+    pub fn warnings(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+            .collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
     /// Runs the CLI against this gateway; returns (exit success, stdout, stderr).

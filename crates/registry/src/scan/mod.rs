@@ -15,6 +15,7 @@ pub mod external;
 mod fields;
 mod instructions;
 mod normalize;
+mod observed;
 mod rug_pull;
 mod scanner;
 mod service;
@@ -27,6 +28,7 @@ mod unicode;
 use serde::{Deserialize, Serialize};
 
 pub use external::{ExternalScanner, ScannerInput};
+pub use observed::unseen_tools;
 pub use rug_pull::{Approval, ToolDigest, tool_digests, tools_digest};
 pub use scanner::{ScanSettings, ToolScan, builtin_findings};
 pub use service::{ApprovalInfo, ScanReport};

@@ -58,7 +58,7 @@ pub fn builtin_findings(
 }
 
 /// Worst first, then by tool.
-fn sort(findings: &mut [Finding]) {
+pub(super) fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -140,7 +140,7 @@ impl ToolScan {
 
     /// Why `findings` disable the server, if they do: one of them is at least as bad as
     /// `disable_on` and the tools are not what an admin approved.
-    fn blocking(
+    pub(super) fn blocking(
         &self,
         findings: &[Finding],
         approval: Option<&Approval>,

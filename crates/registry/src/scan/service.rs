@@ -206,18 +206,28 @@ impl RegistryService {
         if let Some(worst) = worst(&record.findings) {
             tracing::info!(path = %server.path, findings = record.findings.len(), worst = worst.as_str(), "tool scan findings");
         }
-        if let Some(reason) = &record.blocked {
-            let current = self.get(&server.path).await?;
-            if current.enabled {
-                tracing::warn!(path = %server.path, %reason, "server disabled");
-                let input = ServerInput {
-                    enabled: Some(false),
-                    ..ServerInput::default()
-                };
-                self.update(&server.path, input).await?;
-            }
-        }
+        self.disable_if_blocked(server, &record).await?;
         Ok(record)
+    }
+
+    /// Disables `server` if `record` (its scan) blocks it and it is still enabled.
+    pub(super) async fn disable_if_blocked(
+        &self,
+        server: &Server,
+        record: &ScanRecord,
+    ) -> Result<(), RegistryError> {
+        let Some(reason) = &record.blocked else {
+            return Ok(());
+        };
+        if self.get(&server.path).await?.enabled {
+            tracing::warn!(path = %server.path, %reason, "server disabled");
+            let input = ServerInput {
+                enabled: Some(false),
+                ..ServerInput::default()
+            };
+            self.update(&server.path, input).await?;
+        }
+        Ok(())
     }
 }
 
