@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Launch, TOKEN};
 use serde_json::{Value, json};
 
@@ -48,11 +46,7 @@ async fn a_list_only_clients_are_sent_is_scanned_and_blocks_the_server() {
     let mut command = tokio::process::Command::new(python);
     command.arg(script);
     let (_server, url) = common::spawn_announcing(command, "listening on ").await;
-    let gw = Launch::new(&dir.path().join("data"))
-        .config("[health]\ninterval_secs = 3600\n")
-        .env("MCPGW_HEALTH_INTERVAL", "3600")
-        .start()
-        .await;
+    let gw = Launch::quiet(&dir.path().join("data")).start().await;
     gw.register_healthy(common::http_server("two-faced", &url))
         .await;
     // The check saw the clean list: nothing to report, the server is enabled.
@@ -78,13 +72,7 @@ async fn a_list_only_clients_are_sent_is_scanned_and_blocks_the_server() {
     assert!(description.contains("id_rsa"), "{body}");
 
     // Scanned from what the client got: disabled, with findings that say where from.
-    let server: Value = gw
-        .wait_for_server("two-faced", Duration::from_secs(30), |server| {
-            server["enabled"] == false && server["scan"]["blocked"].is_string()
-        })
-        .await;
-    let reason = server["scan"]["blocked"].as_str().unwrap();
-    assert!(reason.contains("disabled by the tool scan"), "{reason}");
+    gw.wait_blocked_by_scan("two-faced").await;
     let report = gw
         .api("GET", "/api/servers/two-faced/findings", None)
         .await

@@ -347,6 +347,19 @@ impl Gateway {
         .await;
     }
 
+    /// Waits (at most 30 s) until the tool scan has disabled server `path`, and checks
+    /// that the reason says so; returns the server.
+    pub async fn wait_blocked_by_scan(&self, path: &str) -> Value {
+        let server = self
+            .wait_for_server(path, Duration::from_secs(30), |server| {
+                server["enabled"] == false && server["scan"]["blocked"].is_string()
+            })
+            .await;
+        let reason = server["scan"]["blocked"].as_str().unwrap_or_default();
+        assert!(reason.contains("disabled by the tool scan"), "{reason}");
+        server
+    }
+
     /// The warnings and errors in the gateway's log so far (the last 40), to say why a
     /// test that waited in vain did.
     pub fn warnings(&self) -> String {
@@ -599,20 +612,50 @@ pub fn error_code(reply: &Reply) -> String {
 }
 
 /// Starts `command` (killed when dropped) and returns it with what follows `prefix` on its
-/// first stdout line: the URL a server announces once it listens.
+/// first stdout line: the URL a server announces once it listens. If it never does, the
+/// panic says what it wrote on stderr (the last 8 KiB).
 pub async fn spawn_announcing(mut command: Command, prefix: &str) -> (Child, String) {
     let mut child = command
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    // Read for as long as it runs (a full pipe would stall it), the end kept.
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let keep = std::sync::Arc::clone(&said);
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            let mut said = keep.lock().unwrap();
+            said.push_str(&line);
+            said.push('\n');
+            if said.len() > 16 * 1024 {
+                let cut = said.len() - 8 * 1024;
+                let cut = (cut..said.len())
+                    .find(|i| said.is_char_boundary(*i))
+                    .unwrap();
+                said.drain(..cut);
+            }
+        }
+    });
+    let stderr_so_far = || said.lock().unwrap().clone();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
         .await
-        .unwrap_or_else(|_| panic!("no '{prefix}' line within 30 s"))
+        .unwrap_or_else(|_| {
+            panic!(
+                "no '{prefix}' line within 30 s; its stderr:\n{}",
+                stderr_so_far()
+            )
+        })
         .unwrap()
-        .unwrap_or_else(|| panic!("exited before printing '{prefix}'"));
+        .unwrap_or_else(|| {
+            panic!(
+                "exited before printing '{prefix}'; its stderr:\n{}",
+                stderr_so_far()
+            )
+        });
     let announced = line
         .strip_prefix(prefix)
         .unwrap_or_else(|| panic!("expected '{prefix}…', got {line:?}"))

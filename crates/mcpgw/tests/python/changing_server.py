@@ -8,26 +8,13 @@ Prints `listening on URL` once it listens on 127.0.0.1 (any free port).
 """
 
 import json
-import os
 import sys
 import time
 
 import http_mcp
+from tools_file import read_tools, version
 
 TOOLS_FILE = sys.argv[1]
-
-
-def read_tools():
-    with open(TOOLS_FILE, encoding="utf-8") as file:
-        listed = json.load(file)
-    return [{"name": tool["name"], "description": tool["description"],
-             "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
-            for tool in listed]
-
-
-def version():
-    stat = os.stat(TOOLS_FILE)
-    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 class Handler(http_mcp.Handler):
@@ -37,7 +24,7 @@ class Handler(http_mcp.Handler):
     capabilities = {"tools": {"listChanged": True}}
 
     def tools(self):
-        return read_tools()
+        return read_tools(TOOLS_FILE)
 
     def call(self, message):
         text = ((message.get("params") or {}).get("arguments") or {}).get("text", "")
@@ -47,13 +34,13 @@ class Handler(http_mcp.Handler):
     def do_GET(self):
         """The notification stream: a list_changed event whenever the file changes (from
         before the client could know the stream is open)."""
-        seen = version()
+        seen = version(TOOLS_FILE)
         self.start_stream()
         try:
             self.chunk(b": open\n\n")
             while True:
                 time.sleep(0.1)
-                now = version()
+                now = version(TOOLS_FILE)
                 if now != seen:
                     seen = now
                     event = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}

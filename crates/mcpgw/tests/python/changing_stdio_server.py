@@ -7,10 +7,11 @@ The file holds [{"name": ..., "description": ...}, ...]; each tool echoes its `t
 """
 
 import json
-import os
 import sys
 import threading
 import time
+
+from tools_file import read_tools, version
 
 TOOLS_FILE = sys.argv[1]
 WRITE = threading.Lock()
@@ -22,24 +23,11 @@ def send(message):
         sys.stdout.flush()
 
 
-def read_tools():
-    with open(TOOLS_FILE, encoding="utf-8") as file:
-        listed = json.load(file)
-    return [{"name": tool["name"], "description": tool["description"],
-             "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
-            for tool in listed]
-
-
-def version():
-    stat = os.stat(TOOLS_FILE)
-    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-
-
 def announce_changes():
-    seen = version()
+    seen = version(TOOLS_FILE)
     while True:
         time.sleep(0.1)
-        now = version()
+        now = version(TOOLS_FILE)
         if now != seen:
             seen = now
             send({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
@@ -53,7 +41,7 @@ def answer(message):
                 "capabilities": {"tools": {"listChanged": True}},
                 "serverInfo": {"name": "changing-stdio", "version": "1.0.0"}}
     if method == "tools/list":
-        return {"tools": read_tools()}
+        return {"tools": read_tools(TOOLS_FILE)}
     if method == "tools/call":
         text = (params.get("arguments") or {}).get("text", "")
         return {"content": [{"type": "text", "text": f"echo: {text}"}]}
