@@ -5,6 +5,7 @@ mod admission;
 mod app;
 mod audit_cmd;
 mod cli;
+mod cli_server;
 mod client;
 mod client_config_cmd;
 mod cluster;

@@ -16,11 +16,6 @@ use crate::input::ServerInput;
 use crate::model::{Server, Tool, now};
 use crate::service::RegistryService;
 
-/// How many times a scan whose result cannot be stored is run.
-const SCAN_ATTEMPTS: u32 = 3;
-/// The wait before the second attempt (doubled before the third).
-const SCAN_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// An approval as the API shows it (without the digests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalInfo {
@@ -176,35 +171,27 @@ impl RegistryService {
     }
 
     /// After a check listed `tools` for `server`: scans them if they are new (or the
-    /// server is enabled though blocked). A scan that cannot be read or stored (a busy or
-    /// briefly unreachable database) is tried again a few times; a last failure is logged
-    /// and the check stands (the next check scans the list, still new to the scan).
+    /// server is enabled though blocked). A failure is logged and the check stands; the
+    /// next check finds the list still unscanned and scans it. (Not retried here: this
+    /// runs inside a registration's request, which must fail fast when the database is
+    /// away, not wait out an outage.)
     pub(crate) async fn scan_checked(&self, server: &Server, tools: &[Tool]) {
         let Some(scan) = self.scanning().filter(|scan| scan.enabled()) else {
             return;
         };
-        for attempt in 1..=SCAN_ATTEMPTS {
-            let result = async {
-                let record = scan.store().scan_record(&server.path).await?;
-                let blocked_but_enabled = server.enabled
-                    && record
-                        .as_ref()
-                        .is_some_and(|record| record.blocked.is_some());
-                if ToolScan::is_new(record.as_ref(), tools) || blocked_but_enabled {
-                    self.scan_and_act(server, tools, false).await?;
-                }
-                Ok::<_, RegistryError>(())
-            };
-            match result.await {
-                Ok(()) => return,
-                Err(error) if attempt < SCAN_ATTEMPTS => {
-                    tracing::warn!(path = %server.path, %error, attempt, "could not scan the server's tools; trying again");
-                    tokio::time::sleep(SCAN_RETRY * attempt).await;
-                }
-                Err(error) => {
-                    tracing::warn!(path = %server.path, %error, "could not scan the server's tools");
-                }
+        let result = async {
+            let record = scan.store().scan_record(&server.path).await?;
+            let blocked_but_enabled = server.enabled
+                && record
+                    .as_ref()
+                    .is_some_and(|record| record.blocked.is_some());
+            if ToolScan::is_new(record.as_ref(), tools) || blocked_but_enabled {
+                self.scan_and_act(server, tools, false).await?;
             }
+            Ok::<_, RegistryError>(())
+        };
+        if let Err(error) = result.await {
+            tracing::warn!(path = %server.path, %error, "could not scan the server's tools");
         }
     }
 
