@@ -70,6 +70,10 @@ YAML
 cat >"$work/mcpgw.toml" <<'TOML'
 [auth]
 max_tokens_per_owner = 10000
+# One account's agent fleet (100 tokens the admin minted) holds all 10,000 streams: limits
+# count per account, so its stream quota is raised to the gateway-wide cap.
+[limits]
+max_streams_per_principal = 20000
 TOML
 start gateway env -u MCPGW_CONFIG -u MCPGW_DATABASE_URL -u MCPGW_LISTEN -u MCPGW_DATA_DIR \
     MCPGW_ADMIN_TOKEN="$token" MCPGW_HEALTH_INTERVAL=3600 MCPGW_LOG=warn \

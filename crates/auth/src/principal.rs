@@ -83,16 +83,6 @@ impl Principal {
         }
     }
 
-    /// The key a caller's limits (request rate, open streams) are counted under: each
-    /// gateway token its own (the agents a platform team mints tokens for from one account
-    /// must not share one budget), otherwise [`Principal::owner`].
-    pub fn limit_key(&self) -> String {
-        match &self.auth_method {
-            AuthMethod::GatewayToken { token_id, .. } => format!("mcpgw:token:{token_id}"),
-            _ => self.owner(),
-        }
-    }
-
     /// Who is asking, in the access policy's terms: its groups (mapped by
     /// `group_mappings`), its `scope` claim, and whether it is an admin.
     pub fn policy_caller(&self) -> mcpgw_policy::Caller<'_> {

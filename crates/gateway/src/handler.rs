@@ -208,11 +208,11 @@ impl Gateway {
             .map(|principal| principal.subject.clone());
         let principal = authenticated.map_err(|e| fail(e.into()))?;
         self.rate_limits
-            .admit_principal(|| principal.limit_key())
+            .admit_principal(|| principal.owner())
             .map_err(|wait| fail(GatewayError::rate_limited("you", wait)))?;
         seen.stream_hold = self
             .rate_limits
-            .open_stream(parts.method == Method::GET, || principal.limit_key())
+            .open_stream(parts.method == Method::GET, || principal.owner())
             .map_err(fail)?;
         let policy = self.policy.load();
         let scopes = policy.scopes_of(&principal.policy_caller());
@@ -332,8 +332,9 @@ impl Gateway {
                 )
             });
             observes_list = lists_tools
-                && self.list_observer.active()
-                && crate::observed_lists::asks_whole_tool_list(bytes);
+                && target.transport == Transport::StreamableHttp
+                && crate::observed_lists::asks_whole_tool_list(bytes)
+                && self.list_observer.due(&target.path);
         } else {
             span = crate::trace::message_span(&route.server, None);
             seen.span = Some(span.clone());

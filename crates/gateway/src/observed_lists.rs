@@ -5,8 +5,10 @@
 //! and only while the scan is on.
 //!
 //! The answer is not held up: its bytes are copied as they pass (at most
-//! [`MAX_OBSERVED_BYTES`]) and read once it is complete, in the background. The same list
-//! from the same server is handed over at most once per [`REPEAT`].
+//! [`MAX_OBSERVED_BYTES`]) and read once it is complete, in the background. What this may
+//! cost is bounded: at most one answer per server per [`COPY_EVERY`] is copied, at most
+//! [`PARSERS`] are read at once (others are skipped), and the same list from the same
+//! server is handed over at most once per [`REPEAT`].
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -27,14 +29,31 @@ use serde_json::Value;
 pub const MAX_OBSERVED_BYTES: usize = 8 * 1024 * 1024;
 /// How long the same list from the same server is not handed over again.
 const REPEAT: Duration = Duration::from_secs(60);
-/// Above this many servers remembered, entries older than [`REPEAT`] are dropped.
+/// At most one answer per server is copied in this time.
+const COPY_EVERY: Duration = Duration::from_secs(2);
+/// Answers read at once; one more arriving meanwhile is not read.
+const PARSERS: usize = 2;
+/// Lists remembered per server (users may each get their own).
+const LISTS_KEPT: usize = 8;
+/// Above this many servers remembered, servers not seen for [`REPEAT`] are dropped.
 const PRUNE_ABOVE: usize = 4_096;
+
+/// What was lately seen of one server's lists.
+#[derive(Debug)]
+struct Seen {
+    /// When an answer was last copied.
+    copied_at: Instant,
+    /// Digests of the lists handed over lately, and when.
+    lists: Vec<(u64, Instant)>,
+}
 
 /// Hands the tool lists clients receive to the tool scan.
 pub struct ListObserver {
     registry: RegistryService,
-    /// Per server: the digest of the last list handed over, and when.
-    last: Mutex<HashMap<Box<str>, (u64, Instant)>>,
+    /// Per server, what was lately seen.
+    seen: Mutex<HashMap<Box<str>, Seen>>,
+    /// Places for reading an answer.
+    parsers: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ListObserver {
@@ -64,13 +83,41 @@ impl ListObserver {
     pub fn new(registry: RegistryService) -> ListObserver {
         ListObserver {
             registry,
-            last: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
+            parsers: Arc::new(tokio::sync::Semaphore::new(PARSERS)),
         }
     }
 
-    /// Whether lists are looked at: only while the registry scans tools.
-    pub fn active(&self) -> bool {
-        self.registry.scans_tools()
+    /// Whether the answer to a whole `tools/list` of `server` is to be copied now: the
+    /// registry scans tools, and no answer of `server` was copied in the last
+    /// [`COPY_EVERY`] (noted as copied when it is).
+    pub fn due(&self, server: &str) -> bool {
+        if !self.registry.scans_tools() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(entry) = seen.get_mut(server) {
+            if now.duration_since(entry.copied_at) < COPY_EVERY {
+                return false;
+            }
+            entry.copied_at = now;
+            return true;
+        }
+        if seen.len() > PRUNE_ABOVE {
+            seen.retain(|_, entry| now.duration_since(entry.copied_at) < REPEAT);
+        }
+        seen.insert(
+            server.into(),
+            Seen {
+                copied_at: now,
+                lists: Vec::new(),
+            },
+        );
+        true
     }
 
     /// `response`, `server`'s answer to a whole `tools/list`, with its body copied as it
@@ -98,7 +145,12 @@ impl ListObserver {
     /// A whole answer was passed on: hands its tool list over, in the background (read
     /// on a blocking thread: a long list must not hold up the answers being served).
     fn received(self: Arc<Self>, server: Box<str>, bytes: Vec<u8>) {
+        let Ok(parser) = Arc::clone(&self.parsers).try_acquire_owned() else {
+            tracing::debug!(%server, "a tools/list answer was not read: others are being read");
+            return;
+        };
         tokio::spawn(async move {
+            let _parser = parser;
             let observer = Arc::clone(&self);
             let name = server.clone();
             let read = tokio::task::spawn_blocking(move || observer.new_list(&name, &bytes));
@@ -128,24 +180,28 @@ impl ListObserver {
         Some(listed.into_iter().map(Tool::from_wire).collect())
     }
 
-    /// Whether `digest` is not what `server` was last seen sending less than
-    /// [`REPEAT`] ago (and notes it).
+    /// Whether `digest` is not a list `server` was seen sending less than [`REPEAT`] ago
+    /// (and notes it).
     fn first_in_a_while(&self, server: &str, digest: u64) -> bool {
         let now = Instant::now();
-        let mut last = self
-            .last
+        let mut seen = self
+            .seen
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if last
-            .get(server)
-            .is_some_and(|(seen, at)| *seen == digest && now.duration_since(*at) < REPEAT)
-        {
+        let entry = seen.entry(server.into()).or_insert_with(|| Seen {
+            copied_at: now,
+            lists: Vec::new(),
+        });
+        entry
+            .lists
+            .retain(|(_, at)| now.duration_since(*at) < REPEAT);
+        if entry.lists.iter().any(|(seen, _)| *seen == digest) {
             return false;
         }
-        if last.len() > PRUNE_ABOVE {
-            last.retain(|_, (_, at)| now.duration_since(*at) < REPEAT);
+        if entry.lists.len() >= LISTS_KEPT {
+            entry.lists.remove(0);
         }
-        last.insert(server.into(), (digest, now));
+        entry.lists.push((digest, now));
         true
     }
 }

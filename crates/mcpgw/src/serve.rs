@@ -321,7 +321,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let api = mcpgw_api::router(AppState {
         admit: Arc::new(move |principal| {
             rate_limits
-                .admit_principal(|| principal.limit_key())
+                .admit_principal(|| principal.owner())
                 .map_err(|wait| wait.seconds())
         }),
         readiness: readiness.clone(),

@@ -332,7 +332,25 @@ async fn stdio_servers_past_the_process_cap_fail_with_a_clear_error() {
 async fn one_caller_cannot_hold_more_streams_than_its_quota() {
     let dir = tempfile::tempdir().unwrap();
     let (gw, metrics) = gateway_with(dir.path(), "[limits]\nmax_streams_per_principal = 2\n").await;
-    let other = common::access::token_for(&gw, &[]).await;
+    // A token the admin minted counts for the admin's account; another account's does not.
+    let minted = common::access::token_for(&gw, &[]).await;
+    let user = json!({"username": "bob", "password": "bob's long password", "groups": []});
+    assert_eq!(gw.api("POST", "/api/users", Some(user)).await.status, 201);
+    let (cookie, csrf) = common::sign_in(&gw, "bob", "bob's long password").await;
+    let bobs = gw
+        .request("POST", "/api/tokens")
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"description": "bob's agent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bobs.status(), 201);
+    let other = bobs.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let open = |path: &'static str, token: String| {
         let gw = &gw;
         async move {
@@ -348,9 +366,15 @@ async fn one_caller_cannot_hold_more_streams_than_its_quota() {
     assert_eq!(first.status(), 200);
     let second = open("/sse", TOKEN.to_owned()).await;
     assert_eq!(second.status(), 200);
-    // A third, on any MCP endpoint, is refused before it reaches anything.
-    for path in ["/sse", "/mcp", "/anything/mcp"] {
-        let refused = open(path, TOKEN.to_owned()).await;
+    // A third, on any MCP endpoint and with any token of the account, is refused before
+    // it reaches anything.
+    for (path, token) in [
+        ("/sse", TOKEN),
+        ("/mcp", TOKEN),
+        ("/anything/mcp", TOKEN),
+        ("/sse", minted.as_str()),
+    ] {
+        let refused = open(path, token.to_owned()).await;
         assert_eq!(refused.status(), 429, "{path}");
         let text = refused.text().await.unwrap();
         assert!(text.contains("max_streams_per_principal"), "{text}");
@@ -374,5 +398,5 @@ async fn one_caller_cannot_hold_more_streams_than_its_quota() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(rejections(&metrics, "streams_principal").await >= 3.0);
+    assert!(rejections(&metrics, "streams_principal").await >= 4.0);
 }

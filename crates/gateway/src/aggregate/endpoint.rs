@@ -221,11 +221,11 @@ impl AggregateEndpoint {
         let principal = Arc::new(authenticated?);
         gateway
             .rate_limits()
-            .admit_principal(|| principal.limit_key())
+            .admit_principal(|| principal.owner())
             .map_err(|wait| GatewayError::rate_limited("you", wait))?;
         let hold = gateway
             .rate_limits()
-            .open_stream(parts.method == Method::GET, || principal.limit_key())?;
+            .open_stream(parts.method == Method::GET, || principal.owner())?;
         let response = self
             .serve_as(surface, endpoint, server, parts, body, principal)
             .await?;

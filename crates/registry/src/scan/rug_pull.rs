@@ -45,7 +45,7 @@ fn digest_of(value: &Value) -> String {
 }
 
 /// The digests of one tool's parts.
-fn tool_digest(tool: &Tool) -> ToolDigest {
+pub(crate) fn tool_digest(tool: &Tool) -> ToolDigest {
     let mut parts = BTreeMap::new();
     let text = |text: &Option<String>| text.as_ref().map(|text| Value::String(text.clone()));
     for (part, value) in [

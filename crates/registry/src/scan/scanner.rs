@@ -71,6 +71,10 @@ pub(super) fn sort(findings: &mut [Finding]) {
 pub struct ToolScan {
     store: Arc<dyn ScanStore>,
     settings: Arc<ScanSettings>,
+    /// Held while a scan record is read, changed and saved, so that two writers (a scan,
+    /// an approval, a list a client was sent) do not undo each other's block. One for all
+    /// servers: these writes are rare and short (findings are worked out before).
+    writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for ToolScan {
@@ -87,7 +91,13 @@ impl ToolScan {
         ToolScan {
             store,
             settings: Arc::new(settings),
+            writes: Arc::default(),
         }
+    }
+
+    /// The lock held while a scan record is read, changed and saved.
+    pub(crate) async fn writing(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writes.lock().await
     }
 
     /// Whether tool lists are scanned.
@@ -115,13 +125,14 @@ impl ToolScan {
         others: &[Server],
         approved: bool,
     ) -> Result<ScanRecord, StoreError> {
-        let previous = self.store.scan_record(&server.path).await?;
         let approval = self.store.approval(&server.path).await?;
         let mut findings = builtin_findings(&server.path, tools, others, approval.as_ref());
         if let Some(external) = &self.settings.external {
             findings.extend(external.run(server, tools).await);
             sort(&mut findings);
         }
+        let _writing = self.writing().await;
+        let previous = self.store.scan_record(&server.path).await?;
         let blocked = match self.blocking(&findings, approval.as_ref(), tools) {
             Some(reason) => Some(reason),
             None if approved => None,

@@ -137,9 +137,12 @@ impl RegistryService {
         if scan.enabled() {
             let others = self.list().await?;
             scan.scan(&server, &server.tools, &others, true).await?;
-        } else if let Some(mut record) = previous {
-            record.blocked = None;
-            scan.store().save_scan(&record).await?;
+        } else {
+            let _writing = scan.writing().await;
+            if let Some(mut record) = scan.store().scan_record(&server.path).await? {
+                record.blocked = None;
+                scan.store().save_scan(&record).await?;
+            }
         }
         tracing::info!(path = %server.path, approved_by = by, tools = server.tools.len(), "server's tools approved");
         let server = if was_blocked && !server.enabled {
