@@ -143,7 +143,7 @@ impl AnalyticsStore for SqlStore {
             tables[table].push(Value::Array(row));
         }
         let backend = self.backend();
-        let mut transaction = self.pool().begin().await.map_err(unavailable)?;
+        let mut transaction = self.begin_write().await.map_err(unavailable)?;
         for ((name, columns), rows) in [
             ("auth_metrics", AUTH),
             ("tool_metrics", TOOL),

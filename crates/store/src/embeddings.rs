@@ -64,7 +64,7 @@ impl EmbeddingStore for SqlStore {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut transaction = self.pool().begin().await.map_err(unavailable)?;
+        let mut transaction = self.begin_write().await.map_err(unavailable)?;
         for (hash, vector) in entries {
             sqlx::query(
                 "INSERT INTO embeddings (model, text_hash, dimensions, vector) \
@@ -82,7 +82,7 @@ impl EmbeddingStore for SqlStore {
     }
 
     async fn forget_embeddings(&self, model: &str, hashes: &[String]) -> Result<u64, StoreError> {
-        let mut transaction = self.pool().begin().await.map_err(unavailable)?;
+        let mut transaction = self.begin_write().await.map_err(unavailable)?;
         let mut removed = 0;
         for hash in hashes {
             removed += sqlx::query("DELETE FROM embeddings WHERE model = $1 AND text_hash = $2")

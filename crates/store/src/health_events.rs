@@ -4,19 +4,20 @@ use mcpgw_registry::{HealthEvent, HealthState, StoreError};
 use sqlx::{AnyPool, Row};
 
 use crate::rows::{millis, time, unavailable};
+use crate::sql_store::SqlStore;
 
 /// Appends `event` for `path` and drops all but its newest `keep` events, in one
 /// transaction. Nothing is stored for a server that is not registered (its removal won a
 /// race with a check), nor when the newest event already has `event`'s status (two checks
 /// that saw the same change).
 pub(crate) async fn record(
-    pool: &AnyPool,
+    store: &SqlStore,
     path: &str,
     event: &HealthEvent,
     keep: usize,
 ) -> Result<(), StoreError> {
     let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
-    let mut tx = pool.begin().await.map_err(unavailable)?;
+    let mut tx = store.begin_write().await.map_err(unavailable)?;
     let newest: Option<String> = sqlx::query_scalar(
         "SELECT status FROM health_events WHERE path = $1 ORDER BY at DESC LIMIT 1",
     )
@@ -83,8 +84,8 @@ pub(crate) async fn newest(
 
 /// Deletes the server at `path` and its history, in one transaction; `false` if there was
 /// no such server.
-pub(crate) async fn delete_server(pool: &AnyPool, path: &str) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await.map_err(unavailable)?;
+pub(crate) async fn delete_server(store: &SqlStore, path: &str) -> Result<bool, StoreError> {
+    let mut tx = store.begin_write().await.map_err(unavailable)?;
     let deleted = sqlx::query("DELETE FROM servers WHERE path = $1")
         .bind(path)
         .execute(&mut *tx)

@@ -66,7 +66,7 @@ impl OriginStore for SqlStore {
         // In one transaction: the entry's origin at another path (a server removed here
         // and imported again under a new path) gives way, and a concurrent reader sees
         // the old or the new origin, never none.
-        let mut transaction = self.pool().begin().await.map_err(unavailable)?;
+        let mut transaction = self.begin_write().await.map_err(unavailable)?;
         sqlx::query("DELETE FROM server_origins WHERE source = $1 AND name = $2 AND path <> $3")
             .bind(&origin.source)
             .bind(&origin.name)

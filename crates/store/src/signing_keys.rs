@@ -66,7 +66,7 @@ impl KeyStore for SqlStore {
             .secrets()
             .seal(&seed_context(&key.kid), &key.seed)
             .map_err(|e| e.to_string())?;
-        let mut transaction = self.pool().begin().await.map_err(|e| e.to_string())?;
+        let mut transaction = self.begin_write().await.map_err(|e| e.to_string())?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, seed, created_at, retired_at) VALUES ($1, $2, $3, NULL)",
         )

@@ -51,6 +51,21 @@ impl SqlStore {
         &self.pool
     }
 
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), waiting out the busy timeout for another writer: a deferred
+    /// transaction that reads first and writes later fails at once with `SQLITE_BUSY`
+    /// when another connection wrote in between (its snapshot is stale, and no wait can
+    /// help), which a caller would see as a spurious 503. PostgreSQL's row locks need no
+    /// such care.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Which database this store uses.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -208,7 +223,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_server(&self, path: &str) -> Result<bool, StoreError> {
-        health_events::delete_server(&self.pool, path).await
+        health_events::delete_server(self, path).await
     }
 
     async fn record_health_event(
@@ -217,7 +232,7 @@ impl Store for SqlStore {
         event: &HealthEvent,
         keep: usize,
     ) -> Result<(), StoreError> {
-        health_events::record(&self.pool, path, event, keep).await
+        health_events::record(self, path, event, keep).await
     }
 
     async fn health_events(

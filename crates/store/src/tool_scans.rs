@@ -61,7 +61,7 @@ impl ScanStore for SqlStore {
     }
 
     async fn save_scan(&self, record: &ScanRecord) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(unavailable)?;
+        let mut tx = self.begin_write().await.map_err(unavailable)?;
         let exists: Option<String> = sqlx::query_scalar("SELECT path FROM servers WHERE path = $1")
             .bind(&record.path)
             .fetch_optional(&mut *tx)

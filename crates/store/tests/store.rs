@@ -36,7 +36,10 @@ use records::{
     health_history_is_kept_bounded_and_forgotten, origins_and_sources_round_trip,
     secrets_are_sealed_and_resealed, versions_are_published_once_and_change_status,
 };
-use scans::tool_scans_are_replaced_summarised_and_forgotten;
+use scans::{
+    concurrent_saves_wait_for_each_other_instead_of_failing,
+    tool_scans_are_replaced_summarised_and_forgotten,
+};
 use views::fresh_views_include_every_change_announced_before_the_read;
 
 fn sample(path: &str) -> Server {
@@ -758,6 +761,7 @@ async fn reopen(url: &str) {
 on_both_backends!(
     fresh_views_include_every_change_announced_before_the_read,
     tool_scans_are_replaced_summarised_and_forgotten,
+    concurrent_saves_wait_for_each_other_instead_of_failing,
     leases_go_to_one_holder_until_they_expire,
     signing_keys_are_sealed_shared_and_retired,
     changes_reach_the_other_instances,

@@ -118,3 +118,49 @@ pub async fn tool_scans_are_replaced_summarised_and_forgotten(store: SqlStore) {
     assert_eq!(store.approval("other").await.unwrap(), None);
     assert!(store.scan_summaries().await.unwrap().is_empty());
 }
+
+/// Scans and health events saved at the same time from many tasks: each save reads
+/// before it writes, and none may fail because another connection wrote in between
+/// (on SQLite a deferred transaction would answer `SQLITE_BUSY` at once, with no wait).
+pub async fn concurrent_saves_wait_for_each_other_instead_of_failing(store: SqlStore) {
+    for path in ["a", "b"] {
+        store.insert_server(&super::sample(path)).await.unwrap();
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..8_usize {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let path = if task % 2 == 0 { "a" } else { "b" };
+            for round in 0..25_usize {
+                let findings = vec![finding("zero-width", Severity::Low, Some("t")); round % 3];
+                store
+                    .save_scan(&record(path, findings, None))
+                    .await
+                    .map_err(|error| format!("save_scan (task {task}, round {round}): {error}"))?;
+                let event = mcpgw_registry::HealthEvent {
+                    at: Utc::now(),
+                    status: if round % 2 == 0 {
+                        mcpgw_registry::HealthState::Healthy
+                    } else {
+                        mcpgw_registry::HealthState::Unhealthy
+                    },
+                    reason: None,
+                };
+                store
+                    .record_health_event(path, &event, 5)
+                    .await
+                    .map_err(|error| {
+                        format!("health event (task {task}, round {round}): {error}")
+                    })?;
+            }
+            Ok::<_, String>(())
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        if let Err(failure) = done.unwrap() {
+            failures.push(failure);
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
