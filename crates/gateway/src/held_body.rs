@@ -27,7 +27,15 @@ pub fn hold_while_streaming<G: Send + Unpin + 'static>(
     if !is_event_stream_response(&response) {
         return response;
     }
-    let guard = guard();
+    hold_until_sent(response, guard())
+}
+
+/// `response` with `guard` kept until its body is dropped: sent whole, or abandoned by
+/// its client.
+pub fn hold_until_sent<G: Send + Unpin + 'static>(
+    response: Response<Body>,
+    guard: G,
+) -> Response<Body> {
     response.map(|inner| {
         Body::new(HeldBody {
             inner,

@@ -17,10 +17,10 @@ use anyhow::Context;
 use axum::body::Body;
 use axum::response::Response;
 use http::Request;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::server::{self, ConnectionPermit, OpenConnections, ServeOptions};
 
@@ -173,7 +173,7 @@ async fn serve_handed<S>(
         + 'static,
     S::Future: Send,
 {
-    let shutdown = GracefulShutdown::new();
+    let connections = TaskTracker::new();
     let protocol = server::connection::protocol(&options.limits);
     loop {
         let accepted = tokio::select! {
@@ -186,18 +186,19 @@ async fn serve_handed<S>(
         let Ok(stream) = TcpStream::from_std(stream) else {
             continue;
         };
-        let (app, options, protocol, watcher) = (
+        let (app, options, protocol, drain) = (
             app.clone(),
             Arc::clone(&options),
             protocol.clone(),
-            shutdown.watcher(),
+            graceful.clone(),
         );
-        tokio::spawn(async move {
-            server::serve_connection(stream, permit, app, &options, protocol, watcher).await;
+        connections.spawn(async move {
+            server::serve_connection(stream, permit, app, &options, protocol, drain).await;
         });
     }
+    connections.close();
     tokio::select! {
-        () = shutdown.shutdown() => {}
+        () = connections.wait() => {}
         () = abort.cancelled() => {}
     }
 }

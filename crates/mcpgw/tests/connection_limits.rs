@@ -231,3 +231,77 @@ async fn a_client_trickling_its_body_gets_408() {
     );
     assert!(rejections(&gw, "body_read_timeout").await >= 1.0);
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_but_not_while_a_request_is_in_flight() {
+    use http_body_util::{BodyExt, StreamBody};
+    use hyper::body::{Bytes, Frame};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway_with(dir.path(), "[server]\nheader_read_timeout_secs = 1\n").await;
+    let tcp = TcpStream::connect(address(&gw)).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    let mut connection = tokio::spawn(connection);
+
+    // A request whose body is still arriving is in flight: the connection is not idle,
+    // however long past the timeout that lasts.
+    let (chunks, body) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(4);
+    let body = StreamBody::new(tokio_stream_from(body));
+    let request = http::Request::post(format!("{}/mcp", gw.url))
+        .header("authorization", format!("Bearer {}", common::TOKEN))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body)
+        .unwrap();
+    let slow = sender.send_request(request);
+    let slow = tokio::spawn(slow);
+    chunks
+        .send(Ok(Frame::data(Bytes::from_static(
+            b"{\"jsonrpc\":\"2.0\",",
+        ))))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!connection.is_finished(), "closed with a request in flight");
+    let livez = http::Request::get(format!("{}/livez", gw.url))
+        .body(StreamBody::new(tokio_stream_from(
+            tokio::sync::mpsc::channel(1).1,
+        )))
+        .unwrap();
+    let answer = sender
+        .send_request(livez)
+        .await
+        .expect("the busy connection takes another request");
+    assert_eq!(answer.status(), 200);
+    chunks
+        .send(Ok(Frame::data(Bytes::from_static(
+            b"\"id\":1,\"method\":\"ping\"}",
+        ))))
+        .await
+        .unwrap();
+    drop(chunks);
+    let answer = slow.await.unwrap().expect("the slow request is answered");
+    let status = answer.status();
+    let text = answer.into_body().collect().await.unwrap().to_bytes();
+    assert_ne!(status, 408, "{}", String::from_utf8_lossy(&text));
+
+    // With nothing in flight, the gateway closes it (GOAWAY); a liveness bound far above
+    // the configured second.
+    let closed = tokio::time::timeout(Duration::from_secs(20), &mut connection).await;
+    assert!(
+        matches!(closed, Ok(Ok(Ok(())))),
+        "an idle HTTP/2 connection stayed open or broke: {closed:?}"
+    );
+    assert!(rejections(&gw, "h2_idle").await >= 1.0);
+}
+
+/// A body stream from a channel's receiving end.
+fn tokio_stream_from<T: Send + 'static>(
+    mut receiver: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |context| receiver.poll_recv(context))
+}

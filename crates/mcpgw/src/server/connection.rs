@@ -2,6 +2,9 @@
 //! connection limits applied, until the client leaves or the drain asks it to close.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -9,11 +12,13 @@ use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::Watcher;
 use hyper_util::service::TowerToHyperService;
+use mcpgw_gateway::held_body::hold_until_sent;
 use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::activity::Activity;
 use super::{ConnectionLimits, ConnectionPermit, MIN_HEADER_BYTES, ServeOptions};
 use mcpgw_telemetry::metrics::metrics;
 
@@ -37,14 +42,16 @@ pub fn protocol(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
 }
 
 /// Serves `stream` with `app` until it closes; `permit` holds its place under the
-/// connection cap meanwhile, `watcher` lets the drain close it gracefully.
+/// connection cap meanwhile. When `drain` fires the connection is asked to close once its
+/// requests are answered; so is an HTTP/2 connection with no request in flight for the
+/// header read timeout (HTTP/1.1's idle wait is hyper's header read timeout).
 pub async fn serve_connection<S>(
     stream: TcpStream,
     permit: ConnectionPermit,
     app: S,
     options: &ServeOptions,
     protocol: Builder<TokioExecutor>,
-    watcher: Watcher,
+    drain: CancellationToken,
 ) where
     S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
         + Clone
@@ -52,33 +59,29 @@ pub async fn serve_connection<S>(
         + 'static,
     S::Future: Send,
 {
-    let service = TowerToHyperService::new(
-        app.map_request(|request: Request<Incoming>| request.map(Body::new)),
-    );
+    let idle_after = options.limits.header_read_timeout;
     let served = match &options.tls {
         None => {
             // The protocol is told by the first bytes; a client that does not send them
             // in time is closed like one that trickles its request head.
-            let prior_knowledge = match tokio::time::timeout(
-                options.limits.header_read_timeout,
-                sends_http2_preface(&stream),
+            let prior_knowledge =
+                match tokio::time::timeout(idle_after, sends_http2_preface(&stream)).await {
+                    Ok(Ok(h2)) => h2,
+                    Ok(Err(_)) => return,
+                    Err(_) => {
+                        metrics().limit_rejected("header_read_timeout");
+                        return;
+                    }
+                };
+            serve_io(
+                TokioIo::new(stream),
+                prior_knowledge,
+                app,
+                protocol,
+                &drain,
+                idle_after,
             )
             .await
-            {
-                Ok(Ok(h2)) => h2,
-                Ok(Err(_)) => return,
-                Err(_) => {
-                    metrics().limit_rejected("header_read_timeout");
-                    return;
-                }
-            };
-            let protocol = if prior_knowledge {
-                protocol.http2_only()
-            } else {
-                protocol.http1_only()
-            };
-            let connection = protocol.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            watcher.watch(connection.into_owned()).await
         }
         Some(acceptor) => {
             let handshake = tokio::time::timeout(
@@ -101,19 +104,130 @@ pub async fn serve_connection<S>(
             };
             // HTTP/2 only when the client chose it in the handshake (ALPN), as RFC 9113
             // requires over TLS.
-            let protocol = if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                protocol.http2_only()
-            } else {
-                protocol.http1_only()
-            };
-            let connection = protocol.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            watcher.watch(connection.into_owned()).await
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            serve_io(TokioIo::new(stream), h2, app, protocol, &drain, idle_after).await
         }
     };
     if let Err(error) = served {
         note_connection_error(error.as_ref());
     }
     drop(permit);
+}
+
+/// Serves `io` with `app` in HTTP/2 (`h2`) or HTTP/1.1 until the connection closes.
+async fn serve_io<I, S>(
+    io: I,
+    h2: bool,
+    app: S,
+    protocol: Builder<TokioExecutor>,
+    drain: &CancellationToken,
+    idle_after: Duration,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    if h2 {
+        let activity = Activity::default();
+        let connection = protocol
+            .http2_only()
+            .serve_connection_with_upgrades(io, tracked(app, activity.clone()))
+            .into_owned();
+        until_closed(
+            connection,
+            |c| c.graceful_shutdown(),
+            drain,
+            Some((&activity, idle_after)),
+        )
+        .await
+    } else {
+        let connection = protocol
+            .http1_only()
+            .serve_connection_with_upgrades(io, untracked(app))
+            .into_owned();
+        until_closed(connection, |c| c.graceful_shutdown(), drain, None).await
+    }
+}
+
+/// `app` as hyper calls it.
+fn untracked<S>(
+    app: S,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response,
+    Error = Infallible,
+    Future: Send,
+> + Clone
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    TowerToHyperService::new(app.map_request(|request: Request<Incoming>| request.map(Body::new)))
+}
+
+/// `app` as hyper calls it, each request counted in `activity` until its answer's body
+/// is dropped.
+fn tracked<S>(
+    app: S,
+    activity: Activity,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = Response,
+    Error = Infallible,
+    Future: Send,
+> + Clone
+where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    TowerToHyperService::new(
+        app.map_request(|request: Request<Incoming>| request.map(Body::new))
+            .map_future(move |answer| {
+                let in_flight = activity.enter();
+                async move {
+                    let response = answer.await?;
+                    Ok(hold_until_sent(response, in_flight))
+                }
+            }),
+    )
+}
+
+/// Drives `connection` to its end; when `drain` fires, or the connection has been idle
+/// (`idle`: its activity and for how long), asks it to close gracefully (`shutdown`) and
+/// lets it finish what it is serving.
+async fn until_closed<C, E>(
+    connection: C,
+    shutdown: impl FnOnce(Pin<&mut C>),
+    drain: &CancellationToken,
+    idle: Option<(&Activity, Duration)>,
+) -> Result<(), E>
+where
+    C: Future<Output = Result<(), E>>,
+{
+    let mut connection = pin!(connection);
+    let idle = async {
+        match idle {
+            Some((activity, after)) => activity.idle_for(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = connection.as_mut() => return result,
+        () = drain.cancelled() => {}
+        () = idle => metrics().limit_rejected("h2_idle"),
+    }
+    shutdown(connection.as_mut());
+    connection.await
 }
 
 /// What an HTTP/2 client with prior knowledge sends first (RFC 9113 §3.4).

@@ -6,6 +6,7 @@
 //!
 //! [`crate::workers`] decides which thread serves a connection; this module serves it.
 
+pub mod activity;
 pub mod connection;
 pub mod limits;
 pub mod tls;
@@ -20,8 +21,9 @@ pub use limits::{ConnectionPermit, OpenConnections};
 pub struct ConnectionLimits {
     /// Most client connections open at once; more are answered `503` and closed.
     pub max_connections: usize,
-    /// How long a client may take to send a request's head, and how long an HTTP/1.1
-    /// connection may stay idle between requests, before it is closed.
+    /// How long a client may take to send a request's head, and how long a connection
+    /// may stay idle (HTTP/1.1: between requests; HTTP/2: with no request in flight)
+    /// before it is closed.
     pub header_read_timeout: Duration,
     /// Largest request head (request line and headers), in bytes; larger ones get `431`.
     pub max_header_bytes: usize,
