@@ -1,6 +1,7 @@
-//! An event stream's body that keeps something alive for as long as the client reads it:
-//! a metrics gauge, a place under a cap. The guard is dropped with the body, which
-//! happens when the stream ends or its client goes away.
+//! A response body that keeps something alive for as long as the client reads it: a
+//! metrics gauge or a place under a cap (event streams), a connection's count of requests
+//! in flight (every HTTP/2 answer). The guard is dropped with the body, which happens
+//! when it has been sent or its client goes away.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};

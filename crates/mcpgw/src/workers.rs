@@ -174,6 +174,9 @@ async fn serve_handed<S>(
     S::Future: Send,
 {
     let connections = TaskTracker::new();
+    // This worker's own token: every wake of a connection polls it, and a token shared
+    // by all workers would make them contend for its lock on every wake.
+    let drain = graceful.child_token();
     let protocol = server::connection::protocol(&options.limits);
     loop {
         let accepted = tokio::select! {
@@ -190,7 +193,7 @@ async fn serve_handed<S>(
             app.clone(),
             Arc::clone(&options),
             protocol.clone(),
-            graceful.clone(),
+            drain.clone(),
         );
         connections.spawn(async move {
             server::serve_connection(stream, permit, app, &options, protocol, drain).await;

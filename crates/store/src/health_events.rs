@@ -18,6 +18,13 @@ pub(crate) async fn record(
 ) -> Result<(), StoreError> {
     let keep = i64::try_from(keep.max(1)).unwrap_or(i64::MAX);
     let mut tx = store.begin_write().await.map_err(unavailable)?;
+    if !store
+        .lock_server(&mut tx, path)
+        .await
+        .map_err(unavailable)?
+    {
+        return Ok(());
+    }
     let newest: Option<String> = sqlx::query_scalar(
         "SELECT status FROM health_events WHERE path = $1 ORDER BY at DESC LIMIT 1",
     )
@@ -28,18 +35,14 @@ pub(crate) async fn record(
     if newest.as_deref() == Some(event.status.as_str()) {
         return tx.commit().await.map_err(unavailable);
     }
-    sqlx::query(
-        "INSERT INTO health_events (path, at, status, reason) SELECT $1, $2, $3, $4 \
-         WHERE EXISTS (SELECT 1 FROM servers WHERE path = $5)",
-    )
-    .bind(path)
-    .bind(millis(event.at))
-    .bind(event.status.as_str())
-    .bind(&event.reason)
-    .bind(path)
-    .execute(&mut *tx)
-    .await
-    .map_err(unavailable)?;
+    sqlx::query("INSERT INTO health_events (path, at, status, reason) VALUES ($1, $2, $3, $4)")
+        .bind(path)
+        .bind(millis(event.at))
+        .bind(event.status.as_str())
+        .bind(&event.reason)
+        .execute(&mut *tx)
+        .await
+        .map_err(unavailable)?;
     sqlx::query(
         "DELETE FROM health_events WHERE path = $1 AND at < (SELECT at FROM health_events \
          WHERE path = $2 ORDER BY at DESC LIMIT 1 OFFSET $3)",

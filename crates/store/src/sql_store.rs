@@ -55,8 +55,9 @@ impl SqlStore {
     /// (`BEGIN IMMEDIATE`), waiting out the busy timeout for another writer: a deferred
     /// transaction that reads first and writes later fails at once with `SQLITE_BUSY`
     /// when another connection wrote in between (its snapshot is stale, and no wait can
-    /// help), which a caller would see as a spurious 503. PostgreSQL's row locks need no
-    /// such care.
+    /// help), which a caller would see as a spurious 503. On PostgreSQL a transaction
+    /// that must not race another writer locks the rows it depends on
+    /// ([`SqlStore::lock_server`]).
     pub(crate) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
@@ -64,6 +65,27 @@ impl SqlStore {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// Inside `transaction`, whether server `path` is registered, holding it so until the
+    /// transaction ends: on PostgreSQL its row is locked (`FOR UPDATE`), so a removal of
+    /// the server waits and then removes what the transaction stored about it, and two
+    /// such transactions about one server run one after the other; on SQLite the
+    /// transaction's write lock (see [`SqlStore::begin_write`]) already does both.
+    pub(crate) async fn lock_server(
+        &self,
+        transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
+        path: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT path FROM servers WHERE path = $1",
+            Backend::Postgres => "SELECT path FROM servers WHERE path = $1 FOR UPDATE",
+        };
+        let found: Option<String> = sqlx::query_scalar(sql)
+            .bind(path)
+            .fetch_optional(&mut **transaction)
+            .await?;
+        Ok(found.is_some())
     }
 
     /// Which database this store uses.

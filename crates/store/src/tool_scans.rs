@@ -62,12 +62,11 @@ impl ScanStore for SqlStore {
 
     async fn save_scan(&self, record: &ScanRecord) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await.map_err(unavailable)?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT path FROM servers WHERE path = $1")
-            .bind(&record.path)
-            .fetch_optional(&mut *tx)
+        if !self
+            .lock_server(&mut tx, &record.path)
             .await
-            .map_err(unavailable)?;
-        if exists.is_none() {
+            .map_err(unavailable)?
+        {
             return Ok(false);
         }
         sqlx::query(
@@ -178,10 +177,18 @@ impl ScanStore for SqlStore {
     }
 
     async fn save_approval(&self, approval: &Approval) -> Result<bool, StoreError> {
-        // Only for a registered server, in one statement.
-        let result = sqlx::query(
+        // Only for a registered server, which its removal waits for.
+        let mut tx = self.begin_write().await.map_err(unavailable)?;
+        if !self
+            .lock_server(&mut tx, &approval.path)
+            .await
+            .map_err(unavailable)?
+        {
+            return Ok(false);
+        }
+        sqlx::query(
             "INSERT INTO tool_approvals (path, approved_by, approved_at, digests) \
-             SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM servers WHERE path = $5) \
+             VALUES ($1, $2, $3, $4) \
              ON CONFLICT (path) DO UPDATE SET approved_by = excluded.approved_by, \
              approved_at = excluded.approved_at, digests = excluded.digests",
         )
@@ -189,10 +196,10 @@ impl ScanStore for SqlStore {
         .bind(&approval.approved_by)
         .bind(millis(approval.approved_at))
         .bind(json_text(&approval.digests)?)
-        .bind(&approval.path)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(unavailable)?;
-        Ok(result.rows_affected() == 1)
+        tx.commit().await.map_err(unavailable)?;
+        Ok(true)
     }
 }

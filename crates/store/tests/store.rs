@@ -37,6 +37,7 @@ use records::{
     secrets_are_sealed_and_resealed, versions_are_published_once_and_change_status,
 };
 use scans::{
+    a_scan_saved_during_the_servers_removal_is_not_left_behind,
     concurrent_saves_wait_for_each_other_instead_of_failing,
     tool_scans_are_replaced_summarised_and_forgotten,
 };
@@ -627,6 +628,7 @@ async fn analytics_rows_land_once_summarise_and_prune(store: SqlStore) {
         AnalyticsRow, AnalyticsStore, AuthRow, DiscoveryRow, StoredRow, SummaryQuery, ToolRow,
         summarise,
     };
+    use sqlx::Row;
     let tool = |id: &str, at: i64, success: bool, ms: f64, client: &str| StoredRow {
         id: id.into(),
         user_hash: Some("ab12cd34ef56".into()),

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-/// The requests in flight on one connection: a request counts from the moment it is
-/// handed to the application until its answer's body is sent (or dropped), so an open
-/// event stream keeps its connection busy.
+/// The requests in flight on one connection: a request counts from the moment its task
+/// first runs the application until its answer's body is sent (or dropped), so an open
+/// event stream keeps its connection busy. (A stream hyper has accepted but whose task
+/// has not run yet is not counted: if the idle close falls in that instant, the graceful
+/// `GOAWAY` still lets it be answered.)
 #[derive(Debug, Clone)]
 pub struct Activity(Arc<watch::Sender<usize>>);
 
@@ -31,7 +33,12 @@ impl Default for Activity {
 impl Activity {
     /// Counts a request as in flight until the returned guard is dropped.
     pub fn enter(&self) -> InFlight {
-        self.0.send_modify(|count| *count += 1);
+        // Only a change between idle and busy is announced: the idle wait cares for no
+        // other, and each announcement wakes the connection's task.
+        self.0.send_if_modified(|count| {
+            *count += 1;
+            *count == 1
+        });
         InFlight(Arc::clone(&self.0))
     }
 
@@ -55,7 +62,10 @@ impl Activity {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.send_modify(|count| *count = count.saturating_sub(1));
+        self.0.send_if_modified(|count| {
+            *count = count.saturating_sub(1);
+            *count == 0
+        });
     }
 }
 

@@ -164,3 +164,29 @@ pub async fn concurrent_saves_wait_for_each_other_instead_of_failing(store: SqlS
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// A scan saved while the server's removal is under way is not left behind for a server
+/// registered later at the same path: the save waits for the removal and then finds no
+/// server (on PostgreSQL the server's row is locked; on SQLite the write lock orders them).
+pub async fn a_scan_saved_during_the_servers_removal_is_not_left_behind(store: SqlStore) {
+    store.insert_server(&super::sample("gone")).await.unwrap();
+    let mut removal = store.pool_for_tests().begin().await.unwrap();
+    sqlx::query("DELETE FROM servers WHERE path = 'gone'")
+        .execute(&mut *removal)
+        .await
+        .unwrap();
+    let saving = tokio::spawn({
+        let store = store.clone();
+        async move { store.save_scan(&record("gone", vec![], None)).await }
+    });
+    // Let the save reach the lock it must wait for (if it has not, it finds no server
+    // after the commit anyway).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    removal.commit().await.unwrap();
+    assert!(
+        !saving.await.unwrap().unwrap(),
+        "stored for a removed server"
+    );
+    store.insert_server(&super::sample("gone")).await.unwrap();
+    assert_eq!(store.scan_record("gone").await.unwrap(), None);
+}
