@@ -131,7 +131,7 @@ struct Contender {
 
 impl Contender {
     /// Renews (or tries to take) the lease every period until `shutdown`, then gives it
-    /// back if held.
+    /// back if it is held in this replica's name.
     async fn run(self, shutdown: CancellationToken) {
         let mut ticks = tokio::time::interval(self.timing.renew);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -142,11 +142,15 @@ impl Contender {
                 () = shutdown.cancelled() => break,
             }
         }
-        if self.lease.held.swap(false, Ordering::AcqRel)
-            && let Err(error) = self
-                .store
-                .release_lease(&self.lease.name, &self.holder)
-                .await
+        // Given back even when this replica no longer believes it holds it: a renewal
+        // that timed out (a slow database) may still have been stored, and the lease
+        // would then wait out its time with nobody working. The release removes only a
+        // lease held in this replica's name.
+        self.lease.held.store(false, Ordering::Release);
+        if let Err(error) = self
+            .store
+            .release_lease(&self.lease.name, &self.holder)
+            .await
         {
             tracing::warn!(lease = %self.lease.name, %error, "lease not given back; it expires");
         }
@@ -187,3 +191,7 @@ impl Contender {
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+#[path = "lease_tests.rs"]
+mod tests;
