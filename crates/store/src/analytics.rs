@@ -1,14 +1,12 @@
 //! The analytics tables (`mcpgw_telemetry::analytics::AnalyticsStore`): batches appended
-//! with one statement per table (the rows in one JSON parameter, as the audit trail's, each
-//! row an array in column order: reading columns by position instead of by key cut the
-//! writer's CPU per row by about a fifth, `examples/analytics_cost.rs`), old rows pruned,
-//! tool rows read back for summaries.
+//! with multi-row `INSERT … VALUES` statements, one parameter per value (about three
+//! times cheaper per row than one JSON parameter the database takes apart again,
+//! `examples/analytics_cost.rs`), old rows pruned, tool rows read back for summaries.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mcpgw_telemetry::TelemetryError;
 use mcpgw_telemetry::analytics::{AnalyticsRow, AnalyticsStore, Sample, StoredRow, SummaryQuery};
-use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::SqlStore;
@@ -23,79 +21,77 @@ fn unavailable(error: sqlx::Error) -> TelemetryError {
     TelemetryError::Store(error.to_string())
 }
 
-/// The statement that appends a JSON array of rows to `table` (`columns` with their
-/// PostgreSQL types).
-fn insert(backend: Backend, table: &str, columns: &[(&str, &str)]) -> String {
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let names = names.join(", ");
-    match backend {
-        Backend::Sqlite => {
-            let values: Vec<String> = (0..columns.len())
-                .map(|index| format!("value->>{index}"))
-                .collect();
-            format!(
-                "INSERT INTO {table} ({names}) SELECT {} FROM json_each($1) WHERE true \
-                 ON CONFLICT (id) DO NOTHING",
-                values.join(", ")
-            )
+/// Rows per statement: a batch is appended in chunks of these sizes (largest first), so
+/// that each table needs at most this many statement texts, prepared once per connection.
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// The statement that appends `rows` rows to `table` (`columns`), one parameter per
+/// value, row after row: `$1`, `$2` … on PostgreSQL, anonymous `?` on SQLite (where
+/// sqlx looks each numbered parameter's name up, a search through all of them, which made
+/// a 64-row statement cost more than the JSON it replaces).
+fn insert(backend: Backend, table: &str, columns: &[&str], rows: usize) -> String {
+    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    let mut parameter = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns.len() {
+            parameter += 1;
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${parameter}")),
+            }
         }
-        Backend::Postgres => {
-            let values: Vec<String> = columns
-                .iter()
-                .enumerate()
-                .map(|(index, (_, kind))| format!("(e->>{index})::{kind}"))
-                .collect();
-            format!(
-                "INSERT INTO {table} ({names}) SELECT {} FROM json_array_elements($1::json) \
-                 AS e ON CONFLICT (id) DO NOTHING",
-                values.join(", ")
-            )
-        }
+        sql.push(')');
     }
+    sql.push_str(" ON CONFLICT (id) DO NOTHING");
+    sql
 }
 
-const AUTH: &[(&str, &str)] = &[
-    ("id", "text"),
-    ("at", "bigint"),
-    ("timestamp", "text"),
-    ("service", "text"),
-    ("request_id", "text"),
-    ("duration_ms", "double precision"),
-    ("success", "bigint"),
-    ("method", "text"),
-    ("server", "text"),
-    ("user_hash", "text"),
-    ("error_code", "text"),
+const AUTH: &[&str] = &[
+    "id",
+    "at",
+    "timestamp",
+    "service",
+    "request_id",
+    "duration_ms",
+    "success",
+    "method",
+    "server",
+    "user_hash",
+    "error_code",
 ];
-const TOOL: &[(&str, &str)] = &[
-    ("id", "text"),
-    ("at", "bigint"),
-    ("timestamp", "text"),
-    ("service", "text"),
-    ("request_id", "text"),
-    ("duration_ms", "double precision"),
-    ("tool_name", "text"),
-    ("server_path", "text"),
-    ("server_name", "text"),
-    ("success", "bigint"),
-    ("error_code", "text"),
-    ("client_name", "text"),
-    ("client_version", "text"),
-    ("method", "text"),
-    ("user_hash", "text"),
+const TOOL: &[&str] = &[
+    "id",
+    "at",
+    "timestamp",
+    "service",
+    "request_id",
+    "duration_ms",
+    "tool_name",
+    "server_path",
+    "server_name",
+    "success",
+    "error_code",
+    "client_name",
+    "client_version",
+    "method",
+    "user_hash",
 ];
-const DISCOVERY: &[(&str, &str)] = &[
-    ("id", "text"),
-    ("at", "bigint"),
-    ("timestamp", "text"),
-    ("service", "text"),
-    ("duration_ms", "double precision"),
-    ("query", "text"),
-    ("results_count", "bigint"),
-    ("top_k_services", "bigint"),
-    ("top_n_tools", "bigint"),
-    ("source", "text"),
-    ("mode", "text"),
+const DISCOVERY: &[&str] = &[
+    "id",
+    "at",
+    "timestamp",
+    "service",
+    "duration_ms",
+    "query",
+    "results_count",
+    "top_k_services",
+    "top_n_tools",
+    "source",
+    "mode",
 ];
 
 /// ISO 8601 UTC without offset, microseconds, as the Python gateway wrote `timestamp`.
@@ -106,45 +102,90 @@ fn timestamp(at: i64) -> String {
         .to_string()
 }
 
-/// `row` as the JSON object its table's statement reads, and which table that is.
-fn json_row(stored: &StoredRow) -> Result<(usize, Value), TelemetryError> {
-    let (table, at, mut value) = match &stored.row {
-        AnalyticsRow::Auth(row) => (0, row.at, serde_json::to_value(row)),
-        AnalyticsRow::Tool(row) => (1, row.at, serde_json::to_value(row)),
-        AnalyticsRow::Discovery(row) => (2, row.at, serde_json::to_value(row)),
+/// One value of a row, bound as a statement parameter.
+enum Cell<'a> {
+    /// Text, or NULL.
+    Text(Option<&'a str>),
+    /// Text made for the row (its `timestamp`).
+    Owned(String),
+    /// An integer (a boolean as 0 or 1).
+    Int(i64),
+    /// A floating-point number.
+    Real(f64),
+}
+
+/// Appends `stored`'s values to `cells` in its table's column order ([`AUTH`], [`TOOL`],
+/// [`DISCOVERY`]) and says which table that is (0, 1, 2).
+fn cells<'a>(stored: &'a StoredRow, cells: &mut Vec<Cell<'a>>) -> usize {
+    use Cell::{Int, Owned, Real, Text};
+    let head = |at: i64| {
+        [
+            Text(Some(&stored.id)),
+            Int(at),
+            Owned(timestamp(at)),
+            Text(Some(SERVICE)),
+        ]
     };
-    let value = value
-        .as_mut()
-        .map_err(|error| TelemetryError::Corrupt(error.to_string()))?;
-    if let Value::Object(object) = value {
-        object.insert("id".into(), json!(stored.id));
-        object.insert("timestamp".into(), json!(timestamp(at)));
-        object.insert("service".into(), json!(SERVICE));
-        object.insert("user_hash".into(), json!(stored.user_hash));
-        if let Some(success) = object.get("success").and_then(Value::as_bool) {
-            object.insert("success".into(), json!(i64::from(success)));
+    let user_hash = Text(stored.user_hash.as_deref());
+    match &stored.row {
+        AnalyticsRow::Auth(row) => {
+            cells.extend(head(row.at));
+            cells.extend([
+                Text(row.request_id.as_deref()),
+                Real(row.duration_ms),
+                Int(i64::from(row.success)),
+                Text(Some(&row.method)),
+                Text(Some(&row.server)),
+                user_hash,
+                Text(row.error_code.as_deref()),
+            ]);
+            0
+        }
+        AnalyticsRow::Tool(row) => {
+            cells.extend(head(row.at));
+            cells.extend([
+                Text(row.request_id.as_deref()),
+                Real(row.duration_ms),
+                Text(Some(&row.tool_name)),
+                Text(Some(&row.server_path)),
+                Text(Some(&row.server_name)),
+                Int(i64::from(row.success)),
+                Text(row.error_code.as_deref()),
+                Text(row.client_name.as_deref()),
+                Text(row.client_version.as_deref()),
+                Text(Some(&row.method)),
+                user_hash,
+            ]);
+            1
+        }
+        AnalyticsRow::Discovery(row) => {
+            cells.extend(head(row.at));
+            cells.extend([
+                Real(row.duration_ms),
+                Text(Some(&row.query)),
+                Int(row.results_count),
+                Int(row.top_k_services),
+                Int(row.top_n_tools),
+                Text(Some(&row.source)),
+                Text(Some(&row.mode)),
+            ]);
+            2
         }
     }
-    Ok((table, value.clone()))
 }
 
 #[async_trait]
 impl AnalyticsStore for SqlStore {
     async fn append_analytics(&self, batch: &[StoredRow]) -> Result<(), TelemetryError> {
-        let mut tables: [Vec<Value>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+        let mut tables: [Vec<Cell<'_>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for stored in batch {
-            let (table, value) = json_row(stored)?;
-            // In the statement's column order.
-            let columns = [AUTH, TOOL, DISCOVERY][table];
-            let row: Vec<Value> = columns
-                .iter()
-                .map(|(name, _)| value.get(*name).cloned().unwrap_or(Value::Null))
-                .collect();
-            tables[table].push(Value::Array(row));
+            let mut row = Vec::with_capacity(TOOL.len());
+            let table = cells(stored, &mut row);
+            tables[table].append(&mut row);
         }
         let backend = self.backend();
         let mut transaction = self.begin_write().await.map_err(unavailable)?;
-        for ((name, columns), rows) in [
+        for ((name, columns), values) in [
             ("auth_metrics", AUTH),
             ("tool_metrics", TOOL),
             ("discovery_metrics", DISCOVERY),
@@ -152,15 +193,28 @@ impl AnalyticsStore for SqlStore {
         .into_iter()
         .zip(tables)
         {
-            if rows.is_empty() {
-                continue;
+            let mut values = values.into_iter();
+            let mut left = values.len() / columns.len();
+            for size in CHUNKS {
+                while left >= size {
+                    left -= size;
+                    // Built from this file's constants only: no input reaches the SQL text.
+                    let mut query =
+                        sqlx::query(sqlx::AssertSqlSafe(insert(backend, name, columns, size)));
+                    for cell in values.by_ref().take(size * columns.len()) {
+                        query = match cell {
+                            Cell::Text(text) => query.bind(text),
+                            Cell::Owned(text) => query.bind(text),
+                            Cell::Int(number) => query.bind(number),
+                            Cell::Real(number) => query.bind(number),
+                        };
+                    }
+                    query
+                        .execute(&mut *transaction)
+                        .await
+                        .map_err(unavailable)?;
+                }
             }
-            // Built from this file's constants only: no input reaches the SQL text.
-            sqlx::query(sqlx::AssertSqlSafe(insert(backend, name, columns)))
-                .bind(Value::Array(rows).to_string())
-                .execute(&mut *transaction)
-                .await
-                .map_err(unavailable)?;
         }
         transaction.commit().await.map_err(unavailable)
     }

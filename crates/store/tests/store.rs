@@ -684,6 +684,49 @@ async fn analytics_rows_land_once_summarise_and_prune(store: SqlStore) {
     store.append_analytics(&batch).await.unwrap();
     // A retried batch is not stored twice.
     store.append_analytics(&batch).await.unwrap();
+    // Every column holds its own value.
+    let pool = store.pool_for_tests().clone();
+    let stored = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
+            (0..row.len())
+                .map(|index| {
+                    row.try_get::<Option<String>, _>(index)
+                        .map(|text| text.unwrap_or_else(|| "NULL".into()))
+                        .or_else(|_| row.try_get::<i64, _>(index).map(|n| n.to_string()))
+                        .or_else(|_| row.try_get::<f64, _>(index).map(|n| n.to_string()))
+                        .unwrap()
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        }
+    };
+    assert_eq!(
+        stored(
+            "SELECT id, at, timestamp, service, request_id, duration_ms, tool_name, server_path, \
+             server_name, success, error_code, client_name, client_version, method, user_hash \
+             FROM tool_metrics WHERE id = 't2'"
+        )
+        .await,
+        "t2|2000|1970-01-01T00:00:02.000000|mcpgw|r1|30|now|/clock/|clock|0|500|b|1|tools/call|ab12cd34ef56"
+    );
+    assert_eq!(
+        stored(
+            "SELECT id, at, timestamp, service, request_id, duration_ms, success, method, \
+             server, user_hash, error_code FROM auth_metrics"
+        )
+        .await,
+        "a1|1000|1970-01-01T00:00:01.000000|mcpgw|NULL|0.5|1|jwt|clock|NULL|NULL"
+    );
+    assert_eq!(
+        stored(
+            "SELECT id, at, timestamp, service, duration_ms, query, results_count, \
+             top_k_services, top_n_tools, source, mode FROM discovery_metrics"
+        )
+        .await,
+        "d1|3000|1970-01-01T00:00:03.000000|mcpgw|1.5|what time is it|3|3|1|api|lexical"
+    );
     let query = SummaryQuery {
         since: 0,
         until: 10_000,
@@ -703,6 +746,14 @@ async fn analytics_rows_land_once_summarise_and_prune(store: SqlStore) {
     assert_eq!(store.prune_analytics(2_500).await.unwrap(), 3);
     assert_eq!(store.tool_samples(&query).await.unwrap().len(), 0);
     assert_eq!(store.prune_analytics(10_000).await.unwrap(), 1);
+
+    // A large batch is appended whole (in statements of several sizes), once.
+    let many: Vec<StoredRow> = (0..151)
+        .map(|n| tool(&format!("m{n:03}"), 5_000 + n, true, 1.0, "c"))
+        .collect();
+    store.append_analytics(&many).await.unwrap();
+    store.append_analytics(&many[..100]).await.unwrap();
+    assert_eq!(store.tool_samples(&query).await.unwrap().len(), 151);
 }
 
 async fn embeddings_are_kept_by_model_and_text(store: SqlStore) {
@@ -764,6 +815,7 @@ on_both_backends!(
     fresh_views_include_every_change_announced_before_the_read,
     tool_scans_are_replaced_summarised_and_forgotten,
     concurrent_saves_wait_for_each_other_instead_of_failing,
+    a_scan_saved_during_the_servers_removal_is_not_left_behind,
     leases_go_to_one_holder_until_they_expire,
     signing_keys_are_sealed_shared_and_retired,
     changes_reach_the_other_instances,
