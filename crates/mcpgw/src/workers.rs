@@ -9,20 +9,16 @@
 //! accept loop hands connections out round-robin; the control plane (registry, health
 //! checks) stays on the main runtime.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::body::Body;
-use axum::response::Response;
-use http::Request;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::server::{self, ConnectionPermit, OpenConnections, ServeOptions};
+use crate::server::{self, App, ConnectionPermit, OpenConnections, ServeOptions};
 
 /// An accepted connection on its way to a worker, with its place under the cap.
 type Accepted = (std::net::TcpStream, ConnectionPermit);
@@ -55,11 +51,7 @@ impl Workers {
         abort: CancellationToken,
     ) -> anyhow::Result<Workers>
     where
-        S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
-            + Clone
-            + Send
-            + 'static,
-        S::Future: Send,
+        S: App,
     {
         let options = Arc::new(options);
         let connections = OpenConnections::new(options.limits.max_connections);
@@ -167,11 +159,7 @@ async fn serve_handed<S>(
     graceful: CancellationToken,
     abort: CancellationToken,
 ) where
-    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
+    S: App,
 {
     let connections = TaskTracker::new();
     // This worker's own token: every wake of a connection polls it, and a token shared

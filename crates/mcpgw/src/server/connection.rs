@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use super::activity::Activity;
-use super::{ConnectionLimits, ConnectionPermit, MIN_HEADER_BYTES, ServeOptions};
+use super::{App, ConnectionLimits, ConnectionPermit, MIN_HEADER_BYTES, ServeOptions};
 use mcpgw_telemetry::metrics::metrics;
 
 /// The protocol settings every connection is served with.
@@ -53,11 +53,7 @@ pub async fn serve_connection<S>(
     protocol: Builder<TokioExecutor>,
     drain: CancellationToken,
 ) where
-    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
+    S: App,
 {
     let idle_after = options.limits.header_read_timeout;
     let served = match &options.tls {
@@ -125,11 +121,7 @@ async fn serve_io<I, S>(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
+    S: App,
 {
     if h2 {
         let activity = Activity::default();
@@ -163,11 +155,7 @@ fn untracked<S>(
     Future: Send,
 > + Clone
 where
-    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
+    S: App,
 {
     TowerToHyperService::new(app.map_request(|request: Request<Incoming>| request.map(Body::new)))
 }
@@ -184,22 +172,15 @@ fn tracked<S>(
     Future: Send,
 > + Clone
 where
-    S: tower::Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
+    S: App,
 {
-    TowerToHyperService::new(
-        app.map_request(|request: Request<Incoming>| request.map(Body::new))
-            .map_future(move |answer| {
-                let in_flight = activity.enter();
-                async move {
-                    let response = answer.await?;
-                    Ok(hold_until_sent(response, in_flight))
-                }
-            }),
-    )
+    untracked(app.map_future(move |answer| {
+        let in_flight = activity.enter();
+        async move {
+            let response = answer.await?;
+            Ok(hold_until_sent(response, in_flight))
+        }
+    }))
 }
 
 /// Drives `connection` to its end; when `drain` fires, or the connection has been idle

@@ -14,6 +14,30 @@ pub mod tls;
 use std::time::Duration;
 
 pub use connection::serve_connection;
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
+
+/// What answers the requests of every connection: the gateway's application as a tower
+/// service (cloned per connection).
+pub trait App:
+    tower::Service<Request<Body>, Response = Response, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower::Service<Request<Body>, Response = Response, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + 'static
+{
+}
 pub use limits::{ConnectionPermit, OpenConnections};
 
 /// Limits and timeouts of client connections (`[server]`).
