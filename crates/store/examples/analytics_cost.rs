@@ -1,6 +1,7 @@
 //! Measures (does not assert) the CPU an analytics row costs, from `Analytics::record` on
 //! the request path to the row stored in SQLite by the background writer: 200 000 tool
-//! rows, first into a sink that keeps nothing, then into a real SQLite file.
+//! rows, first into a sink that keeps nothing, then into a real SQLite file. Then the
+//! audit trail's store: 200 000 records appended in batches of 256.
 //!
 //! `cargo run --release -p mcpgw-store --example analytics_cost`
 
@@ -95,6 +96,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("mcpgw.db").display());
     let store = mcpgw_store::connect(&url).await?;
-    run("SQLite", Arc::new(store)).await;
+    run("SQLite", Arc::new(store.clone())).await;
+    audit(&store).await?;
+    Ok(())
+}
+
+/// CPU per audit record appended by the store (batches of 256, as a busy writer sends).
+async fn audit(store: &mcpgw_store::SqlStore) -> Result<(), Box<dyn std::error::Error>> {
+    use mcpgw_telemetry::audit::{AuditEntry, AuditRecord, AuditSource, AuditStore};
+    let entries: Vec<AuditEntry> = (0..ROWS)
+        .map(|n| AuditEntry {
+            id: format!("{:016x}-{n:08x}", 1_764_000_000_000_u64 + n as u64),
+            record: AuditRecord {
+                at: 1_764_000_000_000 + n as i64,
+                source: AuditSource::Mcp,
+                principal: "admin".into(),
+                owner: "mcpgw:admin-token".into(),
+                auth: "admin_token".into(),
+                client_id: None,
+                server: "toolbox".into(),
+                method: "tools/call".into(),
+                target: Some("echo".into()),
+                allowed: true,
+                reason: "admin".into(),
+                request_id: Some("1".into()),
+            },
+        })
+        .collect();
+    let (wall, started) = (Instant::now(), cpu());
+    for batch in entries.chunks(256) {
+        store.append_audit(batch).await?;
+    }
+    let total = cpu() - started;
+    println!(
+        "SQLite audit trail: {:.2} µs/record appended ({} records, {:?})",
+        total * 1e6 / ROWS as f64,
+        ROWS,
+        wall.elapsed()
+    );
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! The analytics tables (`mcpgw_telemetry::analytics::AnalyticsStore`): batches appended
-//! with multi-row `INSERT … VALUES` statements, one parameter per value (about three
-//! times cheaper per row than one JSON parameter the database takes apart again,
-//! `examples/analytics_cost.rs`), old rows pruned, tool rows read back for summaries.
+//! in one transaction ([`crate::multi_row`]), old rows pruned, tool rows read back for
+//! summaries.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,7 +9,7 @@ use mcpgw_telemetry::analytics::{AnalyticsRow, AnalyticsStore, Sample, StoredRow
 use sqlx::Row;
 
 use crate::SqlStore;
-use crate::connect::Backend;
+use crate::multi_row::{Cell, Table};
 
 /// The service named in every row (the Python gateway named its emitters).
 const SERVICE: &str = "mcpgw";
@@ -21,78 +20,61 @@ fn unavailable(error: sqlx::Error) -> TelemetryError {
     TelemetryError::Store(error.to_string())
 }
 
-/// Rows per statement: a batch is appended in chunks of these sizes (largest first), so
-/// that each table needs at most this many statement texts, prepared once per connection.
-const CHUNKS: [usize; 4] = [64, 16, 4, 1];
-
-/// The statement that appends `rows` rows to `table` (`columns`), one parameter per
-/// value, row after row: `$1`, `$2` … on PostgreSQL, anonymous `?` on SQLite (where
-/// sqlx looks each numbered parameter's name up, a search through all of them, which made
-/// a 64-row statement cost more than the JSON it replaces).
-fn insert(backend: Backend, table: &str, columns: &[&str], rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    let mut parameter = 0;
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns.len() {
-            parameter += 1;
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => sql.push_str(&format!("${parameter}")),
-            }
-        }
-        sql.push(')');
-    }
-    sql.push_str(" ON CONFLICT (id) DO NOTHING");
-    sql
-}
-
-const AUTH: &[&str] = &[
-    "id",
-    "at",
-    "timestamp",
-    "service",
-    "request_id",
-    "duration_ms",
-    "success",
-    "method",
-    "server",
-    "user_hash",
-    "error_code",
-];
-const TOOL: &[&str] = &[
-    "id",
-    "at",
-    "timestamp",
-    "service",
-    "request_id",
-    "duration_ms",
-    "tool_name",
-    "server_path",
-    "server_name",
-    "success",
-    "error_code",
-    "client_name",
-    "client_version",
-    "method",
-    "user_hash",
-];
-const DISCOVERY: &[&str] = &[
-    "id",
-    "at",
-    "timestamp",
-    "service",
-    "duration_ms",
-    "query",
-    "results_count",
-    "top_k_services",
-    "top_n_tools",
-    "source",
-    "mode",
-];
+/// Authentications on MCP routes.
+const AUTH: Table = Table {
+    name: "auth_metrics",
+    columns: &[
+        "id",
+        "at",
+        "timestamp",
+        "service",
+        "request_id",
+        "duration_ms",
+        "success",
+        "method",
+        "server",
+        "user_hash",
+        "error_code",
+    ],
+};
+/// MCP messages answered.
+const TOOL: Table = Table {
+    name: "tool_metrics",
+    columns: &[
+        "id",
+        "at",
+        "timestamp",
+        "service",
+        "request_id",
+        "duration_ms",
+        "tool_name",
+        "server_path",
+        "server_name",
+        "success",
+        "error_code",
+        "client_name",
+        "client_version",
+        "method",
+        "user_hash",
+    ],
+};
+/// Tool searches.
+const DISCOVERY: Table = Table {
+    name: "discovery_metrics",
+    columns: &[
+        "id",
+        "at",
+        "timestamp",
+        "service",
+        "duration_ms",
+        "query",
+        "results_count",
+        "top_k_services",
+        "top_n_tools",
+        "source",
+        "mode",
+    ],
+};
 
 /// ISO 8601 UTC without offset, microseconds, as the Python gateway wrote `timestamp`.
 fn timestamp(at: i64) -> String {
@@ -100,18 +82,6 @@ fn timestamp(at: i64) -> String {
         .unwrap_or_default()
         .format("%Y-%m-%dT%H:%M:%S%.6f")
         .to_string()
-}
-
-/// One value of a row, bound as a statement parameter.
-enum Cell<'a> {
-    /// Text, or NULL.
-    Text(Option<&'a str>),
-    /// Text made for the row (its `timestamp`).
-    Owned(String),
-    /// An integer (a boolean as 0 or 1).
-    Int(i64),
-    /// A floating-point number.
-    Real(f64),
 }
 
 /// Appends `stored`'s values to `cells` in its table's column order ([`AUTH`], [`TOOL`],
@@ -179,42 +149,16 @@ impl AnalyticsStore for SqlStore {
     async fn append_analytics(&self, batch: &[StoredRow]) -> Result<(), TelemetryError> {
         let mut tables: [Vec<Cell<'_>>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for stored in batch {
-            let mut row = Vec::with_capacity(TOOL.len());
+            let mut row = Vec::with_capacity(TOOL.columns.len());
             let table = cells(stored, &mut row);
             tables[table].append(&mut row);
         }
-        let backend = self.backend();
         let mut transaction = self.begin_write().await.map_err(unavailable)?;
-        for ((name, columns), values) in [
-            ("auth_metrics", AUTH),
-            ("tool_metrics", TOOL),
-            ("discovery_metrics", DISCOVERY),
-        ]
-        .into_iter()
-        .zip(tables)
-        {
-            let mut values = values.into_iter();
-            let mut left = values.len() / columns.len();
-            for size in CHUNKS {
-                while left >= size {
-                    left -= size;
-                    // Built from this file's constants only: no input reaches the SQL text.
-                    let mut query =
-                        sqlx::query(sqlx::AssertSqlSafe(insert(backend, name, columns, size)));
-                    for cell in values.by_ref().take(size * columns.len()) {
-                        query = match cell {
-                            Cell::Text(text) => query.bind(text),
-                            Cell::Owned(text) => query.bind(text),
-                            Cell::Int(number) => query.bind(number),
-                            Cell::Real(number) => query.bind(number),
-                        };
-                    }
-                    query
-                        .execute(&mut *transaction)
-                        .await
-                        .map_err(unavailable)?;
-                }
-            }
+        for (table, cells) in [AUTH, TOOL, DISCOVERY].into_iter().zip(tables) {
+            table
+                .append(self.backend(), &mut transaction, cells)
+                .await
+                .map_err(unavailable)?;
         }
         transaction.commit().await.map_err(unavailable)
     }

@@ -1,18 +1,17 @@
 //! The audit trail's records (`mcpgw_telemetry::audit::AuditStore`) in the same database
-//! as the registry: batches appended in one statement, pages read newest first with
-//! keyset pagination, old records pruned.
+//! as the registry: batches appended in one transaction ([`crate::multi_row`]), pages
+//! read newest first with keyset pagination, old records pruned.
 
 use async_trait::async_trait;
 use mcpgw_telemetry::TelemetryError;
 use mcpgw_telemetry::audit::{
     AuditCursor, AuditEntry, AuditPage, AuditQuery, AuditRecord, AuditSource, AuditStore, MAX_LIMIT,
 };
-use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::SqlStore;
-use crate::connect::Backend;
+use crate::multi_row::{Cell, Table};
 
 /// Most records one pruning statement deletes.
 const PRUNE_CHUNK: i64 = 5000;
@@ -53,63 +52,48 @@ fn entry(row: &AnyRow) -> Result<AuditEntry, TelemetryError> {
     })
 }
 
-/// One record as the JSON object the batch insert reads its columns from.
-#[derive(Serialize)]
-struct JsonRow<'a> {
-    id: &'a str,
-    at: i64,
-    source: &'static str,
-    principal: &'a str,
-    owner: &'a str,
-    auth: &'a str,
-    client_id: Option<&'a str>,
-    server: &'a str,
-    method: &'a str,
-    target: Option<&'a str>,
-    allowed: i64,
-    reason: &'a str,
-    request_id: Option<&'a str>,
+/// The audit trail's table.
+const AUDIT_LOG: Table = Table {
+    name: "audit_log",
+    columns: &[
+        "id",
+        "at",
+        "source",
+        "principal",
+        "owner",
+        "auth",
+        "client_id",
+        "server",
+        "method",
+        "target",
+        "allowed",
+        "reason",
+        "request_id",
+    ],
+};
+
+/// The batch's values, row after row in [`AUDIT_LOG`]'s column order.
+fn cells(batch: &[AuditEntry]) -> Vec<Cell<'_>> {
+    let mut cells = Vec::with_capacity(batch.len() * AUDIT_LOG.columns.len());
+    for AuditEntry { id, record } in batch {
+        cells.extend([
+            Cell::Text(Some(id)),
+            Cell::Int(record.at),
+            Cell::Text(Some(record.source.as_str())),
+            Cell::Text(Some(&record.principal)),
+            Cell::Text(Some(&record.owner)),
+            Cell::Text(Some(&record.auth)),
+            Cell::Text(record.client_id.as_deref()),
+            Cell::Text(Some(&record.server)),
+            Cell::Text(Some(&record.method)),
+            Cell::Text(record.target.as_deref()),
+            Cell::Int(i64::from(record.allowed)),
+            Cell::Text(Some(&record.reason)),
+            Cell::Text(record.request_id.as_deref()),
+        ]);
+    }
+    cells
 }
-
-/// The batch as one JSON array, bound as a single parameter.
-fn json_batch(batch: &[AuditEntry]) -> Result<String, TelemetryError> {
-    let rows: Vec<JsonRow<'_>> = batch
-        .iter()
-        .map(|AuditEntry { id, record }| JsonRow {
-            id,
-            at: record.at,
-            source: record.source.as_str(),
-            principal: &record.principal,
-            owner: &record.owner,
-            auth: &record.auth,
-            client_id: record.client_id.as_deref(),
-            server: &record.server,
-            method: &record.method,
-            target: record.target.as_deref(),
-            allowed: i64::from(record.allowed),
-            reason: &record.reason,
-            request_id: record.request_id.as_deref(),
-        })
-        .collect();
-    serde_json::to_string(&rows).map_err(|error| TelemetryError::Store(error.to_string()))
-}
-
-/// The batch insert on SQLite: one statement reading the rows out of a JSON array (the
-/// `WHERE true` keeps `ON CONFLICT` from being parsed as part of the `SELECT`).
-const INSERT_SQLITE: &str = "INSERT INTO audit_log (id, at, source, principal, owner, auth, \
-    client_id, server, method, target, allowed, reason, request_id) \
-    SELECT value->>'id', value->>'at', value->>'source', value->>'principal', \
-    value->>'owner', value->>'auth', value->>'client_id', value->>'server', \
-    value->>'method', value->>'target', value->>'allowed', value->>'reason', \
-    value->>'request_id' FROM json_each($1) WHERE true ON CONFLICT (id) DO NOTHING";
-
-/// The same on PostgreSQL.
-const INSERT_POSTGRES: &str = "INSERT INTO audit_log (id, at, source, principal, owner, auth, \
-    client_id, server, method, target, allowed, reason, request_id) \
-    SELECT e->>'id', (e->>'at')::bigint, e->>'source', e->>'principal', e->>'owner', \
-    e->>'auth', e->>'client_id', e->>'server', e->>'method', e->>'target', \
-    (e->>'allowed')::bigint, e->>'reason', e->>'request_id' \
-    FROM json_array_elements($1::json) AS e ON CONFLICT (id) DO NOTHING";
 
 #[async_trait]
 impl AuditStore for SqlStore {
@@ -117,20 +101,14 @@ impl AuditStore for SqlStore {
         if batch.is_empty() {
             return Ok(());
         }
-        // One statement per batch, the rows in one JSON parameter: one round trip and one
-        // commit (one fsync on SQLite), and the batch is stored whole or not at all.
-        // Measured on SQLite, this costs about half the CPU of multi-row VALUES statements
-        // through sqlx's Any driver, and a fifth of one INSERT per row.
-        let sql = match self.backend() {
-            Backend::Sqlite => INSERT_SQLITE,
-            Backend::Postgres => INSERT_POSTGRES,
-        };
-        sqlx::query(sql)
-            .bind(json_batch(batch)?)
-            .execute(self.pool())
+        // One transaction per batch: one commit (one fsync on SQLite), and the batch is
+        // stored whole or not at all.
+        let mut transaction = self.begin_write().await.map_err(unavailable)?;
+        AUDIT_LOG
+            .append(self.backend(), &mut transaction, cells(batch))
             .await
             .map_err(unavailable)?;
-        Ok(())
+        transaction.commit().await.map_err(unavailable)
     }
 
     async fn query_audit(&self, query: &AuditQuery) -> Result<AuditPage, TelemetryError> {

@@ -21,6 +21,7 @@ mod file_guard;
 mod health_events;
 mod leases;
 mod mcp_sessions;
+mod multi_row;
 mod origins;
 mod reseal;
 mod rows;
