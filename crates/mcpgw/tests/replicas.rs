@@ -206,6 +206,14 @@ async fn background_work_is_done_once_and_taken_over_when_its_replica_dies() {
 
     // A graceful stop gives the lease back at once.
     let survivor = replicas.gateways[other].take().unwrap();
+    let log = survivor.log_file();
     assert!(survivor.signal_and_wait("TERM").await.success());
-    assert_eq!(lease_holder(&database, "health-checks").await, None);
+    let holder = lease_holder(&database, "health-checks").await;
+    assert_eq!(
+        holder,
+        None,
+        "the survivor (pid {}) did not give the lease back; its log:\n{}",
+        pids[other],
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
 }

@@ -36,8 +36,10 @@ pub trait LeaseStore: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<bool, StoreError>;
 
-    /// Gives `name` back if `holder` holds it.
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+    /// Gives `name` back at `now_ms` if `holder` holds it. An attempt of `holder` to take
+    /// or renew it that was made before (`now_ms` earlier than this), still on its way to
+    /// the database after its caller stopped waiting, must not take it again.
+    async fn release_lease(&self, name: &str, holder: &str, now_ms: i64) -> Result<(), StoreError>;
 }
 
 /// How long a lease lasts and how often it is renewed; `renew` must stay well under half
@@ -147,9 +149,10 @@ impl Contender {
         // would then wait out its time with nobody working. The release removes only a
         // lease held in this replica's name.
         self.lease.held.store(false, Ordering::Release);
+        let now = chrono::Utc::now().timestamp_millis();
         if let Err(error) = self
             .store
-            .release_lease(&self.lease.name, &self.holder)
+            .release_lease(&self.lease.name, &self.holder, now)
             .await
         {
             tracing::warn!(lease = %self.lease.name, %error, "lease not given back; it expires");

@@ -38,7 +38,12 @@ impl LeaseStore for SlowLeases {
         Ok(taken)
     }
 
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+    async fn release_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        _now_ms: i64,
+    ) -> Result<(), StoreError> {
         let mut holders = self.holders.lock().unwrap();
         if holders.get(name).is_some_and(|current| current == holder) {
             holders.remove(name);

@@ -34,13 +34,19 @@ impl LeaseStore for SqlStore {
         Ok(taken.rows_affected() == 1)
     }
 
-    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-            .bind(name)
-            .bind(holder)
-            .execute(self.pool())
-            .await
-            .map_err(unavailable)?;
+    async fn release_lease(&self, name: &str, holder: &str, now_ms: i64) -> Result<(), StoreError> {
+        // Not deleted but left with no holder, expired as of the release: an attempt made
+        // before it (its `now` earlier) finds neither its holder nor an expired lease and
+        // takes nothing, where it would have inserted the lease anew over a deleted row.
+        sqlx::query(
+            "UPDATE leases SET holder = '', expires_at = $3 WHERE name = $1 AND holder = $2",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await
+        .map_err(unavailable)?;
         Ok(())
     }
 }

@@ -404,6 +404,11 @@ impl Gateway {
     }
 
     /// Sends `signal` (e.g. `TERM`, `KILL`) and waits for the exit status.
+    /// Where its log (stderr) is written; it outlives the process.
+    pub fn log_file(&self) -> PathBuf {
+        self.log.clone()
+    }
+
     pub async fn signal_and_wait(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.pid().to_string();
         let status = std::process::Command::new("kill")

@@ -45,7 +45,7 @@ pub async fn leases_go_to_one_holder_until_they_expire(store: SqlStore) {
             .unwrap(),
         "leases are independent"
     );
-    store.release_lease(name, "a").await.unwrap();
+    store.release_lease(name, "a", 14_000).await.unwrap();
     assert!(
         !store
             .acquire_lease(name, "a", 24_000, 14_000)
@@ -53,10 +53,19 @@ pub async fn leases_go_to_one_holder_until_they_expire(store: SqlStore) {
             .unwrap(),
         "only the holder gives a lease back"
     );
-    store.release_lease(name, "b").await.unwrap();
+    store.release_lease(name, "b", 15_000).await.unwrap();
+    // A renewal of the holder's made before it gave the lease back (and reaching the
+    // database only now) does not take it again.
+    assert!(
+        !store
+            .acquire_lease(name, "b", 24_000, 14_500)
+            .await
+            .unwrap(),
+        "a renewal older than the release took the lease back"
+    );
     assert!(
         store
-            .acquire_lease(name, "a", 24_000, 14_000)
+            .acquire_lease(name, "a", 25_000, 15_000)
             .await
             .unwrap()
     );
