@@ -145,15 +145,29 @@ where
     }
 }
 
+/// The application as hyper calls it.
+trait HyperApp:
+    hyper::service::Service<
+        Request<Incoming>,
+        Response = Response,
+        Error = Infallible,
+        Future: Send,
+    > + Clone
+{
+}
+
+impl<S> HyperApp for S where
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response,
+            Error = Infallible,
+            Future: Send,
+        > + Clone
+{
+}
+
 /// `app` as hyper calls it.
-fn untracked<S>(
-    app: S,
-) -> impl hyper::service::Service<
-    Request<Incoming>,
-    Response = Response,
-    Error = Infallible,
-    Future: Send,
-> + Clone
+fn untracked<S>(app: S) -> impl HyperApp
 where
     S: App,
 {
@@ -162,15 +176,7 @@ where
 
 /// `app` as hyper calls it, each request counted in `activity` until its answer's body
 /// is dropped.
-fn tracked<S>(
-    app: S,
-    activity: Activity,
-) -> impl hyper::service::Service<
-    Request<Incoming>,
-    Response = Response,
-    Error = Infallible,
-    Future: Send,
-> + Clone
+fn tracked<S>(app: S, activity: Activity) -> impl HyperApp
 where
     S: App,
 {
