@@ -267,6 +267,7 @@ async fn an_idle_http2_connection_is_closed_but_not_while_a_request_is_in_flight
         .unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(!connection.is_finished(), "closed with a request in flight");
+    // One connection sends one body type: an empty body is a channel already closed.
     let livez = http::Request::get(format!("{}/livez", gw.url))
         .body(StreamBody::new(tokio_stream_from(
             tokio::sync::mpsc::channel(1).1,
